@@ -1,0 +1,22 @@
+"""The project's error types.
+
+Every decoder raises `FormatError` for damaged or invalid input, so a caller can catch one type and
+know the data was refused rather than silently misread. The command-line scripts turn any
+`SqueezedSignalsError` into one line on stderr and exit code 2.
+"""
+
+
+class SqueezedSignalsError(Exception):
+    """Base class for errors a user can cause and fix (bad input, missing files)."""
+
+
+class FormatError(SqueezedSignalsError, ValueError):
+    """Input bytes are truncated, corrupted or not in the expected format."""
+
+
+class MissingDatasetError(SqueezedSignalsError, FileNotFoundError):
+    """A phase was run before the dataset it reads exists."""
+
+
+class RoundTripError(SqueezedSignalsError, AssertionError):
+    """Data read back from a file differs from what was written."""

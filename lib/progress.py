@@ -1,0 +1,38 @@
+"""Progress on stderr for work that takes more than a couple of seconds.
+
+Quiet for short jobs: nothing is printed until `delay` seconds have passed, so small runs stay clean
+while a big dataset tells the user it is still alive. Results never go here; they go to stdout.
+"""
+import sys
+import time
+
+
+class Progress:
+    def __init__(self, label, total, unit="points", delay=2.0, every=1.0, stream=None):
+        self.label = label
+        self.total = max(int(total), 1)
+        self.unit = unit
+        self.delay = delay
+        self.every = every
+        self.stream = stream if stream is not None else sys.stderr
+        self.start = time.perf_counter()
+        self.last_print = None
+        self.done = 0
+
+    def advance(self, amount):
+        self.done += amount
+        now = time.perf_counter()
+        if now - self.start < self.delay:
+            return
+        if self.last_print is not None and now - self.last_print < self.every:
+            return
+        self.last_print = now
+        percent = 100.0 * self.done / self.total
+        self.stream.write(f"  {self.label}: {self.done:,}/{self.total:,} {self.unit} ({percent:.0f}%)\n")
+        self.stream.flush()
+
+    def finish(self):
+        if self.last_print is not None:
+            elapsed = time.perf_counter() - self.start
+            self.stream.write(f"  {self.label}: done in {elapsed:.1f} s\n")
+            self.stream.flush()
