@@ -9,6 +9,16 @@ import tempfile
 from pathlib import Path
 
 
+def _current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates files readable only by their owner; a finished file gets the usual permissions.
+FILE_MODE = 0o666 & ~_current_umask()
+
+
 @contextlib.contextmanager
 def atomic_write(path, mode="wb"):
     """Open a temporary file for writing; on success move it to `path`, on error remove it."""
@@ -21,6 +31,7 @@ def atomic_write(path, mode="wb"):
             yield tmp
             tmp.flush()
             os.fsync(tmp.fileno())
+        os.chmod(tmp_name, FILE_MODE)
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

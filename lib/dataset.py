@@ -128,9 +128,10 @@ def load_dataset(path):
     """Read a dataset file; returns (series list, info dict)."""
     path = Path(path)
     if not path.exists():
+        folder = "" if path.parent.resolve() == DEFAULT_OUTPUT_DIR else f" --output-dir {path.parent}"
         raise MissingDatasetError(
-            f"no dataset at {path}: run `python 00_generate_data.py` first "
-            f"(or `python main.py`, which runs every phase)"
+            f"no dataset at {path}: run `python 00_generate_data.py{folder}` first "
+            f"(or `python main.py{folder}`, which runs every phase)"
         )
     data = path.read_bytes()
     fixed = len(DATASET_MAGIC) + _HEADER_LENGTH.size

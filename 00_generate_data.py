@@ -1,0 +1,91 @@
+"""Phase 0: make the dataset every later phase compresses, or import real metrics instead.
+
+The synthetic data imitates a Prometheus scraper (15 s scrapes with millisecond jitter, gaps,
+counters with restarts, values at the precision exporters really give), because every ratio the
+later phases print depends on what the data looks like. `--import` builds the same dataset file
+from your own CSV, InfluxDB line protocol or Prometheus query_range JSON exports.
+
+The dataset file is just raw int64 timestamps and float64 values behind a small JSON header:
+16 bytes per point, the "uncompressed" yardstick (see lib/dataset.py).
+"""
+import time
+from collections import Counter
+
+import numpy as np
+
+from lib import data_generator
+from lib.cli import add_dataset_arguments, exit_on_user_error, make_parser
+from lib.dataset import dataset_path, save_dataset, total_points
+from lib.errors import SqueezedSignalsError
+from lib.progress import Progress
+from lib.report import PhaseResult, human_bytes
+
+
+def run(output_dir, size=data_generator.DEFAULT_SIZE, seed=data_generator.DEFAULT_SEED,
+        series=None, points=None, import_paths=None, import_format=None):
+    """Generate (or import) the dataset and write it to `output_dir`; returns the phase-0 row."""
+    start = time.perf_counter()
+    if import_paths:
+        series_list, info = import_dataset(import_paths, import_format)
+    else:
+        series_list, info = generate(size, seed, series, points)
+    path = dataset_path(output_dir)
+    size_bytes = save_dataset(series_list, path, info)
+    seconds = time.perf_counter() - start
+    print_summary(series_list, info, path, size_bytes)
+    return PhaseResult(0, "raw int64+float64 arrays", path, size_bytes, total_points(series_list), seconds, True)
+
+
+def generate(size, seed, series, points):
+    default_series, default_points = data_generator.SIZES[size]
+    series = default_series if series is None else series
+    points = default_points if points is None else points
+    if series < 1 or points < 0:
+        raise SqueezedSignalsError("--series must be at least 1 and --points at least 0")
+    progress = Progress("generating", series, unit="series")
+    series_list = data_generator.generate_dataset(series, points, seed, progress=progress)
+    progress.finish()
+    kinds = {m.name: f"{m.kind}: {m.description}" for m in data_generator.METRICS}
+    info = {"source": "generated", "size": size, "seed": seed, "kinds": kinds}
+    return series_list, info
+
+
+def import_dataset(paths, import_format):
+    from lib import importers
+
+    result = importers.import_paths(paths, import_format)
+    for warning in result.warnings:
+        print(f"warning: {warning}")
+    info = {"source": "imported", "files": [str(f) for f in result.files]}
+    return result.series, info
+
+
+def print_summary(series_list, info, path, size_bytes):
+    points = total_points(series_list)
+    nonempty = [s for s in series_list if len(s)]
+    print(f"Phase 0: {info['source']} dataset")
+    print(f"  series: {len(series_list):,}   points: {points:,}")
+    if nonempty:
+        first = min(int(s.timestamps.min()) for s in nonempty)
+        last = max(int(s.timestamps.max()) for s in nonempty)
+        print(f"  time span: {format_utc(first)} .. {format_utc(last)} ({(last - first) / 3.6e12:.1f} h)")
+    metrics = Counter(s.name for s in series_list)
+    print(f"  metrics: {len(metrics)} ({', '.join(sorted(metrics))})")
+    for name, description in sorted(info.get("kinds", {}).items()):
+        print(f"    {name}: {description}")
+    print(f"  wrote {path} ({human_bytes(size_bytes)}, {size_bytes / max(points, 1):.1f} bytes/point)")
+
+
+def format_utc(ns):
+    return np.datetime_as_string(np.datetime64(ns, "ns"), unit="s") + "Z"
+
+
+def main():
+    parser = make_parser(__doc__)
+    add_dataset_arguments(parser)
+    args = parser.parse_args()
+    run(args.output_dir, args.size, args.seed, args.series, args.points, args.import_paths, args.import_format)
+
+
+if __name__ == "__main__":
+    exit_on_user_error(main)

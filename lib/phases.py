@@ -1,0 +1,31 @@
+"""Where the phase scripts are, and how main.py and the tests load them in-process.
+
+The scripts' names start with their phase number (`01_ndjson_storage.py`) so they sort in reading
+order; such names cannot be imported with `import`, so they are loaded from their file path.
+"""
+import importlib.util
+
+from lib.dataset import PROJECT_ROOT
+
+GENERATOR_SCRIPT = "00_generate_data.py"
+PHASE_SCRIPTS = (
+    "01_ndjson_storage.py",
+    "02_columnar_storage.py",
+    "03_compressed_columnar.py",
+    "04_custom_binary_format.py",
+    "05_downsampling_storage.py",
+)
+
+
+def load_script(filename):
+    """Import a numbered script as a module (its `__main__` block does not run)."""
+    path = PROJECT_ROOT / filename
+    spec = importlib.util.spec_from_file_location(f"phase_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def available_phase_scripts():
+    """The phase scripts present in this checkout, in order (later phases arrive one by one)."""
+    return [name for name in PHASE_SCRIPTS if (PROJECT_ROOT / name).exists()]

@@ -1,0 +1,75 @@
+"""squeezed-signals: run every phase in order and compare how small each format gets the same metrics.
+
+Phase 0 makes (or imports) the dataset; each later phase writes its own file into the output
+folder, reads it back, proves the round trip exact, and reports its size. The table at the end
+puts them side by side, with gzip and xz applied to the NDJSON file as reference points.
+"""
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from lib.cli import add_dataset_arguments, exit_on_user_error, make_parser
+from lib.errors import SqueezedSignalsError
+from lib.phases import GENERATOR_SCRIPT, available_phase_scripts, load_script
+from lib.reference_compression import COMPRESSORS, compress_reference
+from lib.report import format_bar_chart, format_table, table_rows, write_json_rows
+
+
+def run_all(output_dir, size, seed, series=None, points=None, import_paths=None, import_format=None,
+            reference=True):
+    """Run phase 0 and every phase script present; returns the results in table order."""
+    output_dir = Path(output_dir)
+    generator = load_script(GENERATOR_SCRIPT)
+    results = [generator.run(output_dir, size, seed, series, points, import_paths, import_format)]
+    references = []
+    # General-purpose compressors release the GIL, so they squeeze the NDJSON file on the second
+    # core while the next phases run on this one.
+    with ThreadPoolExecutor(max_workers=1) as background:
+        for script in available_phase_scripts():
+            print()
+            results.append(run_phase(script, output_dir))
+            if results[-1].phase == 1 and reference:
+                ndjson = results[-1]
+                references = [background.submit(compress_reference, ndjson.path, method, ndjson.points)
+                              for method in COMPRESSORS]
+        reference_rows = [future.result() for future in references]
+    after_ndjson = next((i + 1 for i, r in enumerate(results) if r.phase == 1), len(results))
+    return results[:after_ndjson] + reference_rows + results[after_ndjson:]
+
+
+def run_phase(script, output_dir):
+    module = load_script(script)
+    try:
+        return module.run(output_dir)
+    except SqueezedSignalsError as exc:
+        raise type(exc)(f"{script} failed: {exc}") from exc
+
+
+def print_comparison(results):
+    ndjson_bytes = next((r.bytes for r in results if r.phase == 1), None)
+    rows = table_rows(results, ndjson_bytes)
+    print()
+    print("Comparison (the same points in every format)")
+    print(format_table(rows))
+    print()
+    print(format_bar_chart(rows))
+    return rows
+
+
+def main():
+    parser = make_parser(__doc__)
+    add_dataset_arguments(parser)
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the table rows as JSON to FILE")
+    parser.add_argument("--no-reference", action="store_true",
+                        help="skip the gzip/xz reference rows (they take a while on big datasets)")
+    args = parser.parse_args()
+    results = run_all(args.output_dir, args.size, args.seed, args.series, args.points,
+                      args.import_paths, args.import_format, reference=not args.no_reference)
+    rows = print_comparison(results)
+    if args.json:
+        write_json_rows(rows, args.json)
+        print(f"\nwrote {args.json}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    exit_on_user_error(main)
