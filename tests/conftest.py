@@ -1,0 +1,65 @@
+"""Shared fixtures: awkward datasets, a way to load the numbered scripts, and a subprocess runner."""
+import subprocess
+import sys
+from functools import lru_cache
+
+import numpy as np
+import pytest
+
+from lib.dataset import PROJECT_ROOT, Series, canonical_order, save_dataset
+from lib.phases import load_script
+
+INT64_MIN = np.iinfo(np.int64).min
+INT64_MAX = np.iinfo(np.int64).max
+
+
+def floats_from_bits(*bit_patterns):
+    return np.array(bit_patterns, dtype=np.uint64).view(np.float64)
+
+
+AWKWARD_VALUES = floats_from_bits(
+    0x7FF8000000000000,  # the usual quiet NaN
+    0x7FF8000000000001,  # quiet NaN with a payload
+    0xFFF8000000000000,  # negative NaN
+    0x7FF0000000000001,  # signalling NaN
+    0x8000000000000000,  # -0.0
+    0x0000000000000000,  # 0.0
+    0x7FF0000000000000,  # +inf
+    0xFFF0000000000000,  # -inf
+    0x0000000000000001,  # smallest subnormal
+    0x000FFFFFFFFFFFFF,  # largest subnormal
+    0x7FEFFFFFFFFFFFFF,  # largest finite
+    0x3FB999999999999A,  # 0.1
+)
+
+
+def awkward_dataset():
+    """Series that break careless codecs: special floats, int64 extremes, 0/1/2 points, odd labels."""
+    n = len(AWKWARD_VALUES)
+    return canonical_order([
+        Series("special_values", {"kind": "floats"}, np.arange(n, dtype=np.int64) * 15_000_000_000, AWKWARD_VALUES),
+        Series("extreme_timestamps", {}, [INT64_MIN, INT64_MAX, 0, -1, INT64_MIN], [1.0, 2.0, 3.0, 4.0, 5.0]),
+        Series("decreasing_and_equal", {"host": "a"}, [30, 20, 20, 20, 10, 10], [1.5] * 6),
+        Series("empty", {"host": "nobody"}, [], []),
+        Series("one_point", {"quote": 'say "hi"', "unicode": "Zürich ✓"}, [1_700_000_000_000_000_000], [-0.0]),
+        Series("two_points", {"host": "b"}, [5, 7], [np.inf, -np.inf]),
+    ])
+
+
+@pytest.fixture
+def awkward_output_dir(tmp_path):
+    """An output folder whose dataset is the awkward one."""
+    save_dataset(awkward_dataset(), tmp_path / "00_dataset.bin")
+    return tmp_path
+
+
+@lru_cache(maxsize=None)
+def phase_module(filename):
+    return load_script(filename)
+
+
+def run_script(*args, timeout=300):
+    """Run a project script as a user would; returns the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, *map(str, args)], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout,
+    )

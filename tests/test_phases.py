@@ -1,0 +1,165 @@
+"""Each phase proves its own round trip; here we check that the proof is real and the CLI behaves."""
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from lib.dataset import Series, assert_identical, load_dataset_for_phase, save_dataset
+from lib.errors import FormatError, RoundTripError
+from lib.phases import available_phase_scripts
+from tests.conftest import awkward_dataset, phase_module, run_script
+from tests.test_dataset import datasets
+
+ndjson = phase_module("01_ndjson_storage.py")
+columnar = phase_module("02_columnar_storage.py")
+
+
+@pytest.mark.parametrize("script", available_phase_scripts())
+def test_every_phase_round_trips_the_awkward_dataset(awkward_output_dir, script):
+    result = phase_module(script).run(awkward_output_dir)
+    assert result.verified and result.bytes == result.path.stat().st_size > 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(datasets())
+def test_ndjson_round_trips_any_dataset(tmp_path_factory, series_list):
+    path = tmp_path_factory.mktemp("p1") / "m.ndjson"
+    ndjson.write_ndjson(series_list, path)
+    assert_identical(series_list, ndjson.read_ndjson(path))
+
+
+@settings(max_examples=40, deadline=None)
+@given(datasets())
+def test_columnar_round_trips_any_dataset(tmp_path_factory, series_list):
+    path = tmp_path_factory.mktemp("p2") / "m.msgpack"
+    columnar.write_columnar(series_list, path)
+    assert_identical(series_list, columnar.read_columnar(path))
+
+
+def test_ndjson_lines_match_the_documented_shape(tmp_path):
+    series_list = [Series("cpu_usage_percent", {"host": "server-a", "region": "us-east-1"},
+                          [1697123456000000000], [75.2])]
+    ndjson.write_ndjson(series_list, tmp_path / "m.ndjson")
+    assert (tmp_path / "m.ndjson").read_text() == (
+        '{"timestamp": 1697123456000000000, "metric_name": "cpu_usage_percent", "value": 75.2, '
+        '"labels": {"host": "server-a", "region": "us-east-1"}}\n'
+    )
+
+
+def test_ndjson_special_values_are_strings_prometheus_style():
+    assert ndjson.format_value(float("nan")) == '"NaN"'
+    assert ndjson.format_value(float("inf")) == '"+Inf"'
+    assert ndjson.format_value(float("-inf")) == '"-Inf"'
+    payload_nan = float(np.uint64(0x7FF8000000000001).view(np.float64))
+    assert ndjson.format_value(payload_nan) == '"NaN:0x7ff8000000000001"'
+    assert ndjson.format_value(-0.0) == "-0.0"
+
+
+def test_ndjson_orders_points_by_time_across_series_but_keeps_each_series_order(tmp_path):
+    series_list = [
+        Series("a", {}, [10, 30, 20], [1.0, 2.0, 3.0]),  # goes backwards: must stay 10, 30, 20
+        Series("b", {}, [15, 25], [4.0, 5.0]),
+    ]
+    ndjson.write_ndjson(series_list, tmp_path / "m.ndjson")
+    lines = [json.loads(line) for line in (tmp_path / "m.ndjson").read_text().splitlines()]
+    assert [(p["metric_name"], p["timestamp"]) for p in lines] == [
+        ("a", 10), ("b", 15), ("b", 25), ("a", 30), ("a", 20)
+    ]
+
+
+@pytest.mark.parametrize("content", [
+    b'{"timestamp": 1, "metric_name": "m", "value": 1.0, "labels": {}}\n{"timestamp": 2, "metric',
+    b'{"timestamp": 1.5, "metric_name": "m", "value": 1.0, "labels": {}}\n',
+    b'{"timestamp": 1, "metric_name": "m", "value": "lots", "labels": {}}\n',
+    b'{"timestamp": 1, "metric_name": "m", "value": 1.0, "labels": {"a": 1}}\n',
+    b'[1, 2]\n',
+])
+def test_damaged_ndjson_raises_format_error_naming_file(tmp_path, content):
+    path = tmp_path / "m.ndjson"
+    path.write_bytes(content)
+    with pytest.raises(FormatError, match="m.ndjson"):
+        ndjson.read_ndjson(path)
+
+
+def test_damaged_columnar_file_raises_format_error(tmp_path):
+    path = tmp_path / "m.msgpack"
+    columnar.write_columnar(awkward_dataset(), path)
+    data = path.read_bytes()
+    cases = [data[:n] for n in range(0, len(data), 7)] + [data + b"\x00", b"\xdd\xff\xff\xff\xff" + data]
+    for content in cases:
+        path.write_bytes(content)
+        with pytest.raises(FormatError):
+            columnar.read_columnar(path)
+
+
+def test_a_phase_whose_file_reads_back_differently_fails_loudly(tmp_path, monkeypatch):
+    save_dataset(awkward_dataset(), tmp_path / "00_dataset.bin")
+    original_read = columnar.read_columnar
+
+    def read_with_one_bit_flipped(path):
+        series_list = original_read(path)
+        series_list[0].values.view(np.uint64)[0] ^= 1
+        return series_list
+
+    monkeypatch.setattr(columnar, "read_columnar", read_with_one_bit_flipped)
+    with pytest.raises(RoundTripError):
+        columnar.run(tmp_path)
+
+
+@pytest.mark.parametrize("script", ["01_ndjson_storage.py", "02_columnar_storage.py"])
+def test_phase_before_phase_0_says_which_command_to_run(tmp_path, script):
+    result = run_script(script, "--output-dir", tmp_path)
+    assert result.returncode == 2
+    assert "python 00_generate_data.py" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_phase_script_runs_from_the_command_line(tmp_path):
+    assert run_script("00_generate_data.py", "--output-dir", tmp_path, "--series", "3", "--points", "300").returncode == 0
+    result = run_script("02_columnar_storage.py", "--output-dir", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "verified" in result.stdout
+
+
+def test_main_runs_every_phase_and_writes_json_rows(tmp_path):
+    json_path = tmp_path / "rows.json"
+    result = run_script("main.py", "--output-dir", tmp_path, "--series", "12", "--points", "2000",
+                        "--json", json_path)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(json_path.read_text())
+    phases = [row["phase"] for row in rows]
+    assert phases[:4] == [0, 1, "ref", "ref"] and len(rows) == 3 + len(available_phase_scripts())
+    required = {"phase", "name", "bytes", "points", "bytes_per_point", "ratio_vs_ndjson", "seconds", "verified"}
+    ndjson_bytes = rows[1]["bytes"]
+    for row in rows:
+        assert required <= set(row)
+        assert row["verified"] is True
+        assert row["bytes"] == (tmp_path / row["file"]).stat().st_size
+        assert row["ratio_vs_ndjson"] == pytest.approx(ndjson_bytes / row["bytes"], rel=1e-3)
+    assert "✓" in result.stdout and "#" in result.stdout
+    assert len(load_dataset_for_phase(tmp_path)) == 12
+
+
+@pytest.mark.parametrize("args", [["--size", "huge"], ["--seed", "x"]])
+def test_main_rejects_bad_arguments_without_traceback(tmp_path, args):
+    result = run_script("main.py", "--output-dir", tmp_path, *args)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_generator_rejects_impossible_sizes(tmp_path):
+    result = run_script("00_generate_data.py", "--output-dir", tmp_path, "--series", "0")
+    assert result.returncode == 2 and "error:" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "00_dataset.bin").exists()
+
+
+def test_generator_is_byte_identical_across_runs(tmp_path):
+    for folder in ("a", "b"):
+        assert run_script("00_generate_data.py", "--output-dir", tmp_path / folder).returncode == 0
+    assert (tmp_path / "a" / "00_dataset.bin").read_bytes() == (tmp_path / "b" / "00_dataset.bin").read_bytes()
+
+
+def test_every_script_explains_itself_in_help():
+    for script in ["00_generate_data.py", "main.py", *available_phase_scripts()]:
+        result = run_script(script, "--help")
+        assert result.returncode == 0 and "--output-dir" in result.stdout
