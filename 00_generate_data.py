@@ -8,12 +8,13 @@ from your own CSV, InfluxDB line protocol or Prometheus query_range JSON exports
 The dataset file is just raw int64 timestamps and float64 values behind a small JSON header:
 16 bytes per point, the "uncompressed" yardstick (see lib/dataset.py).
 """
+import sys
 import time
 from collections import Counter
 
 import numpy as np
 
-from lib import data_generator
+from lib import data_generator, importers
 from lib.cli import add_dataset_arguments, exit_on_user_error, make_parser
 from lib.dataset import dataset_path, save_dataset, total_points
 from lib.errors import SqueezedSignalsError
@@ -51,11 +52,9 @@ def generate(size, seed, series, points):
 
 
 def import_dataset(paths, import_format):
-    from lib import importers
-
     result = importers.import_paths(paths, import_format)
     for warning in result.warnings:
-        print(f"warning: {warning}")
+        print(f"warning: {warning}", file=sys.stderr)
     info = {"source": "imported", "files": [str(f) for f in result.files]}
     return result.series, info
 

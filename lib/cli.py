@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from lib import data_generator
+from lib import data_generator, importers
 from lib.dataset import DEFAULT_OUTPUT_DIR
 from lib.errors import RoundTripError, SqueezedSignalsError
 
@@ -37,8 +37,9 @@ def add_dataset_arguments(parser):
     parser.add_argument("--points", type=int, help="total number of points, about (overrides --size)")
     parser.add_argument("--import", dest="import_paths", nargs="+", metavar="PATH",
                         help="build the dataset from these files or folders instead of generating it")
-    parser.add_argument("--format", dest="import_format",
-                        help="format of the --import files (default: detect from extension and content)")
+    parser.add_argument("--format", dest="import_format", metavar="FORMAT",
+                        help=f"format of the --import files: {', '.join(importers.FORMATS)} "
+                             "(default: detect from extension and content)")
 
 
 def exit_on_user_error(main):

@@ -163,3 +163,41 @@ def test_every_script_explains_itself_in_help():
     for script in ["00_generate_data.py", "main.py", *available_phase_scripts()]:
         result = run_script(script, "--help")
         assert result.returncode == 0 and "--output-dir" in result.stdout
+
+
+def write_import_fixtures(folder):
+    """One small file per import format, with the awkward values real exports contain."""
+    folder.mkdir()
+    (folder / "cpu.csv").write_text("timestamp,value\r\n1700000000,0.1\r\n1700000015,NaN\r\n1700000030,+Inf\r\n")
+    (folder / "long.csv").write_text(
+        "timestamp,metric,value,host\n2023-10-12T14:30:00Z,mem_bytes,4096,a\n2023-10-12 14:30:15,mem_bytes,-0.0,a\n"
+    )
+    (folder / "weather.lp").write_text(
+        "weather,location=us\\ midwest temperature=82.5,humidity=71i 1465839830100400200\n"
+        "weather,location=us\\ midwest temperature=-Inf 1465839830200400200\n"
+    )
+    (folder / "query.json").write_text(json.dumps({"status": "success", "data": {"resultType": "matrix", "result": [
+        {"metric": {"__name__": "up", "job": "node"}, "values": [[1700000000.123, "1"], [1700000015.123, "0"]]},
+    ]}}))
+    return sorted(folder.iterdir())
+
+
+def test_main_runs_every_phase_verified_on_imported_files(tmp_path):
+    files = write_import_fixtures(tmp_path / "in")
+    json_path = tmp_path / "rows.json"
+    result = run_script("main.py", "--output-dir", tmp_path / "out", "--import", *files, "--json", json_path)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(json_path.read_text())
+    assert all(row["verified"] for row in rows) and rows[0]["points"] == 3 + 2 + 3 + 2
+    names = {s.name for s in load_dataset_for_phase(tmp_path / "out")}
+    assert names == {"cpu", "mem_bytes", "weather_temperature", "weather_humidity", "up"}
+
+
+def test_failed_import_keeps_the_previous_dataset(tmp_path):
+    assert run_script("00_generate_data.py", "--output-dir", tmp_path, "--series", "2", "--points", "50").returncode == 0
+    before = (tmp_path / "00_dataset.bin").read_bytes()
+    (tmp_path / "bad.csv").write_text("timestamp,value\n1700000000,1.0\nnot-a-time,2.0\n")
+    result = run_script("00_generate_data.py", "--output-dir", tmp_path, "--import", tmp_path / "bad.csv")
+    assert result.returncode == 2
+    assert "bad.csv:3" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "00_dataset.bin").read_bytes() == before
