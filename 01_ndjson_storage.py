@@ -25,12 +25,13 @@ import numpy as np
 
 from lib.atomic import atomic_write
 from lib.cli import run_phase_script
+from lib.phases import OUTPUT_FILENAMES
 from lib.dataset import Series, assert_identical, canonical_order, load_dataset_for_phase, total_points
 from lib.errors import FormatError
 from lib.progress import Progress
 from lib.report import PhaseResult, human_bytes
 
-FILENAME = "01_metrics.ndjson"
+FILENAME = OUTPUT_FILENAMES[1]
 CHUNK_POINTS = 100_000
 CANONICAL_NAN_BITS = 0x7FF8000000000000
 SPECIAL_VALUES = {"NaN": math.nan, "+Inf": math.inf, "-Inf": -math.inf}

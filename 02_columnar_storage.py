@@ -19,12 +19,13 @@ import msgpack
 
 from lib.atomic import atomic_write
 from lib.cli import run_phase_script
+from lib.phases import OUTPUT_FILENAMES
 from lib.dataset import Series, assert_identical, canonical_order, load_dataset_for_phase, total_points
 from lib.errors import FormatError
 from lib.progress import Progress
 from lib.report import PhaseResult, human_bytes
 
-FILENAME = "02_columnar.msgpack"
+FILENAME = OUTPUT_FILENAMES[2]
 
 
 def write_columnar(series_list, path):

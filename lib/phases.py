@@ -8,6 +8,13 @@ import importlib.util
 from lib.dataset import PROJECT_ROOT
 
 GENERATOR_SCRIPT = "00_generate_data.py"
+# The file each phase writes into the output folder; a later phase may read an earlier one's file.
+OUTPUT_FILENAMES = {
+    1: "01_metrics.ndjson",
+    2: "02_columnar.msgpack",
+    3: "03_compressed_columnar.msgpack",
+    4: "04_metrics.bin",
+}
 PHASE_SCRIPTS = (
     "01_ndjson_storage.py",
     "02_columnar_storage.py",

@@ -1,0 +1,373 @@
+"""The METRICS! file: compressed series in one self-describing file with an index for random access.
+
+Phase 3 showed how small the columns get; a database also needs to find one series without reading
+the others, read one hour without decoding a day, and refuse damaged bytes instead of returning
+wrong numbers. So the file puts an index in front of the data: per series its name, labels, point
+count, time range and the offset of each of its blocks. A reader reads the small index, then seeks
+straight to the blocks it needs. Each series is cut into blocks of at most `block_points` points
+(Prometheus cuts chunks at 120 samples; bigger blocks compress slightly better, smaller ones make
+time-range reads cheaper), and every block decodes on its own.
+
+Layout. All integers are little-endian; the bit streams inside blocks are the MSB-first streams of
+lib/encoders.py.
+
+    Header, 32 bytes
+      0   8  magic            b"METRICS!"
+      8   2  version          uint16, FORMAT_VERSION
+     10   2  flags            uint16, 0 (reserved)
+     12   4  index_length     uint32, bytes of the index section
+     16   8  data_offset      uint64, where the data section starts (= 32 + index_length + 4)
+     24   8  data_length      uint64, bytes of the data section
+    Index, index_length bytes
+      u32 string count S, then S times: u32 byte length, UTF-8 bytes   (the string dictionary:
+                                        metric names, label keys and values, each stored once)
+      u32 series count, then per series:
+        u32 name id, u16 label count L, L times (u32 key id, u32 value id)
+        u64 point count, i64 min timestamp, i64 max timestamp, u32 block count B
+        B times: u64 block offset (from data_offset), u32 block length,
+                 u32 point count, i64 min timestamp, i64 max timestamp
+    u32 CRC32 of header + index
+    Data section: the blocks, back to back
+      Block: u32 point count, u8 timestamp codec, u8 value codec,
+             u32 timestamp stream length T, T bytes timestamp stream, value stream,
+             u32 CRC32 of everything before it in the block
+
+For a series whose timestamps go up, min and max are its first and last timestamp. A reader
+trusts nothing it reads: every offset, length and count is checked against the bytes present
+before it is used, and any mismatch raises FormatError naming the series and block.
+"""
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lib.atomic import atomic_write
+from lib.dataset import Series, canonical_order
+from lib.encoders import decode_timestamps, decode_values, encode_timestamps, encode_values
+from lib.errors import FormatError
+
+MAGIC = b"METRICS!"
+FORMAT_VERSION = 1
+DEFAULT_BLOCK_POINTS = 1024
+CODEC_GORILLA_TIMESTAMPS = 1
+CODEC_GORILLA_XOR = 1
+
+HEADER = struct.Struct("<8sHHIQQ")
+U16 = struct.Struct("<H")
+U32 = struct.Struct("<I")
+LABEL_PAIR = struct.Struct("<II")
+SERIES_FIXED = struct.Struct("<QqqI")
+BLOCK_ENTRY = struct.Struct("<QIIqq")
+BLOCK_HEADER = struct.Struct("<IBBI")
+CRC = U32
+
+
+@dataclass
+class BlockEntry:
+    offset: int
+    length: int
+    points: int
+    min_timestamp: int
+    max_timestamp: int
+
+
+@dataclass
+class SeriesEntry:
+    name: str
+    labels: dict
+    points: int
+    min_timestamp: int
+    max_timestamp: int
+    blocks: list
+
+    @property
+    def key(self):
+        return (self.name, tuple(sorted(self.labels.items())))
+
+    def display_name(self):
+        inner = ",".join(f'{k}="{v}"' for k, v in sorted(self.labels.items()))
+        return f"{self.name}{{{inner}}}"
+
+
+def encode_block(timestamps, values):
+    """One self-contained block: its point count, codec tags, both streams and a CRC32."""
+    timestamp_stream = encode_timestamps(timestamps)
+    value_stream = encode_values(values)
+    body = b"".join((
+        BLOCK_HEADER.pack(len(timestamps), CODEC_GORILLA_TIMESTAMPS, CODEC_GORILLA_XOR, len(timestamp_stream)),
+        timestamp_stream,
+        value_stream,
+    ))
+    return body + CRC.pack(zlib.crc32(body))
+
+
+def decode_block(block, where="block", expected_points=None):
+    """Check a block's CRC and decode it into (timestamps, values)."""
+    if len(block) < BLOCK_HEADER.size + CRC.size:
+        raise FormatError(f"{where}: {len(block)} bytes is too short for a block")
+    body, (stored_crc,) = block[: -CRC.size], CRC.unpack_from(block, len(block) - CRC.size)
+    if zlib.crc32(body) != stored_crc:
+        raise FormatError(f"{where}: checksum mismatch, the block is damaged")
+    count, timestamp_codec, value_codec, timestamp_length = BLOCK_HEADER.unpack_from(body)
+    if expected_points is not None and count != expected_points:
+        raise FormatError(f"{where}: block holds {count} points, the index says {expected_points}")
+    if (timestamp_codec, value_codec) != (CODEC_GORILLA_TIMESTAMPS, CODEC_GORILLA_XOR):
+        raise FormatError(f"{where}: unknown codec tags {timestamp_codec}/{value_codec}")
+    timestamps_end = BLOCK_HEADER.size + timestamp_length
+    if timestamps_end > len(body):
+        raise FormatError(f"{where}: timestamp stream length {timestamp_length} runs past the block")
+    try:
+        timestamps = decode_timestamps(bytes(body[BLOCK_HEADER.size:timestamps_end]), count)
+        values = decode_values(bytes(body[timestamps_end:]), count)
+    except FormatError as exc:
+        raise FormatError(f"{where}: {exc}") from None
+    return timestamps, values
+
+
+def split_into_blocks(count, block_points):
+    """[start, end) point ranges of at most block_points; an empty series has no blocks."""
+    return [(start, min(start + block_points, count)) for start in range(0, count, block_points)]
+
+
+def write_file(path, series_list, block_points=DEFAULT_BLOCK_POINTS):
+    """Write the series to a METRICS! file atomically; returns its size in bytes."""
+    if block_points < 1:
+        raise ValueError("block_points must be at least 1")
+    series_list = canonical_order(series_list)
+    strings = StringDictionary()
+    index_parts = []
+    blocks = []
+    data_length = 0
+    for s in series_list:
+        entries = []
+        for start, end in split_into_blocks(len(s), block_points):
+            timestamps = s.timestamps[start:end]
+            block = encode_block(timestamps, s.values[start:end])
+            entries.append(BlockEntry(data_length, len(block), end - start, *time_range(timestamps)))
+            blocks.append(block)
+            data_length += len(block)
+        index_parts.append(pack_series_entry(s, entries, strings))
+    index = strings.pack() + U32.pack(len(series_list)) + b"".join(index_parts)
+    data_offset = HEADER.size + len(index) + CRC.size
+    header = HEADER.pack(MAGIC, FORMAT_VERSION, 0, len(index), data_offset, data_length)
+    with atomic_write(path) as f:
+        f.write(header)
+        f.write(index)
+        f.write(CRC.pack(zlib.crc32(index, zlib.crc32(header))))
+        for block in blocks:
+            f.write(block)
+    return data_offset + data_length
+
+
+def time_range(timestamps):
+    """(min, max) of a block's timestamps; an empty block covers nothing: (0, -1)."""
+    if len(timestamps) == 0:
+        return 0, -1
+    return int(timestamps.min()), int(timestamps.max())
+
+
+class StringDictionary:
+    """Each distinct string once; the index refers to strings by their number."""
+
+    def __init__(self):
+        self.ids = {}
+
+    def id_of(self, text):
+        return self.ids.setdefault(text, len(self.ids))
+
+    def pack(self):
+        parts = [U32.pack(len(self.ids))]
+        for text in self.ids:
+            encoded = text.encode("utf-8")
+            parts += [U32.pack(len(encoded)), encoded]
+        return b"".join(parts)
+
+
+def pack_series_entry(s, blocks, strings):
+    parts = [U32.pack(strings.id_of(s.name)), U16.pack(len(s.labels))]
+    parts += [LABEL_PAIR.pack(strings.id_of(k), strings.id_of(v)) for k, v in sorted(s.labels.items())]
+    parts.append(SERIES_FIXED.pack(len(s), *time_range(s.timestamps), len(blocks)))
+    parts += [BLOCK_ENTRY.pack(b.offset, b.length, b.points, b.min_timestamp, b.max_timestamp) for b in blocks]
+    return b"".join(parts)
+
+
+class IndexParser:
+    """Reads fixed-size fields from the index, raising FormatError instead of running off its end."""
+
+    def __init__(self, data, path):
+        self.data = data
+        self.position = 0
+        self.path = path
+
+    def take(self, layout, what):
+        if self.position + layout.size > len(self.data):
+            raise FormatError(f"{self.path}: index ends in the middle of {what}")
+        fields = layout.unpack_from(self.data, self.position)
+        self.position += layout.size
+        return fields
+
+    def take_bytes(self, length, what):
+        if self.position + length > len(self.data):
+            raise FormatError(f"{self.path}: index ends in the middle of {what}")
+        chunk = self.data[self.position:self.position + length]
+        self.position += length
+        return chunk
+
+
+def overlapping_blocks(entry, start, end):
+    """Numbers of the blocks of a series whose time range meets [start, end)."""
+    return [n for n, b in enumerate(entry.blocks) if b.min_timestamp < end and b.max_timestamp >= start]
+
+
+class MetricsFile:
+    """An opened METRICS! file: the index is in memory, blocks are read on demand.
+
+    `bytes_read` counts every byte taken from the file, so callers can see what a query touched.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.bytes_read = 0
+        self.file = open(self.path, "rb")
+        try:
+            self.file_size = self.path.stat().st_size
+            self.series = self._read_index()
+        except BaseException:
+            self.file.close()
+            raise
+        self._by_key = {entry.key: entry for entry in self.series}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        self.file.close()
+
+    def _read_at(self, offset, length):
+        self.file.seek(offset)
+        data = self.file.read(length)
+        self.bytes_read += len(data)
+        if len(data) != length:
+            raise FormatError(f"{self.path}: file ends at byte {offset + len(data)}, {length} bytes wanted at {offset}")
+        return data
+
+    def _read_index(self):
+        if self.file_size < HEADER.size + CRC.size:
+            raise FormatError(f"{self.path}: {self.file_size} bytes is too short for a METRICS! file")
+        header = self._read_at(0, HEADER.size)
+        magic, version, _flags, index_length, data_offset, data_length = HEADER.unpack(header)
+        if magic != MAGIC:
+            raise FormatError(f"{self.path}: not a METRICS! file (magic bytes {magic!r})")
+        if version != FORMAT_VERSION:
+            raise FormatError(f"{self.path}: format version {version} is not supported (this reader knows {FORMAT_VERSION})")
+        if data_offset != HEADER.size + index_length + CRC.size or data_offset + data_length != self.file_size:
+            raise FormatError(
+                f"{self.path}: header says index {index_length} bytes and data {data_length} bytes at {data_offset}, "
+                f"but the file has {self.file_size} bytes"
+            )
+        index = self._read_at(HEADER.size, index_length)
+        (stored_crc,) = CRC.unpack(self._read_at(HEADER.size + index_length, CRC.size))
+        if zlib.crc32(index, zlib.crc32(header)) != stored_crc:
+            raise FormatError(f"{self.path}: header/index checksum mismatch, the index is damaged")
+        self.data_offset, self.data_length = data_offset, data_length
+        return self._parse_index(IndexParser(index, self.path))
+
+    def _parse_index(self, parser):
+        (string_count,) = parser.take(U32, "the string count")
+        if string_count > len(parser.data):
+            raise FormatError(f"{self.path}: string count {string_count} cannot fit in the index")
+        strings = []
+        for number in range(string_count):
+            (length,) = parser.take(U32, f"string {number}")
+            try:
+                strings.append(parser.take_bytes(length, f"string {number}").decode("utf-8"))
+            except UnicodeDecodeError:
+                raise FormatError(f"{self.path}: string {number} is not valid UTF-8") from None
+
+        def string(number):
+            if number >= len(strings):
+                raise FormatError(f"{self.path}: string id {number} is not in the dictionary")
+            return strings[number]
+
+        (series_count,) = parser.take(U32, "the series count")
+        series = []
+        for number in range(series_count):
+            name = string(parser.take(U32, f"series {number}")[0])
+            (label_count,) = parser.take(U16, f"series {number}")
+            labels = {}
+            for _ in range(label_count):
+                key, value = parser.take(LABEL_PAIR, f"the labels of series {number}")
+                labels[string(key)] = string(value)
+            points, min_ts, max_ts, block_count = parser.take(SERIES_FIXED, f"series {number}")
+            blocks = [BlockEntry(*parser.take(BLOCK_ENTRY, f"the blocks of series {number}")) for _ in range(block_count)]
+            entry = SeriesEntry(name, labels, points, min_ts, max_ts, blocks)
+            self._check_entry(entry)
+            series.append(entry)
+        if parser.position != len(parser.data):
+            raise FormatError(f"{self.path}: {len(parser.data) - parser.position} unexplained bytes after the index")
+        return series
+
+    def _check_entry(self, entry):
+        where = f"{self.path}: series {entry.display_name()}"
+        if sum(b.points for b in entry.blocks) != entry.points:
+            raise FormatError(f"{where}: block point counts do not add up to {entry.points}")
+        for number, block in enumerate(entry.blocks):
+            if block.offset + block.length > self.data_length:
+                raise FormatError(f"{where}, block {number}: offset {block.offset} + length {block.length} "
+                                  f"runs past the data section ({self.data_length} bytes)")
+            # Every point costs at least one bit in each of the two streams.
+            if block.points > 4 * block.length:
+                raise FormatError(f"{where}, block {number}: {block.points} points cannot fit in {block.length} bytes")
+
+    def find(self, name, labels=None):
+        entry = self._by_key.get((name, tuple(sorted((labels or {}).items()))))
+        if entry is None:
+            raise KeyError(f"no series {name}{labels or {}} in {self.path}")
+        return entry
+
+    def _decode_blocks(self, entry, block_numbers):
+        timestamps, values = [], []
+        for number in block_numbers:
+            block = entry.blocks[number]
+            where = f"{self.path}: series {entry.display_name()}, block {number}"
+            data = self._read_at(self.data_offset + block.offset, block.length)
+            ts, vs = decode_block(data, where, expected_points=block.points)
+            if len(ts) and (int(ts.min()), int(ts.max())) != (block.min_timestamp, block.max_timestamp):
+                raise FormatError(f"{where}: decoded timestamps do not match the index's time range")
+            timestamps.append(ts)
+            values.append(vs)
+        if not timestamps:
+            return np.empty(0, np.int64), np.empty(0, np.float64)
+        return np.concatenate(timestamps), np.concatenate(values)
+
+    def read_series(self, name, labels=None):
+        """One whole series, reading only its own blocks."""
+        entry = self.find(name, labels)
+        timestamps, values = self._decode_blocks(entry, range(len(entry.blocks)))
+        return Series(entry.name, entry.labels, timestamps, values)
+
+    def read_range(self, name, labels, start, end):
+        """The points of one series with start <= timestamp < end, decoding only overlapping blocks."""
+        entry = self.find(name, labels)
+        timestamps, values = self._decode_blocks(entry, overlapping_blocks(entry, start, end))
+        inside = (timestamps >= start) & (timestamps < end)
+        return Series(entry.name, entry.labels, timestamps[inside], values[inside])
+
+    def points_surely_in_range(self, name, labels, start, end):
+        """Points of the blocks lying wholly inside [start, end): a lower bound from the index alone."""
+        entry = self.find(name, labels)
+        return sum(b.points for b in entry.blocks if b.points and b.min_timestamp >= start and b.max_timestamp < end)
+
+    def read_all(self):
+        return [Series(e.name, e.labels, *self._decode_blocks(e, range(len(e.blocks)))) for e in self.series]
+
+
+def read_file(path):
+    """Read a whole METRICS! file back into a dataset."""
+    with MetricsFile(path) as metrics_file:
+        return metrics_file.read_all()

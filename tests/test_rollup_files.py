@@ -1,0 +1,113 @@
+"""Roll-ups survive the trip through METRICS! files, and the store answers from the right file."""
+import numpy as np
+import pytest
+
+from lib.binary_format import write_file
+from lib.data_generator import generate_dataset
+from lib.dataset import Series
+from lib.downsampling import HOUR_NS, MINUTE_NS, RAW_RESOLUTION, rollup_dataset
+from lib.errors import FormatError
+from lib.rollup_files import RollupStore, read_rollups, resolution_label, rollup_filename, write_rollups
+
+RESOLUTIONS = (MINUTE_NS, 5 * MINUTE_NS, HOUR_NS)
+
+
+@pytest.fixture(scope="module")
+def store_setup(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("rollups")
+    series_list = generate_dataset(20, 20_000, seed=5)
+    write_file(folder / "raw.bin", series_list)
+    levels = rollup_dataset(series_list, RESOLUTIONS)
+    for resolution, rollups in levels.items():
+        write_rollups(folder / rollup_filename(resolution), rollups, block_points=64)
+    store = RollupStore(folder / "raw.bin", {r: folder / rollup_filename(r) for r in RESOLUTIONS})
+    return folder, series_list, levels, store
+
+
+def bits(array):
+    return array.view(np.uint64) if array.dtype == np.float64 else array
+
+
+def test_every_level_reads_back_bit_for_bit(store_setup):
+    folder, _, levels, _ = store_setup
+    for resolution, expected in levels.items():
+        actual = read_rollups(folder / rollup_filename(resolution), resolution)
+        assert len(actual) == len(expected)
+        for a, e in zip(actual, expected):
+            assert (a.name, a.labels, a.kind) == (e.name, e.labels, e.kind)
+            assert np.array_equal(a.bucket_start, e.bucket_start)
+            for field, values in e.fields.items():
+                assert a.fields[field].dtype == values.dtype
+                assert np.array_equal(bits(a.fields[field]), bits(values)), field
+            if e.sketch is not None:
+                for column in ("row", "sign", "key", "count"):
+                    assert np.array_equal(getattr(a.sketch, column), getattr(e.sketch, column))
+
+
+def test_rollup_with_nan_and_infinities_round_trips(tmp_path):
+    series = Series("temperature", {"h": "a"}, np.arange(6, dtype=np.int64) * 20 * 10**9,
+                    [1.5, np.nan, np.inf, -2.0, 0.0, -0.0])
+    [rollup] = rollup_dataset([series], (MINUTE_NS,))[MINUTE_NS]
+    write_rollups(tmp_path / "r.bin", [rollup], block_points=4)
+    [back] = read_rollups(tmp_path / "r.bin", MINUTE_NS)
+    for field, values in rollup.fields.items():
+        assert np.array_equal(bits(back.fields[field]), bits(values))
+
+
+def test_store_answers_short_ranges_from_raw_and_long_ones_from_coarser_levels(store_setup):
+    _, series_list, levels, store = store_setup
+    target = next(s for s in series_list if s.name == "cpu_usage_percent")
+    end = int(target.timestamps.max()) + 1
+    short = store.query(target.name, target.labels, "max", end - 10 * MINUTE_NS, end, max_points=100)
+    assert short.resolution_ns == RAW_RESOLUTION
+    inside = target.timestamps >= end - 10 * MINUTE_NS
+    assert short.value == target.values[inside].max()
+
+    start = int(target.timestamps.min())
+    span_minutes = (end - start) / MINUTE_NS  # about 275 for this dataset
+    assert 200 < span_minutes < 300
+    coarse = store.query(target.name, target.labels, "max", start, end, max_points=10)
+    assert coarse.resolution_ns == HOUR_NS and coarse.buckets <= 6
+    assert coarse.value == target.values.max()  # the whole series: max over all buckets is exact
+    five = store.query(target.name, target.labels, "count", start, end, max_points=100)
+    assert five.resolution_ns == 5 * MINUTE_NS and five.value == len(target)
+    one = store.query(target.name, target.labels, "count", start, end, max_points=300)
+    assert one.resolution_ns == MINUTE_NS and one.value == len(target)
+
+
+def test_store_sum_from_file_matches_sum_of_raw_points(store_setup):
+    _, series_list, _, store = store_setup
+    target = next(s for s in series_list if s.name == "node_temperature_celsius")
+    start, end = int(target.timestamps.min()), int(target.timestamps.max()) + 1
+    answer = store.query(target.name, target.labels, "sum", start, end, max_points=50)
+    assert answer.resolution_ns == HOUR_NS
+    assert answer.value == pytest.approx(float(np.sum(target.values)), rel=1e-12)
+
+
+def test_counter_increase_from_file_matches_raw_increase(store_setup):
+    _, series_list, _, store = store_setup
+    target = next(s for s in series_list if s.name == "http_requests_total")
+    deltas = np.diff(target.values)
+    expected = np.where(deltas >= 0, deltas, target.values[1:]).sum()  # a drop is a restart from 0
+    start, end = int(target.timestamps.min()), int(target.timestamps.max()) + 1
+    answer = store.query(target.name, target.labels, "increase", start, end, max_points=50)
+    assert answer.value == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_plain_metrics_file_is_not_a_rollup_file(tmp_path):
+    write_file(tmp_path / "raw.bin", [Series("m", {}, [1], [1.0])])
+    with pytest.raises(FormatError, match="not a roll-up column"):
+        read_rollups(tmp_path / "raw.bin", MINUTE_NS)
+
+
+def test_reserved_labels_are_refused(tmp_path):
+    series = Series("m", {"__rollup__": "x"}, [1], [1.0])
+    [rollup] = rollup_dataset([series], (MINUTE_NS,))[MINUTE_NS]
+    with pytest.raises(ValueError, match="reserved"):
+        write_rollups(tmp_path / "r.bin", [rollup], block_points=4)
+
+
+@pytest.mark.parametrize("ns,label", [(60 * 10**9, "1m"), (90 * 10**9, "90s"), (3600 * 10**9, "1h"),
+                                      (86_400 * 10**9, "1d"), (1_500_000, "1500000ns")])
+def test_resolution_labels(ns, label):
+    assert resolution_label(ns) == label
