@@ -39,7 +39,7 @@ DEFAULT_SEED = 42
 REGIONS = ("us-east-1", "eu-west-1", "ap-south-1")
 SERVICES = ("api", "web", "db", "cache", "worker")
 SCRAPE_INTERVALS_S = (15, 15, 10, 15, 60, 15, 15, 15, 15, 15)  # per target, by host number
-JITTER_SD_MS = 3.0
+JITTER_SD_MS = 2.0
 JITTER_SNAP_MS = 2  # Prometheus snaps scrape timestamps within 2 ms of schedule back onto it
 MISSED_SCRAPE_PROBABILITY = 0.003
 # Share of scheduled scrapes that survive gaps, outages and partial lifetimes (measured), used to
