@@ -17,7 +17,6 @@ A series without points has no point lines; it is declared by a line without tim
 """
 import json
 import math
-import time
 from array import array
 from pathlib import Path
 
@@ -25,8 +24,8 @@ import numpy as np
 
 from lib.atomic import atomic_write
 from lib.cli import run_phase_script
-from lib.phases import OUTPUT_FILENAMES
-from lib.dataset import Series, assert_identical, canonical_order, load_dataset_for_phase, total_points
+from lib.phases import OUTPUT_FILENAMES, write_and_verify
+from lib.dataset import Series, canonical_order, load_dataset_for_phase, total_points
 from lib.errors import FormatError
 from lib.progress import Progress
 from lib.report import PhaseResult, human_bytes
@@ -139,10 +138,7 @@ def read_ndjson(path):
 def run(output_dir):
     series_list = load_dataset_for_phase(output_dir)
     path = Path(output_dir) / FILENAME
-    start = time.perf_counter()
-    size = write_ndjson(series_list, path)
-    assert_identical(series_list, read_ndjson(path), f"phase 1 ({path})")
-    seconds = time.perf_counter() - start
+    size, seconds = write_and_verify(series_list, path, write_ndjson, read_ndjson, "phase 1")
     points = total_points(series_list)
     print_report(path, size, points)
     return PhaseResult(1, "NDJSON", path, size, points, seconds, verified=True)

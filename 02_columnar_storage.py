@@ -12,15 +12,14 @@ What is still wasteful: every timestamp costs 9 bytes (msgpack's int64) although
 timestamps differ by about the same 15 s, and every value costs 9 bytes (float64) although many
 values barely change. Phase 3 removes exactly that redundancy.
 """
-import time
 from pathlib import Path
 
 import msgpack
 
 from lib.atomic import atomic_write
 from lib.cli import run_phase_script
-from lib.phases import OUTPUT_FILENAMES
-from lib.dataset import Series, assert_identical, canonical_order, load_dataset_for_phase, total_points
+from lib.phases import OUTPUT_FILENAMES, write_and_verify
+from lib.dataset import Series, canonical_order, load_dataset_for_phase, total_points
 from lib.errors import FormatError
 from lib.progress import Progress
 from lib.report import PhaseResult, human_bytes
@@ -85,10 +84,7 @@ def series_from_columns(meta, columns):
 def run(output_dir):
     series_list = load_dataset_for_phase(output_dir)
     path = Path(output_dir) / FILENAME
-    start = time.perf_counter()
-    size = write_columnar(series_list, path)
-    assert_identical(series_list, read_columnar(path), f"phase 2 ({path})")
-    seconds = time.perf_counter() - start
+    size, seconds = write_and_verify(series_list, path, write_columnar, read_columnar, "phase 2")
     points = total_points(series_list)
     print_report(series_list, path, size, points)
     return PhaseResult(2, "columnar msgpack", path, size, points, seconds, verified=True)

@@ -17,7 +17,6 @@ The trade-off: decoding is sequential within a series (no random access inside a
 Gorilla XOR was designed for slowly drifting full-precision floats. Values written as decimals
 (CPU 12.34%) have noisy mantissas, so their XORs are long: the report shows it.
 """
-import time
 from pathlib import Path
 
 import msgpack
@@ -25,13 +24,13 @@ import numpy as np
 
 from lib.atomic import write_bytes_atomically
 from lib.cli import run_phase_script
-from lib.dataset import Series, assert_identical, dataset_path, load_dataset, total_points
+from lib.dataset import Series, dataset_path, load_dataset, total_points
 from lib.encoders import (
     decode_timestamps, decode_values, encode_timestamps, encode_values, timestamp_encoding_stats,
     value_encoding_stats,
 )
 from lib.errors import FormatError
-from lib.phases import OUTPUT_FILENAMES
+from lib.phases import OUTPUT_FILENAMES, write_and_verify
 from lib.primitives import encode_delta, encode_delta_of_delta, encode_varints, run_length_encode, zigzag_encode
 from lib.report import PhaseResult, human_bytes
 
@@ -75,10 +74,7 @@ def read_compressed(path):
 def run(output_dir):
     series_list, info = load_dataset(dataset_path(output_dir))
     path = Path(output_dir) / FILENAME
-    start = time.perf_counter()
-    size = write_compressed(series_list, path)
-    assert_identical(series_list, read_compressed(path), f"phase 3 ({path})")
-    seconds = time.perf_counter() - start
+    size, seconds = write_and_verify(series_list, path, write_compressed, read_compressed, "phase 3")
     print_report(path, size, series_list, info)
     return PhaseResult(3, "compressed columns (Gorilla)", path, size, total_points(series_list), seconds,
                        verified=True)
@@ -171,7 +167,9 @@ def decimal_places(values, most=6):
     finite = values[np.isfinite(values)]
     for places in range(most + 1):
         scale = 10.0**places
-        if np.array_equal(np.round(finite * scale) / scale, finite):
+        with np.errstate(over="ignore", invalid="ignore"):
+            rounded = np.round(finite * scale) / scale
+        if np.array_equal(rounded, finite):
             return places
     return None
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from lib.binary_format import DEFAULT_BLOCK_POINTS, HEADER, MetricsFile, read_file, write_file
 from lib.cli import run_phase_script
-from lib.phases import OUTPUT_FILENAMES
+from lib.phases import OUTPUT_FILENAMES, write_and_verify
 from lib.dataset import Series, assert_identical, load_dataset_for_phase, total_points
 from lib.report import PhaseResult, human_bytes
 
@@ -28,10 +28,10 @@ TIMING_REPEATS = 5
 def run(output_dir):
     series_list = load_dataset_for_phase(output_dir)
     path = Path(output_dir) / FILENAME
-    start = time.perf_counter()
-    size = write_file(path, series_list, DEFAULT_BLOCK_POINTS)
-    assert_identical(series_list, read_file(path), f"phase 4 ({path})")
-    seconds = time.perf_counter() - start
+    def write(series, target):
+        return write_file(target, series, DEFAULT_BLOCK_POINTS)
+
+    size, seconds = write_and_verify(series_list, path, write, read_file, "phase 4")
     access = measure_random_access(path, series_list)
     print_report(path, size, series_list, access)
     return PhaseResult(4, "METRICS! binary file", path, size, total_points(series_list), seconds,

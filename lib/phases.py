@@ -4,8 +4,9 @@ The scripts' names start with their phase number (`01_ndjson_storage.py`) so the
 order; such names cannot be imported with `import`, so they are loaded from their file path.
 """
 import importlib.util
+import time
 
-from lib.dataset import PROJECT_ROOT
+from lib.dataset import PROJECT_ROOT, assert_identical
 
 GENERATOR_SCRIPT = "00_generate_data.py"
 # The file each phase writes into the output folder; a later phase may read an earlier one's file.
@@ -36,3 +37,15 @@ def load_script(filename):
 def available_phase_scripts():
     """The phase scripts present in this checkout, in order (later phases arrive one by one)."""
     return [name for name in PHASE_SCRIPTS if (PROJECT_ROOT / name).exists()]
+
+
+def write_and_verify(series_list, path, write, read, context):
+    """What every lossless phase does: write its file, read it back, prove it identical.
+
+    Returns (bytes written, seconds for the write and the verified read); raises RoundTripError if
+    the file reads back different in any bit.
+    """
+    start = time.perf_counter()
+    size = write(series_list, path)
+    assert_identical(series_list, read(path), f"{context} ({path})")
+    return size, time.perf_counter() - start

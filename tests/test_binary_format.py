@@ -13,7 +13,7 @@ from lib.binary_format import (
     write_file,
 )
 from lib.data_generator import generate_dataset
-from lib.dataset import Series, assert_identical, canonical_order, first_difference
+from lib.dataset import Series, assert_identical, first_difference
 from lib.errors import FormatError
 from tests.conftest import awkward_dataset
 from tests.test_dataset import datasets

@@ -1,0 +1,311 @@
+"""Pick the best codec per block: no single float encoding wins on every metric.
+
+Gorilla XOR is the right tool for full-precision floats that change slowly (temperatures,
+latencies). The decimal codec (lib/decimal_codec.py) wins by a factor of 3 to 6 on values written
+as decimals or integers (CPU percentages, counters, byte counts). A block where every value is
+the same 64-bit pattern needs nothing but that pattern, and a block of long runs of
+full-precision values (a stale gauge) is cheapest as runs. So each block is encoded by every
+codec and the smallest result is kept, with a one-byte tag saying which codec made it:
+
+    GORILLA   1   lib.encoders.encode_values
+    DECIMAL   2   lib.decimal_codec.encode_decimal
+    CONSTANT  3   the one repeated 64-bit pattern, 8 bytes little-endian
+    RUNS      4   run-length encoded bit patterns: varint run count R, R varint run lengths,
+                  R patterns of 8 bytes little-endian
+
+An optional entropy stage then tries to squeeze the chosen kind of stream further with a
+general-purpose compressor from the standard library. Its flag is OR-ed into the tag:
+
+    ZLIB      0x10   raw DEFLATE (no zlib header), level 9
+    LZMA      0x20   raw LZMA2 (no .xz container), preset 9 with a 1 MiB dictionary
+
+so DECIMAL | ZLIB = 0x12 is "a decimal stream, deflated". The stage is kept only when the
+compressed bytes are smaller than the best plain candidate, which is how it pays for itself:
+bit-packed residuals are already close to their entropy, so it rarely wins there, but skewed
+streams (rare spikes, mostly-zero deltas, repeated patterns) do shrink. The price is time:
+`encode_values_best(values, entropy=True)` compresses every candidate with both compressors.
+
+Timestamps get the same treatment in `encode_timestamps_best`: Gorilla delta-of-delta (about 1 bit
+per point for a regular series, already hard to beat), optionally deflated when that is smaller.
+
+Decoders take the tag, the bytes and the count from the caller and raise `FormatError` on unknown
+tags, damaged streams and decompressed sizes beyond what `count` values could ever need.
+"""
+import lzma
+import zlib
+from collections import namedtuple
+
+import numpy as np
+
+from lib.decimal_codec import MAX_COUNT, decode_decimal, encode_decimal
+from lib.encoders import decode_timestamps, decode_values, encode_timestamps, encode_values
+from lib.errors import FormatError
+from lib.primitives import encode_varints, read_varints, run_length_decode, run_length_encode
+
+GORILLA, DECIMAL, CONSTANT, RUNS = 1, 2, 3, 4
+ZLIB, LZMA = 0x10, 0x20
+CODEC_MASK, STAGE_MASK = 0x0F, 0xF0
+
+PATTERN_BYTES = 8
+DEFAULT_BLOCK_SIZE = 1024
+# No codec here needs more than this many bytes per value (decimal at its worst: an 8-byte packed
+# residual, an exception pattern and two varint positions), so a decompressor is stopped there.
+MAX_BYTES_PER_VALUE = 32
+MAX_OVERHEAD_BYTES = 64
+
+Codec = namedtuple("Codec", "name encode decode")
+Stage = namedtuple("Stage", "name compress decompress")
+
+
+def _check_count(count):
+    if not isinstance(count, (int, np.integer)) or isinstance(count, bool) or not 0 <= count <= MAX_COUNT:
+        raise FormatError(f"value count must be an integer in 0..{MAX_COUNT}, got {count!r}")
+
+
+def _patterns(values):
+    return np.ascontiguousarray(values, dtype=np.float64).view(np.uint64)
+
+
+# Two small codecs for repeated patterns -----------------------------------------------------------
+
+
+def encode_constant(values):
+    """The shared bit pattern of a non-empty constant block, or None when the values differ."""
+    patterns = _patterns(values)
+    if patterns.size == 0 or (patterns != patterns[0]).any():
+        return None
+    return patterns[:1].astype("<u8").tobytes()
+
+
+def decode_constant(blob, count):
+    _check_count(count)
+    if len(blob) != PATTERN_BYTES or count == 0:
+        raise FormatError(f"a constant block is one {PATTERN_BYTES}-byte pattern for at least one value")
+    pattern = np.frombuffer(bytes(blob), dtype="<u8").astype(np.uint64)
+    return np.repeat(pattern, count).view(np.float64)
+
+
+def encode_runs(values):
+    """Runs of equal bit patterns: [a, a, a, b] -> run count 2, lengths [3, 1], patterns [a, b].
+
+    None when there are more runs than half the values: then runs can only lose.
+    """
+    patterns = _patterns(values)
+    run_patterns, run_lengths = run_length_encode(patterns)
+    if patterns.size == 0 or 2 * run_patterns.size > patterns.size:
+        return None
+    return (encode_varints([run_patterns.size]) + encode_varints(run_lengths)
+            + run_patterns.astype("<u8").tobytes())
+
+
+def decode_runs(blob, count):
+    _check_count(count)
+    blob = bytes(blob)
+    (run_count,), offset = read_varints(blob, 1)
+    if run_count > count:
+        raise FormatError(f"{run_count} runs cannot make {count} values")
+    run_lengths, offset = read_varints(blob, int(run_count), offset)
+    if len(blob) - offset != int(run_count) * PATTERN_BYTES:
+        raise FormatError(f"{len(blob) - offset} bytes left for {run_count} run patterns")
+    if run_lengths.size and run_lengths.max() > count:
+        raise FormatError(f"a run of {int(run_lengths.max())} values in a block of {count}")
+    run_patterns = np.frombuffer(blob, dtype="<u8", offset=offset).astype(np.uint64)
+    values = run_length_decode(run_patterns, run_lengths.astype(np.int64), expected_count=count)
+    return values.view(np.float64)
+
+
+def _decode_gorilla(blob, count):
+    _check_count(count)
+    return decode_values(bytes(blob), count)
+
+
+CODECS = {
+    GORILLA: Codec("gorilla", encode_values, _decode_gorilla),
+    DECIMAL: Codec("decimal", encode_decimal, decode_decimal),
+    CONSTANT: Codec("constant", encode_constant, decode_constant),
+    RUNS: Codec("runs", encode_runs, decode_runs),
+}
+
+
+# The entropy stage --------------------------------------------------------------------------------
+
+_LZMA_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 9, "dict_size": 1 << 20}]
+
+
+def _deflate(data):
+    compressor = zlib.compressobj(level=9, wbits=-zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush()
+
+
+def _inflate(data, limit):
+    decompressor = zlib.decompressobj(wbits=-zlib.MAX_WBITS)
+    try:
+        out = decompressor.decompress(data, limit)
+    except zlib.error as error:
+        raise FormatError(f"damaged deflate stream: {error}") from None
+    if not decompressor.eof or decompressor.unconsumed_tail or decompressor.unused_data:
+        raise FormatError(f"deflate stream is truncated, longer than {limit} bytes, or followed by junk")
+    return out
+
+
+def _lzma_compress(data):
+    return lzma.compress(data, format=lzma.FORMAT_RAW, filters=_LZMA_FILTERS)
+
+
+def _lzma_decompress(data, limit):
+    decompressor = lzma.LZMADecompressor(format=lzma.FORMAT_RAW, filters=_LZMA_FILTERS)
+    try:
+        out = decompressor.decompress(data, limit)
+    except lzma.LZMAError as error:
+        raise FormatError(f"damaged LZMA stream: {error}") from None
+    if not decompressor.eof or decompressor.unused_data:
+        raise FormatError(f"LZMA stream is truncated, longer than {limit} bytes, or followed by junk")
+    return out
+
+
+STAGES = {
+    ZLIB: Stage("zlib", _deflate, _inflate),
+    LZMA: Stage("lzma", _lzma_compress, _lzma_decompress),
+}
+
+
+def tag_name(tag):
+    """1 -> 'gorilla', 0x12 -> 'decimal+zlib'."""
+    if not isinstance(tag, (int, np.integer)) or isinstance(tag, bool) or not 0 <= tag <= 0xFF:
+        raise FormatError(f"unknown value codec tag {tag!r}")
+    codec = CODECS.get(tag & CODEC_MASK)
+    stage = STAGES.get(tag & STAGE_MASK)
+    if codec is None or (tag & STAGE_MASK and stage is None):
+        raise FormatError(f"unknown value codec tag {tag!r}")
+    return codec.name if stage is None else f"{codec.name}+{stage.name}"
+
+
+def max_stream_bytes(count):
+    """Upper bound on any plain stream for `count` values; decompression stops there."""
+    return MAX_BYTES_PER_VALUE * count + MAX_OVERHEAD_BYTES
+
+
+def _entropy_stages(entropy):
+    """entropy=False: none; True: every stage; or an iterable of stage flags such as (ZLIB,)."""
+    if entropy is True:
+        return tuple(STAGES)
+    if not entropy:
+        return ()
+    stages = tuple(entropy)
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        raise ValueError(f"unknown entropy stages {unknown}")
+    return stages
+
+
+def _smallest(candidates):
+    """The (tag, blob) with the fewest bytes; the earlier candidate wins a tie."""
+    return min(candidates, key=lambda candidate: len(candidate[1]))
+
+
+def _with_entropy(candidates, stages, count):
+    """Add the compressed version of every candidate under every stage."""
+    compressed = []
+    for tag, blob in candidates:
+        if len(blob) > max_stream_bytes(count):
+            continue  # a decoder would refuse to inflate it; never the best anyway
+        for flag in stages:
+            compressed.append((tag | flag, STAGES[flag].compress(blob)))
+    return candidates + compressed
+
+
+# Values -------------------------------------------------------------------------------------------
+
+
+def value_candidates(values):
+    """(tag, blob) for every codec that applies to this block, in tag order."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    candidates = []
+    for tag, codec in CODECS.items():
+        blob = codec.encode(values)
+        if blob is not None:
+            candidates.append((tag, blob))
+    return candidates
+
+
+def encode_values_best(values, entropy=False):
+    """float64 array -> (tag, blob): the smallest encoding among all codecs (and stages)."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    if values.size > MAX_COUNT:
+        raise ValueError(f"one block holds at most {MAX_COUNT} values, got {values.size}")
+    candidates = value_candidates(values)
+    return _smallest(_with_entropy(candidates, _entropy_stages(entropy), values.size))
+
+
+def decode_values_tagged(tag, blob, count):
+    """Inverse of `encode_values_best`: the codec (and stage) named by `tag` decodes `count` values."""
+    tag_name(tag)
+    _check_count(count)
+    blob = bytes(blob)
+    stage = STAGES.get(tag & STAGE_MASK)
+    if stage is not None:
+        blob = stage.decompress(blob, max_stream_bytes(count))
+    return CODECS[tag & CODEC_MASK].decode(blob, count)
+
+
+def encode_blocks_best(values, block_size=DEFAULT_BLOCK_SIZE, entropy=False):
+    """Split a series into blocks and encode each: a list of (tag, blob, count)."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    blocks = []
+    for start in range(0, values.size, block_size):
+        block = values[start:start + block_size]
+        tag, blob = encode_values_best(block, entropy=entropy)
+        blocks.append((tag, blob, block.size))
+    return blocks
+
+
+def decode_blocks(blocks):
+    """Inverse of `encode_blocks_best`: the concatenated values of (tag, blob, count) blocks."""
+    parts = [decode_values_tagged(tag, blob, count) for tag, blob, count in blocks]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float64)
+
+
+# Timestamps ---------------------------------------------------------------------------------------
+
+TIMESTAMP_GORILLA = 1
+TIMESTAMP_CODECS = {TIMESTAMP_GORILLA: Codec("gorilla", encode_timestamps, decode_timestamps)}
+
+
+def encode_timestamps_best(timestamps, entropy=False):
+    """int64 array -> (tag, blob): Gorilla delta-of-delta, or its compressed form when smaller."""
+    timestamps = np.ascontiguousarray(timestamps, dtype=np.int64)
+    candidates = [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
+    return _smallest(_with_entropy(candidates, _entropy_stages(entropy), timestamps.size))
+
+
+def decode_timestamps_tagged(tag, blob, count):
+    valid = isinstance(tag, (int, np.integer)) and not isinstance(tag, bool) and 0 <= tag <= 0xFF
+    codec = TIMESTAMP_CODECS.get(tag & CODEC_MASK) if valid else None
+    stage = STAGES.get(tag & STAGE_MASK) if valid else None
+    if codec is None or (tag & STAGE_MASK and stage is None):
+        raise FormatError(f"unknown timestamp codec tag {tag!r}")
+    _check_count(count)
+    blob = bytes(blob)
+    if stage is not None:
+        blob = stage.decompress(blob, max_stream_bytes(count))
+    return codec.decode(blob, count)
+
+
+# Reporting ----------------------------------------------------------------------------------------
+
+
+def codec_usage(blocks):
+    """Which codec won how often: {name: {blocks, values, bytes, bytes_per_value}} for a report.
+
+    `blocks` are (tag, blob, count) triples, as `encode_blocks_best` returns them. Names are
+    listed from the most bytes to the fewest.
+    """
+    usage = {}
+    for tag, blob, count in blocks:
+        row = usage.setdefault(tag_name(tag), {"blocks": 0, "values": 0, "bytes": 0})
+        row["blocks"] += 1
+        row["values"] += int(count)
+        row["bytes"] += len(blob)
+    for row in usage.values():
+        row["bytes_per_value"] = row["bytes"] / row["values"] if row["values"] else 0.0
+    return dict(sorted(usage.items(), key=lambda item: -item[1]["bytes"]))
