@@ -7,35 +7,62 @@ dictionary, and per series the offset, length and time range of each block of at
 A reader loads the index, then seeks to just the blocks a query needs; CRC32 checksums on the index
 and on every block turn damage into a clear error instead of wrong numbers.
 
+Because every block is independent, each can also use the codec that suits its values best
+(lib/value_codecs.py): Gorilla XOR for full-precision floats, a decimal codec for values written
+with a few decimals or as integers (where Gorilla's XORs are noisy), a constant or run-length
+codec for flat stretches, each optionally squeezed further by zlib or lzma where that is smaller.
+A one-byte tag per block says which.
+
 The trade-off: the index, block headers and checksums cost a little space over phase 3, and
-restarting the encoders at each block boundary costs a little more. In return a one-hour query
-touches a few kilobytes instead of the whole file.
+restarting the encoders at each block boundary costs a little more; trying every codec makes
+writing slower. In return a one-hour query touches a few kilobytes instead of the whole file.
 """
+import tempfile
 import time
 from pathlib import Path
 
-from lib.binary_format import DEFAULT_BLOCK_POINTS, HEADER, MetricsFile, read_file, write_file
+from lib.binary_format import BLOCK_HEADER, CRC, DEFAULT_BLOCK_POINTS, HEADER, MetricsFile, read_file, write_file
 from lib.cli import run_phase_script
-from lib.phases import OUTPUT_FILENAMES, write_and_verify
 from lib.dataset import Series, assert_identical, load_dataset_for_phase, total_points
+from lib.phases import OUTPUT_FILENAMES, write_and_verify
 from lib.report import PhaseResult, human_bytes
 
 FILENAME = OUTPUT_FILENAMES[4]
 HOUR_NS = 3600 * 10**9
 TIMING_REPEATS = 5
+# The codec settings compared in the report; the phase's own file uses the last, smallest one.
+CODEC_SETTINGS = (
+    ("Gorilla only (as phase 3)", {"choose_codecs": False, "entropy": False}),
+    ("best codec per block", {"choose_codecs": True, "entropy": False}),
+    ("best codec + zlib/lzma where smaller", {"choose_codecs": True, "entropy": True}),
+)
 
 
 def run(output_dir):
     series_list = load_dataset_for_phase(output_dir)
     path = Path(output_dir) / FILENAME
+    usage = {}
+
     def write(series, target):
-        return write_file(target, series, DEFAULT_BLOCK_POINTS)
+        return write_file(target, series, DEFAULT_BLOCK_POINTS, codec_usage=usage, **CODEC_SETTINGS[-1][1])
 
     size, seconds = write_and_verify(series_list, path, write, read_file, "phase 4")
+    settings = measure_codec_settings(series_list, output_dir)
     access = measure_random_access(path, series_list)
-    print_report(path, size, series_list, access)
+    print_report(path, size, series_list, usage, settings, access)
     return PhaseResult(4, "METRICS! binary file", path, size, total_points(series_list), seconds,
                        verified=True, details=access)
+
+
+def measure_codec_settings(series_list, output_dir):
+    """Write the same dataset with each codec setting: (label, bytes, seconds to write)."""
+    results = []
+    with tempfile.TemporaryDirectory(dir=output_dir) as scratch:
+        for label, options in CODEC_SETTINGS:
+            start = time.perf_counter()
+            size = write_file(Path(scratch) / "variant.bin", series_list, DEFAULT_BLOCK_POINTS, **options)
+            results.append((label, size, time.perf_counter() - start))
+    return results
 
 
 def best_time(action):
@@ -85,19 +112,31 @@ def measure_random_access(path, series_list):
     }
 
 
-def print_report(path, size, series_list, access):
+def print_report(path, size, series_list, usage, settings, access):
     points = total_points(series_list)
     with MetricsFile(path) as metrics_file:
         index_size = metrics_file.data_offset
         blocks = sum(len(e.blocks) for e in metrics_file.series)
-    print(f"Phase 4: METRICS! binary file with index and checksums -> {path}")
+    framing = blocks * (BLOCK_HEADER.size + CRC.size)
+    print(f"Phase 4: METRICS! binary file with index, checksums and a codec per block -> {path}")
     print(f"  {points:,} points in {human_bytes(size)}: {size / max(points, 1):.2f} bytes per point")
-    print(f"  header {HEADER.size} B + index and CRC {human_bytes(index_size - HEADER.size)} "
-          f"({len(series_list)} series, {blocks} blocks of <= {DEFAULT_BLOCK_POINTS} points)")
+    print(f"  header {HEADER.size} B + index and CRC {human_bytes(index_size - HEADER.size)} + block framing "
+          f"{human_bytes(framing)} ({len(series_list)} series, {blocks} blocks of <= {DEFAULT_BLOCK_POINTS} points): "
+          f"{100 * (index_size + framing) / max(size, 1):.1f}% of the file")
+    print("  The value codec each block chose (timestamps: Gorilla delta-of-delta):")
+    for name, row in sorted(usage.items(), key=lambda item: -item[1]["points"]):
+        print(f"    {name:<14} {row['blocks']:>6,} blocks {row['points']:>11,} points  "
+              f"{row['bytes'] / max(row['points'], 1):6.2f} bytes/point (timestamps included)")
+    print("  The same blocks under each codec setting:")
+    for label, variant_size, variant_seconds in settings:
+        print(f"    {label:<38} {human_bytes(variant_size):>9}  {variant_size / max(points, 1):5.2f} B/point  "
+              f"written in {variant_seconds:5.2f} s")
     phase3 = Path(path).with_name(OUTPUT_FILENAMES[3])
     if phase3.exists():
-        extra = size - phase3.stat().st_size
-        print(f"  overhead over phase 3's file: {extra:+,} bytes ({100 * extra / phase3.stat().st_size:+.1f}%)")
+        gorilla_size = settings[0][1]
+        extra = gorilla_size - phase3.stat().st_size
+        print(f"  Gorilla-only METRICS! file versus phase 3's msgpack file: {extra:+,} bytes "
+              f"({100 * extra / phase3.stat().st_size:+.1f}%), index, block framing and checksums included")
     if access:
         print(f"  random access on {access['series']} (best of {TIMING_REPEATS}; index {human_bytes(access['index_bytes'])} "
               f"read once on open):")

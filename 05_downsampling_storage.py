@@ -109,6 +109,12 @@ def print_report(rows, points, raw_bytes, series_list, levels, store):
     total = sum(row["bytes"] for row in rows)
     print(f"  {'total':>6}  {sum(r['buckets'] for r in rows):>9,}  {'':>14}  {human_bytes(total):>9}  "
           f"{'':>11}  {'':>13}  {raw_bytes / max(total, 1):>9.1f}x")
+    finest = rows[0]
+    if finest["bytes"] > raw_bytes:
+        print(f"  The {resolution_label(finest['resolution'])} level is larger than the raw file: with "
+              f"{points / max(finest['buckets'], 1):.1f} points per bucket, 7 aggregates and a sketch cost more than")
+        print("  the points they summarise. Roll-ups pay off as buckets fill; a retention policy keeps raw points")
+        print("  for days, then only the coarse levels (Thanos keeps 5 min and 1 h roll-ups).")
     print("  Each level verified bit for bit against aggregates computed directly from the raw points.")
     print_percentile_lesson(series_list)
     print_spike_example(levels)

@@ -14,7 +14,7 @@ lib/encoders.py.
     Header, 32 bytes
       0   8  magic            b"METRICS!"
       8   2  version          uint16, FORMAT_VERSION
-     10   2  flags            uint16, 0 (reserved)
+     10   2  block_points     uint16, the most points any block holds (1..65535)
      12   4  index_length     uint32, bytes of the index section
      16   8  data_offset      uint64, where the data section starts (= 32 + index_length + 4)
      24   8  data_length      uint64, bytes of the data section
@@ -28,13 +28,19 @@ lib/encoders.py.
                  u32 point count, i64 min timestamp, i64 max timestamp
     u32 CRC32 of header + index
     Data section: the blocks, back to back
-      Block: u32 point count, u8 timestamp codec, u8 value codec,
+      Block: u32 point count, u8 timestamp codec tag, u8 value codec tag,
              u32 timestamp stream length T, T bytes timestamp stream, value stream,
              u32 CRC32 of everything before it in the block
 
+Codec tags are those of lib/value_codecs.py: each block's values are stored by whichever codec is
+smallest for them (Gorilla XOR, decimal, constant, runs; optionally followed by zlib or lzma), and
+the tag says which. With `choose_codecs=False` every block uses plain Gorilla, as in phase 3.
+
 For a series whose timestamps go up, min and max are its first and last timestamp. A reader
 trusts nothing it reads: every offset, length and count is checked against the bytes present
-before it is used, and any mismatch raises FormatError naming the series and block.
+before it is used, and any mismatch raises FormatError naming the series and block. No block can
+claim more than the header's block_points, so a damaged count never asks for more than about
+1 MB of memory per block.
 """
 import struct
 import zlib
@@ -45,14 +51,17 @@ import numpy as np
 
 from lib.atomic import atomic_write
 from lib.dataset import Series, canonical_order
-from lib.encoders import decode_timestamps, decode_values, encode_timestamps, encode_values
+from lib.encoders import encode_timestamps, encode_values
 from lib.errors import FormatError
+from lib.value_codecs import (
+    GORILLA, TIMESTAMP_GORILLA, decode_timestamps_tagged, decode_values_tagged, encode_timestamps_best,
+    encode_values_best, tag_name,
+)
 
 MAGIC = b"METRICS!"
 FORMAT_VERSION = 1
 DEFAULT_BLOCK_POINTS = 1024
-CODEC_GORILLA_TIMESTAMPS = 1
-CODEC_GORILLA_XOR = 1
+MAX_BLOCK_POINTS = 0xFFFF  # the header stores block_points in 16 bits
 
 HEADER = struct.Struct("<8sHHIQQ")
 U16 = struct.Struct("<H")
@@ -91,16 +100,25 @@ class SeriesEntry:
         return f"{self.name}{{{inner}}}"
 
 
-def encode_block(timestamps, values):
+def encode_block(timestamps, values, choose_codecs=True, entropy=False):
     """One self-contained block: its point count, codec tags, both streams and a CRC32."""
-    timestamp_stream = encode_timestamps(timestamps)
-    value_stream = encode_values(values)
+    if choose_codecs:
+        timestamp_tag, timestamp_stream = encode_timestamps_best(timestamps, entropy)
+        value_tag, value_stream = encode_values_best(values, entropy)
+    else:
+        timestamp_tag, timestamp_stream = TIMESTAMP_GORILLA, encode_timestamps(timestamps)
+        value_tag, value_stream = GORILLA, encode_values(values)
     body = b"".join((
-        BLOCK_HEADER.pack(len(timestamps), CODEC_GORILLA_TIMESTAMPS, CODEC_GORILLA_XOR, len(timestamp_stream)),
+        BLOCK_HEADER.pack(len(timestamps), timestamp_tag, value_tag, len(timestamp_stream)),
         timestamp_stream,
         value_stream,
     ))
     return body + CRC.pack(zlib.crc32(body))
+
+
+def block_value_codec(block):
+    """Name of the codec that stored a block's values, e.g. "decimal" or "gorilla+zlib"."""
+    return tag_name(BLOCK_HEADER.unpack_from(block)[2])
 
 
 def decode_block(block, where="block", expected_points=None):
@@ -110,17 +128,15 @@ def decode_block(block, where="block", expected_points=None):
     body, (stored_crc,) = block[: -CRC.size], CRC.unpack_from(block, len(block) - CRC.size)
     if zlib.crc32(body) != stored_crc:
         raise FormatError(f"{where}: checksum mismatch, the block is damaged")
-    count, timestamp_codec, value_codec, timestamp_length = BLOCK_HEADER.unpack_from(body)
+    count, timestamp_tag, value_tag, timestamp_length = BLOCK_HEADER.unpack_from(body)
     if expected_points is not None and count != expected_points:
         raise FormatError(f"{where}: block holds {count} points, the index says {expected_points}")
-    if (timestamp_codec, value_codec) != (CODEC_GORILLA_TIMESTAMPS, CODEC_GORILLA_XOR):
-        raise FormatError(f"{where}: unknown codec tags {timestamp_codec}/{value_codec}")
     timestamps_end = BLOCK_HEADER.size + timestamp_length
     if timestamps_end > len(body):
         raise FormatError(f"{where}: timestamp stream length {timestamp_length} runs past the block")
     try:
-        timestamps = decode_timestamps(bytes(body[BLOCK_HEADER.size:timestamps_end]), count)
-        values = decode_values(bytes(body[timestamps_end:]), count)
+        timestamps = decode_timestamps_tagged(timestamp_tag, bytes(body[BLOCK_HEADER.size:timestamps_end]), count)
+        values = decode_values_tagged(value_tag, bytes(body[timestamps_end:]), count)
     except FormatError as exc:
         raise FormatError(f"{where}: {exc}") from None
     return timestamps, values
@@ -131,10 +147,16 @@ def split_into_blocks(count, block_points):
     return [(start, min(start + block_points, count)) for start in range(0, count, block_points)]
 
 
-def write_file(path, series_list, block_points=DEFAULT_BLOCK_POINTS):
-    """Write the series to a METRICS! file atomically; returns its size in bytes."""
-    if block_points < 1:
-        raise ValueError("block_points must be at least 1")
+def write_file(path, series_list, block_points=DEFAULT_BLOCK_POINTS, choose_codecs=True, entropy=False,
+               codec_usage=None):
+    """Write the series to a METRICS! file atomically; returns its size in bytes.
+
+    choose_codecs: store each block's values with the smallest codec (False: Gorilla only).
+    entropy: also try zlib/lzma over each stream, kept where smaller (slower to write).
+    codec_usage: a dict to fill with {codec name: {"blocks", "points", "bytes"}} for reports.
+    """
+    if not 1 <= block_points <= MAX_BLOCK_POINTS:
+        raise ValueError(f"block_points must be in 1..{MAX_BLOCK_POINTS}")
     series_list = canonical_order(series_list)
     strings = StringDictionary()
     index_parts = []
@@ -144,14 +166,19 @@ def write_file(path, series_list, block_points=DEFAULT_BLOCK_POINTS):
         entries = []
         for start, end in split_into_blocks(len(s), block_points):
             timestamps = s.timestamps[start:end]
-            block = encode_block(timestamps, s.values[start:end])
+            block = encode_block(timestamps, s.values[start:end], choose_codecs, entropy)
+            if codec_usage is not None:
+                usage = codec_usage.setdefault(block_value_codec(block), {"blocks": 0, "points": 0, "bytes": 0})
+                usage["blocks"] += 1
+                usage["points"] += end - start
+                usage["bytes"] += len(block)
             entries.append(BlockEntry(data_length, len(block), end - start, *time_range(timestamps)))
             blocks.append(block)
             data_length += len(block)
         index_parts.append(pack_series_entry(s, entries, strings))
     index = strings.pack() + U32.pack(len(series_list)) + b"".join(index_parts)
     data_offset = HEADER.size + len(index) + CRC.size
-    header = HEADER.pack(MAGIC, FORMAT_VERSION, 0, len(index), data_offset, data_length)
+    header = HEADER.pack(MAGIC, FORMAT_VERSION, block_points, len(index), data_offset, data_length)
     with atomic_write(path) as f:
         f.write(header)
         f.write(index)
@@ -260,7 +287,7 @@ class MetricsFile:
         if self.file_size < HEADER.size + CRC.size:
             raise FormatError(f"{self.path}: {self.file_size} bytes is too short for a METRICS! file")
         header = self._read_at(0, HEADER.size)
-        magic, version, _flags, index_length, data_offset, data_length = HEADER.unpack(header)
+        magic, version, block_points, index_length, data_offset, data_length = HEADER.unpack(header)
         if magic != MAGIC:
             raise FormatError(f"{self.path}: not a METRICS! file (magic bytes {magic!r})")
         if version != FORMAT_VERSION:
@@ -274,7 +301,7 @@ class MetricsFile:
         (stored_crc,) = CRC.unpack(self._read_at(HEADER.size + index_length, CRC.size))
         if zlib.crc32(index, zlib.crc32(header)) != stored_crc:
             raise FormatError(f"{self.path}: header/index checksum mismatch, the index is damaged")
-        self.data_offset, self.data_length = data_offset, data_length
+        self.data_offset, self.data_length, self.block_points = data_offset, data_length, block_points
         return self._parse_index(IndexParser(index, self.path))
 
     def _parse_index(self, parser):
@@ -320,9 +347,9 @@ class MetricsFile:
             if block.offset + block.length > self.data_length:
                 raise FormatError(f"{where}, block {number}: offset {block.offset} + length {block.length} "
                                   f"runs past the data section ({self.data_length} bytes)")
-            # Every point costs at least one bit in each of the two streams.
-            if block.points > 4 * block.length:
-                raise FormatError(f"{where}, block {number}: {block.points} points cannot fit in {block.length} bytes")
+            if block.points > self.block_points:
+                raise FormatError(f"{where}, block {number}: {block.points} points, but blocks hold at most "
+                                  f"{self.block_points}")
 
     def find(self, name, labels=None):
         entry = self._by_key.get((name, tuple(sorted((labels or {}).items()))))

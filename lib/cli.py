@@ -5,6 +5,7 @@ user errors (a missing dataset, a damaged file, bad arguments) end with one read
 and exit code 2, not a traceback; a failed round trip exits 1.
 """
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -52,6 +53,10 @@ def exit_on_user_error(main):
     except SqueezedSignalsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, as command-line tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_FAILED_VERIFICATION)
     except OSError as exc:
         print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)

@@ -29,8 +29,8 @@ def small_file(tmp_path_factory):
 
 def test_header_starts_with_magic_and_version(small_file):
     path, _ = small_file
-    magic, version, flags, index_length, data_offset, data_length = HEADER.unpack(path.read_bytes()[:HEADER.size])
-    assert (magic, version, flags) == (b"METRICS!", 1, 0)
+    magic, version, block_points, index_length, data_offset, data_length = HEADER.unpack(path.read_bytes()[:HEADER.size])
+    assert (magic, version, block_points) == (b"METRICS!", 1, 100)
     assert data_offset == HEADER.size + index_length + 4
     assert data_offset + data_length == path.stat().st_size
 
@@ -48,11 +48,36 @@ def test_hand_built_file_with_one_empty_series_is_read(tmp_path):
 
 
 @settings(max_examples=40, deadline=None)
-@given(datasets(max_points=40), st.integers(1, 12))
-def test_any_dataset_round_trips_for_any_block_size(tmp_path_factory, series_list, block_points):
+@given(datasets(max_points=40), st.integers(1, 12), st.booleans(), st.booleans())
+def test_any_dataset_round_trips_for_any_block_size_and_codec_setting(tmp_path_factory, series_list, block_points,
+                                                                       choose_codecs, entropy):
     path = tmp_path_factory.mktemp("bf") / "m.bin"
-    write_file(path, series_list, block_points)
+    write_file(path, series_list, block_points, choose_codecs=choose_codecs, entropy=entropy)
     assert_identical(series_list, read_file(path))
+
+
+def test_codec_choice_records_its_winners_and_beats_gorilla_on_decimals(tmp_path):
+    cpu = Series("cpu", {}, np.arange(2048, dtype=np.int64) * 15_000,
+                 np.round(np.random.default_rng(1).uniform(0, 100, 2048), 2))
+    usage = {}
+    best = write_file(tmp_path / "best.bin", [cpu], 1024, codec_usage=usage)
+    gorilla_usage = {}
+    gorilla = write_file(tmp_path / "gorilla.bin", [cpu], 1024, choose_codecs=False, codec_usage=gorilla_usage)
+    assert usage == {"decimal": {"blocks": 2, "points": 2048, "bytes": usage["decimal"]["bytes"]}}
+    assert list(gorilla_usage) == ["gorilla"]
+    assert best < 0.5 * gorilla  # 2-decimal values in [0, 100) need ~14 bits, Gorilla spends ~60
+    assert_identical([cpu], read_file(tmp_path / "best.bin"))
+
+
+def test_a_block_of_constant_values_costs_a_few_bytes(tmp_path):
+    up = Series("up", {}, np.arange(1000, dtype=np.int64) * 15_000_000_000, np.ones(1000))
+    size = write_file(tmp_path / "up.bin", [up], 1000)
+    with MetricsFile(tmp_path / "up.bin") as f:
+        [block] = f.series[0].blocks
+    # 14 bytes of block framing, a 1-bit-per-point timestamp stream (~125 bytes), a tiny value stream
+    assert block.length < 14 + 64 + 6 + 1 + 1000 // 8 + 16
+    assert_identical([up], read_file(tmp_path / "up.bin"))
+    assert size == (tmp_path / "up.bin").stat().st_size
 
 
 def test_awkward_dataset_round_trips(tmp_path):
@@ -198,7 +223,7 @@ def test_block_points_cannot_exceed_what_its_bytes_can_hold(tmp_path):
     first_block = 4 + 4 + 1 + 4 + 4 + 2 + 8 + 8 + 8 + 4
     bad = rewrite_index(data, lambda ix: ix.__setitem__(slice(first_block + 12, first_block + 16), struct.pack("<I", 10**9)))
     (tmp_path / "bad.bin").write_bytes(bad)
-    with pytest.raises(FormatError, match="cannot fit|add up"):
+    with pytest.raises(FormatError, match="at most 10|add up"):
         read_file(tmp_path / "bad.bin")
 
 
