@@ -109,8 +109,11 @@ def write_ndjson(series_list, path):
 def read_ndjson(path):
     """Parse an NDJSON metrics file back into a dataset (canonical series order)."""
     columns = {}  # series key -> (name, labels, timestamps array('q'), values array('d'))
+    progress = Progress("reading NDJSON", Path(path).stat().st_size, unit="bytes")
     with open(path, "rb") as f:
         for line_number, line in enumerate(f, start=1):
+            if line_number % CHUNK_POINTS == 0:
+                progress.advance(f.tell() - progress.done)
             try:
                 point = json.loads(line)
                 name, labels = point["metric_name"], point["labels"]
@@ -126,6 +129,7 @@ def read_ndjson(path):
                     entry[3].append(parse_value(point["value"]))
             except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
                 raise FormatError(f"{path}:{line_number}: bad NDJSON point ({exc})") from None
+    progress.finish()
     try:
         return canonical_order(
             Series(name, labels, np.frombuffer(ts, dtype=np.int64), np.frombuffer(vs, dtype=np.float64))

@@ -32,6 +32,7 @@ from lib.encoders import (
 from lib.errors import FormatError
 from lib.phases import OUTPUT_FILENAMES, write_and_verify
 from lib.primitives import encode_delta, encode_delta_of_delta, encode_varints, run_length_encode, zigzag_encode
+from lib.progress import Progress
 from lib.report import PhaseResult, human_bytes
 
 FILENAME = OUTPUT_FILENAMES[3]
@@ -39,13 +40,13 @@ FILENAME = OUTPUT_FILENAMES[3]
 
 def write_compressed(series_list, path):
     """Encode every series and write metadata once plus one (count, timestamps, values) per series."""
-    document = {
-        "series_metadata": [{"name": s.name, "labels": s.labels} for s in series_list],
-        "series_data": [
-            {"count": len(s), "timestamps": encode_timestamps(s.timestamps), "values": encode_values(s.values)}
-            for s in series_list
-        ],
-    }
+    progress = Progress("encoding columns", total_points(series_list))
+    columns = []
+    for s in series_list:
+        columns.append({"count": len(s), "timestamps": encode_timestamps(s.timestamps), "values": encode_values(s.values)})
+        progress.advance(len(s))
+    progress.finish()
+    document = {"series_metadata": [{"name": s.name, "labels": s.labels} for s in series_list], "series_data": columns}
     data = msgpack.packb(document, use_bin_type=True)
     write_bytes_atomically(path, data)
     return len(data)

@@ -25,6 +25,7 @@ from lib.binary_format import BLOCK_HEADER, CRC, DEFAULT_BLOCK_POINTS, HEADER, M
 from lib.cli import run_phase_script
 from lib.dataset import Series, assert_identical, load_dataset_for_phase, total_points
 from lib.phases import OUTPUT_FILENAMES, write_and_verify
+from lib.progress import Progress
 from lib.report import PhaseResult, human_bytes
 
 FILENAME = OUTPUT_FILENAMES[4]
@@ -44,7 +45,11 @@ def run(output_dir):
     usage = {}
 
     def write(series, target):
-        return write_file(target, series, DEFAULT_BLOCK_POINTS, codec_usage=usage, **CODEC_SETTINGS[-1][1])
+        progress = Progress("writing METRICS! file", total_points(series))
+        size = write_file(target, series, DEFAULT_BLOCK_POINTS, codec_usage=usage, progress=progress,
+                          **CODEC_SETTINGS[-1][1])
+        progress.finish()
+        return size
 
     size, seconds = write_and_verify(series_list, path, write, read_file, "phase 4")
     settings = measure_codec_settings(series_list, output_dir)
@@ -59,8 +64,11 @@ def measure_codec_settings(series_list, output_dir):
     results = []
     with tempfile.TemporaryDirectory(dir=output_dir) as scratch:
         for label, options in CODEC_SETTINGS:
+            progress = Progress(f"comparing: {label}", total_points(series_list))
             start = time.perf_counter()
-            size = write_file(Path(scratch) / "variant.bin", series_list, DEFAULT_BLOCK_POINTS, **options)
+            size = write_file(Path(scratch) / "variant.bin", series_list, DEFAULT_BLOCK_POINTS,
+                              progress=progress, **options)
+            progress.finish()
             results.append((label, size, time.perf_counter() - start))
     return results
 

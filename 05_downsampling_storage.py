@@ -33,6 +33,7 @@ from lib.downsampling import (
 )
 from lib.errors import MissingDatasetError, RoundTripError, SqueezedSignalsError
 from lib.phases import OUTPUT_FILENAMES
+from lib.progress import Progress
 from lib.report import PhaseResult, human_bytes
 from lib.rollup_files import RollupStore, read_rollups, resolution_label, rollup_filename, write_rollups
 
@@ -52,11 +53,14 @@ def run(output_dir, resolutions=DEFAULT_RESOLUTIONS_NS):
     except ValueError as exc:
         raise SqueezedSignalsError(f"phase 5 cannot downsample this dataset: {exc}") from None
     rows = []
+    progress = Progress("writing and verifying roll-up levels", len(levels), unit="levels")
     for resolution, rollups in levels.items():
         path = output_dir / rollup_filename(resolution)
         size = write_rollups(path, rollups, ROLLUP_BLOCK_POINTS)
         verify_level(path, resolution, series_list)
         rows.append(level_row(resolution, rollups, path, size))
+        progress.advance(1)
+    progress.finish()
     seconds = time.perf_counter() - start
     points = total_points(series_list)
     total = sum(row["bytes"] for row in rows)

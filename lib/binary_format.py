@@ -148,12 +148,13 @@ def split_into_blocks(count, block_points):
 
 
 def write_file(path, series_list, block_points=DEFAULT_BLOCK_POINTS, choose_codecs=True, entropy=False,
-               codec_usage=None):
+               codec_usage=None, progress=None):
     """Write the series to a METRICS! file atomically; returns its size in bytes.
 
     choose_codecs: store each block's values with the smallest codec (False: Gorilla only).
     entropy: also try zlib/lzma over each stream, kept where smaller (slower to write).
     codec_usage: a dict to fill with {codec name: {"blocks", "points", "bytes"}} for reports.
+    progress: a lib.progress.Progress advanced by each series' points as it is encoded.
     """
     if not 1 <= block_points <= MAX_BLOCK_POINTS:
         raise ValueError(f"block_points must be in 1..{MAX_BLOCK_POINTS}")
@@ -176,6 +177,8 @@ def write_file(path, series_list, block_points=DEFAULT_BLOCK_POINTS, choose_code
             blocks.append(block)
             data_length += len(block)
         index_parts.append(pack_series_entry(s, entries, strings))
+        if progress is not None:
+            progress.advance(len(s))
     index = strings.pack() + U32.pack(len(series_list)) + b"".join(index_parts)
     data_offset = HEADER.size + len(index) + CRC.size
     header = HEADER.pack(MAGIC, FORMAT_VERSION, block_points, len(index), data_offset, data_length)
