@@ -83,7 +83,7 @@ PARQUET_ZSTD_LEVEL = 19
 PREPARATIONS = ("plain", "shuffle", "delta+shuffle")
 
 
-# The dataset ---------------------------------------------------------------------------------
+# The dataset
 
 @dataclass
 class Dataset:
@@ -201,7 +201,7 @@ def real_dataset(folder):
     return dataset
 
 
-# Shared pieces: columns, metadata, byte shuffle, delta ------------------------------------------
+# Shared pieces: columns, metadata, byte shuffle, delta
 
 def columns(series_list):
     """All timestamps and all values, series after series (the phase-0 file's body)."""
@@ -271,7 +271,7 @@ def unpack_streams(blob):
     return streams
 
 
-# Peers ---------------------------------------------------------------------------------------
+# Peers
 
 @dataclass
 class Encoded:
@@ -435,7 +435,8 @@ def parquet_peer(pa, pq):
         timestamps, values = columns(series_list)
         counts = [len(s) for s in series_list]
         ids = np.repeat(np.arange(len(series_list), dtype=np.int32), counts)
-        series_column = pa.DictionaryArray.from_arrays(pa.array(ids), pa.array([identity(s) for s in series_list]))
+        dictionary = pa.array([identity(s) for s in series_list], pa.string())
+        series_column = pa.DictionaryArray.from_arrays(pa.array(ids), dictionary)
         table = pa.table({"series": series_column, "timestamp": timestamps, "value": values})
         empty = [identity(s) for s in series_list if len(s) == 0]
         if empty:
@@ -445,7 +446,8 @@ def parquet_peer(pa, pq):
             use_dictionary=["series"],
             column_encoding={"timestamp": "DELTA_BINARY_PACKED", "value": "BYTE_STREAM_SPLIT"},
         )
-        timestamp_bytes, value_bytes = column_chunk_bytes(pq.ParquetFile(path).metadata, ("timestamp", "value"))
+        metadata = pq.ParquetFile(path).metadata
+        timestamp_bytes, value_bytes = column_chunk_bytes(metadata, ("timestamp", "value"))
         return Encoded(path.stat().st_size, path, timestamp_bytes, value_bytes)
 
     def decode(encoded):
@@ -465,7 +467,8 @@ def parquet_peer(pa, pq):
             series_list.append(Series(name, labels, np.empty(0, np.int64), np.empty(0, np.float64)))
         return canonical_order(series_list)
 
-    return Peer(f"Parquet (pyarrow, zstd-{PARQUET_ZSTD_LEVEL}, delta ts, byte-split values)", "parquet", encode, decode)
+    name = f"Parquet (pyarrow, zstd-{PARQUET_ZSTD_LEVEL}, delta ts, byte-split values)"
+    return Peer(name, "parquet", encode, decode)
 
 
 def column_chunk_bytes(metadata, names):
@@ -525,7 +528,7 @@ def available_peers(groups=PEER_GROUPS):
     return peers, notes
 
 
-# Measuring -----------------------------------------------------------------------------------
+# Measuring
 
 @dataclass
 class Row:
@@ -566,17 +569,18 @@ def _round(number, digits=3):
 def measure(peer, series_list, workdir, repeat=1):
     """Encode and decode `repeat` times (best time of each); verify the first round trip."""
     row = Row(peer.name, peer.group, total_points(series_list))
+    encode_times, decode_times = [], []
     try:
         for attempt in range(max(repeat, 1)):
             start = time.perf_counter()
             encoded = peer.encode(series_list, workdir)
             middle = time.perf_counter()
             decoded = peer.decode(encoded)
-            end = time.perf_counter()
-            row.encode_seconds = min(row.encode_seconds or float("inf"), middle - start)
-            row.decode_seconds = min(row.decode_seconds or float("inf"), end - middle)
+            encode_times.append(middle - start)
+            decode_times.append(time.perf_counter() - middle)
             if attempt == 0:
-                row.bytes, row.timestamp_bytes, row.value_bytes = encoded.size, encoded.timestamp_bytes, encoded.value_bytes
+                row.bytes, row.timestamp_bytes, row.value_bytes = (
+                    encoded.size, encoded.timestamp_bytes, encoded.value_bytes)
                 difference = first_difference(series_list, decoded)
                 if difference is not None:
                     row.error = f"round trip differs: {difference}"
@@ -584,6 +588,7 @@ def measure(peer, series_list, workdir, repeat=1):
     except Exception as exc:  # a peer that breaks is a FAILED row, not a crash of the comparison
         row.error = f"{type(exc).__name__}: {exc}"
         return row
+    row.encode_seconds, row.decode_seconds = min(encode_times), min(decode_times)
     row.verified = True
     return row
 
@@ -599,7 +604,7 @@ def compare(series_list, peers, repeat=1, progress=None):
     return sorted(rows, key=lambda r: (not r.verified, r.bytes if r.bytes is not None else float("inf")))
 
 
-# Report --------------------------------------------------------------------------------------
+# Report
 
 COLUMNS = ("peer", "bytes", "B/point", "bits/ts", "bits/value", "enc Mpt/s", "dec Mpt/s", "verified")
 
@@ -665,7 +670,7 @@ def print_report(dataset, rows, notes, repeat):
         print(f"skipped: {note}")
 
 
-# Command line --------------------------------------------------------------------------------
+# Command line
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.strip().split("\n\n")[0])

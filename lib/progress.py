@@ -1,20 +1,22 @@
 """Progress on stderr for work that takes more than a couple of seconds.
 
 Quiet for short jobs: nothing is printed until `delay` seconds have passed, so small runs stay clean
-while a big dataset tells the user it is still alive. Results never go here; they go to stdout.
+while a big dataset tells the user it is still alive. On a terminal one line is rewritten in place;
+into a log file a line is written every few seconds. Results never go here; they go to stdout.
 """
 import sys
 import time
 
 
 class Progress:
-    def __init__(self, label, total, unit="points", delay=2.0, every=1.0, stream=None):
+    def __init__(self, label, total, unit="points", delay=2.0, every=None, stream=None):
         self.label = label
         self.total = max(int(total), 1)
         self.unit = unit
         self.delay = delay
-        self.every = every
         self.stream = stream if stream is not None else sys.stderr
+        self.on_terminal = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.every = every if every is not None else (0.5 if self.on_terminal else 5.0)
         self.start = time.perf_counter()
         self.last_print = None
         self.done = 0
@@ -28,11 +30,12 @@ class Progress:
             return
         self.last_print = now
         percent = 100.0 * self.done / self.total
-        self.stream.write(f"  {self.label}: {self.done:,}/{self.total:,} {self.unit} ({percent:.0f}%)\n")
+        end = "\r" if self.on_terminal else "\n"
+        self.stream.write(f"  {self.label}: {self.done:,}/{self.total:,} {self.unit} ({percent:.0f}%){end}")
         self.stream.flush()
 
     def finish(self):
         if self.last_print is not None:
             elapsed = time.perf_counter() - self.start
-            self.stream.write(f"  {self.label}: done in {elapsed:.1f} s\n")
+            self.stream.write(f"  {self.label}: done in {elapsed:.1f} s".ljust(60) + "\n")
             self.stream.flush()
