@@ -30,7 +30,7 @@ from lib.report import PhaseResult, human_bytes
 
 FILENAME = OUTPUT_FILENAMES[4]
 HOUR_NS = 3600 * 10**9
-TIMING_REPEATS = 5
+TIMING_REPEATS = 3
 # The codec settings compared in the report; the phase's own file uses the last, smallest one.
 CODEC_SETTINGS = (
     ("Gorilla only (as phase 3)", {"choose_codecs": False, "entropy": False}),

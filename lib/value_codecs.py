@@ -40,9 +40,18 @@ import numpy as np
 from lib.decimal_codec import MAX_COUNT, decode_decimal, encode_decimal
 from lib.encoders import decode_timestamps, decode_values, encode_timestamps, encode_values
 from lib.errors import FormatError
-from lib.primitives import encode_varints, read_varints, run_length_decode, run_length_encode
+from lib.integer_codecs import (
+    DEFLATE, GRID, DELTAS, LZMA1, decode_planes, decode_timestamp_units, encode_planes, encode_timestamp_units,
+)
+from lib.decimal_codec import (
+    E_MAX, TRANSFORM_NAMES, INVERSE, choose_exponent, common_factor, decimal_ints, fill_exceptions,
+    ints_to_floats, plan_integers, position_gaps, positions_from_gaps,
+)
+from lib.primitives import (
+    encode_varints, read_varints, run_length_decode, run_length_encode, zigzag_decode, zigzag_encode,
+)
 
-GORILLA, DECIMAL, CONSTANT, RUNS = 1, 2, 3, 4
+GORILLA, DECIMAL, CONSTANT, RUNS, ORDERED, DECIMAL_PLANES = 1, 2, 3, 4, 5, 6
 ZLIB, LZMA = 0x10, 0x20
 CODEC_MASK, STAGE_MASK = 0x0F, 0xF0
 
@@ -119,12 +128,116 @@ def _decode_gorilla(blob, count):
     return decode_values(bytes(blob), count)
 
 
+# Two codecs that write integers as byte planes (lib/integer_codecs.py) ----------------------------
+
+
+def ordered_integers(values):
+    """Float bit patterns -> int64 in the order of the floats: -1.0 < -0.0 < 0.0 < 1.0 < inf.
+
+    Positive patterns get their sign bit set, negative ones are inverted; bijective on all 2**64
+    patterns (NaN payloads included), so a float's neighbours are its integer neighbours.
+    """
+    patterns = _patterns(values)
+    negative = (patterns >> np.uint64(63)).astype(bool)
+    return np.where(negative, ~patterns, patterns | np.uint64(1 << 63)).view(np.int64)
+
+
+def floats_from_ordered(ordered):
+    ordered = np.asarray(ordered, dtype=np.int64).view(np.uint64)
+    positive = (ordered >> np.uint64(63)).astype(bool)
+    return np.where(positive, ordered ^ np.uint64(1 << 63), ~ordered).view(np.float64)
+
+
+def _residual_header(transform, base):
+    return bytes((transform,)) + encode_varints([int(zigzag_encode([base])[0])])
+
+
+def _integers_from_residuals(transform, zigzag_base, residuals):
+    base = zigzag_decode(np.array([zigzag_base], dtype=np.uint64)).view(np.uint64)[0]
+    centred = zigzag_decode(residuals).view(np.uint64) + base
+    return INVERSE[transform](centred.view(np.int64))
+
+
+def encode_ordered(values, compressors=(LZMA1, DEFLATE)):
+    """ORDERED: u8 transform, varint zigzag(base), one plane stream of zigzagged residuals."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    if values.size == 0:
+        return None
+    transform, base, _, residuals = plan_integers(ordered_integers(values))
+    return _residual_header(transform, base) + encode_planes([residuals], compressors)
+
+
+def decode_ordered(blob, count):
+    _check_count(count)
+    blob = bytes(blob)
+    if count == 0 or len(blob) < 2 or blob[0] not in TRANSFORM_NAMES:
+        raise FormatError("an ordered block needs a transform and at least one value")
+    (zigzag_base,), offset = read_varints(blob, 1, 1)
+    (residuals,), offset = decode_planes(blob, [count], offset)
+    if offset != len(blob):
+        raise FormatError(f"{len(blob) - offset} bytes of junk after an ordered block")
+    return floats_from_ordered(_integers_from_residuals(blob[0], zigzag_base, residuals))
+
+
+def encode_decimal_planes(values, compressors=(LZMA1, DEFLATE)):
+    """DECIMAL_PLANES: the decimal codec's integers, written as byte planes instead of bit-packed.
+
+    u8 exponent, u8 transform, varint g, varint zigzag(base), varint X, one plane stream of
+    residuals, X varint exception position gaps, X 8-byte exception patterns little-endian.
+    """
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    if values.size == 0:
+        return None
+    exponent = choose_exponent(values)
+    ints, fits = decimal_ints(values, exponent)
+    if not fits.any():
+        return None
+    factor = common_factor(ints[fits])
+    transform, base, _, residuals = plan_integers(fill_exceptions(ints // factor, fits))
+    exceptions = np.flatnonzero(~fits)
+    return b"".join((
+        bytes((exponent, transform)),
+        encode_varints([factor, int(zigzag_encode([base])[0]), exceptions.size]),
+        encode_planes([residuals], compressors),
+        encode_varints(position_gaps(exceptions)),
+        values[exceptions].view(np.uint64).astype("<u8").tobytes(),
+    ))
+
+
+def decode_decimal_planes(blob, count):
+    _check_count(count)
+    blob = bytes(blob)
+    if count == 0 or len(blob) < 2:
+        raise FormatError("a decimal-planes block needs a header and at least one value")
+    exponent, transform = blob[0], blob[1]
+    if exponent > E_MAX or transform not in TRANSFORM_NAMES:
+        raise FormatError(f"decimal-planes exponent {exponent} or transform {transform} is invalid")
+    (factor, zigzag_base, exception_count), offset = read_varints(blob, 3, 2)
+    if factor == 0 or exception_count > count:
+        raise FormatError(f"common factor {factor}, {exception_count} exceptions in a block of {count}")
+    (residuals,), offset = decode_planes(blob, [count], offset)
+    gaps, offset = read_varints(blob, int(exception_count), offset)
+    positions = positions_from_gaps(gaps, count, "exception")
+    if len(blob) - offset != int(exception_count) * PATTERN_BYTES:
+        raise FormatError(f"{len(blob) - offset} bytes left for {exception_count} exception patterns")
+    scaled = _integers_from_residuals(transform, zigzag_base, residuals)
+    ints = (scaled.view(np.uint64) * np.uint64(factor)).view(np.int64)
+    values = ints_to_floats(ints, exponent)
+    values.view(np.uint64)[positions] = np.frombuffer(blob, dtype="<u8", offset=offset).astype(np.uint64)
+    return values
+
+
 CODECS = {
     GORILLA: Codec("gorilla", encode_values, _decode_gorilla),
     DECIMAL: Codec("decimal", encode_decimal, decode_decimal),
     CONSTANT: Codec("constant", encode_constant, decode_constant),
     RUNS: Codec("runs", encode_runs, decode_runs),
+    ORDERED: Codec("ordered", encode_ordered, decode_ordered),
+    DECIMAL_PLANES: Codec("decimal-planes", encode_decimal_planes, decode_decimal_planes),
 }
+# These two compress inside their own layout (only the planes that pay), with the compressors the
+# entropy setting allows; the entropy stage is not applied over them again.
+PLANE_CODECS = (ORDERED, DECIMAL_PLANES)
 
 
 # The entropy stage --------------------------------------------------------------------------------
@@ -217,12 +330,21 @@ def _with_entropy(candidates, stages, count):
 # Values -------------------------------------------------------------------------------------------
 
 
-def value_candidates(values):
-    """(tag, blob) for every codec that applies to this block, in tag order."""
+def _compressors(stages):
+    """Entropy stage flags -> the plane compressors of lib/integer_codecs: LZMA -> LZMA1, ZLIB -> DEFLATE."""
+    return tuple({LZMA: LZMA1, ZLIB: DEFLATE}[flag] for flag in stages)
+
+
+def value_candidates(values, entropy=False):
+    """(tag, blob) for every codec that applies to this block, in tag order.
+
+    The plane codecs use the compressors that `entropy` allows (none when it is False).
+    """
     values = np.ascontiguousarray(values, dtype=np.float64)
+    compressors = _compressors(_entropy_stages(entropy))
     candidates = []
     for tag, codec in CODECS.items():
-        blob = codec.encode(values)
+        blob = codec.encode(values, compressors) if tag in PLANE_CODECS else codec.encode(values)
         if blob is not None:
             candidates.append((tag, blob))
     return candidates
@@ -233,8 +355,10 @@ def encode_values_best(values, entropy=False):
     values = np.ascontiguousarray(values, dtype=np.float64)
     if values.size > MAX_COUNT:
         raise ValueError(f"one block holds at most {MAX_COUNT} values, got {values.size}")
-    candidates = value_candidates(values)
-    return _smallest(_with_entropy(candidates, _entropy_stages(entropy), values.size))
+    candidates = value_candidates(values, entropy)
+    classic = [c for c in candidates if c[0] not in PLANE_CODECS]
+    planes = [c for c in candidates if c[0] in PLANE_CODECS]
+    return _smallest(_with_entropy(classic, _entropy_stages(entropy), values.size) + planes)
 
 
 def decode_values_tagged(tag, blob, count):
@@ -267,15 +391,33 @@ def decode_blocks(blocks):
 
 # Timestamps ---------------------------------------------------------------------------------------
 
-TIMESTAMP_GORILLA = 1
-TIMESTAMP_CODECS = {TIMESTAMP_GORILLA: Codec("gorilla", encode_timestamps, decode_timestamps)}
+TIMESTAMP_GORILLA, TIMESTAMP_UNITS = 1, 2
+TIMESTAMP_CODECS = {
+    TIMESTAMP_GORILLA: Codec("gorilla", encode_timestamps, decode_timestamps),
+    TIMESTAMP_UNITS: Codec("units", encode_timestamp_units, decode_timestamp_units),
+}
+
+
+def timestamp_candidates(timestamps, entropy=False):
+    """(tag, blob) for Gorilla and, where the span allows, both modes of the units codec."""
+    timestamps = np.ascontiguousarray(timestamps, dtype=np.int64)
+    compressors = _compressors(_entropy_stages(entropy))
+    candidates = [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
+    if timestamps.size:
+        for mode in (GRID, DELTAS):
+            blob = encode_timestamp_units(timestamps, mode, compressors)
+            if blob is not None:
+                candidates.append((TIMESTAMP_UNITS, blob))
+    return candidates
 
 
 def encode_timestamps_best(timestamps, entropy=False):
-    """int64 array -> (tag, blob): Gorilla delta-of-delta, or its compressed form when smaller."""
+    """int64 array -> (tag, blob): Gorilla delta-of-delta (or its compressed form) or the units codec."""
     timestamps = np.ascontiguousarray(timestamps, dtype=np.int64)
-    candidates = [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
-    return _smallest(_with_entropy(candidates, _entropy_stages(entropy), timestamps.size))
+    if timestamps.size > MAX_COUNT:
+        raise ValueError(f"one block holds at most {MAX_COUNT} timestamps, got {timestamps.size}")
+    gorilla, *units = timestamp_candidates(timestamps, entropy)
+    return _smallest(_with_entropy([gorilla], _entropy_stages(entropy), timestamps.size) + units)
 
 
 def decode_timestamps_tagged(tag, blob, count):
