@@ -25,7 +25,7 @@ import numpy as np
 from lib.atomic import atomic_write
 from lib.cli import run_phase_script
 from lib.phases import OUTPUT_FILENAMES, write_and_verify
-from lib.dataset import Series, canonical_order, load_dataset_for_phase, total_points
+from lib.dataset import Series, canonical_order, series_key, load_dataset_for_phase, total_points
 from lib.errors import FormatError
 from lib.progress import Progress
 from lib.report import PhaseResult, human_bytes
@@ -56,8 +56,10 @@ def parse_value(raw):
     if isinstance(raw, str):
         if raw in SPECIAL_VALUES:
             return SPECIAL_VALUES[raw]
-        if raw.startswith("NaN:0x"):
-            return float(np.uint64(int(raw[6:], 16)).view(np.float64))
+        if raw.startswith("NaN:0x") and len(raw) == 22:
+            value = float(np.uint64(int(raw[6:], 16)).view(np.float64))
+            if math.isnan(value):
+                return value
     raise ValueError(f"not a metric value: {raw!r}")
 
 
@@ -117,7 +119,7 @@ def read_ndjson(path):
             try:
                 point = json.loads(line)
                 name, labels = point["metric_name"], point["labels"]
-                key = (name, tuple(sorted(labels.items())))
+                key = series_key(name, labels)
                 entry = columns.get(key)
                 if entry is None:
                     entry = columns[key] = (name, labels, array("q"), array("d"))
@@ -127,7 +129,7 @@ def read_ndjson(path):
                         raise ValueError(f"timestamp must be an integer, got {timestamp!r}")
                     entry[2].append(timestamp)
                     entry[3].append(parse_value(point["value"]))
-            except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
+            except (ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError) as exc:
                 raise FormatError(f"{path}:{line_number}: bad NDJSON point ({exc})") from None
     progress.finish()
     try:

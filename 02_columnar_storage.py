@@ -23,6 +23,7 @@ from lib.dataset import Series, canonical_order, load_dataset_for_phase, total_p
 from lib.errors import FormatError
 from lib.progress import Progress
 from lib.report import PhaseResult, human_bytes
+from lib.safe_msgpack import DAMAGE_ERRORS, limits_for
 
 FILENAME = OUTPUT_FILENAMES[2]
 
@@ -49,14 +50,8 @@ def write_columnar(series_list, path):
 
 def read_columnar(path):
     """Read the msgpack file back into a dataset, one series at a time."""
-    # No array, map or string can have more elements than the file has bytes: a damaged length
-    # field then fails cleanly instead of asking for gigabytes of memory.
-    limit = max(Path(path).stat().st_size, 1)
     with open(path, "rb") as f:
-        unpacker = msgpack.Unpacker(
-            f, raw=False, strict_map_key=True, max_buffer_size=limit, max_str_len=limit,
-            max_bin_len=limit, max_array_len=limit, max_map_len=limit, max_ext_len=limit,
-        )
+        unpacker = msgpack.Unpacker(f, raw=False, strict_map_key=True, **limits_for(Path(path).stat().st_size, streaming=True))
         try:
             if unpacker.read_map_header() != 2 or unpacker.unpack() != "series_metadata":
                 raise FormatError(f"{path}: not a phase-2 columnar file (series_metadata missing)")
@@ -64,14 +59,13 @@ def read_columnar(path):
             if unpacker.unpack() != "series_data" or unpacker.read_array_header() != len(metadata):
                 raise FormatError(f"{path}: series_data does not match series_metadata")
             series_list = [series_from_columns(meta, unpacker.unpack()) for meta in metadata]
-            trailing = unpacker.read_bytes(1)
+            if unpacker.read_bytes(1):
+                raise FormatError(f"{path}: unexpected bytes after the last series")
+            return canonical_order(series_list)
         except FormatError:
             raise
-        except (msgpack.UnpackException, ValueError, TypeError, KeyError, AttributeError) as exc:
+        except DAMAGE_ERRORS as exc:
             raise FormatError(f"{path}: damaged columnar file ({type(exc).__name__}: {exc})") from None
-    if trailing:
-        raise FormatError(f"{path}: unexpected bytes after the last series")
-    return canonical_order(series_list)
 
 
 def series_from_columns(meta, columns):

@@ -24,16 +24,17 @@ import numpy as np
 
 from lib.atomic import write_bytes_atomically
 from lib.cli import run_phase_script
-from lib.dataset import Series, dataset_path, load_dataset, total_points
+from lib.dataset import Series, canonical_order, dataset_path, load_dataset, total_points
 from lib.encoders import (
     decode_timestamps, decode_values, encode_timestamps, encode_values, timestamp_encoding_stats,
     value_encoding_stats,
 )
 from lib.errors import FormatError
-from lib.phases import OUTPUT_FILENAMES, write_and_verify
+from lib.phases import OUTPUT_FILENAMES, earlier_phase_file, write_and_verify
 from lib.primitives import encode_delta, encode_delta_of_delta, encode_varints, run_length_encode, zigzag_encode
 from lib.progress import Progress
 from lib.report import PhaseResult, human_bytes
+from lib.safe_msgpack import DAMAGE_ERRORS, limits_for
 
 FILENAME = OUTPUT_FILENAMES[3]
 
@@ -54,21 +55,19 @@ def write_compressed(series_list, path):
 
 def read_compressed(path):
     data = Path(path).read_bytes()
-    limit = max(len(data), 1)
     try:
-        document = msgpack.unpackb(data, raw=False, max_bin_len=limit, max_str_len=limit,
-                                   max_array_len=limit, max_map_len=limit)
+        document = msgpack.unpackb(data, raw=False, **limits_for(len(data)))
         metadata, columns = document["series_metadata"], document["series_data"]
         if len(metadata) != len(columns):
             raise ValueError("series_metadata and series_data differ in length")
-        return [
+        return canonical_order(
             Series(meta["name"], meta["labels"], decode_timestamps(column["timestamps"], column["count"]),
                    decode_values(column["values"], column["count"]))
             for meta, column in zip(metadata, columns)
-        ]
+        )
     except FormatError as exc:
         raise FormatError(f"{path}: {exc}") from None
-    except (msgpack.UnpackException, ValueError, TypeError, KeyError, AttributeError) as exc:
+    except DAMAGE_ERRORS as exc:
         raise FormatError(f"{path}: damaged compressed columnar file ({type(exc).__name__}: {exc})") from None
 
 
@@ -135,8 +134,8 @@ def print_report(path, size, series_list, info):
     pairs = sum(max(r["points"] - 1, 0) for r in table.values()) or 1
     print(f"Phase 3: compressed columns (delta-of-delta timestamps, Gorilla XOR values) -> {path}")
     print(f"  {points:,} points in {human_bytes(size)}: {size / max(points, 1):.2f} bytes per point")
-    phase2 = Path(path).with_name(OUTPUT_FILENAMES[2])
-    if phase2.exists():
+    phase2 = earlier_phase_file(Path(path).parent, 2)
+    if phase2:
         print(f"  {phase2.stat().st_size / size:.1f}x smaller than phase 2's columns ({human_bytes(phase2.stat().st_size)})")
     print(f"  timestamps: {ts_bits / max(points, 1):.2f} bits each; "
           f"{100 * sum(r['dod_zero'] for r in table.values()) / pairs:.1f}% of delta-of-deltas are 0")

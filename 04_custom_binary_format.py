@@ -23,13 +23,12 @@ from pathlib import Path
 
 from lib.binary_format import BLOCK_HEADER, CRC, DEFAULT_BLOCK_POINTS, HEADER, MetricsFile, read_file, write_file
 from lib.cli import run_phase_script
-from lib.dataset import Series, assert_identical, load_dataset_for_phase, total_points
-from lib.phases import OUTPUT_FILENAMES, write_and_verify
+from lib.dataset import HOUR_NS, Series, assert_identical, load_dataset_for_phase, total_points
+from lib.phases import OUTPUT_FILENAMES, earlier_phase_file, write_and_verify
 from lib.progress import Progress
 from lib.report import PhaseResult, human_bytes
 
 FILENAME = OUTPUT_FILENAMES[4]
-HOUR_NS = 3600 * 10**9
 TIMING_REPEATS = 3
 # The codec settings compared in the report; the phase's own file uses the last, smallest one.
 CODEC_SETTINGS = (
@@ -139,8 +138,8 @@ def print_report(path, size, series_list, usage, settings, access):
     for label, variant_size, variant_seconds in settings:
         print(f"    {label:<38} {human_bytes(variant_size):>9}  {variant_size / max(points, 1):5.2f} B/point  "
               f"written in {variant_seconds:5.2f} s")
-    phase3 = Path(path).with_name(OUTPUT_FILENAMES[3])
-    if phase3.exists():
+    phase3 = earlier_phase_file(Path(path).parent, 3)
+    if phase3:
         gorilla_size = settings[0][1]
         extra = gorilla_size - phase3.stat().st_size
         print(f"  Gorilla-only METRICS! file versus phase 3's msgpack file: {extra:+,} bytes "

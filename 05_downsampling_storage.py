@@ -25,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+from lib.binary_format import DEFAULT_BLOCK_POINTS, MetricsFile
 from lib.cli import run_phase_script
-from lib.dataset import load_dataset_for_phase, total_points
+from lib.dataset import load_dataset_for_phase, series_key, total_points
 from lib.downsampling import (
     DEFAULT_RESOLUTIONS_NS, GAUGE, HOUR_NS, MINUTE_NS, SKETCH_ALPHA, STORED_FIELDS, compare_percentile_merging,
     rollup_dataset, rollup_from_raw,
@@ -35,9 +36,10 @@ from lib.errors import MissingDatasetError, RoundTripError, SqueezedSignalsError
 from lib.phases import OUTPUT_FILENAMES
 from lib.progress import Progress
 from lib.report import PhaseResult, human_bytes
-from lib.rollup_files import RollupStore, read_rollups, resolution_label, rollup_filename, write_rollups
+from lib.rollup_files import (
+    RollupStore, column_labels, read_rollups, resolution_label, rollup_filename, write_rollups,
+)
 
-ROLLUP_BLOCK_POINTS = 1024
 QUERY_MAX_POINTS = 500
 
 
@@ -45,10 +47,11 @@ def run(output_dir, resolutions=DEFAULT_RESOLUTIONS_NS):
     output_dir = Path(output_dir)
     series_list = load_dataset_for_phase(output_dir)
     raw_path = output_dir / OUTPUT_FILENAMES[4]
-    if not raw_path.exists():
-        raise MissingDatasetError(f"no phase-4 file at {raw_path}: run `python 04_custom_binary_format.py` first")
+    check_raw_file_matches(raw_path, series_list)
     start = time.perf_counter()
     try:
+        for s in series_list:
+            column_labels(s.labels, "count", resolutions[0])  # refuses the labels roll-up files reserve
         levels = rollup_dataset(series_list, resolutions)
     except ValueError as exc:
         raise SqueezedSignalsError(f"phase 5 cannot downsample this dataset: {exc}") from None
@@ -56,7 +59,7 @@ def run(output_dir, resolutions=DEFAULT_RESOLUTIONS_NS):
     progress = Progress("writing and verifying roll-up levels", len(levels), unit="levels")
     for resolution, rollups in levels.items():
         path = output_dir / rollup_filename(resolution)
-        size = write_rollups(path, rollups, ROLLUP_BLOCK_POINTS)
+        size = write_rollups(path, rollups, DEFAULT_BLOCK_POINTS)
         verify_level(path, resolution, series_list)
         rows.append(level_row(resolution, rollups, path, size))
         progress.advance(1)
@@ -70,12 +73,23 @@ def run(output_dir, resolutions=DEFAULT_RESOLUTIONS_NS):
                        total, points, seconds, verified=True, details={"levels": rows})
 
 
+def check_raw_file_matches(raw_path, series_list):
+    """Queries read raw points from phase 4's file: it must hold exactly this dataset's series."""
+    command = "run `python 04_custom_binary_format.py` first"
+    if not raw_path.exists():
+        raise MissingDatasetError(f"no phase-4 file at {raw_path}: {command}")
+    with MetricsFile(raw_path) as raw_file:
+        stored = [(entry.key, entry.points) for entry in raw_file.series]
+    if stored != [(s.key, len(s)) for s in series_list]:
+        raise MissingDatasetError(f"{raw_path} was written for another dataset: {command} again")
+
+
 def verify_level(path, resolution, series_list):
     """Read one level back and compare it, bit for bit, with a roll-up straight from raw points."""
-    stored = {(r.name, tuple(sorted(r.labels.items()))): r for r in read_rollups(path, resolution)}
+    stored = {series_key(r.name, r.labels): r for r in read_rollups(path, resolution)}
     for expected in rollup_from_raw(series_list, resolution):
         where = f"phase 5 ({path}): {expected.name}{expected.labels}"
-        actual = stored.pop((expected.name, tuple(sorted(expected.labels.items()))), None)
+        actual = stored.pop(series_key(expected.name, expected.labels), None)
         if actual is None:
             raise RoundTripError(f"{where}: missing from the file")
         if not np.array_equal(actual.bucket_start, expected.bucket_start):
@@ -116,7 +130,8 @@ def print_report(rows, points, raw_bytes, series_list, levels, store):
     finest = rows[0]
     if finest["bytes"] > raw_bytes:
         print(f"  The {resolution_label(finest['resolution'])} level is larger than the raw file: with "
-              f"{points / max(finest['buckets'], 1):.1f} points per bucket, 7 aggregates and a sketch cost more than")
+              f"{points / max(finest['buckets'], 1):.1f} points per bucket, {len(STORED_FIELDS[GAUGE])} aggregates "
+              "and a sketch cost more than")
         print("  the points they summarise. Roll-ups pay off as buckets fill; a retention policy keeps raw points")
         print("  for days, then only the coarse levels (Thanos keeps 5 min and 1 h roll-ups).")
     print("  Each level verified bit for bit against aggregates computed directly from the raw points.")

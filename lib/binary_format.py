@@ -50,7 +50,7 @@ from pathlib import Path
 import numpy as np
 
 from lib.atomic import atomic_write
-from lib.dataset import Series, canonical_order
+from lib.dataset import Series, canonical_order, display_name, series_key
 from lib.encoders import encode_timestamps, encode_values
 from lib.errors import FormatError
 from lib.value_codecs import (
@@ -93,11 +93,10 @@ class SeriesEntry:
 
     @property
     def key(self):
-        return (self.name, tuple(sorted(self.labels.items())))
+        return series_key(self.name, self.labels)
 
     def display_name(self):
-        inner = ",".join(f'{k}="{v}"' for k, v in sorted(self.labels.items()))
-        return f"{self.name}{{{inner}}}"
+        return display_name(self.name, self.labels)
 
 
 def encode_block(timestamps, values, choose_codecs=True, entropy=False):
@@ -337,6 +336,8 @@ class MetricsFile:
             blocks = [BlockEntry(*parser.take(BLOCK_ENTRY, f"the blocks of series {number}")) for _ in range(block_count)]
             entry = SeriesEntry(name, labels, points, min_ts, max_ts, blocks)
             self._check_entry(entry)
+            if series and not series[-1].key < entry.key:
+                raise FormatError(f"{self.path}: series {entry.display_name()} is out of order or repeated in the index")
             series.append(entry)
         if parser.position != len(parser.data):
             raise FormatError(f"{self.path}: {len(parser.data) - parser.position} unexplained bytes after the index")
@@ -344,18 +345,20 @@ class MetricsFile:
 
     def _check_entry(self, entry):
         where = f"{self.path}: series {entry.display_name()}"
+        if not entry.name:
+            raise FormatError(f"{where}: empty metric name")
         if sum(b.points for b in entry.blocks) != entry.points:
             raise FormatError(f"{where}: block point counts do not add up to {entry.points}")
         for number, block in enumerate(entry.blocks):
             if block.offset + block.length > self.data_length:
                 raise FormatError(f"{where}, block {number}: offset {block.offset} + length {block.length} "
                                   f"runs past the data section ({self.data_length} bytes)")
-            if block.points > self.block_points:
+            if not 1 <= block.points <= self.block_points:
                 raise FormatError(f"{where}, block {number}: {block.points} points, but blocks hold at most "
                                   f"{self.block_points}")
 
     def find(self, name, labels=None):
-        entry = self._by_key.get((name, tuple(sorted((labels or {}).items()))))
+        entry = self._by_key.get(series_key(name, labels or {}))
         if entry is None:
             raise KeyError(f"no series {name}{labels or {}} in {self.path}")
         return entry

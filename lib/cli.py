@@ -15,6 +15,7 @@ from lib.errors import RoundTripError, SqueezedSignalsError
 
 EXIT_FAILED_VERIFICATION = 1
 EXIT_USER_ERROR = 2
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPIPE
 
 
 def make_parser(doc):
@@ -56,7 +57,7 @@ def exit_on_user_error(main):
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): stop quietly, as command-line tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(EXIT_FAILED_VERIFICATION)
+        sys.exit(EXIT_BROKEN_PIPE)
     except OSError as exc:
         print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)

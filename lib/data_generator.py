@@ -20,10 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lib.dataset import Series, canonical_order
+from lib.dataset import NS_PER_MS, NS_PER_SECOND, Series, canonical_order
 
-NS_PER_MS = 1_000_000
-NS_PER_SECOND = 1_000_000_000
 START_NS = 1_704_067_200 * NS_PER_SECOND  # 2024-01-01 00:00:00 UTC
 DAY_SECONDS = 86_400
 

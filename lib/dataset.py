@@ -33,6 +33,12 @@ import numpy as np
 from lib.atomic import atomic_write
 from lib.errors import FormatError, MissingDatasetError, RoundTripError
 
+NS_PER_MS = 1_000_000
+NS_PER_SECOND = 1_000_000_000  # timestamps are int64 nanoseconds since the epoch
+MINUTE_NS = 60 * NS_PER_SECOND
+HOUR_NS = 60 * MINUTE_NS
+DAY_NS = 24 * HOUR_NS
+
 DATASET_FILENAME = "00_dataset.bin"
 DATASET_MAGIC = b"SQZDATA1"
 _HEADER_LENGTH = struct.Struct("<I")
@@ -51,9 +57,14 @@ class Series:
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"metric name must be a non-empty string, got {self.name!r}")
+        if not isinstance(self.labels, dict):
+            raise ValueError(f"labels must be a dict, got {type(self.labels).__name__}")
         for key, value in self.labels.items():
             if not isinstance(key, str) or not isinstance(value, str):
                 raise ValueError(f"labels must map str to str, got {key!r}: {value!r}")
+        for text in (self.name, *self.labels, *self.labels.values()):
+            if not is_encodable(text):
+                raise ValueError(f"{text!r} cannot be written as UTF-8 (a lone surrogate?)")
         self.labels = dict(self.labels)
         self.timestamps = np.ascontiguousarray(self.timestamps, dtype=np.int64)
         self.values = np.ascontiguousarray(self.values, dtype=np.float64)
@@ -66,16 +77,32 @@ class Series:
 
     @property
     def key(self):
-        """Identity of a series: its name and its labels in sorted order."""
-        return (self.name, tuple(sorted(self.labels.items())))
+        return series_key(self.name, self.labels)
 
     def __len__(self):
         return len(self.timestamps)
 
     def display_name(self):
-        """Prometheus-style selector, e.g. cpu_usage_percent{host="a",region="eu"}."""
-        inner = ",".join(f'{k}="{v}"' for k, v in sorted(self.labels.items()))
-        return f"{self.name}{{{inner}}}"
+        return display_name(self.name, self.labels)
+
+
+def series_key(name, labels):
+    """Identity of a series: its name and its labels in sorted order (hashable, sortable)."""
+    return (name, tuple(sorted(labels.items())))
+
+
+def display_name(name, labels):
+    """Prometheus-style selector, e.g. cpu_usage_percent{host="a",region="eu"}."""
+    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    return f"{name}{{{inner}}}"
+
+
+def is_encodable(text):
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def canonical_order(series_list):
@@ -149,21 +176,28 @@ def load_dataset(path):
     try:
         header = json.loads(data[fixed:body_start].decode("utf-8"))
         entries = header["series"]
-        counts = [int(e["count"]) for e in entries]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise FormatError(f"{path}: unreadable header ({exc})") from None
+        counts = [e["count"] for e in entries]
+        if not all(type(c) is int and c >= 0 for c in counts):
+            raise ValueError("point counts must be non-negative integers")
+        info = header.get("info", {})
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise FormatError(f"{path}: unreadable header ({type(exc).__name__}: {exc})") from None
     total = sum(counts)
-    if any(c < 0 for c in counts) or body_start + 16 * total != len(data) - _CRC.size:
+    if body_start + 16 * total != len(data) - _CRC.size:
         raise FormatError(f"{path}: point counts do not match the file size")
     timestamps = np.frombuffer(data, dtype="<i8", count=total, offset=body_start).astype(np.int64)
     values = np.frombuffer(data, dtype="<f8", count=total, offset=body_start + 8 * total).astype(np.float64)
-    series_list = []
-    start = 0
-    for entry, count in zip(entries, counts):
-        end = start + count
-        series_list.append(Series(entry["name"], entry["labels"], timestamps[start:end], values[start:end]))
-        start = end
-    return series_list, header.get("info", {})
+    ends = np.cumsum(counts, dtype=np.int64)
+    try:
+        series_list = [
+            Series(entry["name"], entry["labels"], timestamps[end - count:end], values[end - count:end])
+            for entry, count, end in zip(entries, counts, ends.tolist())
+        ]
+        if [s.key for s in series_list] != [s.key for s in canonical_order(series_list)]:
+            raise ValueError("series are not in canonical order")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise FormatError(f"{path}: bad series entry ({exc})") from None
+    return series_list, info
 
 
 def load_dataset_for_phase(output_dir):

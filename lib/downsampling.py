@@ -121,9 +121,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-NS_PER_SECOND = 1_000_000_000
-MINUTE_NS = 60 * NS_PER_SECOND
-HOUR_NS = 60 * MINUTE_NS
+from lib.dataset import HOUR_NS, MINUTE_NS, NS_PER_SECOND
+
 DEFAULT_RESOLUTIONS_NS = (MINUTE_NS, 5 * MINUTE_NS, 15 * MINUTE_NS, HOUR_NS)
 RAW_RESOLUTION = 0
 DEFAULT_MAX_POINTS = 1000

@@ -85,7 +85,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.dataset import Series, canonical_order
+from lib.dataset import Series, canonical_order, series_key
 from lib.errors import FormatError
 
 FORMATS = ("csv", "csv-long", "influx", "prometheus-json")
@@ -134,10 +134,20 @@ def import_paths(paths, fmt=None):
         seen.add(resolved)
         text = _read_text(path)
         file_format = fmt or detect_format(path, text)
-        _READERS[file_format](path, text, collector, result.warnings)
+        try:
+            _READERS[file_format](path, text, collector, result.warnings)
+        except FormatError:
+            raise
+        except (ValueError, ArithmeticError, RecursionError) as exc:
+            # The readers name file and line for every problem they expect; this is the safety net
+            # for the ones they do not (absurdly long numbers, pathologically nested JSON).
+            raise FormatError(f"{path}: unreadable ({type(exc).__name__}: {exc})") from None
         result.files.append(str(path))
         result.formats[str(path)] = file_format
-    series = collector.to_series()
+    try:
+        series = collector.to_series()
+    except ValueError as exc:
+        raise FormatError(f"{_list_files(result.files)}: {exc}") from None
     if not series:
         raise FormatError(f"{_list_files(result.files)}: no data points")
     result.warnings.extend(_order_warnings(series))
@@ -253,7 +263,7 @@ class _Collector:
 
     def columns(self, name, labels):
         """The (timestamps, values) arrays to append this series' points to."""
-        key = (name, tuple(sorted(labels.items())))
+        key = series_key(name, labels)
         entry = self._series.get(key)
         if entry is None:
             entry = self._series[key] = (name, dict(labels), array("q"), array("d"))
@@ -285,13 +295,14 @@ def _order_warnings(series_list):
 
 # (magnitude limit, power of ten to nanoseconds): seconds, milliseconds, microseconds.
 _EPOCH_UNITS = ((10**11, 9), (10**14, 6), (10**17, 3))
-_DECIMAL_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_DECIMAL_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _ISO_DATETIME = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})"
     r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?)?",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_MAX_TIMESTAMP_DIGITS = 25  # int64 nanoseconds have 19; a longer integer cannot be a timestamp
 # Enough digits that scaling any sane input by 10**9 and rounding to an integer is exact.
 _EXACT = Context(prec=80)
 
@@ -299,6 +310,8 @@ _EXACT = Context(prec=80)
 def parse_timestamp(text):
     """Nanoseconds since the epoch from an epoch number (unit by magnitude) or an ISO 8601 date."""
     if text.isascii() and text.isdigit():
+        if len(text) > _MAX_TIMESTAMP_DIGITS:
+            raise _BadField(f"timestamp {_show(text)} is outside the years 1677-2262")
         nanoseconds = _epoch_to_ns(int(text))
     else:
         nanoseconds = _parse_timestamp_slowly(text.strip())
@@ -309,7 +322,12 @@ def parse_timestamp(text):
 
 def _parse_timestamp_slowly(text):
     if _DECIMAL_NUMBER.fullmatch(text):
-        number = Decimal(text)
+        try:
+            number = Decimal(text)
+        except ArithmeticError:  # an exponent beyond what Decimal represents, e.g. 1e-99999999999999999999
+            raise _BadField(f"timestamp {_show(text)} is outside the years 1677-2262") from None
+        if number.adjusted() < -30:
+            number = Decimal(0)  # far below a nanosecond in any unit
         if number.adjusted() > 30:
             # Checked before any int() so "1e999999" cannot build a million-digit integer.
             raise _BadField(f"timestamp {_show(text)} is outside the years 1677-2262")
@@ -530,8 +548,8 @@ def _header_names(line):
 # InfluxDB line protocol
 
 _LINE_PROTOCOL_SHAPE = re.compile(r"[^\s,=]+(?:,\S+)?\s+[^\s=]+=\S")
-_INFLUX_INTEGER = re.compile(r"-?\d+")
-_INFLUX_UNSIGNED = re.compile(r"\d+")
+_INFLUX_INTEGER = re.compile(r"-?\d{1,20}", re.ASCII)  # int64 has at most 19 digits
+_INFLUX_UNSIGNED = re.compile(r"\d{1,20}", re.ASCII)
 _INFLUX_TRUE = frozenset(("t", "T", "true", "True", "TRUE"))
 _INFLUX_FALSE = frozenset(("f", "F", "false", "False", "FALSE"))
 _UNESCAPE_MEASUREMENT = re.compile(r"\\([, \\])")

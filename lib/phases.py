@@ -5,8 +5,9 @@ order; such names cannot be imported with `import`, so they are loaded from thei
 """
 import importlib.util
 import time
+from pathlib import Path
 
-from lib.dataset import PROJECT_ROOT, assert_identical
+from lib.dataset import PROJECT_ROOT, assert_identical, dataset_path
 
 GENERATOR_SCRIPT = "00_generate_data.py"
 # The file each phase writes into the output folder; a later phase may read an earlier one's file.
@@ -37,6 +38,16 @@ def load_script(filename):
 def available_phase_scripts():
     """The phase scripts present in this checkout, in order (later phases arrive one by one)."""
     return [name for name in PHASE_SCRIPTS if (PROJECT_ROOT / name).exists()]
+
+
+def earlier_phase_file(output_dir, phase):
+    """An earlier phase's file for a size comparison, or None if it is missing or older than the
+    dataset (then it describes some other data and comparing with it would mislead)."""
+    path = Path(output_dir) / OUTPUT_FILENAMES[phase]
+    dataset = dataset_path(output_dir)
+    if path.exists() and dataset.exists() and path.stat().st_mtime_ns >= dataset.stat().st_mtime_ns:
+        return path
+    return None
 
 
 def write_and_verify(series_list, path, write, read, context):

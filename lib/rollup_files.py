@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from lib.binary_format import MetricsFile, write_file
-from lib.dataset import Series
+from lib.dataset import DAY_NS, HOUR_NS, MINUTE_NS, NS_PER_SECOND, Series, series_key
 from lib.downsampling import (
     COUNTER, GAUGE, INTEGER_FIELDS, STORED_FIELDS, Rollup, Sketch, choose_resolution, query,
     restore_exact_sums,
@@ -32,7 +32,7 @@ SKETCH_COLUMNS = ("sketch_sign", "sketch_key", "sketch_count")
 SKETCH_DTYPES = {"sketch_sign": np.int8, "sketch_key": np.int32, "sketch_count": np.int64}
 
 
-TIME_UNITS_NS = (("d", 86_400 * 10**9), ("h", 3_600 * 10**9), ("m", 60 * 10**9), ("s", 10**9), ("ns", 1))
+TIME_UNITS_NS = (("d", DAY_NS), ("h", HOUR_NS), ("m", MINUTE_NS), ("s", NS_PER_SECOND), ("ns", 1))
 
 
 def resolution_label(resolution_ns):
@@ -70,10 +70,6 @@ def rollup_to_series(rollup):
 def write_rollups(path, rollups, block_points):
     """Write one resolution's roll-ups to a METRICS! file; returns its size in bytes."""
     return write_file(path, [column for r in rollups for column in rollup_to_series(r)], block_points)
-
-
-def series_key(name, labels):
-    return (name, tuple(sorted(labels.items())))
 
 
 def rollup_from_columns(name, labels, resolution_ns, columns):

@@ -250,3 +250,19 @@ def test_a_write_that_dies_midway_leaves_the_previous_file_intact(tmp_path):
         raise RuntimeError("power cut")
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.bin"]
+
+
+@pytest.mark.parametrize("name_ids,message", [((0, 0), "repeated"), ((1, 0), "out of order")])
+def test_index_with_repeated_or_unordered_series_is_refused(tmp_path, name_ids, message):
+    write_file(tmp_path / "m.bin", [Series("a", {}, [1], [1.0]), Series("b", {}, [2], [2.0])])
+    data = (tmp_path / "m.bin").read_bytes()
+    # index: u32 2, (u32 1, "a"), (u32 1, "b"), u32 2 series; each series is 4+2+28 bytes + one 32-byte block entry
+    first, second = 4 + 5 + 5 + 4, 4 + 5 + 5 + 4 + 66
+
+    def rename(index):
+        index[first:first + 4] = struct.pack("<I", name_ids[0])
+        index[second:second + 4] = struct.pack("<I", name_ids[1])
+
+    (tmp_path / "bad.bin").write_bytes(rewrite_index(data, rename))
+    with pytest.raises(FormatError, match=message):
+        read_file(tmp_path / "bad.bin")

@@ -1,5 +1,3 @@
-import time
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -306,12 +304,11 @@ def test_invalid_counts_raise_format_error(decode, encode, count):
 
 
 @pytest.mark.parametrize("decode, encode", DECODERS)
-def test_absurd_count_fails_fast_without_allocating(decode, encode):
-    started = time.perf_counter()
+def test_absurd_count_is_refused_before_allocating(decode, encode):
+    # 10**12 points would need 16 TB: the count check must come before any allocation.
     for blob in (b"", b"\x00" * 16):
         with pytest.raises(FormatError, match="cannot hold"):
             decode(blob, 10**12)
-    assert time.perf_counter() - started < 1.0
 
 
 @pytest.mark.parametrize("decode", [decode_values, decode_values_reference])

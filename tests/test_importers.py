@@ -651,3 +651,19 @@ def test_an_import_saves_and_loads_as_a_dataset_unchanged(tmp_path):
     save_dataset(imported, tmp_path / "00_dataset.bin")
     loaded, _info = load_dataset(tmp_path / "00_dataset.bin")
     assert_identical(imported, loaded)
+
+
+@pytest.mark.parametrize("content,name", [
+    ("timestamp,value\n1e-99999999999999999999,1\n", "huge.csv"),
+    ("timestamp,value\n" + "9" * 5000 + ",1\n", "long.csv"),
+    ("m f=" + "9" * 5000 + "i 1\n", "long.lp"),
+    ("[" * 200_000, "deep.json"),
+    ('{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"\\ud800"},'
+     '"values":[[1,"1"]]}]}}', "surrogate.json"),
+    ("timestamp,value\n\u0661\u0667\u0660\u0660\u0660\u0660\u0660\u0660\u0660\u0660,1\n", "arabic_digits.csv"),
+])
+def test_absurd_input_is_a_format_error_naming_the_file(tmp_path, content, name):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(FormatError, match=name):
+        import_paths([path])

@@ -221,3 +221,19 @@ def test_failed_import_keeps_the_previous_dataset(tmp_path):
     assert result.returncode == 2
     assert "bad.csv:3" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert (tmp_path / "00_dataset.bin").read_bytes() == before
+
+
+def test_phase_5_refuses_a_phase_4_file_written_for_another_dataset(tmp_path):
+    args = ("--output-dir", tmp_path, "--series", "3", "--points", "600")
+    assert run_script("00_generate_data.py", *args, "--seed", "1").returncode == 0
+    assert run_script("04_custom_binary_format.py", "--output-dir", tmp_path).returncode == 0
+    assert run_script("00_generate_data.py", *args, "--seed", "2").returncode == 0
+    result = run_script("05_downsampling_storage.py", "--output-dir", tmp_path)
+    assert result.returncode == 2 and "another dataset" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_phase_5_refuses_labels_that_roll_up_files_reserve(tmp_path):
+    save_dataset([Series("m", {"__rollup__": "x"}, [1, 2], [1.0, 2.0])], tmp_path / "00_dataset.bin")
+    phase_module("04_custom_binary_format.py").run(tmp_path)
+    with pytest.raises(SqueezedSignalsError, match="reserved"):
+        phase_module("05_downsampling_storage.py").run(tmp_path)

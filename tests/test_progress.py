@@ -5,7 +5,7 @@ from lib.progress import Progress
 
 def test_short_jobs_print_nothing():
     stream = io.StringIO()
-    progress = Progress("work", 100, stream=stream)  # default: silent for the first 2 seconds
+    progress = Progress("work", 100, delay=3600, stream=stream)
     progress.advance(100)
     progress.finish()
     assert stream.getvalue() == ""
