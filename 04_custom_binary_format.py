@@ -130,10 +130,11 @@ def print_report(path, size, series_list, usage, settings, access):
     print(f"  header {HEADER.size} B + index and CRC {human_bytes(index_size - HEADER.size)} + block framing "
           f"{human_bytes(framing)} ({len(series_list)} series, {blocks} blocks of <= {DEFAULT_BLOCK_POINTS} points): "
           f"{100 * (index_size + framing) / max(size, 1):.1f}% of the file")
-    print("  The value codec each block chose (timestamps: Gorilla delta-of-delta):")
-    for name, row in sorted(usage.items(), key=lambda item: -item[1]["points"]):
-        print(f"    {name:<14} {row['blocks']:>6,} blocks {row['points']:>11,} points  "
-              f"{row['bytes'] / max(row['points'], 1):6.2f} bytes/point (timestamps included)")
+    for column in ("timestamps", "values"):
+        print(f"  The codec each block chose for its {column}:")
+        for name, row in sorted(usage.get(column, {}).items(), key=lambda item: -item[1]["points"]):
+            print(f"    {name:<22} {row['blocks']:>6,} blocks {row['points']:>11,} points  "
+                  f"{8 * row['bytes'] / max(row['points'], 1):6.2f} bits/point")
     print("  The same blocks under each codec setting:")
     for label, variant_size, variant_seconds in settings:
         print(f"    {label:<38} {human_bytes(variant_size):>9}  {variant_size / max(points, 1):5.2f} B/point  "

@@ -289,10 +289,11 @@ class Peer:
     decode: Callable  # Encoded -> series_list
 
 
-def metrics_file_peer():
+def metrics_file_peer(name, entropy):
+    """The phase-4 file; entropy=True is the setting phase 4 itself writes with."""
     def encode(series_list, workdir):
         path = Path(workdir) / "peer.metrics"
-        written = binary_format.write_file(path, series_list, binary_format.DEFAULT_BLOCK_POINTS)
+        written = binary_format.write_file(path, series_list, binary_format.DEFAULT_BLOCK_POINTS, entropy=entropy)
         size = path.stat().st_size
         if written != size:
             raise ValueError(f"write_file reported {written} bytes, the file has {size}")
@@ -301,7 +302,7 @@ def metrics_file_peer():
     def decode(encoded):
         return binary_format.read_file(encoded.payload)
 
-    return Peer(PROJECT_FILE_PEER, "project", encode, decode)
+    return Peer(name, "project", encode, decode)
 
 
 def per_series_peer(name, group, encode_pair, decode_pair):
@@ -503,7 +504,8 @@ def available_peers(groups=PEER_GROUPS):
     """The peers of the chosen groups whose packages are installed, and a note per missing one."""
     peers, notes = [], []
     if "project" in groups:
-        peers += [metrics_file_peer(), gorilla_peer()]
+        peers += [metrics_file_peer(PROJECT_FILE_PEER, entropy=True),
+                  metrics_file_peer(f"{PROJECT_FILE_PEER}, no entropy stage", entropy=False), gorilla_peer()]
     compressors = list(stdlib_compressors()) if "stdlib" in groups else []
     if "zstd" in groups:
         zstandard = optional_module("zstandard")

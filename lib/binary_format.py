@@ -15,10 +15,12 @@ lib/encoders.py.
       0   8  magic            b"METRICS!"
       8   2  version          uint16, FORMAT_VERSION
      10   2  block_points     uint16, the most points any block holds (1..65535)
-     12   4  index_length     uint32, bytes of the index section
+     12   4  index_length     uint32, bytes of the index section as stored
      16   8  data_offset      uint64, where the data section starts (= 32 + index_length + 4)
      24   8  data_length      uint64, bytes of the data section
-    Index, index_length bytes
+    Index section, index_length bytes: u32 length of the index once inflated, then the index
+    compressed with raw DEFLATE (zlib level 9; its ids, counts and timestamps repeat a lot).
+    The index, inflated:
       u32 string count S, then S times: u32 byte length, UTF-8 bytes   (the string dictionary:
                                         metric names, label keys and values, each stored once)
       u32 series count, then per series:
@@ -55,13 +57,14 @@ from lib.encoders import encode_timestamps, encode_values
 from lib.errors import FormatError
 from lib.value_codecs import (
     GORILLA, TIMESTAMP_GORILLA, decode_timestamps_tagged, decode_values_tagged, encode_timestamps_best,
-    encode_values_best, tag_name,
+    encode_values_best, tag_name, timestamp_tag_name,
 )
 
 MAGIC = b"METRICS!"
 FORMAT_VERSION = 1
 DEFAULT_BLOCK_POINTS = 1024
 MAX_BLOCK_POINTS = 0xFFFF  # the header stores block_points in 16 bits
+MAX_DEFLATE_RATIO = 1032  # DEFLATE never expands data more than this (258-byte matches in 2 bits)
 
 HEADER = struct.Struct("<8sHHIQQ")
 U16 = struct.Struct("<H")
@@ -115,9 +118,17 @@ def encode_block(timestamps, values, choose_codecs=True, entropy=False):
     return body + CRC.pack(zlib.crc32(body))
 
 
-def block_value_codec(block):
-    """Name of the codec that stored a block's values, e.g. "decimal" or "gorilla+zlib"."""
-    return tag_name(BLOCK_HEADER.unpack_from(block)[2])
+def record_codec_usage(usage, block):
+    """Count a block's codecs and stream bytes into usage = {"timestamps": {...}, "values": {...}},
+    each {codec name: {"blocks", "points", "bytes"}}, for a report of which codec won how often."""
+    points, timestamp_tag, value_tag, timestamp_length = BLOCK_HEADER.unpack_from(block)
+    value_length = len(block) - BLOCK_HEADER.size - timestamp_length - CRC.size
+    for column, name, length in (("timestamps", timestamp_tag_name(timestamp_tag), timestamp_length),
+                                 ("values", tag_name(value_tag), value_length)):
+        row = usage.setdefault(column, {}).setdefault(name, {"blocks": 0, "points": 0, "bytes": 0})
+        row["blocks"] += 1
+        row["points"] += points
+        row["bytes"] += length
 
 
 def decode_block(block, where="block", expected_points=None):
@@ -152,7 +163,7 @@ def write_file(path, series_list, block_points=DEFAULT_BLOCK_POINTS, choose_code
 
     choose_codecs: store each block's values with the smallest codec (False: Gorilla only).
     entropy: also try zlib/lzma over each stream, kept where smaller (slower to write).
-    codec_usage: a dict to fill with {codec name: {"blocks", "points", "bytes"}} for reports.
+    codec_usage: a dict to fill for reports (see record_codec_usage).
     progress: a lib.progress.Progress advanced by each series' points as it is encoded.
     """
     if not 1 <= block_points <= MAX_BLOCK_POINTS:
@@ -168,17 +179,14 @@ def write_file(path, series_list, block_points=DEFAULT_BLOCK_POINTS, choose_code
             timestamps = s.timestamps[start:end]
             block = encode_block(timestamps, s.values[start:end], choose_codecs, entropy)
             if codec_usage is not None:
-                usage = codec_usage.setdefault(block_value_codec(block), {"blocks": 0, "points": 0, "bytes": 0})
-                usage["blocks"] += 1
-                usage["points"] += end - start
-                usage["bytes"] += len(block)
+                record_codec_usage(codec_usage, block)
             entries.append(BlockEntry(data_length, len(block), end - start, *time_range(timestamps)))
             blocks.append(block)
             data_length += len(block)
         index_parts.append(pack_series_entry(s, entries, strings))
         if progress is not None:
             progress.advance(len(s))
-    index = strings.pack() + U32.pack(len(series_list)) + b"".join(index_parts)
+    index = pack_index_section(strings.pack() + U32.pack(len(series_list)) + b"".join(index_parts))
     data_offset = HEADER.size + len(index) + CRC.size
     header = HEADER.pack(MAGIC, FORMAT_VERSION, block_points, len(index), data_offset, data_length)
     with atomic_write(path) as f:
@@ -195,6 +203,29 @@ def time_range(timestamps):
     if len(timestamps) == 0:
         return 0, -1
     return int(timestamps.min()), int(timestamps.max())
+
+
+def pack_index_section(index):
+    """The stored form of the index: its inflated length, then the index deflated."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return U32.pack(len(index)) + compressor.compress(index) + compressor.flush()
+
+
+def unpack_index_section(section, path):
+    """Inflate a stored index; its declared length is checked before any memory is committed."""
+    if len(section) < U32.size:
+        raise FormatError(f"{path}: index section of {len(section)} bytes is too short")
+    (length,) = U32.unpack_from(section)
+    if length > MAX_DEFLATE_RATIO * len(section):
+        raise FormatError(f"{path}: index claims {length} bytes, more than {len(section)} deflated bytes can hold")
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    try:
+        index = inflater.decompress(section[U32.size:], length)
+    except zlib.error as exc:
+        raise FormatError(f"{path}: the index does not inflate ({exc})") from None
+    if len(index) != length or inflater.unconsumed_tail or not inflater.eof or inflater.unused_data:
+        raise FormatError(f"{path}: the index inflates to other than its declared {length} bytes")
+    return index
 
 
 class StringDictionary:
@@ -304,7 +335,7 @@ class MetricsFile:
         if zlib.crc32(index, zlib.crc32(header)) != stored_crc:
             raise FormatError(f"{self.path}: header/index checksum mismatch, the index is damaged")
         self.data_offset, self.data_length, self.block_points = data_offset, data_length, block_points
-        return self._parse_index(IndexParser(index, self.path))
+        return self._parse_index(IndexParser(unpack_index_section(index, self.path), self.path))
 
     def _parse_index(self, parser):
         (string_count,) = parser.take(U32, "the string count")

@@ -456,12 +456,23 @@ def encode_timestamps_best(timestamps, entropy=False):
     return _smallest(_with_entropy([gorilla], _entropy_stages(entropy), timestamps.size) + units)
 
 
-def decode_timestamps_tagged(tag, blob, count):
+def _timestamp_codec_and_stage(tag):
     valid = isinstance(tag, (int, np.integer)) and not isinstance(tag, bool) and 0 <= tag <= 0xFF
     codec = TIMESTAMP_CODECS.get(tag & CODEC_MASK) if valid else None
     stage = STAGES.get(tag & STAGE_MASK) if valid else None
     if codec is None or (tag & STAGE_MASK and stage is None):
         raise FormatError(f"unknown timestamp codec tag {tag!r}")
+    return codec, stage
+
+
+def timestamp_tag_name(tag):
+    """1 -> 'gorilla', 0x11 -> 'gorilla+zlib', 2 -> 'units'."""
+    codec, stage = _timestamp_codec_and_stage(tag)
+    return codec.name if stage is None else f"{codec.name}+{stage.name}"
+
+
+def decode_timestamps_tagged(tag, blob, count):
+    codec, stage = _timestamp_codec_and_stage(tag)
     _check_count(count)
     blob = bytes(blob)
     if stage is not None:

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lib.binary_format import (
-    BLOCK_HEADER, CRC, FORMAT_VERSION, HEADER, MAGIC, MetricsFile, decode_block, encode_block, read_file,
-    write_file,
+    BLOCK_HEADER, CRC, FORMAT_VERSION, HEADER, MAGIC, MetricsFile, decode_block, encode_block,
+    pack_index_section, read_file, unpack_index_section, write_file,
 )
 from lib.data_generator import generate_dataset
 from lib.dataset import Series, assert_identical, first_difference
@@ -41,9 +41,10 @@ def test_hand_built_file_with_one_empty_series_is_read(tmp_path):
     index = (struct.pack("<I", 3) + b"".join(struct.pack("<I", len(s)) + s for s in (b"up", b"host", b"a"))
              + struct.pack("<I", 1) + struct.pack("<IH", 0, 1) + struct.pack("<II", 1, 2)
              + struct.pack("<QqqI", 0, 0, -1, 0))
-    header = MAGIC + struct.pack("<HHIQQ", FORMAT_VERSION, 0, len(index), 32 + len(index) + 4, 0)
+    section = pack_index_section(index)
+    header = MAGIC + struct.pack("<HHIQQ", FORMAT_VERSION, 0, len(section), 32 + len(section) + 4, 0)
     path = tmp_path / "hand.bin"
-    path.write_bytes(header + index + struct.pack("<I", zlib.crc32(header + index)))
+    path.write_bytes(header + section + struct.pack("<I", zlib.crc32(header + section)))
     assert_identical([Series("up", {"host": "a"}, [], [])], read_file(path))
 
 
@@ -63,8 +64,8 @@ def test_codec_choice_records_its_winners_and_beats_gorilla_on_decimals(tmp_path
     best = write_file(tmp_path / "best.bin", [cpu], 1024, codec_usage=usage)
     gorilla_usage = {}
     gorilla = write_file(tmp_path / "gorilla.bin", [cpu], 1024, choose_codecs=False, codec_usage=gorilla_usage)
-    assert usage == {"decimal": {"blocks": 2, "points": 2048, "bytes": usage["decimal"]["bytes"]}}
-    assert list(gorilla_usage) == ["gorilla"]
+    assert {name: row["points"] for name, row in usage["values"].items()} == {"decimal": 2048}
+    assert list(gorilla_usage["values"]) == ["gorilla"] and list(gorilla_usage["timestamps"]) == ["gorilla"]
     assert best < 0.5 * gorilla  # 2-decimal values in [0, 100) need ~14 bits, Gorilla spends ~60
     assert_identical([cpu], read_file(tmp_path / "best.bin"))
 
@@ -190,10 +191,12 @@ def test_wrong_magic_and_version_are_named(small_file, tmp_path, patch, message)
 
 def rewrite_index(data, edit):
     """Apply `edit` to the index and fix the header/index CRC, as a careless or hostile writer might."""
-    _, _, _, index_length, data_offset, _ = HEADER.unpack_from(data)
-    header, index = data[:HEADER.size], bytearray(data[HEADER.size:HEADER.size + index_length])
+    magic, version, block_points, index_length, data_offset, data_length = HEADER.unpack_from(data)
+    index = bytearray(unpack_index_section(data[HEADER.size:HEADER.size + index_length], "test"))
     edit(index)
-    return header + bytes(index) + CRC.pack(zlib.crc32(bytes(index), zlib.crc32(header))) + data[data_offset:]
+    section = pack_index_section(bytes(index))
+    header = HEADER.pack(magic, version, block_points, len(section), HEADER.size + len(section) + CRC.size, data_length)
+    return header + section + CRC.pack(zlib.crc32(section, zlib.crc32(header))) + data[data_offset:]
 
 
 def test_index_with_valid_crc_but_impossible_offsets_or_counts_is_refused(tmp_path):
@@ -266,3 +269,12 @@ def test_index_with_repeated_or_unordered_series_is_refused(tmp_path, name_ids, 
     (tmp_path / "bad.bin").write_bytes(rewrite_index(data, rename))
     with pytest.raises(FormatError, match=message):
         read_file(tmp_path / "bad.bin")
+
+
+def test_index_section_refuses_bombs_and_garbage():
+    section = pack_index_section(b"\x00" * 5000)
+    assert unpack_index_section(section, "x") == b"\x00" * 5000
+    inflated_claim = struct.pack("<I", 2**31) + section[4:]
+    for bad in (b"", b"\x01", inflated_claim, section[:-1], section + b"\x00", section[:4] + b"\xff" * 20):
+        with pytest.raises(FormatError):
+            unpack_index_section(bad, "x")
