@@ -3,7 +3,7 @@
 Phase 3's columns are small but a database cannot use them as they are: to read one series you
 would decode the file from the start. The METRICS! file (lib/binary_format.py, layout documented
 byte by byte there) puts a small index in front: metric names and labels through a string
-dictionary, and per series the offset, length and time range of each block of at most 1,024 points.
+dictionary, and per series the offset, length and time range of each block of at most 2,048 points.
 A reader loads the index, then seeks to just the blocks a query needs; CRC32 checksums on the index
 and on every block turn damage into a clear error instead of wrong numbers.
 

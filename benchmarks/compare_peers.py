@@ -16,7 +16,7 @@ round trip fails is listed as FAILED, and a peer whose package is missing is ski
 The peers (groups for `--peers`):
 
 - project: the phase-4 METRICS! file (`lib.binary_format.write_file`, called at run time, so the
-  row follows whatever codecs the format uses now; index, CRCs and 1024-point blocks included) and
+  row follows whatever codecs the format uses now; index, CRCs and 2048-point blocks included) and
   the plain Gorilla streams of `lib.encoders`, one timestamp and one value stream per series.
 - stdlib: zlib level 9 and raw LZMA2 preset 9.
 - zstd: the `zstandard` package at levels 3 and 19.
