@@ -21,7 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from lib.binary_format import BLOCK_HEADER, CRC, DEFAULT_BLOCK_POINTS, HEADER, MetricsFile, read_file, write_file
+from lib.binary_format import (
+    BLOCK_HEADER, CRC, DEFAULT_BLOCK_POINTS, HEADER, MetricsFile, overlapping_blocks, read_file, write_file,
+)
 from lib.cli import run_phase_script
 from lib.dataset import HOUR_NS, Series, assert_identical, load_dataset_for_phase, total_points
 from lib.phases import OUTPUT_FILENAMES, earlier_phase_file, write_and_verify
@@ -102,6 +104,9 @@ def measure_random_access(path, series_list):
     hour = (middle, middle + HOUR_NS)
     with MetricsFile(path) as metrics_file:
         index_bytes = metrics_file.bytes_read
+        entry = metrics_file.find(target.name, target.labels)
+        series_blocks, hour_blocks = len(entry.blocks), len(overlapping_blocks(entry, *hour))
+        all_blocks = sum(len(e.blocks) for e in metrics_file.series)
     everything, all_seconds, all_bytes = best_time(opened(path, lambda f: f.read_all()))
     one, one_seconds, one_bytes = best_time(opened(path, lambda f: f.read_series(target.name, target.labels)))
     window, hour_seconds, hour_bytes = best_time(opened(path, lambda f: f.read_range(target.name, target.labels, *hour)))
@@ -113,9 +118,10 @@ def measure_random_access(path, series_list):
     return {
         "series": target.display_name(),
         "index_bytes": index_bytes,
-        "all": {"seconds": all_seconds, "bytes_read": all_bytes, "points": total_points(everything)},
-        "series_read": {"seconds": one_seconds, "bytes_read": one_bytes, "points": len(one)},
-        "hour_read": {"seconds": hour_seconds, "bytes_read": hour_bytes, "points": len(window)},
+        "all": {"seconds": all_seconds, "bytes_read": all_bytes, "points": total_points(everything),
+                "blocks": all_blocks},
+        "series_read": {"seconds": one_seconds, "bytes_read": one_bytes, "points": len(one), "blocks": series_blocks},
+        "hour_read": {"seconds": hour_seconds, "bytes_read": hour_bytes, "points": len(window), "blocks": hour_blocks},
     }
 
 
@@ -151,7 +157,7 @@ def print_report(path, size, series_list, usage, settings, access):
         for label, key in (("whole file", "all"), ("one series", "series_read"), ("one hour of it", "hour_read")):
             row = access[key]
             print(f"    {label:<15} {row['points']:>10,} points  {1000 * row['seconds']:8.2f} ms  "
-                  f"{human_bytes(row['bytes_read']):>10} of data read")
+                  f"{human_bytes(row['bytes_read']):>10} of data read ({row['blocks']:,} blocks decoded)")
     print("  Read back and verified identical, bit for bit (whole file, one series, one hour).")
 
 
