@@ -54,6 +54,7 @@ import numpy as np
 from lib.atomic import atomic_write
 from lib.dataset import Series, canonical_order, display_name, series_key
 from lib.encoders import encode_timestamps, encode_values
+from lib.bounded_compression import deflate, inflate
 from lib.errors import FormatError
 from lib.value_codecs import (
     GORILLA, TIMESTAMP_GORILLA, decode_timestamps_tagged, decode_values_tagged, encode_timestamps_best,
@@ -207,8 +208,7 @@ def time_range(timestamps):
 
 def pack_index_section(index):
     """The stored form of the index: its inflated length, then the index deflated."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
-    return U32.pack(len(index)) + compressor.compress(index) + compressor.flush()
+    return U32.pack(len(index)) + deflate(index)
 
 
 def unpack_index_section(section, path):
@@ -218,14 +218,10 @@ def unpack_index_section(section, path):
     (length,) = U32.unpack_from(section)
     if length > MAX_DEFLATE_RATIO * len(section):
         raise FormatError(f"{path}: index claims {length} bytes, more than {len(section)} deflated bytes can hold")
-    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
     try:
-        index = inflater.decompress(section[U32.size:], length)
-    except zlib.error as exc:
-        raise FormatError(f"{path}: the index does not inflate ({exc})") from None
-    if len(index) != length or inflater.unconsumed_tail or not inflater.eof or inflater.unused_data:
-        raise FormatError(f"{path}: the index inflates to other than its declared {length} bytes")
-    return index
+        return inflate(section[U32.size:], length, exact=True)
+    except FormatError as exc:
+        raise FormatError(f"{path}: index: {exc}") from None
 
 
 class StringDictionary:

@@ -35,10 +35,10 @@ become two runs a compressor can find.
 Decoding is one decompression and a reshape: fast, and no Python loop per value.
 """
 import lzma
-import zlib
 
 import numpy as np
 
+from lib.bounded_compression import deflate, inflate, lzma_compress, lzma_decompress
 from lib.errors import FormatError
 from lib.primitives import encode_varints, read_varints
 
@@ -53,40 +53,19 @@ _U64 = np.uint64
 _LZMA_FILTERS = [{"id": lzma.FILTER_LZMA1, "preset": 9, "dict_size": 1 << 16, "lc": 0, "lp": 0, "pb": 0}]
 
 
-def _deflate(data):
-    compressor = zlib.compressobj(level=9, wbits=-zlib.MAX_WBITS)
-    return compressor.compress(data) + compressor.flush()
+def _lzma_compress(data):
+    return lzma_compress(data, _LZMA_FILTERS)
 
 
 def _inflate(data, size):
-    decompressor = zlib.decompressobj(wbits=-zlib.MAX_WBITS)
-    try:
-        out = decompressor.decompress(data, size)
-    except zlib.error as error:
-        raise FormatError(f"damaged deflate section: {error}") from None
-    if len(out) != size or not decompressor.eof or decompressor.unconsumed_tail or decompressor.unused_data:
-        raise FormatError(f"deflate section is truncated, is not {size} bytes, or is followed by junk")
-    return out
-
-
-def _lzma_compress(data):
-    return lzma.compress(data, format=lzma.FORMAT_RAW, filters=_LZMA_FILTERS)
+    return inflate(data, size, exact=True)
 
 
 def _lzma_decompress(data, size):
-    decompressor = lzma.LZMADecompressor(format=lzma.FORMAT_RAW, filters=_LZMA_FILTERS)
-    try:
-        out = decompressor.decompress(data, size)
-        if len(out) == size and not decompressor.eof:
-            out += decompressor.decompress(b"", 1)  # reach the end marker; must add nothing
-    except lzma.LZMAError as error:
-        raise FormatError(f"damaged LZMA section: {error}") from None
-    if len(out) != size or not decompressor.eof or decompressor.unused_data:
-        raise FormatError(f"LZMA section is truncated, is not {size} bytes, or is followed by junk")
-    return out
+    return lzma_decompress(data, size, _LZMA_FILTERS, exact=True)
 
 
-COMPRESS = {DEFLATE: _deflate, LZMA1: _lzma_compress}
+COMPRESS = {DEFLATE: deflate, LZMA1: _lzma_compress}
 DECOMPRESS = {DEFLATE: _inflate, LZMA1: _lzma_decompress}
 
 

@@ -59,13 +59,13 @@ Decoders take the tag, the bytes and the count from the caller and raise `Format
 tags, damaged streams and decompressed sizes beyond what `count` values could ever need.
 """
 import lzma
-import zlib
 from collections import namedtuple
 
 import numpy as np
 
 from lib.decimal_codec import MAX_COUNT, decode_decimal, encode_decimal
 from lib.encoders import decode_timestamps, decode_values, encode_timestamps, encode_values
+from lib.bounded_compression import deflate, inflate, lzma_compress, lzma_decompress
 from lib.errors import FormatError
 from lib.integer_codecs import (
     DEFLATE, DELTAS, LZMA1, SPARSE_GRID, decode_planes, decode_timestamp_units, encode_planes, encode_timestamp_units,
@@ -275,39 +275,16 @@ ORDERED_SKIP_RATIO = 0.75
 _LZMA_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 9, "dict_size": 1 << 20}]
 
 
-def _deflate(data):
-    compressor = zlib.compressobj(level=9, wbits=-zlib.MAX_WBITS)
-    return compressor.compress(data) + compressor.flush()
-
-
-def _inflate(data, limit):
-    decompressor = zlib.decompressobj(wbits=-zlib.MAX_WBITS)
-    try:
-        out = decompressor.decompress(data, limit)
-    except zlib.error as error:
-        raise FormatError(f"damaged deflate stream: {error}") from None
-    if not decompressor.eof or decompressor.unconsumed_tail or decompressor.unused_data:
-        raise FormatError(f"deflate stream is truncated, longer than {limit} bytes, or followed by junk")
-    return out
-
-
 def _lzma_compress(data):
-    return lzma.compress(data, format=lzma.FORMAT_RAW, filters=_LZMA_FILTERS)
+    return lzma_compress(data, _LZMA_FILTERS)
 
 
 def _lzma_decompress(data, limit):
-    decompressor = lzma.LZMADecompressor(format=lzma.FORMAT_RAW, filters=_LZMA_FILTERS)
-    try:
-        out = decompressor.decompress(data, limit)
-    except lzma.LZMAError as error:
-        raise FormatError(f"damaged LZMA stream: {error}") from None
-    if not decompressor.eof or decompressor.unused_data:
-        raise FormatError(f"LZMA stream is truncated, longer than {limit} bytes, or followed by junk")
-    return out
+    return lzma_decompress(data, limit, _LZMA_FILTERS)
 
 
 STAGES = {
-    ZLIB: Stage("zlib", _deflate, _inflate),
+    ZLIB: Stage("zlib", deflate, inflate),
     LZMA: Stage("lzma", _lzma_compress, _lzma_decompress),
 }
 
