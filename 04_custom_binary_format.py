@@ -57,7 +57,7 @@ def run(output_dir):
     access = measure_random_access(path, series_list)
     print_report(path, size, series_list, usage, settings, access)
     return PhaseResult(4, "METRICS! binary file", path, size, total_points(series_list), seconds,
-                       verified=True, details=access)
+                       verified=True)
 
 
 def measure_codec_settings(series_list, output_dir):

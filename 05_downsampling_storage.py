@@ -70,7 +70,7 @@ def run(output_dir, resolutions=DEFAULT_RESOLUTIONS_NS):
     store = RollupStore(raw_path, {r: output_dir / rollup_filename(r) for r in resolutions})
     print_report(rows, points, raw_path.stat().st_size, series_list, levels, store)
     return PhaseResult(5, f"downsampled ({len(rows)} levels)", rows[-1]["path"].with_name("05_rollup_*.bin"),
-                       total, points, seconds, verified=True, details={"levels": rows})
+                       total, points, seconds, verified=True)
 
 
 def check_raw_file_matches(raw_path, series_list):

@@ -1,6 +1,11 @@
 """Shared pieces of squeezed-signals: data model, encoders, file formats, reporting.
 
 Each module states its role in its docstring. Layers (a module only imports those above it):
-errors/atomic/progress -> dataset -> bits/primitives -> encoders -> binary_format
--> downsampling -> data_generator/importers -> report.
+  errors, atomic, progress, bounded_compression, safe_msgpack
+  dataset (the data model)
+  bits, primitives (zigzag, varint, delta, RLE)
+  encoders (Gorilla), decimal_codec, integer_codecs, value_codecs (codec choice per block)
+  binary_format (the METRICS! file)
+  downsampling, rollup_files
+  data_generator, importers, reference_compression, report, cli, phases
 """

@@ -5,7 +5,7 @@ proved it identical to the dataset. Everything here is plain text for the termin
 machines: no plotting dependency.
 """
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from lib.atomic import write_bytes_atomically
@@ -22,7 +22,6 @@ class PhaseResult:
     points: int
     seconds: float
     verified: bool
-    details: dict = field(default_factory=dict)
 
     @property
     def bytes_per_point(self):
