@@ -25,6 +25,7 @@ import numpy as np
 from lib.atomic import write_bytes_atomically
 from lib.cli import run_phase_script
 from lib.dataset import Series, canonical_order, dataset_path, load_dataset, total_points
+from lib.decimal_codec import smallest_exponents
 from lib.encoders import (
     decode_timestamps, decode_values, encode_timestamps, encode_values, timestamp_encoding_stats,
     value_encoding_stats,
@@ -163,15 +164,13 @@ def print_report(path, size, series_list, info):
 
 
 def decimal_places(values, most=6):
-    """Fewest decimals (up to `most`) that write every finite value exactly, or None."""
+    """Fewest decimals (up to `most`) that write every finite value exactly, or None.
+
+    A value "has e decimals" exactly when the decimal codec of phase 4 can store it at exponent e.
+    """
     finite = values[np.isfinite(values)]
-    for places in range(most + 1):
-        scale = 10.0**places
-        with np.errstate(over="ignore", invalid="ignore"):
-            rounded = np.round(finite * scale) / scale
-        if np.array_equal(rounded, finite):
-            return places
-    return None
+    places = int(smallest_exponents(finite).max()) if finite.size else 0
+    return places if places <= most else None
 
 
 def print_decimal_weakness(series_list, table):

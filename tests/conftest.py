@@ -5,12 +5,14 @@ from functools import lru_cache
 
 import numpy as np
 import pytest
+from hypothesis import strategies as st
 
 from lib.dataset import PROJECT_ROOT, Series, canonical_order, save_dataset
 from lib.phases import load_script
 
-INT64_MIN = np.iinfo(np.int64).min
-INT64_MAX = np.iinfo(np.int64).max
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+int64s = st.integers(INT64_MIN, INT64_MAX)
 
 
 def floats_from_bits(*bit_patterns):

@@ -7,9 +7,8 @@ from lib.dataset import (
     Series, assert_identical, canonical_order, first_difference, load_dataset, save_dataset,
 )
 from lib.errors import FormatError, MissingDatasetError, RoundTripError
-from tests.conftest import AWKWARD_VALUES, awkward_dataset
+from tests.conftest import AWKWARD_VALUES, awkward_dataset, int64s
 
-int64s = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 float_bits = st.integers(min_value=0, max_value=2**64 - 1)
 
 

@@ -17,9 +17,8 @@ from lib.encoders import (
     value_encoding_stats,
 )
 from lib.errors import FormatError
+from tests.conftest import INT64_MAX, INT64_MIN, int64s
 
-INT64_MIN = -(2**63)
-INT64_MAX = 2**63 - 1
 
 
 def bits_to_bytes(bit_string):
@@ -156,7 +155,6 @@ def test_decoders_return_numpy_arrays_of_the_right_dtype():
     assert decode_values(encode_values([1.5, 2.5]), 2).dtype == np.float64
 
 
-int64s = st.integers(INT64_MIN, INT64_MAX)
 SPECIAL_PATTERNS = [
     0x0000000000000000,  # 0.0
     0x8000000000000000,  # -0.0

@@ -41,20 +41,14 @@ def test_every_lossless_phase_keeps_int64_extreme_timestamps(awkward_output_dir)
             assert phase_module(script).run(awkward_output_dir).verified
 
 
+@pytest.mark.parametrize("write,read", [(ndjson.write_ndjson, ndjson.read_ndjson),
+                                        (columnar.write_columnar, columnar.read_columnar)])
 @settings(max_examples=40, deadline=None)
-@given(datasets())
-def test_ndjson_round_trips_any_dataset(tmp_path_factory, series_list):
-    path = tmp_path_factory.mktemp("p1") / "m.ndjson"
-    ndjson.write_ndjson(series_list, path)
-    assert_identical(series_list, ndjson.read_ndjson(path))
-
-
-@settings(max_examples=40, deadline=None)
-@given(datasets())
-def test_columnar_round_trips_any_dataset(tmp_path_factory, series_list):
-    path = tmp_path_factory.mktemp("p2") / "m.msgpack"
-    columnar.write_columnar(series_list, path)
-    assert_identical(series_list, columnar.read_columnar(path))
+@given(series_list=datasets())
+def test_phase_1_and_2_files_round_trip_any_dataset(tmp_path_factory, write, read, series_list):
+    path = tmp_path_factory.mktemp("p") / "m"
+    write(series_list, path)
+    assert_identical(series_list, read(path))
 
 
 def test_ndjson_lines_match_the_documented_shape(tmp_path):

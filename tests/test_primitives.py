@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lib.errors import FormatError
+from tests.conftest import INT64_MAX, INT64_MIN, int64s
 from lib.primitives import (
     decode_delta,
     decode_delta_of_delta,
@@ -20,9 +21,6 @@ from lib.primitives import (
     zigzag_encode,
 )
 
-INT64_MIN = -(2**63)
-INT64_MAX = 2**63 - 1
-int64s = st.integers(INT64_MIN, INT64_MAX)
 uint64s = st.integers(0, 2**64 - 1)
 
 
