@@ -41,8 +41,10 @@ def generate(size, seed, series, points):
     default_series, default_points = data_generator.SIZES[size]
     series = default_series if series is None else series
     points = default_points if points is None else points
-    if series < 1 or points < 0:
-        raise SqueezedSignalsError("--series must be at least 1 and --points at least 0")
+    try:
+        data_generator.check_sizes(series, points, seed)
+    except ValueError as exc:
+        raise SqueezedSignalsError(str(exc)) from None
     progress = Progress("generating", series, unit="series")
     series_list = data_generator.generate_dataset(series, points, seed, progress=progress)
     progress.finish()

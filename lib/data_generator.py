@@ -33,6 +33,11 @@ SIZES = {
 }
 DEFAULT_SIZE = "small"
 DEFAULT_SEED = 42
+# The largest dataset the command line accepts. Every phase holds the dataset and its own encoding
+# in memory (big peaks near 2.5 GB), so twice big is where a laptop still copes; the series limit
+# keeps the per-series bookkeeping (one random stream, one label set each) to a few seconds.
+MAX_POINTS = 2 * SIZES["big"][1]
+MAX_SERIES = 100_000
 
 REGIONS = ("us-east-1", "eu-west-1", "ap-south-1")
 SERVICES = ("api", "web", "db", "cache", "worker")
@@ -69,10 +74,7 @@ METRIC_KINDS = {m.name: m for m in METRICS}
 
 def generate_dataset(series_count, total_points, seed=DEFAULT_SEED, progress=None):
     """Return a list of Series (canonical order) with about `total_points` points in all."""
-    if series_count < 1:
-        raise ValueError("need at least one series")
-    if total_points < 0:
-        raise ValueError("the number of points cannot be negative")
+    check_sizes(series_count, total_points, seed)
     hosts = -(-series_count // len(METRICS))
     intervals = [SCRAPE_INTERVALS_S[(index // len(METRICS)) % len(SCRAPE_INTERVALS_S)] for index in range(series_count)]
     # One shared time window for all targets, long enough that the expected total is total_points.
@@ -88,6 +90,16 @@ def generate_dataset(series_count, total_points, seed=DEFAULT_SEED, progress=Non
         if progress is not None:
             progress.advance(1)
     return canonical_order(series_list)
+
+
+def check_sizes(series_count, total_points, seed=DEFAULT_SEED):
+    """Refuse sizes the generator cannot make (ValueError naming the limit), before any work."""
+    if seed < 0:
+        raise ValueError(f"--seed must be 0 or more, got {seed}")
+    if not 1 <= series_count <= MAX_SERIES:
+        raise ValueError(f"--series must be from 1 to at most {MAX_SERIES:,}, got {series_count:,}")
+    if not 0 <= total_points <= MAX_POINTS:
+        raise ValueError(f"--points must be from 0 to at most {MAX_POINTS:,}, got {total_points:,}")
 
 
 def target_labels(host, hosts):
