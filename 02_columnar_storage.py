@@ -22,6 +22,7 @@ from lib.phases import OUTPUT_FILENAMES, write_and_verify
 from lib.dataset import Series, canonical_order, load_dataset_for_phase, total_points
 from lib.errors import FormatError
 from lib.progress import Progress
+from lib.regular_files import open_regular_file
 from lib.report import PhaseResult, human_bytes
 from lib.safe_msgpack import DAMAGE_ERRORS, limits_for
 
@@ -50,8 +51,9 @@ def write_columnar(series_list, path):
 
 def read_columnar(path):
     """Read the msgpack file back into a dataset, one series at a time."""
-    with open(path, "rb") as f:
-        unpacker = msgpack.Unpacker(f, raw=False, strict_map_key=True, **limits_for(Path(path).stat().st_size, streaming=True))
+    f, size = open_regular_file(path)
+    with f:
+        unpacker = msgpack.Unpacker(f, raw=False, strict_map_key=True, **limits_for(size, streaming=True))
         try:
             if unpacker.read_map_header() != 2 or unpacker.unpack() != "series_metadata":
                 raise FormatError(f"{path}: not a phase-2 columnar file (series_metadata missing)")

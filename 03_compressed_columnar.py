@@ -34,6 +34,7 @@ from lib.errors import FormatError
 from lib.phases import OUTPUT_FILENAMES, earlier_phase_file, write_and_verify
 from lib.primitives import encode_delta, encode_delta_of_delta, encode_varints, run_length_encode, zigzag_encode
 from lib.progress import Progress
+from lib.regular_files import read_regular_file
 from lib.report import PhaseResult, human_bytes
 from lib.safe_msgpack import DAMAGE_ERRORS, limits_for
 
@@ -55,7 +56,7 @@ def write_compressed(series_list, path):
 
 
 def read_compressed(path):
-    data = Path(path).read_bytes()
+    data = read_regular_file(path)
     try:
         document = msgpack.unpackb(data, raw=False, **limits_for(len(data)))
         metadata, columns = document["series_metadata"], document["series_data"]

@@ -32,6 +32,7 @@ import numpy as np
 
 from lib.atomic import atomic_write
 from lib.errors import FormatError, MissingDatasetError, RoundTripError
+from lib.regular_files import read_regular_file
 
 NS_PER_MS = 1_000_000
 NS_PER_SECOND = 1_000_000_000  # timestamps are int64 nanoseconds since the epoch
@@ -160,7 +161,7 @@ def load_dataset(path):
             f"no dataset at {path}: run `python 00_generate_data.py{folder}` first "
             f"(or `python main.py{folder}`, which runs every phase)"
         )
-    data = path.read_bytes()
+    data = read_regular_file(path)
     fixed = len(DATASET_MAGIC) + _HEADER_LENGTH.size
     if len(data) < fixed + _CRC.size:
         raise FormatError(f"{path}: too short to be a dataset file ({len(data)} bytes)")

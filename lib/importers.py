@@ -87,6 +87,7 @@ import numpy as np
 
 from lib.dataset import Series, canonical_order, series_key
 from lib.errors import FormatError
+from lib.regular_files import read_regular_file
 
 FORMATS = ("csv", "csv-long", "influx", "prometheus-json")
 
@@ -191,7 +192,7 @@ def _expand_paths(paths, fmt):
                 raise FormatError(f"{path}: folder contains no CSV files")
             files.extend(found)
         elif path.exists():
-            files.append(path)
+            files.append(path)  # _read_text refuses anything but a regular file
         else:
             raise FormatError(f"{path}: no such file")
     if not files:
@@ -215,7 +216,7 @@ def _csv_files_below(folder):
 def _read_text(path):
     """The file as text, without a UTF-8 byte order mark; refuses empty and non-UTF-8 files."""
     try:
-        data = path.read_bytes()
+        data = read_regular_file(path)
     except FileNotFoundError:
         raise FormatError(f"{path}: no such file") from None
     except OSError as exc:

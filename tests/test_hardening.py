@@ -38,3 +38,38 @@ def test_the_big_size_stays_within_the_limits():
         data_generator.check_sizes(data_generator.MAX_SERIES + 1, points)
     with pytest.raises(ValueError, match="at most"):
         data_generator.generate_dataset(data_generator.MAX_SERIES + 1, 10)
+
+
+@pytest.mark.parametrize("extra", [["--format", "csv"], []])
+def test_importing_a_device_is_refused_not_read_forever(tmp_path, extra):
+    result = run_script("00_generate_data.py", "--output-dir", tmp_path, "--import", "/dev/zero", *extra, timeout=30)
+    assert_one_line_error(result, "/dev/zero", "character device")
+
+
+def test_importing_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
+    pipe = tmp_path / "metrics.csv"
+    os.mkfifo(pipe)
+    result = run_script("00_generate_data.py", "--output-dir", tmp_path / "out", "--import", pipe, timeout=30)
+    assert_one_line_error(result, str(pipe), "named pipe")
+    result = run_script("00_generate_data.py", "--output-dir", tmp_path / "out", "--import", tmp_path, timeout=30)
+    assert_one_line_error(result, "named pipe")
+
+
+def test_importing_through_a_symlink_to_a_regular_file_works(tmp_path):
+    (tmp_path / "real.csv").write_text("timestamp,value\n1700000000,1.5\n")
+    (tmp_path / "link.csv").symlink_to(tmp_path / "real.csv")
+    result = run_script("00_generate_data.py", "--output-dir", tmp_path / "out", "--import", tmp_path / "link.csv")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("script", ["02_columnar_storage.py", "03_compressed_columnar.py"])
+def test_a_dataset_that_is_a_symlink_to_a_device_is_refused(tmp_path, script):
+    (tmp_path / "00_dataset.bin").symlink_to("/dev/zero")
+    result = run_script(script, "--output-dir", tmp_path, timeout=30)
+    assert_one_line_error(result, "00_dataset.bin", "character device")
+
+
+def test_a_dataset_that_is_a_folder_is_refused(tmp_path):
+    (tmp_path / "00_dataset.bin").mkdir()
+    result = run_script("02_columnar_storage.py", "--output-dir", tmp_path, timeout=30)
+    assert_one_line_error(result, "00_dataset.bin", "folder")
