@@ -59,7 +59,9 @@ accepted; without an offset the time is UTC.
 
 Values are parsed with `float()`, which rounds correctly, so "0.1" becomes exactly the float64
 that `0.1` is in Python. `NaN`, `+Inf`, `-Inf` and `Inf` are accepted in any case, as Prometheus
-writes them. An empty value is an error: a point without a value is not a point.
+writes them. Only ASCII is a number: `float()` would read the Arabic-Indic digit "١" as 1.0.
+An empty value is an error: a point without a value is not a point. Line protocol integers must
+fit their 64-bit type (`i` signed, `u` unsigned); ISO offsets run from 00:00 to 23:59.
 
 Points are kept as given. Duplicate and out-of-order timestamps stay in file order (every codec
 in the project is lossless for them) and each affected series gets one warning with the counts.
@@ -304,14 +306,19 @@ _ISO_DATETIME = re.compile(
 )
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _MAX_TIMESTAMP_DIGITS = 25  # int64 nanoseconds have 19; a longer integer cannot be a timestamp
+# The longest sane form, ISO with nanoseconds and an offset, has 35; longer text is malformed.
+_MAX_TIMESTAMP_CHARACTERS = 64
+_MAX_OFFSET_HOURS, _MAX_OFFSET_MINUTES = 23, 59  # ISO 8601 offsets: hh 00-23, mm 00-59
 # Enough digits that scaling any sane input by 10**9 and rounding to an integer is exact.
 _EXACT = Context(prec=80)
 
 
 def parse_timestamp(text):
     """Nanoseconds since the epoch from an epoch number (unit by magnitude) or an ISO 8601 date."""
+    if len(text) > _MAX_TIMESTAMP_CHARACTERS:
+        raise _BadField(f"unparseable timestamp {_show(text)}: {len(text):,} characters, too long for a timestamp")
     if text.isascii() and text.isdigit():
-        if len(text) > _MAX_TIMESTAMP_DIGITS:
+        if len(text.lstrip("0")) > _MAX_TIMESTAMP_DIGITS:
             raise _BadField(f"timestamp {_show(text)} is outside the years 1677-2262")
         nanoseconds = _epoch_to_ns(int(text))
     else:
@@ -371,7 +378,10 @@ def _offset_seconds(offset):
     if offset is None or offset.upper() == "Z":
         return 0
     digits = offset[1:].replace(":", "")
-    seconds = int(digits[:2]) * 3600 + int(digits[2:] or 0) * 60
+    hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+    if hours > _MAX_OFFSET_HOURS or minutes > _MAX_OFFSET_MINUTES:
+        raise _BadField(f"no such UTC offset {offset!r} (hours 00-23, minutes 00-59)")
+    seconds = hours * 3600 + minutes * 60
     return -seconds if offset[0] == "-" else seconds
 
 
@@ -384,14 +394,14 @@ def _fraction_to_ns(digits):
 
 def parse_value(text):
     """A float64 from its text exactly as Python's float() reads it (NaN and Inf included)."""
+    # float() also reads "1_000" as Python source would, and any Unicode digit or space ("\u0661"
+    # is 1.0); exporters write ASCII numerals only, so anything else is refused, not guessed.
+    if "_" in text or not text.isascii():
+        raise _BadField(f"unparseable value {_show(text)}")
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise _BadField(f"unparseable value {_show(text)}") from None
-    if "_" in text:
-        # float() accepts "1_000" as Python source would; no metrics exporter writes that.
-        raise _BadField(f"unparseable value {_show(text)}")
-    return value
 
 
 def _show(text, limit=40):
@@ -551,6 +561,7 @@ def _header_names(line):
 _LINE_PROTOCOL_SHAPE = re.compile(r"[^\s,=]+(?:,\S+)?\s+[^\s=]+=\S")
 _INFLUX_INTEGER = re.compile(r"-?\d{1,20}", re.ASCII)  # int64 has at most 19 digits
 _INFLUX_UNSIGNED = re.compile(r"\d{1,20}", re.ASCII)
+_INFLUX_INTEGER_RANGES = {"i": (_INT64_MIN, _INT64_MAX), "u": (0, 2**64 - 1)}
 _INFLUX_TRUE = frozenset(("t", "T", "true", "True", "TRUE"))
 _INFLUX_FALSE = frozenset(("f", "F", "false", "False", "FALSE"))
 _UNESCAPE_MEASUREMENT = re.compile(r"\\([, \\])")
@@ -666,8 +677,13 @@ def _influx_field_value(raw):
     if suffix == "i" or suffix == "u":
         digits = _INFLUX_INTEGER if suffix == "i" else _INFLUX_UNSIGNED
         if digits.fullmatch(raw[:-1]):
+            integer = int(raw[:-1])
+            low, high = _INFLUX_INTEGER_RANGES[suffix]
+            if not low <= integer <= high:
+                kind = "signed" if suffix == "i" else "unsigned"
+                raise _BadField(f"field value {_show(raw)} does not fit in 64 bits ({kind})")
             # Beyond 2**53 this rounds, as any float64 store of a 64-bit integer must.
-            return float(int(raw[:-1]))
+            return float(integer)
     elif suffix == '"':
         if len(raw) >= 2 and raw[0] == '"':
             return None

@@ -96,11 +96,45 @@ def test_timestamp_forms_convert_exactly(text, expected_ns):
     ["", "yesterday", "12:30", "2023-13-01T00:00:00Z", "2023-02-30", "2023-10-12T24:00:00Z",
      "1e999999", "2023-10-12T14:30:00Zjunk",
      # Numbers in range for their unit but past what int64 nanoseconds hold (about 2262).
-     "99999999999", "99999999999999", "99999999999999999999", "-9300000000"],
+     "99999999999", "99999999999999", "99999999999999999999", "-9300000000",
+     # Offsets beyond 23:59 are no offsets at all.
+     "2023-10-12T14:30:00+99:99", "2023-10-12T14:30:00-00:60", "2023-10-12T14:30:00+24:00"],
 )
 def test_unparseable_or_out_of_range_timestamps_are_refused(text):
     with pytest.raises(ValueError):
         parse_timestamp(text)
+
+
+@pytest.mark.parametrize("text", ["0" * 100_000 + "1700000000", "0" * 100_000, "1" * 1000 + ".5"])
+def test_absurdly_long_timestamps_are_malformed_not_out_of_range(text):
+    with pytest.raises(ValueError, match="unparseable timestamp") as caught:
+        parse_timestamp(text)
+    assert len(str(caught.value)) < 200
+
+
+def test_a_few_leading_zeros_are_still_a_timestamp():
+    assert parse_timestamp("0001700000000") == 1_700_000_000_000_000_000
+
+
+@pytest.mark.parametrize("text", ["99999999999999999", "-99999999999999999", "99999999999999999.9", "9300000000000000"])
+def test_just_below_1e17_is_microseconds_so_beyond_2262(text):
+    # 99999999999999999 us is 9.99e19 ns, past int64; read as ns it would be a date in 1973.
+    with pytest.raises(ValueError, match="1677-2262"):
+        parse_timestamp(text)
+
+
+@pytest.mark.parametrize(
+    "text, expected_ns",
+    [
+        ("9000000000000000", 9_000_000_000_000_000_000),  # the largest microseconds still in int64
+        ("100000000000000000", 100_000_000_000_000_000),  # 1e17 and above: nanoseconds
+        ("100000000000000001", 100_000_000_000_000_001),
+        ("-100000000000000000", -100_000_000_000_000_000),
+        ("100000000000000000.4", 100_000_000_000_000_000),
+    ],
+)
+def test_epoch_numbers_at_the_microsecond_nanosecond_boundary(text, expected_ns):
+    assert parse_timestamp(text) == expected_ns
 
 
 # Values
@@ -127,7 +161,8 @@ def test_values_parse_bit_exactly(text, expected_bits):
     assert bits([parse_value(text)]) == [expected_bits]
 
 
-@pytest.mark.parametrize("text", ["", "abc", "1,5", "1_000", "0x10"])
+@pytest.mark.parametrize("text", ["", "abc", "1,5", "1_000", "0x10",
+                                  "\u0661", "\u0661.5", "\uff11", "\u00a01.5", "1\u2003"])
 def test_unparseable_values_are_refused(text):
     with pytest.raises(ValueError):
         parse_value(text)
@@ -361,6 +396,10 @@ def test_influx_measurement_without_tags_and_negative_timestamp(tmp_path):
         ("cpu usage=1 2023-10-12T14:30:00Z", "unparseable timestamp"),
         ("cpu usage=1 1700000000.5", "unparseable timestamp"),
         ("cpu usage=1 99999999999999999999", "64 bits"),
+        ("cpu v=9223372036854775808i 1700000000000000000", "64 bits"),
+        ("cpu v=-9223372036854775809i 1700000000000000000", "64 bits"),
+        ("cpu v=99999999999999999999u 1700000000000000000", "64 bits"),
+        ("cpu v=18446744073709551616u 1700000000000000000", "64 bits"),
         ("cpu usage=1 1700000000000000000 extra", "after the timestamp"),
     ],
 )
