@@ -599,7 +599,30 @@ def test_mixed_formats_in_one_import(tmp_path):
     assert list(result.formats.values()) == ["csv", "influx", "prometheus-json"]
 
 
-# Property: long CSV written with repr() values and ns timestamps imports back bit-exact
+# Property: long CSV written with repr() values and epoch timestamps in every unit imports back bit-exact
+
+# The magnitude rule's bands, (smallest, largest magnitude, power of ten to ns), each cut where
+# int64 nanoseconds end (2**63 ns is 9223372036.854775807 s).
+EPOCH_UNIT_BANDS = (
+    (0, 9_223_372_036, 9),  # seconds
+    (10**11, 9_223_372_036_854, 6),  # milliseconds
+    (10**14, 9_223_372_036_854_775, 3),  # microseconds
+    (10**17, 2**63 - 1, 0),  # nanoseconds
+)
+
+
+@st.composite
+def epoch_timestamps(draw):
+    """(text, nanoseconds) for an epoch number in any unit, or decimal seconds with 9 digits."""
+    negative = draw(st.booleans())
+    sign = -1 if negative else 1
+    if draw(st.booleans()):
+        low, high, power = draw(st.sampled_from(EPOCH_UNIT_BANDS))
+        number = draw(st.integers(low, high))
+        return f"{'-' if negative else ''}{number}", sign * number * 10**power
+    seconds, nanoseconds = draw(st.integers(0, 9_223_372_035)), draw(st.integers(0, 999_999_999))
+    return f"{'-' if negative else ''}{seconds}.{nanoseconds:09d}", sign * (seconds * 10**9 + nanoseconds)
+
 
 label_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FF), min_size=1, max_size=8)
 series_strategy = st.fixed_dictionaries({
@@ -607,8 +630,7 @@ series_strategy = st.fixed_dictionaries({
     "host": label_text,
     "points": st.lists(
         st.tuples(
-            # Nanosecond timestamps; the magnitude rule reads anything >= 1e17 as ns.
-            st.integers(min_value=10**17, max_value=2**63 - 1),
+            epoch_timestamps(),
             st.floats(allow_nan=True, allow_infinity=True, width=64),
         ),
         min_size=1,
@@ -626,13 +648,13 @@ def test_long_csv_round_trip_is_bit_exact(tmp_path_factory, generated):
         writer.writerow(["timestamp", "metric", "host", "value"])
         for s in generated:
             for t, v in s["points"]:
-                writer.writerow([t, s["name"], s["host"], repr(v)])
+                writer.writerow([t[0], s["name"], s["host"], repr(v)])
     result = import_paths([path])
     expected = {(s["name"], (("host", s["host"]),)): s["points"] for s in generated}
     assert {s.key for s in result.series} == set(expected)
     for s in result.series:
         timestamps, values = zip(*expected[s.key])
-        assert s.timestamps.tolist() == list(timestamps)
+        assert s.timestamps.tolist() == [ns for _text, ns in timestamps]
         # repr() writes every NaN as "nan", so only the canonical NaN can come back.
         canonical = [math.nan if math.isnan(v) else v for v in values]
         assert bits(s.values) == bits(canonical)
