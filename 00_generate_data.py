@@ -18,6 +18,7 @@ from lib import data_generator, importers
 from lib.cli import add_dataset_arguments, exit_on_user_error, make_parser
 from lib.dataset import dataset_path, save_dataset, total_points
 from lib.errors import SqueezedSignalsError
+from lib.output_lock import locked_output_dir
 from lib.progress import Progress
 from lib.report import PhaseResult, human_bytes
 
@@ -85,7 +86,8 @@ def main():
     parser = make_parser(__doc__)
     add_dataset_arguments(parser)
     args = parser.parse_args()
-    run(args.output_dir, args.size, args.seed, args.series, args.points, args.import_paths, args.import_format)
+    with locked_output_dir(args.output_dir):
+        run(args.output_dir, args.size, args.seed, args.series, args.points, args.import_paths, args.import_format)
 
 
 if __name__ == "__main__":

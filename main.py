@@ -10,6 +10,7 @@ from pathlib import Path
 
 from lib.cli import add_dataset_arguments, exit_on_user_error, make_parser
 from lib.errors import SqueezedSignalsError
+from lib.output_lock import locked_output_dir
 from lib.phases import GENERATOR_SCRIPT, available_phase_scripts, load_script
 from lib.reference_compression import COMPRESSORS, compress_reference
 from lib.report import format_bar_chart, format_table, table_rows, write_json_rows
@@ -63,8 +64,9 @@ def main():
     parser.add_argument("--no-reference", action="store_true",
                         help="skip the gzip/xz reference rows (they take a while on big datasets)")
     args = parser.parse_args()
-    results = run_all(args.output_dir, args.size, args.seed, args.series, args.points,
-                      args.import_paths, args.import_format, reference=not args.no_reference)
+    with locked_output_dir(args.output_dir):  # every row below comes from the dataset this run writes
+        results = run_all(args.output_dir, args.size, args.seed, args.series, args.points,
+                          args.import_paths, args.import_format, reference=not args.no_reference)
     rows = print_comparison(results)
     if args.json:
         write_json_rows(rows, args.json)

@@ -1,7 +1,7 @@
 """Shared pieces of squeezed-signals: data model, encoders, file formats, reporting.
 
 Each module states its role in its docstring. Layers (a module only imports those above it):
-  errors, atomic, regular_files, progress, bounded_compression, safe_msgpack
+  errors, atomic, regular_files, output_lock, progress, bounded_compression, safe_msgpack
   dataset (the data model)
   bits, primitives (zigzag, varint, delta, RLE)
   encoders (Gorilla), decimal_codec, integer_codecs, value_codecs (codec choice per block)

@@ -1,6 +1,7 @@
 """Command-line conventions shared by every script.
 
-Each script accepts `--output-dir` (default: the project's `output/` folder) and `--help`. Expected
+Each script accepts `--output-dir` (default: the project's `output/` folder) and `--help`, and holds
+the folder's lock while it runs (lib/output_lock.py: one run per folder at a time). Expected
 user errors (a missing dataset, a damaged file, bad arguments) end with one readable line on stderr
 and exit code 2, not a traceback; a failed round trip exits 1.
 """
@@ -12,6 +13,7 @@ from pathlib import Path
 from lib import data_generator, importers
 from lib.dataset import DEFAULT_OUTPUT_DIR
 from lib.errors import RoundTripError, SqueezedSignalsError
+from lib.output_lock import locked_output_dir
 
 EXIT_FAILED_VERIFICATION = 1
 EXIT_USER_ERROR = 2
@@ -59,7 +61,8 @@ def exit_on_user_error(main):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(EXIT_BROKEN_PIPE)
     except OSError as exc:
-        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -72,7 +75,8 @@ def run_phase_script(doc, run):
 
     def main():
         args = parser.parse_args()
-        result = run(args.output_dir)
+        with locked_output_dir(args.output_dir):
+            result = run(args.output_dir)
         print(result.summary_line())
 
     exit_on_user_error(main)

@@ -5,6 +5,7 @@ import os
 import pytest
 
 from lib import data_generator
+from lib.output_lock import locked_output_dir
 from tests.conftest import run_script
 
 
@@ -73,3 +74,47 @@ def test_a_dataset_that_is_a_folder_is_refused(tmp_path):
     (tmp_path / "00_dataset.bin").mkdir()
     result = run_script("02_columnar_storage.py", "--output-dir", tmp_path, timeout=30)
     assert_one_line_error(result, "00_dataset.bin", "folder")
+
+
+def test_an_output_dir_that_is_a_file_is_named_as_such(tmp_path):
+    (tmp_path / "out").write_text("a file")
+    for script in ("00_generate_data.py", "02_columnar_storage.py"):
+        result = run_script(script, "--output-dir", tmp_path / "out")
+        assert_one_line_error(result, str(tmp_path / "out"), "not a folder")
+
+
+def test_json_to_a_folder_names_the_folder_not_a_temp_file(tmp_path):
+    (tmp_path / "rows").mkdir()
+    result = run_script("main.py", "--output-dir", tmp_path / "out", "--series", "2", "--points", "40",
+                        "--no-reference", "--json", tmp_path / "rows")
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert str(tmp_path / "rows") in last and ".tmp" not in last and "Traceback" not in result.stderr
+
+
+def test_a_folder_where_a_phase_file_goes_is_named(tmp_path):
+    assert run_script("00_generate_data.py", "--output-dir", tmp_path, "--series", "2", "--points", "40").returncode == 0
+    (tmp_path / "03_compressed_columnar.msgpack").mkdir()
+    result = run_script("03_compressed_columnar.py", "--output-dir", tmp_path)
+    assert_one_line_error(result, str(tmp_path / "03_compressed_columnar.msgpack"), "directory")
+    assert ".tmp" not in result.stderr
+
+
+@pytest.mark.parametrize("script", ["00_generate_data.py", "main.py", "02_columnar_storage.py", "03_compressed_columnar.py"])
+def test_a_second_run_in_a_busy_output_folder_stops_with_one_line(tmp_path, script):
+    assert run_script("00_generate_data.py", "--output-dir", tmp_path, "--series", "2", "--points", "40").returncode == 0
+    before = (tmp_path / "00_dataset.bin").read_bytes()
+    with locked_output_dir(tmp_path):
+        result = run_script(script, "--output-dir", tmp_path, "--seed", "7") if script in ("00_generate_data.py", "main.py") \
+            else run_script(script, "--output-dir", tmp_path)
+    assert_one_line_error(result, str(tmp_path), "in use by another run", f"process {os.getpid()}")
+    assert (tmp_path / "00_dataset.bin").read_bytes() == before
+    assert run_script(script, "--output-dir", tmp_path).returncode == 0  # released when the holder is done
+
+
+def test_the_lock_is_released_when_its_holder_fails(tmp_path):
+    with pytest.raises(RuntimeError):
+        with locked_output_dir(tmp_path):
+            raise RuntimeError("phase crashed")
+    with locked_output_dir(tmp_path):
+        pass
