@@ -144,10 +144,10 @@ def read_ndjson(path):
 def run(output_dir):
     series_list = load_dataset_for_phase(output_dir)
     path = Path(output_dir) / FILENAME
-    size, seconds = write_and_verify(series_list, path, write_ndjson, read_ndjson, "phase 1")
+    size, seconds, verified = write_and_verify(series_list, path, write_ndjson, read_ndjson, "phase 1")
     points = total_points(series_list)
     print_report(path, size, points)
-    return PhaseResult(1, "NDJSON", path, size, points, seconds, verified=True)
+    return PhaseResult(1, "NDJSON", path, size, points, seconds, verified=verified)
 
 
 def print_report(path, size, points):

@@ -80,10 +80,10 @@ def series_from_columns(meta, columns):
 def run(output_dir):
     series_list = load_dataset_for_phase(output_dir)
     path = Path(output_dir) / FILENAME
-    size, seconds = write_and_verify(series_list, path, write_columnar, read_columnar, "phase 2")
+    size, seconds, verified = write_and_verify(series_list, path, write_columnar, read_columnar, "phase 2")
     points = total_points(series_list)
     print_report(series_list, path, size, points)
-    return PhaseResult(2, "columnar msgpack", path, size, points, seconds, verified=True)
+    return PhaseResult(2, "columnar msgpack", path, size, points, seconds, verified=verified)
 
 
 def print_report(series_list, path, size, points):

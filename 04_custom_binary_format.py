@@ -52,12 +52,12 @@ def run(output_dir):
         progress.finish()
         return size
 
-    size, seconds = write_and_verify(series_list, path, write, read_file, "phase 4")
+    size, seconds, verified = write_and_verify(series_list, path, write, read_file, "phase 4")
     settings = measure_codec_settings(series_list, output_dir)
     access = measure_random_access(path, series_list)
     print_report(path, size, series_list, usage, settings, access)
     return PhaseResult(4, "METRICS! binary file", path, size, total_points(series_list), seconds,
-                       verified=True)
+                       verified=verified)
 
 
 def measure_codec_settings(series_list, output_dir):

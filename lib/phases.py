@@ -6,8 +6,10 @@ order; such names cannot be imported with `import`, so they are loaded from thei
 import importlib.util
 import time
 from pathlib import Path
+from typing import NamedTuple
 
-from lib.dataset import PROJECT_ROOT, assert_identical, dataset_path
+from lib.dataset import PROJECT_ROOT, dataset_path, first_difference
+from lib.errors import RoundTripError
 
 GENERATOR_SCRIPT = "00_generate_data.py"
 # The file each phase writes into the output folder; a later phase may read an earlier one's file.
@@ -50,13 +52,24 @@ def earlier_phase_file(output_dir, phase):
     return None
 
 
+class WriteCheck(NamedTuple):
+    """What `write_and_verify` established: the file's size, the time taken, and whether the file
+    read back identical (from the comparison itself, never assumed)."""
+    bytes: int
+    seconds: float
+    verified: bool
+
+
 def write_and_verify(series_list, path, write, read, context):
     """What every lossless phase does: write its file, read it back, prove it identical.
 
-    Returns (bytes written, seconds for the write and the verified read); raises RoundTripError if
-    the file reads back different in any bit.
+    Returns a WriteCheck; raises RoundTripError naming the first difference if the file reads
+    back different in any bit, so a phase that cannot prove its round trip fails loudly.
     """
     start = time.perf_counter()
     size = write(series_list, path)
-    assert_identical(series_list, read(path), f"{context} ({path})")
-    return size, time.perf_counter() - start
+    difference = first_difference(series_list, read(path))
+    verified = difference is None
+    if not verified:
+        raise RoundTripError(f"{context} ({path}): {difference}")
+    return WriteCheck(size, time.perf_counter() - start, verified)

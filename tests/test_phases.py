@@ -7,7 +7,7 @@ from hypothesis import given, settings
 
 from lib.dataset import Series, assert_identical, load_dataset_for_phase, save_dataset
 from lib.errors import FormatError, RoundTripError, SqueezedSignalsError
-from lib.phases import available_phase_scripts
+from lib.phases import WriteCheck, available_phase_scripts, write_and_verify
 from tests.conftest import awkward_dataset, phase_module, run_script
 from tests.test_dataset import datasets
 
@@ -231,3 +231,51 @@ def test_phase_5_refuses_labels_that_roll_up_files_reserve(tmp_path):
     phase_module("04_custom_binary_format.py").run(tmp_path)
     with pytest.raises(SqueezedSignalsError, match="reserved"):
         phase_module("05_downsampling_storage.py").run(tmp_path)
+
+
+def test_write_and_verify_reports_what_the_comparison_found(tmp_path):
+    series_list = awkward_dataset()
+    check = write_and_verify(series_list, tmp_path / "f", columnar.write_columnar, columnar.read_columnar, "t")
+    assert check.verified is True and check.bytes == (tmp_path / "f").stat().st_size and check.seconds > 0
+
+    def read_one_point_short(path):
+        read = columnar.read_columnar(path)
+        read[0] = Series(read[0].name, read[0].labels, read[0].timestamps[:-1], read[0].values[:-1])
+        return read
+
+    with pytest.raises(RoundTripError, match="points expected"):
+        write_and_verify(series_list, tmp_path / "f", columnar.write_columnar, read_one_point_short, "t")
+
+
+@pytest.mark.parametrize("script", ["02_columnar_storage.py", "03_compressed_columnar.py"])
+def test_the_verified_flag_of_a_phase_comes_from_its_check(awkward_output_dir, monkeypatch, script):
+    module = phase_module(script)
+
+    def check_that_established_nothing(*args):
+        return WriteCheck(bytes=1, seconds=0.0, verified=False)
+
+    monkeypatch.setattr(module, "write_and_verify", check_that_established_nothing)
+    assert module.run(awkward_output_dir).verified is False
+
+
+FLIP_ONE_BIT_AND_RUN = """
+import sys
+from lib.cli import exit_on_user_error
+from lib.phases import load_script
+phase = load_script(sys.argv[1])
+original = getattr(phase, sys.argv[2])
+def read_with_one_bit_flipped(path):
+    series_list = original(path)
+    series_list[0].values.view("uint64")[0] ^= 1
+    return series_list
+setattr(phase, sys.argv[2], read_with_one_bit_flipped)
+exit_on_user_error(lambda: phase.run(sys.argv[3]))
+"""
+
+
+@pytest.mark.parametrize("script, reader", [("02_columnar_storage.py", "read_columnar"),
+                                            ("03_compressed_columnar.py", "read_compressed")])
+def test_a_phase_whose_read_back_differs_exits_1_naming_the_difference(awkward_output_dir, script, reader):
+    result = run_script("-c", FLIP_ONE_BIT_AND_RUN, script, reader, awkward_output_dir)
+    assert result.returncode == 1, result.stderr
+    assert "has bits" in result.stderr and "Traceback" not in result.stderr
