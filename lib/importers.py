@@ -75,6 +75,8 @@ is one, the line: "data/cpu.csv:17: unparseable timestamp 'yesterday'".
 Memory: points accumulate in `array.array` columns (8 bytes a point each) and become numpy arrays
 without a copy, so a million-point import costs about 16 MB plus the file's text.
 """
+import codecs
+import contextlib
 import csv
 import json
 import os
@@ -89,7 +91,7 @@ import numpy as np
 
 from lib.dataset import Series, canonical_order, series_key
 from lib.errors import FormatError
-from lib.regular_files import read_regular_file
+from lib.regular_files import open_regular_file
 
 FORMATS = ("csv", "csv-long", "influx", "prometheus-json")
 
@@ -106,6 +108,7 @@ UNNAMED_METRIC = "unnamed"
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 _UTF8_BOM = b"\xef\xbb\xbf"
+_CHUNK_BYTES = 1 << 18  # a chunk and its lines as str cost a few times this
 
 
 @dataclass
@@ -135,10 +138,9 @@ def import_paths(paths, fmt=None):
             result.warnings.append(f"{path}: given more than once, read once")
             continue
         seen.add(resolved)
-        text = _read_text(path)
-        file_format = fmt or detect_format(path, text)
+        file_format = fmt or _format_from(path, _first_content_line(path))
         try:
-            _READERS[file_format](path, text, collector, result.warnings)
+            _READERS[file_format](path, collector, result.warnings)
         except FormatError:
             raise
         except (ValueError, ArithmeticError, RecursionError) as exc:
@@ -158,23 +160,26 @@ def import_paths(paths, fmt=None):
     return result
 
 
-def detect_format(path, text=None):
-    """The format `import_paths` would read this file as, by extension first, then by content."""
-    path = Path(path)
-    if text is None:
-        text = _read_text(path)
+def detect_format(path):
+    """The format `import_paths` would read this file as, by extension first, then by content.
+
+    Refuses (FormatError) a file that is empty, not UTF-8 where it starts, or not a regular file.
+    """
+    return _format_from(Path(path), _first_content_line(path))
+
+
+def _format_from(path, first):
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
-        return _csv_form(text)
+        return _csv_form(first)
     if suffix in JSON_SUFFIXES:
         return "prometheus-json"
     if suffix in INFLUX_SUFFIXES:
         return "influx"
-    first = _first_content_line(text)
     if first.startswith("{"):
         return "prometheus-json"
     if _looks_like_csv_header(first):
-        return _csv_form(text)
+        return _csv_form(first)
     if first.startswith("#") or _LINE_PROTOCOL_SHAPE.match(first):
         return "influx"
     raise FormatError(f"{path}: cannot tell the format from its content; give one of {', '.join(FORMATS)}")
@@ -215,18 +220,23 @@ def _csv_files_below(folder):
     return sorted(found, key=lambda p: p.relative_to(folder).parts)
 
 
-def _read_text(path):
-    """The file as text, without a UTF-8 byte order mark; refuses empty and non-UTF-8 files."""
+def _open_input(path):
+    """(file, size) for a regular file; anything else is a FormatError naming the path."""
     try:
-        data = read_regular_file(path)
+        return open_regular_file(path)
     except FileNotFoundError:
         raise FormatError(f"{path}: no such file") from None
     except OSError as exc:
         raise FormatError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def _read_text(path):
+    """The whole file as text (for JSON, which is parsed in one piece), without a byte order mark."""
+    f, size = _open_input(path)
+    with f:
+        data = f.read(size)
     if data.startswith(_UTF8_BOM):
         data = data[len(_UTF8_BOM):]
-    if not data.strip():
-        raise FormatError(f"{path}: empty file")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -234,21 +244,50 @@ def _read_text(path):
         raise FormatError(f"{path}:{line}: not UTF-8 text") from None
 
 
-def _lines(text):
-    """The lines of `text`, endings included, without copying the whole text the way StringIO does."""
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start)
-        end = len(text) if end < 0 else end + 1
-        yield text[start:end]
-        start = end
+def _text_lines(path):
+    """The file's lines, endings included, decoded one chunk at a time.
+
+    Line-based formats never hold the whole text: memory stays at one chunk however big the file
+    (a 200 MB CSV held as text would cost 200 MB, or 800 MB if one label is not Latin-1). Only
+    "\n" ends a line, as in the formats; the csv module handles "\r\n" itself. A leading byte order
+    mark is dropped, and invalid UTF-8 is refused naming its line.
+    """
+    f, remaining = _open_input(path)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    newlines = 0  # in the text decoded so far, to name the line of a decoding error
+    pending = ""
+    with f:
+        chunk = f.read(min(_CHUNK_BYTES, remaining))
+        if chunk.startswith(_UTF8_BOM):
+            remaining -= len(_UTF8_BOM)
+            chunk = chunk[len(_UTF8_BOM):]
+        while True:
+            remaining -= len(chunk)
+            undecoded = decoder.getstate()[0]  # the start of a character split by the last chunk
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                line = newlines + (undecoded + chunk).count(b"\n", 0, exc.start) + 1
+                raise FormatError(f"{path}:{line}: not UTF-8 text") from None
+            pieces = (pending + text).split("\n")
+            pending = pieces.pop()
+            newlines += len(pieces)
+            for piece in pieces:
+                yield piece + "\n"
+            if not chunk:
+                break
+            chunk = f.read(min(_CHUNK_BYTES, remaining)) if remaining > 0 else b""
+    if pending:
+        yield pending
 
 
-def _first_content_line(text):
-    for line in _lines(text):
-        if line.strip():
-            return line.strip()
-    return ""
+def _first_content_line(path):
+    """The first line that is not blank, stripped; refuses a file with none."""
+    with contextlib.closing(_text_lines(path)) as lines:
+        for line in lines:
+            if line.strip():
+                return line.strip()
+    raise FormatError(f"{path}: empty file")
 
 
 def _list_files(files, limit=3):
@@ -411,16 +450,16 @@ def _show(text, limit=40):
 
 # CSV
 
-def _read_csv_simple(path, text, collector, warnings):
-    _read_csv(path, text, collector, warnings, long_form=False)
+def _read_csv_simple(path, collector, warnings):
+    _read_csv(path, collector, warnings, long_form=False)
 
 
-def _read_csv_long(path, text, collector, warnings):
-    _read_csv(path, text, collector, warnings, long_form=True)
+def _read_csv_long(path, collector, warnings):
+    _read_csv(path, collector, warnings, long_form=True)
 
 
-def _read_csv(path, text, collector, warnings, long_form):
-    reader = csv.reader(_lines(text), strict=True)
+def _read_csv(path, collector, warnings, long_form):
+    reader = csv.reader(_text_lines(path), strict=True)
     try:
         header = _first_row(reader)
         columns = _CsvColumns(path, reader.line_num, header, long_form)
@@ -539,9 +578,9 @@ def metric_name_from_file(path):
     return "_" + name if name[0].isdigit() else name
 
 
-def _csv_form(text):
+def _csv_form(first_line):
     """The long form if the header names a metric column, otherwise the simple one."""
-    return "csv-long" if _header_names(_first_content_line(text)) & set(METRIC_COLUMNS) else "csv"
+    return "csv-long" if _header_names(first_line) & set(METRIC_COLUMNS) else "csv"
 
 
 def _looks_like_csv_header(line):
@@ -568,10 +607,10 @@ _UNESCAPE_MEASUREMENT = re.compile(r"\\([, \\])")
 _UNESCAPE_KEY = re.compile(r"\\([,= \\])")
 
 
-def _read_influx(path, text, collector, warnings):
+def _read_influx(path, collector, warnings):
     series_columns = {}  # (raw series key, raw field key) -> arrays, parsed once per series
     strings_skipped = 0
-    for line_number, line in enumerate(_lines(text), 1):
+    for line_number, line in enumerate(_text_lines(path), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -712,10 +751,40 @@ def _influx_timestamp(text):
 
 # Prometheus HTTP API JSON
 
-def _read_prometheus_json(path, text, collector, warnings):
+class _SampleColumns:
+    """A matrix result's "values", already converted to compact columns (see below)."""
+
+    def __init__(self, where, samples):
+        self.timestamps, self.values = array("q"), array("d")
+        for number, sample in enumerate(samples):
+            at = f"{where}[{number}]"
+            if not isinstance(sample, list) or len(sample) != 2:
+                raise _BadField(f"{at}: expected [time, \"value\"]")
+            self.timestamps.append(_prometheus_time(at, sample[0]))
+            self.values.append(_prometheus_value(at, sample[1]))
+
+
+def _read_prometheus_json(path, collector, warnings):
+    text = _read_text(path)
+    results_converted = 0
+
+    def convert_samples(pairs):
+        # Called for each JSON object as soon as it is parsed. A sample as Python objects (a list, a
+        # Decimal, a str) costs about 250 bytes against 16 in columns, so each result's "values"
+        # becomes columns at once: memory holds one series as objects, not the whole file (13x
+        # its size). Results end in document order, so the n-th converted is data.result[n].
+        nonlocal results_converted
+        item = dict(pairs)
+        if isinstance(item.get("values"), list) and "metric" in item:
+            item["values"] = _SampleColumns(f"data.result[{results_converted}].values", item["values"])
+            results_converted += 1
+        return item
+
     try:
         # Decimal keeps "1700000000.123" exact; a float would already be off by up to 100 ns.
-        document = json.loads(text, parse_float=Decimal)
+        document = json.loads(text, parse_float=Decimal, object_pairs_hook=convert_samples)
+    except _BadField as exc:
+        raise FormatError(f"{path}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise FormatError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     except ValueError as exc:  # e.g. an integer literal longer than Python will convert
@@ -755,9 +824,13 @@ def _read_prometheus_document(document, collector):
         else:
             samples, where = ([item["value"]] if "value" in item else []), where + ".value"
         histograms += int("histograms" in item or "histogram" in item)
+        timestamps, values = collector.columns(name, labels)
+        if isinstance(samples, _SampleColumns):
+            timestamps.extend(samples.timestamps)
+            values.extend(samples.values)
+            continue
         if not isinstance(samples, list):
             raise _BadField(f"{where}: expected a list of [time, \"value\"] pairs")
-        timestamps, values = collector.columns(name, labels)
         for number, sample in enumerate(samples):
             at = f"{where}[{number}]" if result_type == "matrix" else where
             if not isinstance(sample, list) or len(sample) != 2:

@@ -728,3 +728,36 @@ def test_absurd_input_is_a_format_error_naming_the_file(tmp_path, content, name)
     path.write_text(content, encoding="utf-8")
     with pytest.raises(FormatError, match=name):
         import_paths([path])
+
+
+# Memory: big files import in memory proportional to their points, not to Python objects per sample
+
+def traced_peak_bytes(function):
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        function()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_prometheus_json_imports_within_a_few_times_its_size(tmp_path):
+    # Prometheus returns at most 11,000 points per series from query_range; a big file is many series.
+    samples = ",".join(f'[{T0 + 15 * i}.{i % 1000:03d},"{i * 0.25}"]' for i in range(6_000))
+    result = ",".join(f'{{"metric":{{"__name__":"m","i":"{k}"}},"values":[{samples}]}}' for k in range(40))
+    path = write(tmp_path, "q.json", f'{{"status":"success","data":{{"resultType":"matrix","result":[{result}]}}}}')
+    peak = traced_peak_bytes(lambda: import_paths([path]))
+    assert peak < 3 * path.stat().st_size, (peak, path.stat().st_size)
+
+
+@pytest.mark.parametrize("name, header, row", [
+    ("m.csv", "timestamp,value", "{t},{v}"),
+    ("l.csv", "timestamp,metric,host,value", "{t},cpu,h\u00e9\u2713,{v}"),  # non-ASCII text
+])
+def test_csv_imports_in_memory_near_its_points_not_its_text(tmp_path, name, header, row):
+    rows = "".join(row.format(t=T0 * 1000 + 15_000 * i, v=i * 0.25) + "\n" for i in range(200_000))
+    path = write(tmp_path, name, header + "\n" + rows)
+    peak = traced_peak_bytes(lambda: import_paths([path]))
+    assert peak < 16 * 200_000 * 1.5 + 4 * 2**20, (peak, path.stat().st_size)
