@@ -73,7 +73,10 @@ Every problem with the input raises `FormatError` with one line naming the file 
 is one, the line: "data/cpu.csv:17: unparseable timestamp 'yesterday'".
 
 Memory: points accumulate in `array.array` columns (8 bytes a point each) and become numpy arrays
-without a copy, so a million-point import costs about 16 MB plus the file's text.
+without a copy, so a million-point import costs about 16 MB. CSV and line protocol are read a
+chunk at a time and never held as a whole text. JSON is parsed in one piece, but each result's
+samples become columns as soon as the parser has read them, so memory holds the text, the columns
+and one series as Python objects (query_range returns at most 11,000 points per series).
 """
 import codecs
 import contextlib
