@@ -2,29 +2,45 @@
 
 Phase 2 spends 9 bytes on every timestamp and every value although consecutive points are
 nearly the same. Store what changes instead:
-- Timestamps: scrapes come every ~15 s, so the delta between timestamps is almost constant and
-  the delta of the deltas (delta-of-delta) is almost always 0. Divide by the series' common unit
-  first (ms for Prometheus data), then write each delta-of-delta with a variable-length code:
-  '0' for 0, '10'+7 bits for small jitter, and longer codes for the rare big jump.
-- Values: XOR each float64 with the previous one. Equal values give 0 (one bit: '0'); close values
-  share sign, exponent and top mantissa bits, so the XOR has long runs of zero bits on both ends
-  and only its "meaningful" middle is stored.
+- Timestamps: scrapes come at a fixed interval, so the delta between timestamps is almost constant
+  and the delta of the deltas (delta-of-delta) is 0 wherever the scrapes around it were on time.
+  One late scrape spoils three of them: timestamps 0, 15000, 30003, 45000, 60000 ms have deltas
+  15000, 15003, 14997, 15000 and delta-of-deltas +3, -6, +3. So the share of zeros is well below
+  the share of punctual scrapes; the report prints the share and this example. Divide by the
+  series' common unit first (ms for Prometheus data), then write each delta-of-delta with a
+  variable-length code: '0' for 0, '10'+7 bits for small jitter, and longer codes for big jumps.
+- Values: XOR each float64 with the previous one. Equal values give 0 (one bit: '0', "same");
+  close values share sign, exponent and top mantissa bits, so the XOR has long runs of zero bits
+  on both ends and only its "meaningful" middle is stored. That middle is a window: if it fits
+  the window of the last described XOR, '10' and the bits inside it follow ("reuse window");
+  otherwise '11', the new window's position (5 + 6 bits) and its bits ("new window"). The bits
+  a changed value stores inside its window are its "bits kept".
 The encoders live in lib/encoders.py (a readable reference next to a numpy fast path, proven
 byte-identical by the tests); this chapter applies them to every series and measures what each
 step buys. The file is msgpack again, with each column now a compressed byte string.
 
 The trade-off: decoding is sequential within a series (no random access inside a column), and
 Gorilla XOR was designed for slowly drifting full-precision floats. Values written as decimals
-(CPU 12.34%) have noisy mantissas, so their XORs are long: the report shows it.
+(CPU 12.34%) have noisy mantissas, so each change costs a long XOR: the report shows it. (A
+decimal metric that mostly repeats, like a slowly growing disk percentage, still comes out cheap
+on average, because its repeats cost one bit each; the report prints both.)
+
+What this file cannot do, like phases 1 and 2: notice damage. It carries no checksum, and a
+compressed stream has no spare bits, so one flipped bit on disk decodes without complaint into a
+different value. That is not a bug to patch here but the reason phase 4 exists: its METRICS!
+file has a CRC32 per block and refuses the same flip. The report demonstrates both on one series.
 """
 from pathlib import Path
+
+import tempfile
 
 import msgpack
 import numpy as np
 
 from lib.atomic import write_bytes_atomically
 from lib.cli import run_phase_script
-from lib.dataset import Series, canonical_order, dataset_path, load_dataset, total_points
+from lib import binary_format
+from lib.dataset import Series, canonical_order, dataset_path, first_difference, float_bits, load_dataset, total_points
 from lib.decimal_codec import smallest_exponents
 from lib.encoders import (
     decode_timestamps, decode_values, encode_timestamps, encode_values, timestamp_encoding_stats,
@@ -141,6 +157,7 @@ def print_report(path, size, series_list, info):
         print(f"  {phase2.stat().st_size / size:.1f}x smaller than phase 2's columns ({human_bytes(phase2.stat().st_size)})")
     print(f"  timestamps: {ts_bits / max(points, 1):.2f} bits each; "
           f"{100 * sum(r['dod_zero'] for r in table.values()) / pairs:.1f}% of delta-of-deltas are 0")
+    print_one_late_scrape()
     print(f"  values:     {value_bits / max(points, 1):.2f} bits each; "
           f"{100 * sum(r['same'] for r in table.values()) / pairs:.1f}% of XORs are 0 (value repeated)")
 
@@ -152,6 +169,9 @@ def print_report(path, size, series_list, info):
 
     kinds = info.get("kinds", {})
     print("  Per metric (bits per timestamp / per value; how the XORs of consecutive values fell):")
+    print("    same: XOR 0, the value repeated (1 bit). reuse: the XOR fits the last window ('10' + its bits).")
+    print("    new: a new window is described ('11' + 11 bits + its bits). bits kept: mean bits stored")
+    print("    inside the window per changed value (reuse or new), control bits not counted.")
     print(f"    {'metric':<31} {'points':>8} {'ts':>6} {'value':>6}  {'same':>5} {'reuse':>5} {'new':>5}  "
           f"{'bits kept':>9}  kind")
     for name, row in sorted(table.items(), key=lambda item: item[1]["value_bits"] / item[1]["points"]):
@@ -162,6 +182,19 @@ def print_report(path, size, series_list, info):
               f"{row['meaningful'] / nonzero if nonzero else 0:>9.1f}  {kinds.get(name, '')}")
     print_decimal_weakness(series_list, table)
     print("  Read back and verified identical, bit for bit.")
+    print_bit_flip_demonstration(series_list)
+
+
+def print_one_late_scrape(interval_ms=15_000, late_ms=3):
+    """Why the zero share is lower than the share of punctual scrapes, on a worked example."""
+    timestamps = np.arange(5, dtype=np.int64) * interval_ms
+    timestamps[2] += late_ms
+    deltas = encode_delta(timestamps)[1:]
+    dods = encode_delta_of_delta(timestamps)[2:]
+    print(f"    one scrape {late_ms} ms late: timestamps {', '.join(map(str, timestamps))} ms")
+    print(f"    have deltas {', '.join(map(str, deltas))} and delta-of-deltas {', '.join(f'{d:+d}' for d in dods)}: "
+          f"{np.count_nonzero(dods)} non-zero codes")
+    print("    for one late scrape, so the share of zeros is well below the share of punctual scrapes")
 
 
 def decimal_places(values, most=6):
@@ -180,7 +213,8 @@ def print_decimal_weakness(series_list, table):
     xor = int(np.float64(a).view(np.uint64) ^ np.float64(b).view(np.uint64))
     meaningful = xor.bit_length() - ((xor & -xor).bit_length() - 1)
     print(f"  Where Gorilla struggles: {a} and {b} differ by one cent, yet their XOR {xor:#018x} has")
-    print(f"    {meaningful} meaningful bits, because 0.01 has no short binary form. Decimal metrics pay for it:")
+    print(f"    {meaningful} meaningful bits, because 0.01 has no short binary form. Decimal metrics pay")
+    print("    for it whenever the value changes; repeats still cost 1 bit, so a mostly constant one stays cheap:")
     for name, row in sorted(table.items()):
         values = np.concatenate([s.values for s in series_list if s.name == name])
         places = decimal_places(values)
@@ -188,8 +222,78 @@ def print_decimal_weakness(series_list, table):
         if not places or finite.size == 0:
             continue
         information = np.log2((finite.max() - finite.min()) * 10**places + 1)
+        changed = row["reuse"] + row["new"]
+        kept = row["meaningful"] / changed if changed else 0.0
         print(f"    {name}: {places} decimals in [{finite.min():g}, {finite.max():g}], at most "
               f"{information:.1f} bits of information per value; Gorilla stores {row['value_bits'] / row['points']:.1f}")
+        print(f"      on average: {100 * row['same'] / max(row['points'] - 1, 1):.0f}% repeats at 1 bit, "
+              f"and each change keeps {kept:.1f} bits")
+
+
+def read_with_one_bit_flipped(write, read, series, byte_from_end):
+    """Write one series to a temporary file, flip the lowest bit of one byte, read the file back.
+
+    Returns (the dataset read, None), or (None, the reader's error) if it refused the file.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "one_series"
+        write([series], path)
+        data = bytearray(read_regular_file(path))
+        data[-byte_from_end] ^= 1
+        path.write_bytes(data)
+        try:
+            return read(path), None
+        except FormatError as exc:
+            return None, str(exc).replace(f"{path}: ", "")
+
+
+def changed_values(series, read_back):
+    """Indexes of the values that differ, if only values differ; else None."""
+    if len(read_back) != 1 or len(read_back[0]) != len(series) or read_back[0].key != series.key:
+        return None
+    if not np.array_equal(read_back[0].timestamps, series.timestamps):
+        return None
+    return np.flatnonzero(float_bits(read_back[0].values) != float_bits(series.values))
+
+
+def silent_bit_flip(series_list):
+    """Counting back from the end of a phase-3 file of one series, the first one-bit flip that reads
+    back without any error as different values; then the same flip in a METRICS! file.
+
+    Returns None if there is no such flip, else a dict: series, byte_from_end, index, before and
+    after (the first changed value), and refused (the METRICS! reader's error, or None).
+    """
+    series = next((s for s in series_list if len(s)), None)
+    if series is None:
+        return None
+    for byte_from_end in range(1, 64):
+        read_back, _error = read_with_one_bit_flipped(write_compressed, read_compressed, series, byte_from_end)
+        changed = None if read_back is None else changed_values(series, read_back)
+        if changed is not None and changed.size:
+            break
+    else:
+        return None
+    index = int(changed[0])
+    # A METRICS! file ends with its last block's CRC32; flip the same bit of the byte before it.
+    _read, refused = read_with_one_bit_flipped(lambda data, path: binary_format.write_file(path, data),
+                                               binary_format.read_file, series, binary_format.CRC.size + 1)
+    return {"series": series, "byte_from_end": byte_from_end, "index": index,
+            "before": float(series.values[index]), "after": float(read_back[0].values[index]),
+            "refused": refused}
+
+
+def print_bit_flip_demonstration(series_list):
+    flip = silent_bit_flip(series_list)
+    if flip is None:
+        return
+    print(f"  No checksum, no warning: one flipped bit in a phase-3 file holding one {flip['series'].name}")
+    print(f"    series (lowest bit of byte {flip['byte_from_end']} from the end)")
+    print(f"    reads back without error, but value {flip['index']:,} is now {flip['after']!r} instead of "
+          f"{flip['before']!r}.")
+    if flip["refused"]:
+        print(f"    The same flip in a METRICS! file (phase 4) is refused: {flip['refused'].rsplit(': ', 1)[-1]}")
+    else:
+        print("    The same flip in a METRICS! file (phase 4) was NOT detected.")
 
 
 if __name__ == "__main__":

@@ -247,50 +247,67 @@ def _read_text(path):
         raise FormatError(f"{path}:{line}: not UTF-8 text") from None
 
 
-def _text_lines(path):
-    """The file's lines, endings included, decoded one chunk at a time.
-
-    Line-based formats never hold the whole text: memory stays at one chunk however big the file
-    (a 200 MB CSV held as text would cost 200 MB, or 800 MB if one label is not Latin-1). Only
-    "\n" ends a line, as in the formats; the csv module handles "\r\n" itself. A leading byte order
-    mark is dropped, and invalid UTF-8 is refused naming its line.
-    """
+def _decoded_chunks(path):
+    """The file's text, decoded one chunk at a time; a leading byte order mark is dropped, and
+    invalid UTF-8 is refused naming its line."""
     f, remaining = _open_input(path)
     decoder = codecs.getincrementaldecoder("utf-8")()
     newlines = 0  # in the text decoded so far, to name the line of a decoding error
-    pending = ""
     with f:
         chunk = f.read(min(_CHUNK_BYTES, remaining))
+        remaining -= len(chunk)
         if chunk.startswith(_UTF8_BOM):
-            remaining -= len(_UTF8_BOM)
             chunk = chunk[len(_UTF8_BOM):]
         while True:
-            remaining -= len(chunk)
             undecoded = decoder.getstate()[0]  # the start of a character split by the last chunk
             try:
                 text = decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as exc:
                 line = newlines + (undecoded + chunk).count(b"\n", 0, exc.start) + 1
                 raise FormatError(f"{path}:{line}: not UTF-8 text") from None
-            pieces = (pending + text).split("\n")
-            pending = pieces.pop()
-            newlines += len(pieces)
-            for piece in pieces:
-                yield piece + "\n"
+            newlines += text.count("\n")
+            yield text
             if not chunk:
-                break
+                return
             chunk = f.read(min(_CHUNK_BYTES, remaining)) if remaining > 0 else b""
-    if pending:
-        yield pending
+            remaining -= len(chunk)
 
 
-def _first_content_line(path):
-    """The first line that is not blank, stripped; refuses a file with none."""
-    with contextlib.closing(_text_lines(path)) as lines:
-        for line in lines:
-            if line.strip():
-                return line.strip()
-    raise FormatError(f"{path}: empty file")
+def _text_lines(path):
+    """The file's lines, endings included, read a chunk at a time.
+
+    Line-based formats never hold the whole text: memory stays at a chunk however big the file
+    (a 200 MB CSV held as text would cost 200 MB, or 800 MB if one label is not Latin-1). Only
+    "\n" ends a line, as in the formats; the csv module handles "\r\n" itself.
+    """
+    unfinished = []  # the text after the last "\n", in pieces (joined once its line ends)
+    for text in _decoded_chunks(path):
+        pieces = text.split("\n")
+        if len(pieces) == 1:
+            unfinished.append(text)
+            continue
+        unfinished.append(pieces[0])
+        yield "".join(unfinished) + "\n"
+        for piece in pieces[1:-1]:
+            yield piece + "\n"
+        unfinished = [pieces[-1]]
+    if "".join(unfinished):
+        yield "".join(unfinished)
+
+
+def _first_content_line(path, limit=_CHUNK_BYTES):
+    """The first line that is not blank (its first `limit` characters at most: enough to tell a
+    format), stripped; refuses a file with none. A one-line JSON file is not read whole here."""
+    head = ""
+    with contextlib.closing(_decoded_chunks(path)) as chunks:
+        for text in chunks:
+            head = (head + text).lstrip()
+            if "\n" in head or len(head) >= limit:
+                break
+    line = head.split("\n", 1)[0][:limit].strip()
+    if not line:
+        raise FormatError(f"{path}: empty file")
+    return line
 
 
 def _list_files(files, limit=3):
