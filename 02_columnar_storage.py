@@ -11,6 +11,10 @@ binary JSON, so numbers are binary instead of decimal text:
 What is still wasteful: every timestamp costs 9 bytes (msgpack's int64) although consecutive
 timestamps differ by about the same 15 s, and every value costs 9 bytes (float64) although many
 values barely change. Phase 3 removes exactly that redundancy.
+
+What it cannot do, like phases 1 and 3: notice damage. The file carries no checksum, so a bit
+flipped on disk inside a float comes back as a different value without any error (phase 3's
+report shows it happening); phase 4's METRICS! file adds a CRC32 to every block for that reason.
 """
 from pathlib import Path
 

@@ -38,3 +38,31 @@ def test_compressed_file_round_trips_and_damage_is_refused(tmp_path):
         path.write_bytes(data[:cut])
         with pytest.raises(FormatError):
             phase3.read_compressed(path)
+
+
+def test_one_flipped_bit_changes_a_phase_3_value_silently_but_phase_4_refuses_it():
+    from lib import data_generator
+
+    flip = phase3.silent_bit_flip(data_generator.generate_dataset(3, 300, seed=5))
+    assert flip is not None
+    before, after = np.array([flip["before"], flip["after"]]).view(np.uint64)
+    assert before != after and bin(int(before ^ after)).count("1") >= 1
+    assert "checksum" in flip["refused"]
+
+
+def test_a_late_scrape_makes_three_non_zero_delta_of_deltas(capsys):
+    phase3.print_one_late_scrape(interval_ms=10_000, late_ms=7)
+    out = capsys.readouterr().out
+    # 0, 10000, 20007, 30000, 40000: deltas 10000, 10007, 9993, 10000; worked out by hand.
+    assert "deltas 10000, 10007, 9993, 10000 and delta-of-deltas +7, -14, +7: 3 non-zero" in out
+
+
+def test_the_report_defines_its_terms_before_using_them(awkward_output_dir, capsys):
+    from tests.conftest import phase_module as load
+
+    load("02_columnar_storage.py").run(awkward_output_dir)
+    phase3.run(awkward_output_dir)
+    out = capsys.readouterr().out
+    for term in ("bits kept:", "reuse:", "new:", "same:"):
+        assert out.index(term) < out.index("bits kept  kind"), term
+    assert "refused: checksum mismatch" in out and "reads back without error" in out
