@@ -202,7 +202,7 @@ def _expand_paths(paths, fmt):
                 raise FormatError(f"{path}: folder contains no CSV files")
             files.extend(found)
         elif path.exists():
-            files.append(path)  # _read_text refuses anything but a regular file
+            files.append(path)  # reading it refuses anything but a regular file (_open_input)
         else:
             raise FormatError(f"{path}: no such file")
     if not files:
