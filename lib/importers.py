@@ -343,8 +343,13 @@ class _Collector:
 def _order_warnings(series_list):
     warnings = []
     for s in series_list:
-        duplicates = len(s) - len(np.unique(s.timestamps))
-        out_of_order = int(np.count_nonzero(np.diff(s.timestamps) < 0))
+        # Comparisons, not np.diff: a difference of int64 timestamps can overflow.
+        earlier, later = s.timestamps[:-1], s.timestamps[1:]
+        out_of_order = int(np.count_nonzero(later < earlier))
+        if out_of_order:
+            duplicates = len(s) - len(np.unique(s.timestamps))
+        else:  # in order, so equal timestamps are neighbours; no sorted copy needed
+            duplicates = int(np.count_nonzero(later == earlier))
         if duplicates or out_of_order:
             warnings.append(
                 f"{s.display_name()}: {duplicates} duplicate and {out_of_order} out-of-order "

@@ -761,3 +761,9 @@ def test_csv_imports_in_memory_near_its_points_not_its_text(tmp_path, name, head
     path = write(tmp_path, name, header + "\n" + rows)
     peak = traced_peak_bytes(lambda: import_paths([path]))
     assert peak < 16 * 200_000 * 1.5 + 4 * 2**20, (peak, path.stat().st_size)
+
+
+def test_order_warnings_do_not_overflow_at_the_int64_extremes(tmp_path):
+    path = write(tmp_path, "x.lp", "m v=1 -9223372036854775808\nm v=2 9223372036854775807\nm v=3 9223372036854775807\n")
+    result = import_paths([path])
+    assert result.warnings == ["m_v{}: 1 duplicate and 0 out-of-order timestamps, kept as given"]
