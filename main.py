@@ -5,24 +5,25 @@ folder, reads it back, proves the round trip exact, and reports its size. The ta
 puts them side by side, with gzip and xz applied to the NDJSON file as reference points.
 """
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from pathlib import Path
 
 from lib.cli import add_dataset_arguments, exit_on_user_error, make_parser
 from lib.errors import SqueezedSignalsError
 from lib.output_lock import locked_output_dir
 from lib.phases import GENERATOR_SCRIPT, available_phase_scripts, load_script
-from lib.reference_compression import COMPRESSORS, compress_reference
+from lib.progress import Progress
+from lib.reference_compression import COMPRESSORS, ReferenceJob, add_estimate_fields, estimate_note
 from lib.report import format_bar_chart, format_table, table_rows, write_json_rows
 
 
 def run_all(output_dir, size, seed, series=None, points=None, import_paths=None, import_format=None,
-            reference=True):
+            reference=True, exact_reference=False):
     """Run phase 0 and every phase script present; returns the results in table order."""
     output_dir = Path(output_dir)
     generator = load_script(GENERATOR_SCRIPT)
     results = [generator.run(output_dir, size, seed, series, points, import_paths, import_format)]
-    references = []
+    jobs, futures = [], []
     # General-purpose compressors release the GIL, so they squeeze the NDJSON file on the second
     # core while the next phases run on this one.
     with ThreadPoolExecutor(max_workers=1) as background:
@@ -31,11 +32,27 @@ def run_all(output_dir, size, seed, series=None, points=None, import_paths=None,
             results.append(run_phase(script, output_dir))
             if results[-1].phase == 1 and reference:
                 ndjson = results[-1]
-                references = [background.submit(compress_reference, ndjson.path, method, ndjson.points)
-                              for method in COMPRESSORS]
-        reference_rows = [future.result() for future in references]
+                jobs = [ReferenceJob(ndjson.path, method, ndjson.points, exact_reference) for method in COMPRESSORS]
+                futures = [background.submit(job.run) for job in jobs]
+        reference_rows = wait_for_references(jobs, futures)
     after_ndjson = next((i + 1 for i, r in enumerate(results) if r.phase == 1), len(results))
     return results[:after_ndjson] + reference_rows + results[after_ndjson:]
+
+
+def wait_for_references(jobs, futures):
+    """The reference rows, with progress on stderr if the phases finished first."""
+    progress = Progress("waiting for the gzip and xz reference rows", sum(job.total_bytes for job in jobs),
+                        unit="bytes")
+    rows = []
+    for future in futures:
+        while True:
+            try:
+                rows.append(future.result(timeout=0.5))
+                break
+            except FutureTimeout:  # still running: report how far it got
+                progress.advance(sum(job.done_bytes for job in jobs) - progress.done)
+    progress.finish()
+    return rows
 
 
 def run_phase(script, output_dir):
@@ -49,9 +66,13 @@ def run_phase(script, output_dir):
 def print_comparison(results):
     ndjson_bytes = next((r.bytes for r in results if r.phase == 1), None)
     rows = table_rows(results, ndjson_bytes)
+    add_estimate_fields(rows, results)
     print()
     print("Comparison (the same points in every format)")
     print(format_table(rows))
+    note = estimate_note(results)
+    if note:
+        print(note)
     print()
     print(format_bar_chart(rows))
     return rows
@@ -61,12 +82,15 @@ def main():
     parser = make_parser(__doc__)
     add_dataset_arguments(parser)
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the table rows as JSON to FILE")
-    parser.add_argument("--no-reference", action="store_true",
-                        help="skip the gzip/xz reference rows (they take a while on big datasets)")
+    parser.add_argument("--no-reference", action="store_true", help="skip the gzip/xz reference rows")
+    parser.add_argument("--exact-reference", action="store_true",
+                        help="compress the whole NDJSON file for the gzip/xz rows instead of a sample "
+                             "(minutes on big datasets)")
     args = parser.parse_args()
     with locked_output_dir(args.output_dir):  # every row below comes from the dataset this run writes
-        results = run_all(args.output_dir, args.size, args.seed, args.series, args.points,
-                          args.import_paths, args.import_format, reference=not args.no_reference)
+        results = run_all(args.output_dir, args.size, args.seed, args.series, args.points, args.import_paths,
+                          args.import_format, reference=not args.no_reference,
+                          exact_reference=args.exact_reference)
     rows = print_comparison(results)
     if args.json:
         write_json_rows(rows, args.json)
