@@ -55,7 +55,7 @@ tell a quiet bucket (count low) from missing data (no row).
 NaN
 ---
 NaN means "no value" to a monitoring user (Prometheus writes NaN as a stale marker when a target
-disappears). NaN samples are therefore excluded from every value aggregate: `count` counts the real
+disappears). Every NaN bit pattern (quiet, signalling, any payload or sign) counts alike. NaN samples are therefore excluded from every value aggregate: `count` counts the real
 samples (it is what `avg` divides by) and `nan_count` the NaN ones. A bucket holding only NaNs
 exists with count 0, sum 0.0, increase 0.0 and NaN for min, max, first, last and the percentiles.
 Counter deltas skip NaN samples (the delta runs from the previous real sample), as Prometheus does.
@@ -139,7 +139,12 @@ STORED_FIELDS = {
     GAUGE: ("count", "nan_count", "sum", "min", "max", "first", "last"),
     COUNTER: ("count", "nan_count", "first", "last", "increase"),
 }
+# What a cheap fine level keeps (Thanos' downsampled blocks keep count, sum, min, max and the counter
+# increase): enough for avg, min, max and rate, no sketch, so no percentiles at that level.
+LIGHT_FIELDS = {GAUGE: ("count", "sum", "min", "max"), COUNTER: ("count", "increase")}
 DERIVED_AGGREGATES = {GAUGE: ("avg",) + tuple(QUANTILES), COUNTER: ("rate",)}
+# Each derived aggregate and what it is read from ("sketch": the DDSketch table).
+DERIVED_FROM = {"avg": ("sum", "count"), "rate": ("increase",), **{q: ("sketch",) for q in QUANTILES}}
 INTEGER_FIELDS = ("count", "nan_count")
 
 SKETCH_ALPHA = 0.01
@@ -195,7 +200,11 @@ class Rollup:
         return len(self.bucket_start)
 
     def available(self):
-        return STORED_FIELDS[self.kind] + DERIVED_AGGREGATES[self.kind]
+        """The aggregates this roll-up can answer: those it stores, and those derived from them (a
+        light roll-up, without some fields or the sketch, answers fewer)."""
+        held = set(self.fields) | ({"sketch"} if self.sketch is not None else set())
+        stored = tuple(f for f in STORED_FIELDS[self.kind] if f in self.fields)
+        return stored + tuple(a for a in DERIVED_AGGREGATES[self.kind] if held.issuperset(DERIVED_FROM[a]))
 
     def aggregate(self, name):
         """Per-bucket values of aggregate `name`, stored or derived."""
@@ -321,6 +330,18 @@ def restore_exact_sums(rollup):
     finite = np.where(np.isfinite(stored), stored, 0.0)
     limbs, exponent = _exact_sums(finite, zeros, np.arange(n), n, zeros, 1)
     return replace(rollup, exact=ExactSum(limbs, int(exponent[0]) if n else 0))
+
+
+def buckets_ending_after(rollup, cutoff_ns):
+    """The roll-up without its buckets that end at or before `cutoff_ns` (retention drops them);
+    a bucket partly after the cutoff holds data inside the horizon and is kept whole."""
+    first = int(np.searchsorted(rollup.bucket_start, cutoff_ns - rollup.resolution_ns, side="right"))
+    return _slice(rollup, first, len(rollup))
+
+
+def regroup_sketch(sketch, new_row):
+    """Merge the sketch entries of rows that map to the same new row (`new_row[old row]`)."""
+    return _canonical_sketch(np.asarray(new_row, dtype=np.int64)[sketch.row], sketch.sign, sketch.key, sketch.count)
 
 
 def sketch_quantiles(sketch, n_rows, q):
@@ -547,7 +568,13 @@ def _sorted_points(series_list):
     ts = np.concatenate([np.empty(0, np.int64)] + [s.timestamps for s in series_list])
     values = np.concatenate([np.empty(0)] + [s.values for s in series_list])
     order = np.lexsort((ts, sid))
-    return sid[order], ts[order], values[order]
+    return sid[order], ts[order], _quiet_nans(values[order])
+
+
+def _quiet_nans(values):
+    """Every NaN bit pattern as the one quiet NaN. A signalling NaN (0x7ff0000000000001) would
+    otherwise win some comparisons inside fmin / fmax: max of [sNaN, 5, -3, 1] came out 1.0."""
+    return np.where(np.isnan(values), np.nan, values)
 
 
 def _group_bounds(new_group):
@@ -725,10 +752,10 @@ def _slice(rollup, lo, hi):
         a, b = np.searchsorted(rollup.sketch.row, [lo, hi])
         k = rollup.sketch
         sketch = Sketch(k.row[a:b] - lo, k.sign[a:b], k.key[a:b], k.count[a:b])
+    exact = None if rollup.exact is None else ExactSum(rollup.exact.limbs[lo:hi], rollup.exact.exponent)
     return Rollup(
         rollup.name, rollup.labels, rollup.kind, rollup.resolution_ns, rollup.bucket_start[lo:hi],
-        {name: values[lo:hi] for name, values in rollup.fields.items()},
-        sketch, ExactSum(rollup.exact.limbs[lo:hi], rollup.exact.exponent),
+        {name: values[lo:hi] for name, values in rollup.fields.items()}, sketch, exact,
     )
 
 

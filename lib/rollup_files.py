@@ -14,6 +14,7 @@ free, and a reader fetches one series' `max` column without touching anything el
 stored as float64 (exact below 2**53). One file per resolution keeps each level independently
 replaceable, as a retention policy would: drop the 1-minute file after a month, keep the hours.
 """
+import os
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ import numpy as np
 from lib.binary_format import MetricsFile, write_file
 from lib.dataset import DAY_NS, HOUR_NS, MINUTE_NS, NS_PER_SECOND, Series, series_key
 from lib.downsampling import (
-    COUNTER, GAUGE, INTEGER_FIELDS, STORED_FIELDS, Rollup, Sketch, choose_resolution, query,
+    COUNTER, GAUGE, INTEGER_FIELDS, LIGHT_FIELDS, STORED_FIELDS, Rollup, Sketch, choose_resolution, query,
     restore_exact_sums,
 )
 from lib.errors import FormatError
@@ -51,14 +52,22 @@ def column_labels(labels, column, resolution_ns):
     return {**labels, ROLLUP_LABEL: column, RESOLUTION_LABEL: resolution_label(resolution_ns)}
 
 
-def rollup_to_series(rollup):
+def stored_columns(kind, light):
+    """The columns a roll-up file holds for a kind: every aggregate and the sketch, or (light) only
+    LIGHT_FIELDS."""
+    if light:
+        return LIGHT_FIELDS[kind]
+    return STORED_FIELDS[kind] + (SKETCH_COLUMNS if kind == GAUGE else ())
+
+
+def rollup_to_series(rollup, light=False):
     """The columns of one roll-up as series for the phase-4 file."""
     columns = [
         Series(rollup.name, column_labels(rollup.labels, field, rollup.resolution_ns),
                rollup.bucket_start, rollup.fields[field].astype(np.float64))
-        for field in STORED_FIELDS[rollup.kind]
+        for field in stored_columns(rollup.kind, light) if field in STORED_FIELDS[rollup.kind]
     ]
-    if rollup.kind == GAUGE:
+    if rollup.kind == GAUGE and not light:
         sketch = rollup.sketch
         entry_times = rollup.bucket_start[sketch.row]
         for column, data in zip(SKETCH_COLUMNS, (sketch.sign, sketch.key, sketch.count)):
@@ -67,27 +76,41 @@ def rollup_to_series(rollup):
     return columns
 
 
-def write_rollups(path, rollups, block_points):
+def write_rollups(path, rollups, block_points, light=False):
     """Write one resolution's roll-ups to a METRICS! file; returns its size in bytes."""
-    return write_file(path, [column for r in rollups for column in rollup_to_series(r)], block_points)
+    return write_file(path, [column for r in rollups for column in rollup_to_series(r, light)], block_points)
+
+
+def write_verified(path, write, verify):
+    """`write(temp_path)`, then `verify(temp_path)`, and only then rename it over `path`: a file
+    that fails its check never replaces the previous one (the temporary file is removed)."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.unverified")
+    try:
+        size = write(temporary)
+        verify(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return size
 
 
 def rollup_from_columns(name, labels, resolution_ns, columns):
     """Rebuild a Rollup from its columns {column name: Series}; checks that they agree."""
     kind = COUNTER if "increase" in columns else GAUGE
-    expected = set(STORED_FIELDS[kind]) | (set(SKETCH_COLUMNS) if kind == GAUGE else set())
     where = f"roll-up of {name}{labels} at {resolution_label(resolution_ns)}"
-    if set(columns) != expected:
+    if set(columns) not in (set(stored_columns(kind, light)) for light in (False, True)):
         raise FormatError(f"{where}: columns {sorted(columns)} do not make a {kind} roll-up")
+    light = set(columns) == set(stored_columns(kind, True))
     bucket_start = columns["count"].timestamps
     fields = {}
-    for field in STORED_FIELDS[kind]:
+    for field in (f for f in stored_columns(kind, light) if f in STORED_FIELDS[kind]):
         if not np.array_equal(columns[field].timestamps, bucket_start):
             raise FormatError(f"{where}: column {field} has other buckets than count")
         values = columns[field].values
         fields[field] = values.astype(np.int64) if field in INTEGER_FIELDS else values
     sketch = None
-    if kind == GAUGE:
+    if kind == GAUGE and not light:
         entry_times = columns["sketch_key"].timestamps
         row = np.searchsorted(bucket_start, entry_times)
         if np.any(row >= len(bucket_start)) or not np.array_equal(bucket_start[np.minimum(row, len(bucket_start) - 1)], entry_times):
@@ -118,6 +141,25 @@ def group_columns(entries):
             raise FormatError(f"series {entry.display_name()} is not a roll-up column")
         grouped.setdefault(series_key(entry.name, labels), {})[column] = entry.labels
     return grouped
+
+
+def column_bytes(path, kind_of):
+    """Bytes of data blocks per (kind, column) in a roll-up file, from its index alone.
+
+    `kind_of(name, labels)` gives a series' kind. The header and index are shared by all columns,
+    so they are handed out in proportion to the block bytes: the values add up to the file size.
+    """
+    with MetricsFile(path) as f:
+        totals = {}
+        for entry in f.series:
+            labels = dict(entry.labels)
+            column = labels.pop(ROLLUP_LABEL, None)
+            labels.pop(RESOLUTION_LABEL, None)
+            key = (kind_of(entry.name, labels), column)
+            totals[key] = totals.get(key, 0) + sum(b.length for b in entry.blocks)
+        data = sum(totals.values())
+        share = f.file_size / data if data else 0.0
+    return {key: size * share for key, size in totals.items()}
 
 
 class RollupStore:
