@@ -60,6 +60,11 @@ def stored_columns(kind, light):
     return STORED_FIELDS[kind] + (SKETCH_COLUMNS if kind == GAUGE else ())
 
 
+def is_light(rollup):
+    """True for a roll-up holding only LIGHT_FIELDS (as read back from a light file)."""
+    return set(rollup.fields) == set(LIGHT_FIELDS[rollup.kind]) and rollup.sketch is None
+
+
 def rollup_to_series(rollup, light=False):
     """The columns of one roll-up as series for the phase-4 file."""
     columns = [
