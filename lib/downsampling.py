@@ -413,7 +413,8 @@ def query(rollups, aggregate, start_ns, end_ns, max_points=DEFAULT_MAX_POINTS, r
     """
     if aggregate not in AGGREGATES:
         raise ValueError(f"unknown aggregate {aggregate!r}, choose from {AGGREGATES}")
-    resolution = choose_resolution(start_ns, end_ns, rollups, max_points)
+    able = {r: rollup for r, rollup in rollups.items() if aggregate in rollup.available()} or rollups
+    resolution = choose_resolution(start_ns, end_ns, able, max_points)
     if raw is not None:
         in_range = np.count_nonzero((raw.timestamps >= start_ns) & (raw.timestamps < end_ns))
         if in_range <= max_points:
@@ -668,10 +669,13 @@ def _merge_rows(batch, keys):
     new_group[1:] = (batch.series[1:] != batch.series[:-1]) | (keys[1:] != keys[:-1])
     starts, ends, group = _group_bounds(new_group)
     fine = batch.fields
-    fields = {"count": _add(fine["count"], starts), "nan_count": _add(fine["nan_count"], starts)}
-    first, last, has = _first_last(fine["count"] > 0, starts, ends)
-    fields["first"] = _pick(fine["first"], first, has)
-    fields["last"] = _pick(fine["last"], last, has)
+    fields = {"count": _add(fine["count"], starts)}
+    if "nan_count" in fine:
+        fields["nan_count"] = _add(fine["nan_count"], starts)
+    if "first" in fine:  # a light roll-up keeps no first and last
+        first, last, has = _first_last(fine["count"] > 0, starts, ends)
+        fields["first"] = _pick(fine["first"], first, has)
+        fields["last"] = _pick(fine["last"], last, has)
     limbs = _normalize(_add(batch.limbs, starts)) if len(starts) else batch.limbs[:0]
     exponent = batch.exponent[starts]
     total = _limbs_to_float(limbs, exponent)
@@ -680,12 +684,13 @@ def _merge_rows(batch, keys):
         fields["min"] = _reduce_extreme(np.fmin, fine["min"], starts)
         fields["max"] = _reduce_extreme(np.fmax, fine["max"], starts)
         fields["sum"] = _with_infinities(total, fields["min"], fields["max"])
-        s = batch.sketch
-        sketch = _canonical_sketch(group[s.row], s.sign, s.key, s.count)
+        if batch.sketch is not None:
+            s = batch.sketch
+            sketch = _canonical_sketch(group[s.row], s.sign, s.key, s.count)
     else:
         broken = _add(np.isnan(fine["increase"]).astype(np.int64), starts) > 0
         fields["increase"] = np.where(broken, np.nan, total)
-    fields = {name: fields[name] for name in STORED_FIELDS[batch.kind]}
+    fields = {name: fields[name] for name in STORED_FIELDS[batch.kind] if name in fields}
     return _Batch(batch.kind, batch.series[starts], keys[starts], fields, limbs, exponent, sketch)
 
 
@@ -728,7 +733,7 @@ def _concat(rollups, kind):
     for r, offset in zip(rollups, offsets):
         limbs[offset:offset + len(r), : r.exact.limbs.shape[1]] = r.exact.limbs
     sketch = None
-    if kind == GAUGE:
+    if kind == GAUGE and all(r.sketch is not None for r in rollups):
         sketch = Sketch(
             np.concatenate([r.sketch.row + offset for r, offset in zip(rollups, offsets)]),
             np.concatenate([r.sketch.sign for r in rollups]),
@@ -739,7 +744,8 @@ def _concat(rollups, kind):
         kind,
         np.repeat(np.arange(len(rollups), dtype=np.int64), sizes),
         np.concatenate([r.bucket_start for r in rollups]),
-        {name: np.concatenate([r.fields[name] for r in rollups]) for name in STORED_FIELDS[kind]},
+        {name: np.concatenate([r.fields[name] for r in rollups]) for name in STORED_FIELDS[kind]
+         if all(name in r.fields for r in rollups)},
         limbs,
         np.repeat(np.array([r.exact.exponent for r in rollups], dtype=np.int64), sizes),
         sketch,

@@ -20,7 +20,7 @@ from pathlib import Path
 from lib.binary_format import MetricsFile, write_file
 from lib.dataset import DAY_NS, HOUR_NS, MINUTE_NS, NS_PER_SECOND, Series
 from lib.downsampling import RAW_RESOLUTION, buckets_ending_after
-from lib.rollup_files import is_light, read_rollups, write_rollups
+from lib.rollup_files import ROLLUP_LABEL, is_light, read_rollups, write_rollups
 
 YEAR_NS = 365 * DAY_NS
 DURATION_UNITS_NS = {"s": NS_PER_SECOND, "m": MINUTE_NS, "h": HOUR_NS, "d": DAY_NS, "w": 7 * DAY_NS, "y": YEAR_NS}
@@ -139,6 +139,11 @@ def apply_to_raw_file(path, horizon_ns, now_ns):
 def apply_to_rollup_file(path, resolution_ns, horizon_ns, now_ns):
     """Drop the buckets that end at or before now - horizon from one resolution's roll-up file."""
     cutoff = now_ns - horizon_ns
+    with MetricsFile(path) as f:
+        buckets = sum(e.points for e in f.series if dict(e.labels).get(ROLLUP_LABEL) == "count")
+        oldest = min((e.min_timestamp for e in f.series if e.points), default=cutoff)
+    if oldest + resolution_ns > cutoff:  # the index alone shows that every bucket ends after the cutoff
+        return Applied(Path(path), cutoff, buckets, 0, False)
     rollups = read_rollups(path, resolution_ns)
     trimmed = [buckets_ending_after(r, cutoff) for r in rollups]
     before, after = sum(len(r) for r in rollups), sum(len(r) for r in trimmed)
@@ -152,12 +157,12 @@ def apply_to_rollup_file(path, resolution_ns, horizon_ns, now_ns):
 
 def apply_policy(policy, raw_path, rollup_paths, now_ns=None):
     """Apply every tier to its file; `rollup_paths` maps resolution_ns -> path (tiers without a
-    file are skipped). Returns one Applied per file, raw first."""
-    files = [raw_path, *rollup_paths.values()]
+    file, and the raw tier when raw_path is None, are skipped). Returns one Applied per file, raw first."""
+    files = [p for p in (raw_path, *rollup_paths.values()) if p is not None]
     now_ns = newest_timestamp(files) if now_ns is None else now_ns
     if now_ns is None:
         return []
-    results = [apply_to_raw_file(raw_path, policy.horizon(RAW_RESOLUTION), now_ns)]
+    results = [] if raw_path is None else [apply_to_raw_file(raw_path, policy.horizon(RAW_RESOLUTION), now_ns)]
     for resolution in policy.rollup_resolutions():
         if resolution in rollup_paths:
             results.append(apply_to_rollup_file(rollup_paths[resolution], resolution, policy.horizon(resolution), now_ns))

@@ -42,8 +42,12 @@ def resolution_label(resolution_ns):
     return f"{resolution_ns // size}{unit}"
 
 
+ROLLUP_FILE_PREFIX = "05_rollup_"
+ROLLUP_FILE_GLOB = f"{ROLLUP_FILE_PREFIX}*.bin"
+
+
 def rollup_filename(resolution_ns):
-    return f"05_rollup_{resolution_label(resolution_ns)}.bin"
+    return f"{ROLLUP_FILE_PREFIX}{resolution_label(resolution_ns)}.bin"
 
 
 def column_labels(labels, column, resolution_ns):
@@ -151,8 +155,8 @@ def group_columns(entries):
 def column_bytes(path, kind_of):
     """Bytes of data blocks per (kind, column) in a roll-up file, from its index alone.
 
-    `kind_of(name, labels)` gives a series' kind. The header and index are shared by all columns,
-    so they are handed out in proportion to the block bytes: the values add up to the file size.
+    `kind_of(name, labels)` gives a series' kind. The header and the index are left out: they grow
+    with the number of series, not with time, so they would not grow with a longer span.
     """
     with MetricsFile(path) as f:
         totals = {}
@@ -162,9 +166,7 @@ def column_bytes(path, kind_of):
             labels.pop(RESOLUTION_LABEL, None)
             key = (kind_of(entry.name, labels), column)
             totals[key] = totals.get(key, 0) + sum(b.length for b in entry.blocks)
-        data = sum(totals.values())
-        share = f.file_size / data if data else 0.0
-    return {key: size * share for key, size in totals.items()}
+    return totals
 
 
 class RollupStore:
@@ -191,10 +193,14 @@ class RollupStore:
 
         When the range holds at most `max_points` raw points the answer comes from those points
         (resolution RAW_RESOLUTION, only points inside the range count); otherwise from the roll-up
-        that `choose_resolution` picks, with edge buckets counted whole.
+        that `choose_resolution` picks (or the next coarser one holding the aggregate), with edge
+        buckets counted whole.
         """
-        resolution = choose_resolution(start_ns, end_ns, self.rollup_paths, max_points)
-        rollup = self.read_rollup(resolution, name, labels)
+        chosen = choose_resolution(start_ns, end_ns, self.rollup_paths, max_points)
+        for resolution in sorted(r for r in self.rollup_paths if r >= chosen):  # a light level may lack it
+            rollup = self.read_rollup(resolution, name, labels)
+            if aggregate in rollup.available():
+                break
         raw = None
         with MetricsFile(self.raw_path) as f:
             # Blocks wholly inside the range already hold too many points? Then skip decoding raw.

@@ -1,0 +1,147 @@
+"""Long-range queries, timed: why roll-ups exist.
+
+The question: max, avg and p99 per hour over the whole span, for every gauge series (the
+dashboard of a month of CPU). Answered three ways and compared:
+- from the raw METRICS! file: read every point, group by hour, compute exactly (p99 by sorting);
+- from each roll-up level: read only the columns the question needs (max; sum and count; the
+  sketch), merge the level's buckets into hours, and read p99 off the merged sketch.
+Each answer reports how many stored values it read and how long it took; the roll-up answers are
+compared with the raw ones. max merges exactly, avg too up to the rounding of each stored sum, and
+p99 stays within the sketch's relative error. A level without a sketch (a light level) cannot answer
+p99 at all: percentiles come only from mergeable sketches.
+"""
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from lib.binary_format import MetricsFile
+from lib.dataset import HOUR_NS, series_key
+from lib.downsampling import GAUGE, QUANTILES, Sketch, bucket_starts, metric_kind, regroup_sketch, sketch_quantiles
+from lib.rollup_files import SKETCH_COLUMNS, group_columns
+
+QUESTIONS = ("max", "avg", "p99")
+# The stored columns each question reads from a roll-up file.
+COLUMNS_READ = {"max": ("max",), "avg": ("sum", "count"), "p99": SKETCH_COLUMNS}
+RAW_SOURCE = "raw"
+
+
+@dataclass
+class Answers:
+    """Per question, the answers for every (series, hour) in order; NaN where there is none."""
+
+    source: str
+    hours: np.ndarray
+    values: dict
+    values_read: int
+    seconds: float
+    answered: tuple = QUESTIONS
+
+    def relative_error(self, reference, question):
+        """Largest |this - reference| / |reference| over the hours (equal values, NaN or not: 0)."""
+        mine, truth = self.values[question], reference.values[question]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            error = np.abs(mine - truth) / np.abs(truth)
+        error = np.where((mine == truth) | (np.isnan(mine) & np.isnan(truth)), 0.0, error)
+        return float(np.nanmax(error, initial=0.0))
+
+
+def gauge_keys(series_list):
+    return [s.key for s in series_list if metric_kind(s.name, s.values) == GAUGE]
+
+
+def _hour_groups(timestamps, width):
+    """(order that sorts by hour, stably; start of each hour group in that order; the hours)."""
+    hours = bucket_starts(timestamps, width)
+    order = np.argsort(hours, kind="stable")
+    hours = hours[order]
+    starts = np.flatnonzero(np.diff(hours, prepend=np.iinfo(np.int64).min)) if len(hours) else np.empty(0, np.int64)
+    return order, starts, hours[starts]
+
+
+def _raw_hourly(timestamps, values, width):
+    order, starts, hours = _hour_groups(timestamps, width)
+    values = values[order]
+    group = _group_of(starts, len(values))
+    real = ~np.isnan(values)
+    count = np.bincount(group[real], minlength=len(starts))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = np.bincount(group[real], weights=values[real], minlength=len(starts))
+        answers = {"max": np.fmax.reduceat(values, starts) if len(starts) else np.empty(0),
+                   "avg": total / count}
+    finite = np.isfinite(values)
+    sorted_positions = np.lexsort((values[finite], group[finite]))
+    finite_group, finite_values = group[finite][sorted_positions], values[finite][sorted_positions]
+    n_finite = np.bincount(finite_group, minlength=len(starts))
+    first = np.concatenate(([0], np.cumsum(n_finite)[:-1])).astype(np.int64)
+    rank = np.floor(QUANTILES["p99"] * (n_finite - 1)).astype(np.int64)
+    p99 = np.full(len(starts), np.nan)
+    p99[n_finite > 0] = finite_values[(first + rank)[n_finite > 0]]
+    answers["p99"] = p99
+    return hours, answers
+
+
+def answer_from_raw(raw_path, keys, width=HOUR_NS, check=None):
+    """The questions answered from every raw point. `check(series)` (untimed) may inspect each
+    series as it is read, e.g. to prove the file holds the dataset."""
+    seconds, hours, parts = 0.0, [], {q: [] for q in QUESTIONS}
+    values_read = 0
+    with MetricsFile(raw_path) as f:
+        for name, labels in keys:
+            start = time.perf_counter()
+            series = f.read_series(name, dict(labels))
+            h, answers = _raw_hourly(series.timestamps, series.values, width)
+            seconds += time.perf_counter() - start
+            if check is not None:
+                check(series)
+            values_read += len(series)
+            hours.append(h)
+            for q in QUESTIONS:
+                parts[q].append(answers[q])
+    return Answers(RAW_SOURCE, _join(hours, np.int64), {q: _join(v) for q, v in parts.items()}, values_read, seconds)
+
+
+def answer_from_level(path, label, keys, width=HOUR_NS):
+    """The questions answered from one roll-up file, reading only the columns they need."""
+    start = time.perf_counter()
+    hours, parts, values_read = [], {q: [] for q in QUESTIONS}, 0
+    answered = set(QUESTIONS)
+    with MetricsFile(path) as f:
+        columns_of = group_columns(f.series)
+        for name, labels in keys:
+            entries = columns_of[series_key(name, dict(labels))]
+            answered &= {q for q in QUESTIONS if set(COLUMNS_READ[q]) <= set(entries)}
+            wanted = [c for q in QUESTIONS for c in COLUMNS_READ[q] if c in entries]
+            columns = {c: f.read_series(name, entries[c]) for c in dict.fromkeys(wanted)}
+            values_read += sum(len(c) for c in columns.values())
+            bucket_start = columns["count"].timestamps
+            hour_of_bucket = bucket_starts(bucket_start, width)
+            starts = np.flatnonzero(np.diff(hour_of_bucket, prepend=np.iinfo(np.int64).min)) if len(bucket_start) else np.empty(0, np.int64)
+            hours.append(hour_of_bucket[starts])
+            group = _group_of(starts, len(bucket_start))
+            reduce = (lambda ufunc, v: ufunc.reduceat(v, starts)) if len(starts) else (lambda ufunc, v: np.empty(0))
+            parts["max"].append(reduce(np.fmax, columns["max"].values))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                parts["avg"].append(reduce(np.add, columns["sum"].values) / reduce(np.add, columns["count"].values))
+            parts["p99"].append(_p99_from_sketch(columns, bucket_start, group, len(starts)))
+    seconds = time.perf_counter() - start
+    return Answers(label, _join(hours, np.int64), {q: _join(v) for q, v in parts.items()}, values_read, seconds,
+                   tuple(q for q in QUESTIONS if q in answered))
+
+
+def _p99_from_sketch(columns, bucket_start, group, n_hours):
+    if "sketch_key" not in columns:
+        return np.full(n_hours, np.nan)
+    row = np.searchsorted(bucket_start, columns["sketch_key"].timestamps)
+    sketch = Sketch(row, columns["sketch_sign"].values.astype(np.int8), columns["sketch_key"].values.astype(np.int32),
+                    columns["sketch_count"].values.astype(np.int64))
+    return sketch_quantiles(regroup_sketch(sketch, group), n_hours, QUANTILES["p99"])
+
+
+def _group_of(starts, n):
+    """Group number of each of n sorted entries, given where each group starts: [0, 2] -> 0 0 1 1 1."""
+    return np.repeat(np.arange(len(starts)), np.diff(np.append(starts, n)))
+
+
+def _join(parts, dtype=np.float64):
+    return np.concatenate([np.empty(0, dtype)] + parts)
