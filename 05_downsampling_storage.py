@@ -93,7 +93,6 @@ def run(output_dir, policy=DEFAULT_POLICY, workload=Workload()):
         del level_columns
     verified = bool(checks) and all(checks)
     remove_other_levels(output_dir, paths.values())
-    retention = apply_policy(policy, None, paths, now_ns=newest_timestamp(series_list))
     seconds = time.perf_counter() - start
 
     kind_of = kinds_by_key(series_list)
@@ -102,7 +101,7 @@ def run(output_dir, policy=DEFAULT_POLICY, workload=Workload()):
     year = project(costs, own_workload, policy, days=365)
     level_answers = [answer_from_level(paths[r], resolution_label(r), gauge_keys(series_list)) for r in resolutions]
     store = RollupStore(raw_path, paths)
-    print_report(series_list, raw_path, stats, costs_sample, costs, policy, workload, retention, raw_answers,
+    print_report(series_list, raw_path, stats, costs_sample, costs, policy, workload, raw_answers,
                  level_answers, store)
     points_in_year, stored = own_workload.points_per_day() * 365, year.rows[-1][2]
     return PhaseResult(
@@ -277,7 +276,7 @@ def measure_costs(output_dir, raw_path, paths, series_list, kind_of, stats):
                          buckets_per_series)
 
 
-def print_report(series_list, raw_path, stats, costs_sample, costs, policy, workload, retention, raw_answers,
+def print_report(series_list, raw_path, stats, costs_sample, costs, policy, workload, raw_answers,
                  level_answers, store):
     points, raw_bytes = total_points(series_list), raw_path.stat().st_size
     print("Phase 5: multi-resolution roll-ups, each level a METRICS! file")
@@ -286,7 +285,7 @@ def print_report(series_list, raw_path, stats, costs_sample, costs, policy, work
     print_aggregate_costs(costs_sample)
     print("  Each level: computed from the finer one, equal bit for bit to the level computed straight from the")
     print("  raw points, written, read back identical, and only then moved into place.")
-    print_retention(policy, retention)
+    print_retention(policy, series_list)
     print_projection(costs, workload, policy)
     print_query_timing(raw_answers, level_answers)
     print_percentile_lesson(series_list)
@@ -324,12 +323,16 @@ def print_aggregate_costs(sample):
     print("  the light set; percentiles are read from the sketches of the 5-minute and coarser levels.")
 
 
-def print_retention(policy, retention):
+def print_retention(policy, series_list):
     tiers = ", ".join(f"{t.label()} for {format_duration(t.horizon_ns)}" for t in policy.tiers)
-    print(f"  Retention policy ({policy}): keep {tiers}.")
-    dropped = sum(r.dropped for r in retention)
-    print(f"  Applied to the roll-up files (now = newest sample): {dropped:,} buckets dropped"
-          + (" (all of this data lies inside every horizon)." if not dropped else "."))
+    print(f"  Retention policy ({policy}): keep {tiers}; older data is deleted tier by tier.")
+    present = [s for s in series_list if len(s)]
+    if present:
+        span = max(int(s.timestamps.max()) for s in present) - min(int(s.timestamps.min()) for s in present)
+        shortest = policy.tiers[0].horizon_ns
+        fits = "inside every horizon" if span < shortest else "longer than the shortest horizon"
+        print(f"  This dataset spans {span / HOUR_NS:,.1f} h, {fits}: `--apply-retention` deletes what has expired from")
+        print("  the roll-up files after this run (lib/retention.py; the tests apply it to real files).")
 
 
 def print_projection(costs, workload, policy):
@@ -398,6 +401,8 @@ def main():
     parser = make_parser(__doc__)
     parser.add_argument("--retention", type=RetentionPolicy.parse, default=DEFAULT_POLICY, metavar="POLICY",
                         help=f"tiers as RESOLUTION=HORIZON (default {DEFAULT_POLICY})")
+    parser.add_argument("--apply-retention", action="store_true",
+                        help="after the run, delete what the policy says has expired from the roll-up files")
     parser.add_argument("--workload-series", type=int, default=Workload().series, metavar="N",
                         help=f"series in the cost projection (default {Workload().series:,})")
     parser.add_argument("--workload-interval", type=float, default=Workload().interval_s, metavar="SECONDS",
@@ -409,7 +414,13 @@ def main():
             workload = Workload(args.workload_series, args.workload_interval)
         except ValueError as exc:
             parser.error(str(exc))
-        print(run(args.output_dir, policy=args.retention, workload=workload).summary_line())
+        result = run(args.output_dir, policy=args.retention, workload=workload)
+        print(result.summary_line())
+        if args.apply_retention:
+            paths = {r: Path(args.output_dir) / rollup_filename(r) for r in args.retention.rollup_resolutions()}
+            for applied in apply_policy(args.retention, None, paths):
+                print(f"retention: {applied.path.name}: kept {applied.kept:,} buckets, dropped {applied.dropped:,} "
+                      f"(cutoff {np.datetime_as_string(np.datetime64(applied.cutoff_ns, 'ns'), unit='s')}Z)")
 
     exit_on_user_error(run_from_arguments)
 
