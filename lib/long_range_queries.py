@@ -5,8 +5,9 @@ dashboard of a month of CPU). Answered three ways and compared:
 - from the raw METRICS! file: read every point, group by hour, compute exactly (p99 by sorting);
 - from each roll-up level: read only the columns the question needs (max; sum and count; the
   sketch), merge the level's buckets into hours, and read p99 off the merged sketch.
-Each answer reports how many stored values it read and how long it took; the roll-up answers are
-compared with the raw ones. max merges exactly, avg too up to the rounding of each stored sum, and
+Each answer reports how many stored values it read and how long it took (not counting the opening of
+the file, which reads its index once, as a database keeps its indexes in memory); the roll-up
+answers are compared with the raw ones. max merges exactly, avg too up to the rounding of each stored sum, and
 p99 stays within the sketch's relative error. A level without a sketch (a light level) cannot answer
 p99 at all: percentiles come only from mergeable sketches.
 """
@@ -21,6 +22,8 @@ from lib.downsampling import GAUGE, QUANTILES, Sketch, bucket_starts, metric_kin
 from lib.rollup_files import SKETCH_COLUMNS, group_columns
 
 QUESTIONS = ("max", "avg", "p99")
+# Timed apart: max and avg need few columns, p99 needs the sketch (or every raw point, sorted).
+QUESTION_GROUPS = (("max", "avg"), ("p99",))
 # The stored columns each question reads from a roll-up file.
 COLUMNS_READ = {"max": ("max",), "avg": ("sum", "count"), "p99": SKETCH_COLUMNS}
 RAW_SOURCE = "raw"
@@ -59,59 +62,63 @@ def _hour_groups(timestamps, width):
     return order, starts, hours[starts]
 
 
-def _raw_hourly(timestamps, values, width):
+def _raw_hourly(timestamps, values, width, questions):
     order, starts, hours = _hour_groups(timestamps, width)
     values = values[order]
     group = _group_of(starts, len(values))
-    real = ~np.isnan(values)
-    count = np.bincount(group[real], minlength=len(starts))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        total = np.bincount(group[real], weights=values[real], minlength=len(starts))
-        answers = {"max": np.fmax.reduceat(values, starts) if len(starts) else np.empty(0),
-                   "avg": total / count}
-    finite = np.isfinite(values)
-    sorted_positions = np.lexsort((values[finite], group[finite]))
-    finite_group, finite_values = group[finite][sorted_positions], values[finite][sorted_positions]
-    n_finite = np.bincount(finite_group, minlength=len(starts))
-    first = np.concatenate(([0], np.cumsum(n_finite)[:-1])).astype(np.int64)
-    rank = np.floor(QUANTILES["p99"] * (n_finite - 1)).astype(np.int64)
-    p99 = np.full(len(starts), np.nan)
-    p99[n_finite > 0] = finite_values[(first + rank)[n_finite > 0]]
-    answers["p99"] = p99
+    answers = {}
+    if "max" in questions:
+        answers["max"] = np.fmax.reduceat(values, starts) if len(starts) else np.empty(0)
+    if "avg" in questions:
+        real = ~np.isnan(values)
+        count = np.bincount(group[real], minlength=len(starts))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            answers["avg"] = np.bincount(group[real], weights=values[real], minlength=len(starts)) / count
+    if "p99" in questions:
+        finite = np.isfinite(values)
+        sorted_positions = np.lexsort((values[finite], group[finite]))
+        finite_group, finite_values = group[finite][sorted_positions], values[finite][sorted_positions]
+        n_finite = np.bincount(finite_group, minlength=len(starts))
+        first = np.concatenate(([0], np.cumsum(n_finite)[:-1])).astype(np.int64)
+        rank = np.floor(QUANTILES["p99"] * (n_finite - 1)).astype(np.int64)
+        answers["p99"] = np.full(len(starts), np.nan)
+        answers["p99"][n_finite > 0] = finite_values[(first + rank)[n_finite > 0]]
     return hours, answers
 
 
-def answer_from_raw(raw_path, keys, width=HOUR_NS, check=None):
+def answer_from_raw(raw_path, keys, questions=QUESTIONS, width=HOUR_NS, check=None):
     """The questions answered from every raw point. `check(series)` (untimed) may inspect each
     series as it is read, e.g. to prove the file holds the dataset."""
-    seconds, hours, parts = 0.0, [], {q: [] for q in QUESTIONS}
+    seconds, hours, parts = 0.0, [], {q: [] for q in questions}
     values_read = 0
     with MetricsFile(raw_path) as f:
         for name, labels in keys:
             start = time.perf_counter()
             series = f.read_series(name, dict(labels))
-            h, answers = _raw_hourly(series.timestamps, series.values, width)
+            h, answers = _raw_hourly(series.timestamps, series.values, width, questions)
             seconds += time.perf_counter() - start
             if check is not None:
                 check(series)
             values_read += len(series)
             hours.append(h)
-            for q in QUESTIONS:
+            for q in questions:
                 parts[q].append(answers[q])
-    return Answers(RAW_SOURCE, _join(hours, np.int64), {q: _join(v) for q, v in parts.items()}, values_read, seconds)
+    return Answers(RAW_SOURCE, _join(hours, np.int64), {q: _join(v) for q, v in parts.items()}, values_read,
+                   seconds, tuple(questions))
 
 
-def answer_from_level(path, label, keys, width=HOUR_NS):
-    """The questions answered from one roll-up file, reading only the columns they need."""
-    start = time.perf_counter()
-    hours, parts, values_read = [], {q: [] for q in QUESTIONS}, 0
-    answered = set(QUESTIONS)
+def answer_from_level(path, label, keys, questions=QUESTIONS, width=HOUR_NS):
+    """The questions answered from one roll-up file, reading only the columns they need (and the
+    count column, which says which buckets exist)."""
+    hours, parts, values_read = [], {q: [] for q in questions}, 0
+    answered = set(questions)
     with MetricsFile(path) as f:
         columns_of = group_columns(f.series)
+        start = time.perf_counter()  # the index is read once when a file is opened, as a database keeps it
         for name, labels in keys:
             entries = columns_of[series_key(name, dict(labels))]
-            answered &= {q for q in QUESTIONS if set(COLUMNS_READ[q]) <= set(entries)}
-            wanted = [c for q in QUESTIONS for c in COLUMNS_READ[q] if c in entries]
+            answered &= {q for q in questions if set(COLUMNS_READ[q]) <= set(entries)}
+            wanted = ["count"] + [c for q in questions for c in COLUMNS_READ[q] if c in entries]
             columns = {c: f.read_series(name, entries[c]) for c in dict.fromkeys(wanted)}
             values_read += sum(len(c) for c in columns.values())
             bucket_start = columns["count"].timestamps
@@ -120,13 +127,16 @@ def answer_from_level(path, label, keys, width=HOUR_NS):
             hours.append(hour_of_bucket[starts])
             group = _group_of(starts, len(bucket_start))
             reduce = (lambda ufunc, v: ufunc.reduceat(v, starts)) if len(starts) else (lambda ufunc, v: np.empty(0))
-            parts["max"].append(reduce(np.fmax, columns["max"].values))
-            with np.errstate(invalid="ignore", divide="ignore"):
-                parts["avg"].append(reduce(np.add, columns["sum"].values) / reduce(np.add, columns["count"].values))
-            parts["p99"].append(_p99_from_sketch(columns, bucket_start, group, len(starts)))
-    seconds = time.perf_counter() - start
+            if "max" in questions:
+                parts["max"].append(reduce(np.fmax, columns["max"].values) if "max" in columns else np.full(len(starts), np.nan))
+            if "avg" in questions:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    parts["avg"].append(reduce(np.add, columns["sum"].values) / reduce(np.add, columns["count"].values))
+            if "p99" in questions:
+                parts["p99"].append(_p99_from_sketch(columns, bucket_start, group, len(starts)))
+        seconds = time.perf_counter() - start
     return Answers(label, _join(hours, np.int64), {q: _join(v) for q, v in parts.items()}, values_read, seconds,
-                   tuple(q for q in QUESTIONS if q in answered))
+                   tuple(q for q in questions if q in answered))
 
 
 def _p99_from_sketch(columns, bucket_start, group, n_hours):
