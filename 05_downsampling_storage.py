@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.binary_format import DEFAULT_BLOCK_POINTS, MetricsFile, read_file, write_file
+from lib.binary_format import DEFAULT_BLOCK_POINTS, MetricsFile, write_file
 from lib.cli import exit_on_user_error, make_parser
 from lib.dataset import (
     HOUR_NS, MINUTE_NS, NS_PER_SECOND, assert_identical, canonical_order, display_name, first_difference,
@@ -58,7 +58,7 @@ from lib.rollup_files import (
 
 QUERY_MAX_POINTS = 500
 # Series are rolled up a chunk at a time, so memory follows the chunk, not the dataset.
-CHUNK_POINTS = 1_000_000
+CHUNK_POINTS = 500_000
 # The cost of every aggregate is measured on every k-th series, about this many points in all.
 COST_SAMPLE_POINTS = 200_000
 # The finest level keeps only LIGHT_FIELDS (see the docstring and the aggregate-cost table).
@@ -117,11 +117,20 @@ def run(output_dir, policy=DEFAULT_POLICY, workload=Workload()):
 
 
 def read_back_identical(columns, path):
-    """True if the file reads back as exactly these columns; raises RoundTripError otherwise."""
-    difference = first_difference(columns, read_file(path))
-    if difference is not None:
-        raise RoundTripError(f"phase 5 ({path}): {difference}")
+    """True if the file reads back as exactly these columns; raises RoundTripError otherwise.
+    One column at a time, so memory stays that of one column."""
+    with MetricsFile(path) as f:
+        if [e.key for e in f.series] != [c.key for c in columns]:
+            raise RoundTripError(f"phase 5 ({path}): the file lists other columns than were written")
+        for column in columns:
+            difference = first_difference([column], [read_column(f, column)])
+            if difference is not None:
+                raise RoundTripError(f"phase 5 ({path}): {difference}")
     return True
+
+
+def read_column(metrics_file, column):
+    return metrics_file.read_series(column.name, column.labels)
 
 
 def remove_other_levels(output_dir, paths):
@@ -307,6 +316,7 @@ def print_level_table(stats, points, raw_bytes):
         print(f"  {resolution_label(resolution):>6}  {keeps:<11}  {buckets:>9,}  {points / max(buckets, 1):>13.1f}  "
               f"{human_bytes(level['bytes']):>9}  {level['bytes'] / max(buckets, 1):>8.1f}  "
               f"{ratio_words(raw_bytes, level['bytes']):>14}")
+    print("  B/bucket = the level's file size / its buckets;")
     print(f"  light = {', '.join(LIGHT_FIELDS[GAUGE])} (gauges), {', '.join(LIGHT_FIELDS[COUNTER])} (counters);")
     print(f"  all+sketch = {', '.join(STORED_FIELDS[GAUGE])} + DDSketch (gauges), "
           f"{', '.join(STORED_FIELDS[COUNTER])} (counters).")

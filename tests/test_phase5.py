@@ -35,14 +35,14 @@ def test_a_level_that_fails_its_check_never_replaces_the_previous_file(small_run
     phase5.run(small_run)
     finest = small_run / rollup_filename(60 * 10**9)
     before = finest.read_bytes()
-    original_read = phase5.read_file
+    original_read = phase5.read_column
 
-    def read_with_one_bit_flipped(path):
-        columns = original_read(path)
-        columns[0].values.view(np.uint64)[0] ^= 1
-        return columns
+    def read_with_one_bit_flipped(metrics_file, column):
+        series = original_read(metrics_file, column)
+        series.values.view(np.uint64)[-1:] ^= 1
+        return series
 
-    monkeypatch.setattr(phase5, "read_file", read_with_one_bit_flipped)
+    monkeypatch.setattr(phase5, "read_column", read_with_one_bit_flipped)
     with pytest.raises(RoundTripError):
         phase5.run(small_run)
     assert finest.read_bytes() == before
@@ -55,7 +55,8 @@ def test_phase_5_row_is_a_projected_lossy_year_and_its_report_says_so(small_run,
     assert result.projected and result.lossy and result.verified
     assert result.on_disk_bytes == sum(p.stat().st_size for p in small_run.glob("05_rollup_*.bin"))
     assert result.points > sum(len(s) for s in load_dataset_for_phase(small_run))  # a year, not these hours
-    for text in ("Projected storage", "Assumptions:", "speed-up", "error p99", "x smaller", "Retention policy"):
+    for text in ("Projected storage", "Assumptions:", "speed-up", "largest error against raw", "x smaller",
+                 "Retention policy"):
         assert text in out
     assert "0.6x" not in out  # every ratio says its direction
 
