@@ -37,11 +37,11 @@ import numpy as np
 from lib.binary_format import DEFAULT_BLOCK_POINTS, MetricsFile, write_file
 from lib.cli import exit_on_user_error, make_parser
 from lib.dataset import (
-    HOUR_NS, MINUTE_NS, NS_PER_SECOND, assert_identical, canonical_order, display_name, first_difference,
+    DAY_NS, HOUR_NS, MINUTE_NS, NS_PER_SECOND, assert_identical, canonical_order, display_name, first_difference,
     load_dataset_for_phase, total_points,
 )
 from lib.downsampling import (
-    COUNTER, GAUGE, LIGHT_FIELDS, SKETCH_ALPHA, STORED_FIELDS, check_resolutions,
+    COUNTER, GAUGE, LIGHT_FIELDS, RAW_RESOLUTION, SKETCH_ALPHA, STORED_FIELDS, check_resolutions,
     check_timestamps_fit, compare_percentile_merging, metric_kind, rollup_dataset, rollup_from_raw,
 )
 from lib.errors import MissingDatasetError, RoundTripError, SqueezedSignalsError
@@ -50,7 +50,7 @@ from lib.phases import OUTPUT_FILENAMES, earlier_phase_file
 from lib.progress import Progress
 from lib.projection import MeasuredCosts, Workload, assumptions, project
 from lib.report import PhaseResult, human_bytes, ratio_words
-from lib.retention import DEFAULT_POLICY, RetentionPolicy, apply_policy, format_duration
+from lib.retention import DEFAULT_POLICY, RetentionPolicy, Tier, apply_policy, format_duration
 from lib.rollup_files import (
     ROLLUP_FILE_GLOB, SKETCH_COLUMNS, RollupStore, column_bytes, column_labels, resolution_label, rollup_filename, rollup_to_series,
     write_verified,
@@ -356,11 +356,29 @@ def print_projection(costs, workload, policy):
     print(f"    {'':<44}{'written per day':>16}{'stored after 1 year':>21}")
     for label, per_day, stored in year.rows:
         print(f"    {label:<44}{human_bytes(per_day):>16}{human_bytes(stored):>21}")
+    shorter = shorter_fine_tiers(policy)
+    if shorter is not None:
+        per_day, stored = project(costs, workload, shorter, days=365).rows[-1][1:]
+        print(f"    {'phase 4 + tiers ' + str(shorter):<44}{human_bytes(per_day):>16}{human_bytes(stored):>21}")
     seven = project(costs, workload, policy, days=7 * 365).rows[-1][2]
-    print(f"    (the tiers keep growing until the longest horizon: after 7 years {human_bytes(seven)})")
+    print(f"    (the first policy keeps growing until its longest horizon: after 7 years {human_bytes(seven)})")
     print("  Assumptions:")
     for line in assumptions(costs, workload, policy):
         print(f"    - {line}")
+
+
+def shorter_fine_tiers(policy):
+    """The same policy with every roll-up tier but the coarsest kept at most 90 days: how much of the
+    year's cost the fine levels make (None if the policy already does so)."""
+    limit = 90 * DAY_NS
+    tiers = [t if t.resolution_ns in (RAW_RESOLUTION, policy.tiers[-1].resolution_ns) else Tier(t.resolution_ns, min(t.horizon_ns, limit))
+             for t in policy.tiers]
+    if tiers == list(policy.tiers):
+        return None
+    try:
+        return RetentionPolicy(tuple(tiers))
+    except ValueError:
+        return None
 
 
 def print_query_timing(raw, levels):
@@ -391,6 +409,11 @@ def print_query_timing(raw, levels):
         print(f"    {source:<6}{cells}" + "".join(f"  {e:>7}" for e in errors))
     print("    error = the largest relative difference from the raw answer over all hours: max merges exactly,")
     print("    avg up to the rounding of each stored sum, p99 within the sketch's 1%.")
+    if any(part.seconds > reference.seconds for answers in levels for part, reference in zip(answers, raw)
+           if part.answered):
+        print("    A speed-up below 1x: each column read has a fixed cost (find its blocks, decode their headers and")
+        print("    timestamps), and a level reads several columns per series where raw reads one. With few values")
+        print("    per read (a short dataset) that cost wins; over longer spans the values read decide.")
 
 
 def print_percentile_lesson(series_list):
