@@ -28,6 +28,7 @@ Every level is computed from the finer one, checked bit for bit against the same
 straight from the raw points, written as a phase-4 file (lib/rollup_files.py), read back and
 compared before it replaces the previous file.
 """
+import argparse
 import tempfile
 import time
 from dataclasses import replace
@@ -88,6 +89,7 @@ def run(output_dir, policy=DEFAULT_POLICY, workload=Workload()):
     raw_answers = [answer_from_raw(raw_path, keys, group, check=check) for group in QUESTION_GROUPS]
     columns, stats, costs_sample, checks = roll_up_in_chunks(series_list, resolutions)
     paths = {r: output_dir / rollup_filename(r) for r in resolutions}
+    progress = Progress("writing and verifying roll-up levels", len(resolutions), unit="levels")
     for resolution in resolutions:
         level_columns = canonical_order(columns.pop(resolution))
         stats[resolution]["bytes"] = write_verified(
@@ -96,6 +98,8 @@ def run(output_dir, policy=DEFAULT_POLICY, workload=Workload()):
             lambda path: checks.append(read_back_identical(level_columns, path)),
         )
         del level_columns
+        progress.advance(1)
+    progress.finish()
     verified = bool(checks) and all(checks)
     remove_other_levels(output_dir, paths.values())
     seconds = time.perf_counter() - start
@@ -457,9 +461,16 @@ def print_query_examples(series_list, store):
         print("    merges exactly, so the coarse levels find that very sample.")
 
 
+def policy_argument(text):
+    try:
+        return RetentionPolicy.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def main():
     parser = make_parser(__doc__)
-    parser.add_argument("--retention", type=RetentionPolicy.parse, default=DEFAULT_POLICY, metavar="POLICY",
+    parser.add_argument("--retention", type=policy_argument, default=DEFAULT_POLICY, metavar="POLICY",
                         help=f"tiers as RESOLUTION=HORIZON (default {DEFAULT_POLICY})")
     parser.add_argument("--apply-retention", action="store_true",
                         help="after the run, delete what the policy says has expired from the roll-up files")

@@ -5,7 +5,7 @@ import pytest
 from lib.dataset import Series, load_dataset_for_phase, save_dataset
 from lib.downsampling import LIGHT_FIELDS, STORED_FIELDS
 from lib.errors import RoundTripError
-from lib.rollup_files import rollup_filename
+from lib.rollup_files import read_rollups, rollup_filename
 from tests.conftest import phase_module, run_script
 
 phase5 = phase_module("05_downsampling_storage.py")
@@ -71,3 +71,18 @@ def test_the_docstring_names_every_aggregate_a_level_keeps():
 def test_bad_retention_policy_is_one_line_and_exit_2(small_run):
     result = run_script("05_downsampling_storage.py", "--output-dir", small_run, "--retention", "raw=7d,1h=1d")
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_apply_retention_from_the_command_line_drops_expired_buckets(small_run):
+    policy = "raw=10m,1m=10m,5m=20m,1h=1d"
+    result = run_script("05_downsampling_storage.py", "--output-dir", small_run, "--retention", policy,
+                        "--apply-retention")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("retention: ")]
+    assert [line.split(":")[1].strip() for line in lines] == ["05_rollup_1m.bin", "05_rollup_5m.bin", "05_rollup_1h.bin"]
+    newest = max(int(s.timestamps.max()) for s in load_dataset_for_phase(small_run))
+    for minutes in (1, 5):
+        width = minutes * 60 * 10**9
+        for rollup in read_rollups(small_run / rollup_filename(width), width):
+            assert np.all(rollup.bucket_start + width > newest - {1: 10, 5: 20}[minutes] * 60 * 10**9)
+    assert "dropped 0 " not in lines[0]  # the data spans hours: 10 minutes of 1m buckets keep few
