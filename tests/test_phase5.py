@@ -58,7 +58,7 @@ def test_phase_5_row_is_a_projected_lossy_year_and_its_report_says_so(small_run,
     for text in ("Projected storage", "Assumptions:", "speed-up", "largest error against raw", "x smaller",
                  "Retention policy"):
         assert text in out
-    table = out.split("The same hours at each level")[1].split("B/bucket =")[0].splitlines()[2:]
+    table = out.split("The same hours at each level")[1].split("  B/bucket =")[0].splitlines()[2:]
     assert table and all(line.endswith(("x smaller", "x larger")) for line in table)  # each says its direction
 
 
