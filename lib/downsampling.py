@@ -33,6 +33,9 @@ counter : count, nan_count, first, last, increase.
           Derived on read: rate = increase / bucket width in seconds.
 Gauges keep no increase (a gauge going down is not a reset); counters keep no sum, min, max or
 sketch (sums and percentiles of running totals answer no question anyone asks).
+A light roll-up (LIGHT_FIELDS, for fine levels where a bucket holds few points) keeps only count,
+sum, min, max (gauge) or count, increase (counter): it answers avg and rate but no percentile,
+and `Rollup.available()` says so.
 
 `metric_kind(name, values)` decides the kind by Prometheus naming conventions: a name ending in
 `_total`, `_count`, `_sum` or `_bucket` is a counter, unless one of its values is negative (a
@@ -111,7 +114,7 @@ on the raw values, so the sketch is compared with the percentile it promises to 
 Queries
 -------
 `choose_resolution` picks the finest resolution whose number of buckets overlapping the range stays
-within `max_points`; `query` answers one aggregate over a time range from the roll-up at that
+within `max_points` (among the levels that hold the aggregate asked for); `query` answers one aggregate over a time range from the roll-up at that
 resolution (or from raw points when there are few enough), merging buckets with the same exact
 machinery as the roll-up itself. Buckets overlapping the range edges are included whole, so the
 answer covers the range widened to bucket boundaries, which the result reports.
