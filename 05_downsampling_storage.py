@@ -339,8 +339,14 @@ def print_aggregate_costs(sample):
         for resolution, level in table.items():
             cells = [level.get((kind, n)) for n in names] + [sum(level.get((kind, c), 0) for c in SKETCH_COLUMNS) or None]
             print(f"  {resolution_label(resolution):>9}" + "".join(f"{'-' if c is None else f'{c:.2f}':>10}" for c in cells))
-    print("  At the finest level the sketch and first/last cost as much as the rest together, so it keeps only")
-    print("  the light set; percentiles are read from the sketches of the 5-minute and coarser levels.")
+    finest = table[min(table)]
+    dropped = [c for c in STORED_FIELDS[GAUGE] if c not in LIGHT_FIELDS[GAUGE]] + list(SKETCH_COLUMNS)
+    dropped_bytes = sum(finest.get((GAUGE, c), 0) for c in dropped)
+    total = sum(size for (kind, _c), size in finest.items() if kind == GAUGE)
+    if total:
+        print(f"  At {resolution_label(min(table))} the sketch, first, last and nan_count cost {dropped_bytes:.1f} of "
+              f"{total:.1f} bytes per gauge bucket,")
+        print("  so the finest level keeps only the light set; percentiles come from the sketches of the coarser levels.")
 
 
 def print_retention(policy, series_list):
