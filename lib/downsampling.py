@@ -58,8 +58,9 @@ tell a quiet bucket (count low) from missing data (no row).
 NaN
 ---
 NaN means "no value" to a monitoring user (Prometheus writes NaN as a stale marker when a target
-disappears). Every NaN bit pattern (quiet, signalling, any payload or sign) counts alike. NaN samples are therefore excluded from every value aggregate: `count` counts the real
-samples (it is what `avg` divides by) and `nan_count` the NaN ones. A bucket holding only NaNs
+disappears). Every NaN bit pattern (quiet, signalling, any payload or sign) counts alike. NaN
+samples are therefore excluded from every value aggregate: `count` counts the real samples (it is
+what `avg` divides by) and `nan_count` the NaN ones. A bucket holding only NaNs
 exists with count 0, sum 0.0, increase 0.0 and NaN for min, max, first, last and the percentiles.
 Counter deltas skip NaN samples (the delta runs from the previous real sample), as Prometheus does.
 A zero min or max is stored as +0.0, whichever zero the bucket held, so that the result does not
@@ -114,8 +115,9 @@ on the raw values, so the sketch is compared with the percentile it promises to 
 Queries
 -------
 `choose_resolution` picks the finest resolution whose number of buckets overlapping the range stays
-within `max_points` (among the levels that hold the aggregate asked for); `query` answers one aggregate over a time range from the roll-up at that
-resolution (or from raw points when there are few enough), merging buckets with the same exact
+within `max_points` (among the levels that hold the aggregate asked for); `query` answers one
+aggregate over a time range from the roll-up at that resolution (or from raw points when there are
+few enough), merging buckets with the same exact
 machinery as the roll-up itself. Buckets overlapping the range edges are included whole, so the
 answer covers the range widened to bucket boundaries, which the result reports.
 """

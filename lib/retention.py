@@ -108,7 +108,8 @@ class Applied:
 
 
 def newest_timestamp(paths):
-    """The newest timestamp in any of the METRICS! files (the default "now" of a policy)."""
+    """The newest timestamp in any of the METRICS! files (the default "now" of a policy; in a
+    roll-up file, the start of its newest bucket)."""
     newest = None
     for path in paths:
         with MetricsFile(path) as f:

@@ -9,6 +9,9 @@ ordinary series in the phase-4 file, told apart by two reserved labels:
     cpu_usage_percent{host="a", __rollup__="sketch_key", ...}   one point per sketch entry:
         timestamp = start of the entry's bucket, value = key (likewise sketch_sign, sketch_count)
 
+A light file (fine levels) holds only the LIGHT_FIELDS columns and no sketch; a reader tells the
+two apart by the columns present.
+
 So every roll-up file gets the index, random access, checksums and compression of phase 4 for
 free, and a reader fetches one series' `max` column without touching anything else. Counts are
 stored as float64 (exact below 2**53). One file per resolution keeps each level independently
