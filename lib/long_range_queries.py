@@ -86,25 +86,32 @@ def _raw_hourly(timestamps, values, width, questions):
     return hours, answers
 
 
-def answer_from_raw(raw_path, keys, questions=QUESTIONS, width=HOUR_NS, check=None):
-    """The questions answered from every raw point. `check(series)` (untimed) may inspect each
-    series as it is read, e.g. to prove the file holds the dataset."""
-    seconds, hours, parts = 0.0, [], {q: [] for q in questions}
-    values_read = 0
+def answer_from_raw(raw_path, keys, groups=(QUESTIONS,), width=HOUR_NS, check=None):
+    """The questions answered from every raw point: one Answers per group of questions. The points
+    are read once; each group's time is that reading plus its own computing, as if it ran alone.
+    `check(series)` (untimed) may inspect each series as it is read, e.g. to prove the file holds
+    the dataset."""
+    read_seconds, values_read, hours = 0.0, 0, []
+    seconds = [0.0] * len(groups)
+    parts = [{q: [] for q in group} for group in groups]
     with MetricsFile(raw_path) as f:
         for name, labels in keys:
             start = time.perf_counter()
             series = f.read_series(name, dict(labels))
-            h, answers = _raw_hourly(series.timestamps, series.values, width, questions)
-            seconds += time.perf_counter() - start
+            read_seconds += time.perf_counter() - start
             if check is not None:
                 check(series)
             values_read += len(series)
+            for number, group in enumerate(groups):
+                start = time.perf_counter()
+                h, answers = _raw_hourly(series.timestamps, series.values, width, group)
+                seconds[number] += time.perf_counter() - start
+                for q in group:
+                    parts[number][q].append(answers[q])
             hours.append(h)
-            for q in questions:
-                parts[q].append(answers[q])
-    return Answers(RAW_SOURCE, _join(hours, np.int64), {q: _join(v) for q, v in parts.items()}, values_read,
-                   seconds, tuple(questions))
+    hours = _join(hours, np.int64)
+    return [Answers(RAW_SOURCE, hours, {q: _join(v) for q, v in part.items()}, values_read, read_seconds + spent,
+                    tuple(group)) for group, part, spent in zip(groups, parts, seconds)]
 
 
 def answer_from_level(path, label, keys, questions=QUESTIONS, width=HOUR_NS):

@@ -29,7 +29,7 @@ def test_hourly_max_avg_p99_from_raw_by_hand(files):
     folder, series_list = files
     keys = gauge_keys(series_list)
     assert [name for name, _ in keys] == ["temperature"]  # counters are not asked for percentiles
-    raw = answer_from_raw(folder / "raw.bin", keys)
+    [raw] = answer_from_raw(folder / "raw.bin", keys)
     assert list(raw.hours) == [0, HOUR_NS]
     assert list(raw.values["max"]) == [59.0, 159.0]
     assert list(raw.values["avg"]) == [29.5, 129.5]
@@ -40,7 +40,7 @@ def test_hourly_max_avg_p99_from_raw_by_hand(files):
 def test_levels_answer_max_exactly_and_p99_only_with_a_sketch(files):
     folder, series_list = files
     keys = gauge_keys(series_list)
-    raw = answer_from_raw(folder / "raw.bin", keys)
+    [raw] = answer_from_raw(folder / "raw.bin", keys)
     light = answer_from_level(folder / "1m.bin", "1m", keys)
     full = answer_from_level(folder / "5m.bin", "5m", keys)
     assert light.answered == ("max", "avg") and full.answered == ("max", "avg", "p99")
@@ -52,8 +52,12 @@ def test_levels_answer_max_exactly_and_p99_only_with_a_sketch(files):
     assert math.isnan(light.values["p99"][0])
 
 
-def test_a_stale_file_is_caught_by_the_check(files):
+def test_the_raw_file_is_read_once_for_every_group_and_each_series_checked(files):
     folder, series_list = files
     seen = []
-    answer_from_raw(folder / "raw.bin", gauge_keys(series_list), check=seen.append)
+    by_group = answer_from_raw(folder / "raw.bin", gauge_keys(series_list), (("max", "avg"), ("p99",)),
+                               check=seen.append)
     assert [s.name for s in seen] == ["temperature"]
+    assert [sorted(a.values) for a in by_group] == [["avg", "max"], ["p99"]]
+    assert [a.values_read for a in by_group] == [120, 120]
+    assert list(by_group[1].values["p99"]) == [58.0, 158.0]
