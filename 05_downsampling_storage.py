@@ -163,7 +163,7 @@ def raw_file_check(raw_path, series_list):
 
     def check(series):
         try:
-            assert_identical([by_key[series.key]], [series], f"{raw_path}")
+            assert_identical([by_key[series.key]], [series], "read back")
         except RoundTripError as exc:
             raise stale_raw_file(raw_path, exc) from None
 
