@@ -14,7 +14,7 @@ from lib.output_lock import locked_output_dir
 from lib.phases import GENERATOR_SCRIPT, available_phase_scripts, load_script
 from lib.progress import Progress
 from lib.reference_compression import COMPRESSORS, ReferenceJob, add_estimate_fields, estimate_note
-from lib.report import format_bar_chart, format_table, table_rows, write_json_rows
+from lib.report import COMPARISON_TITLE, format_bar_chart, format_table, table_rows, write_json_rows
 
 
 def run_all(output_dir, size, seed, series=None, points=None, import_paths=None, import_format=None,
@@ -68,7 +68,7 @@ def print_comparison(results):
     rows = table_rows(results, ndjson_bytes)
     add_estimate_fields(rows, results)
     print()
-    print("Comparison (the same points in every format)")
+    print(COMPARISON_TITLE)
     print(format_table(rows))
     note = estimate_note(results)
     if note:

@@ -6,6 +6,6 @@ Each module states its role in its docstring. Layers (a module only imports thos
   bits, primitives (zigzag, varint, delta, RLE)
   encoders (Gorilla), decimal_codec, integer_codecs, value_codecs (codec choice per block)
   binary_format (the METRICS! file)
-  downsampling, rollup_files
+  downsampling, rollup_files, retention (tiers), projection (cost of a workload), long_range_queries
   data_generator, importers, reference_compression, report, cli, phases
 """

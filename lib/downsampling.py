@@ -33,6 +33,9 @@ counter : count, nan_count, first, last, increase.
           Derived on read: rate = increase / bucket width in seconds.
 Gauges keep no increase (a gauge going down is not a reset); counters keep no sum, min, max or
 sketch (sums and percentiles of running totals answer no question anyone asks).
+A light roll-up (LIGHT_FIELDS, for fine levels where a bucket holds few points) keeps only count,
+sum, min, max (gauge) or count, increase (counter): it answers avg and rate but no percentile,
+and `Rollup.available()` says so.
 
 `metric_kind(name, values)` decides the kind by Prometheus naming conventions: a name ending in
 `_total`, `_count`, `_sum` or `_bucket` is a counter, unless one of its values is negative (a
@@ -55,8 +58,9 @@ tell a quiet bucket (count low) from missing data (no row).
 NaN
 ---
 NaN means "no value" to a monitoring user (Prometheus writes NaN as a stale marker when a target
-disappears). NaN samples are therefore excluded from every value aggregate: `count` counts the real
-samples (it is what `avg` divides by) and `nan_count` the NaN ones. A bucket holding only NaNs
+disappears). Every NaN bit pattern (quiet, signalling, any payload or sign) counts alike. NaN
+samples are therefore excluded from every value aggregate: `count` counts the real samples (it is
+what `avg` divides by) and `nan_count` the NaN ones. A bucket holding only NaNs
 exists with count 0, sum 0.0, increase 0.0 and NaN for min, max, first, last and the percentiles.
 Counter deltas skip NaN samples (the delta runs from the previous real sample), as Prometheus does.
 A zero min or max is stored as +0.0, whichever zero the bucket held, so that the result does not
@@ -111,8 +115,9 @@ on the raw values, so the sketch is compared with the percentile it promises to 
 Queries
 -------
 `choose_resolution` picks the finest resolution whose number of buckets overlapping the range stays
-within `max_points`; `query` answers one aggregate over a time range from the roll-up at that
-resolution (or from raw points when there are few enough), merging buckets with the same exact
+within `max_points` (among the levels that hold the aggregate asked for); `query` answers one
+aggregate over a time range from the roll-up at that resolution (or from raw points when there are
+few enough), merging buckets with the same exact
 machinery as the roll-up itself. Buckets overlapping the range edges are included whole, so the
 answer covers the range widened to bucket boundaries, which the result reports.
 """
@@ -139,7 +144,12 @@ STORED_FIELDS = {
     GAUGE: ("count", "nan_count", "sum", "min", "max", "first", "last"),
     COUNTER: ("count", "nan_count", "first", "last", "increase"),
 }
+# What a cheap fine level keeps (Thanos' downsampled blocks keep count, sum, min, max and the counter
+# increase): enough for avg, min, max and rate, no sketch, so no percentiles at that level.
+LIGHT_FIELDS = {GAUGE: ("count", "sum", "min", "max"), COUNTER: ("count", "increase")}
 DERIVED_AGGREGATES = {GAUGE: ("avg",) + tuple(QUANTILES), COUNTER: ("rate",)}
+# Each derived aggregate and what it is read from ("sketch": the DDSketch table).
+DERIVED_FROM = {"avg": ("sum", "count"), "rate": ("increase",), **{q: ("sketch",) for q in QUANTILES}}
 INTEGER_FIELDS = ("count", "nan_count")
 
 SKETCH_ALPHA = 0.01
@@ -195,7 +205,11 @@ class Rollup:
         return len(self.bucket_start)
 
     def available(self):
-        return STORED_FIELDS[self.kind] + DERIVED_AGGREGATES[self.kind]
+        """The aggregates this roll-up can answer: those it stores, and those derived from them (a
+        light roll-up, without some fields or the sketch, answers fewer)."""
+        held = set(self.fields) | ({"sketch"} if self.sketch is not None else set())
+        stored = tuple(f for f in STORED_FIELDS[self.kind] if f in self.fields)
+        return stored + tuple(a for a in DERIVED_AGGREGATES[self.kind] if held.issuperset(DERIVED_FROM[a]))
 
     def aggregate(self, name):
         """Per-bucket values of aggregate `name`, stored or derived."""
@@ -323,6 +337,18 @@ def restore_exact_sums(rollup):
     return replace(rollup, exact=ExactSum(limbs, int(exponent[0]) if n else 0))
 
 
+def buckets_ending_after(rollup, cutoff_ns):
+    """The roll-up without its buckets that end at or before `cutoff_ns` (retention drops them);
+    a bucket partly after the cutoff holds data inside the horizon and is kept whole."""
+    first = int(np.searchsorted(rollup.bucket_start, cutoff_ns - rollup.resolution_ns, side="right"))
+    return _slice(rollup, first, len(rollup))
+
+
+def regroup_sketch(sketch, new_row):
+    """Merge the sketch entries of rows that map to the same new row (`new_row[old row]`)."""
+    return _canonical_sketch(np.asarray(new_row, dtype=np.int64)[sketch.row], sketch.sign, sketch.key, sketch.count)
+
+
 def sketch_quantiles(sketch, n_rows, q):
     """Estimate the q-quantile of each of `n_rows` buckets from its sketch (NaN where empty)."""
     totals = np.bincount(sketch.row, weights=sketch.count, minlength=n_rows).astype(np.int64)
@@ -392,7 +418,8 @@ def query(rollups, aggregate, start_ns, end_ns, max_points=DEFAULT_MAX_POINTS, r
     """
     if aggregate not in AGGREGATES:
         raise ValueError(f"unknown aggregate {aggregate!r}, choose from {AGGREGATES}")
-    resolution = choose_resolution(start_ns, end_ns, rollups, max_points)
+    able = {r: rollup for r, rollup in rollups.items() if aggregate in rollup.available()} or rollups
+    resolution = choose_resolution(start_ns, end_ns, able, max_points)
     if raw is not None:
         in_range = np.count_nonzero((raw.timestamps >= start_ns) & (raw.timestamps < end_ns))
         if in_range <= max_points:
@@ -547,7 +574,13 @@ def _sorted_points(series_list):
     ts = np.concatenate([np.empty(0, np.int64)] + [s.timestamps for s in series_list])
     values = np.concatenate([np.empty(0)] + [s.values for s in series_list])
     order = np.lexsort((ts, sid))
-    return sid[order], ts[order], values[order]
+    return sid[order], ts[order], _quiet_nans(values[order])
+
+
+def _quiet_nans(values):
+    """Every NaN bit pattern as the one quiet NaN. A signalling NaN (0x7ff0000000000001) would
+    otherwise win some comparisons inside fmin / fmax: max of [sNaN, 5, -3, 1] came out 1.0."""
+    return np.where(np.isnan(values), np.nan, values)
 
 
 def _group_bounds(new_group):
@@ -641,10 +674,13 @@ def _merge_rows(batch, keys):
     new_group[1:] = (batch.series[1:] != batch.series[:-1]) | (keys[1:] != keys[:-1])
     starts, ends, group = _group_bounds(new_group)
     fine = batch.fields
-    fields = {"count": _add(fine["count"], starts), "nan_count": _add(fine["nan_count"], starts)}
-    first, last, has = _first_last(fine["count"] > 0, starts, ends)
-    fields["first"] = _pick(fine["first"], first, has)
-    fields["last"] = _pick(fine["last"], last, has)
+    fields = {"count": _add(fine["count"], starts)}
+    if "nan_count" in fine:
+        fields["nan_count"] = _add(fine["nan_count"], starts)
+    if "first" in fine:  # a light roll-up keeps no first and last
+        first, last, has = _first_last(fine["count"] > 0, starts, ends)
+        fields["first"] = _pick(fine["first"], first, has)
+        fields["last"] = _pick(fine["last"], last, has)
     limbs = _normalize(_add(batch.limbs, starts)) if len(starts) else batch.limbs[:0]
     exponent = batch.exponent[starts]
     total = _limbs_to_float(limbs, exponent)
@@ -653,12 +689,13 @@ def _merge_rows(batch, keys):
         fields["min"] = _reduce_extreme(np.fmin, fine["min"], starts)
         fields["max"] = _reduce_extreme(np.fmax, fine["max"], starts)
         fields["sum"] = _with_infinities(total, fields["min"], fields["max"])
-        s = batch.sketch
-        sketch = _canonical_sketch(group[s.row], s.sign, s.key, s.count)
+        if batch.sketch is not None:
+            s = batch.sketch
+            sketch = _canonical_sketch(group[s.row], s.sign, s.key, s.count)
     else:
         broken = _add(np.isnan(fine["increase"]).astype(np.int64), starts) > 0
         fields["increase"] = np.where(broken, np.nan, total)
-    fields = {name: fields[name] for name in STORED_FIELDS[batch.kind]}
+    fields = {name: fields[name] for name in STORED_FIELDS[batch.kind] if name in fields}
     return _Batch(batch.kind, batch.series[starts], keys[starts], fields, limbs, exponent, sketch)
 
 
@@ -701,7 +738,7 @@ def _concat(rollups, kind):
     for r, offset in zip(rollups, offsets):
         limbs[offset:offset + len(r), : r.exact.limbs.shape[1]] = r.exact.limbs
     sketch = None
-    if kind == GAUGE:
+    if kind == GAUGE and all(r.sketch is not None for r in rollups):
         sketch = Sketch(
             np.concatenate([r.sketch.row + offset for r, offset in zip(rollups, offsets)]),
             np.concatenate([r.sketch.sign for r in rollups]),
@@ -712,7 +749,8 @@ def _concat(rollups, kind):
         kind,
         np.repeat(np.arange(len(rollups), dtype=np.int64), sizes),
         np.concatenate([r.bucket_start for r in rollups]),
-        {name: np.concatenate([r.fields[name] for r in rollups]) for name in STORED_FIELDS[kind]},
+        {name: np.concatenate([r.fields[name] for r in rollups]) for name in STORED_FIELDS[kind]
+         if all(name in r.fields for r in rollups)},
         limbs,
         np.repeat(np.array([r.exact.exponent for r in rollups], dtype=np.int64), sizes),
         sketch,
@@ -725,10 +763,10 @@ def _slice(rollup, lo, hi):
         a, b = np.searchsorted(rollup.sketch.row, [lo, hi])
         k = rollup.sketch
         sketch = Sketch(k.row[a:b] - lo, k.sign[a:b], k.key[a:b], k.count[a:b])
+    exact = None if rollup.exact is None else ExactSum(rollup.exact.limbs[lo:hi], rollup.exact.exponent)
     return Rollup(
         rollup.name, rollup.labels, rollup.kind, rollup.resolution_ns, rollup.bucket_start[lo:hi],
-        {name: values[lo:hi] for name, values in rollup.fields.items()},
-        sketch, ExactSum(rollup.exact.limbs[lo:hi], rollup.exact.exponent),
+        {name: values[lo:hi] for name, values in rollup.fields.items()}, sketch, exact,
     )
 
 

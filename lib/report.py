@@ -1,7 +1,12 @@
 """What a phase reports, and the comparison table, bar chart and JSON rows main.py prints.
 
 A phase returns a `PhaseResult`; `verified` is True only after the phase read its own file back and
-proved it identical to the dataset. Everything here is plain text for the terminal or JSON for
+proved it identical to what it wrote (for phase 5: the roll-ups, also checked against the raw
+points). Rows 0-4 hold the same points in every format. A `lossy` row keeps aggregates instead of
+points; a `projected` row is not this dataset's file but a projection from measured sizes (phase 5:
+a year of this dataset's workload under the retention policy), so its `points` and `bytes` are that
+year's and `on_disk_bytes` is what the phase actually wrote. Ratios compare bytes per point, which
+for rows of the same points is the same as comparing sizes. Everything here is plain text for the terminal or JSON for
 machines: no plotting dependency.
 """
 import json
@@ -22,6 +27,9 @@ class PhaseResult:
     points: int
     seconds: float
     verified: bool
+    lossy: bool = False
+    projected: bool = False
+    on_disk_bytes: int = None  # when projected: the size of the files actually written
 
     @property
     def bytes_per_point(self):
@@ -29,6 +37,9 @@ class PhaseResult:
 
     def summary_line(self):
         mark = "verified" if self.verified else "NOT verified"
+        if self.projected:
+            return (f"phase {self.phase} ({self.name}): wrote {self.path} {human_bytes(self.on_disk_bytes)}, {mark}; "
+                    f"projected {human_bytes(self.bytes)} for {self.points:,} points, {self.bytes_per_point:.3f} bytes/point")
         return (
             f"phase {self.phase} ({self.name}): {self.path} {human_bytes(self.bytes)}, "
             f"{self.bytes_per_point:.2f} bytes/point, {mark}"
@@ -46,22 +57,66 @@ def ratio_vs(baseline_bytes, size):
     return baseline_bytes / size if size else 0.0
 
 
+def ratio_words(baseline_bytes, size):
+    """A size next to a baseline, with its direction in words: "2.1x smaller", "1.8x larger"."""
+    if not size or not baseline_bytes:
+        return "-"
+    if size <= baseline_bytes:
+        return f"{baseline_bytes / size:.1f}x smaller"
+    return f"{size / baseline_bytes:.1f}x larger"
+
+
+COMPARISON_TITLE = ("Comparison (rows 0-4 and ref: the same points in every format; "
+                    "* = lossy and projected, see the note below the table)")
+
+
 def table_rows(results, baseline_bytes):
-    """One dict per result with the fields of the `main.py --json` contract."""
-    return [
-        {
+    """One dict per result with the fields of the `main.py --json` contract, plus `lossy` and
+    `projected` (and `on_disk_bytes` for a projected row). The ratio compares bytes per point with
+    NDJSON's (the phase-1 result), so a projected row of other points is still compared fairly."""
+    ndjson = next((r for r in results if r.phase == 1 and r.points), None)
+    rows = []
+    for r in results:
+        if ndjson is not None and r.points:
+            ratio = ndjson.bytes_per_point / r.bytes_per_point if r.bytes else 0.0
+        else:
+            ratio = ratio_vs(baseline_bytes, r.bytes)
+        row = {
             "phase": r.phase,
             "name": r.name,
             "file": str(r.path.name),
             "bytes": r.bytes,
             "points": r.points,
             "bytes_per_point": round(r.bytes_per_point, 4),
-            "ratio_vs_ndjson": round(ratio_vs(baseline_bytes, r.bytes), 3) if baseline_bytes else None,
+            "ratio_vs_ndjson": round(ratio, 3) if baseline_bytes else None,
             "seconds": round(r.seconds, 3),
             "verified": r.verified,
+            "lossy": r.lossy,
+            "projected": r.projected,
         }
-        for r in results
-    ]
+        if r.projected:
+            row["on_disk_bytes"] = r.on_disk_bytes
+        rows.append(row)
+    return rows
+
+
+def marked_name(row):
+    return row["name"] + (" *" if row.get("projected") or row.get("lossy") else "")
+
+
+def table_notes(rows):
+    """Under the table: what a lossy or projected row is, so nobody reads it as the same points."""
+    notes = []
+    for row in rows:
+        if row.get("projected"):
+            notes.append(f"* phase {row['phase']} is not these points in a smaller file: it is {row['points']:,} points, "
+                         f"a year of this dataset's series at its scrape rate, stored under the retention policy "
+                         f"(raw points for days, roll-ups after), projected from the sizes measured in this run; "
+                         f"its files on disk hold {human_bytes(row['on_disk_bytes'])}. Lossy: old data keeps "
+                         f"aggregates, not points.")
+        elif row.get("lossy"):
+            notes.append(f"* phase {row['phase']} is lossy: it keeps aggregates, not the points.")
+    return notes
 
 
 def format_table(rows):
@@ -69,7 +124,7 @@ def format_table(rows):
     body = [
         (
             str(row["phase"]),
-            row["name"],
+            marked_name(row),
             row["file"],
             human_bytes(row["bytes"]),
             f"{row['bytes_per_point']:.2f}",
@@ -87,19 +142,20 @@ def format_table(rows):
         return "  ".join(padded).rstrip()
 
     separator = "  ".join("-" * w for w in widths)
-    return "\n".join([line(headers), separator, *(line(cells) for cells in body)])
+    return "\n".join([line(headers), separator, *(line(cells) for cells in body), *table_notes(rows)])
 
 
 def format_bar_chart(rows, width=BAR_WIDTH):
-    """Horizontal bars proportional to size, so the drop from phase to phase is visible at a glance."""
-    largest = max((row["bytes"] for row in rows), default=0)
-    label_width = max((len(f"{row['phase']} {row['name']}") for row in rows), default=0)
-    lines = []
+    """Horizontal bars proportional to bytes per point (for rows of the same points, to size), so
+    the drop from phase to phase is visible at a glance, the projected row included."""
+    largest = max((row["bytes_per_point"] for row in rows), default=0)
+    label_width = max((len(f"{row['phase']} {marked_name(row)}") for row in rows), default=0)
+    lines = ["bytes per point:"]
     for row in rows:
-        filled = round(width * row["bytes"] / largest) if largest else 0
+        filled = round(width * row["bytes_per_point"] / largest) if largest else 0
         bar = "#" * max(filled, 1 if row["bytes"] else 0)
-        label = f"{row['phase']} {row['name']}"
-        lines.append(f"{label.ljust(label_width)}  {bar.ljust(width)}  {human_bytes(row['bytes'])}")
+        label = f"{row['phase']} {marked_name(row)}"
+        lines.append(f"{label.ljust(label_width)}  {bar.ljust(width)}  {row['bytes_per_point']:.3f}")
     return "\n".join(lines)
 
 

@@ -30,7 +30,8 @@ binary_values = st.builds(
 )
 points = st.lists(st.tuples(timestamps, readings), max_size=60)
 counter_points = st.lists(
-    st.tuples(timestamps, st.one_of(st.integers(0, 1000).map(float), st.just(math.nan))), max_size=60
+    st.tuples(timestamps, st.one_of(st.integers(0, 1000).map(float), st.just(math.nan), st.just(math.inf))),
+    max_size=60,
 )
 normal_magnitudes = st.floats(min_value=1e-300, max_value=1e300)
 sketch_values = st.one_of(normal_magnitudes, normal_magnitudes.map(lambda x: -x), st.just(0.0))
@@ -119,10 +120,13 @@ def test_counter_increase_matches_brute_force(pairs):
     for row, bucket in enumerate(expected.values()):
         assert rollup.fields["count"][row] == len(bucket["values"])
         assert rollup.fields["nan_count"][row] == bucket["nan"]
-        assert rollup.fields["increase"][row] == math.fsum(bucket["deltas"])
-        assert rollup.aggregate("rate")[row] == math.fsum(bucket["deltas"]) / (WIDTH / 1e9)
+        deltas = bucket["deltas"]
+        increase = math.fsum(deltas) if all(map(math.isfinite, deltas)) else math.nan  # inf - x, inf - inf
+        assert same(rollup.fields["increase"][row], increase)
+        assert same(rollup.aggregate("rate")[row], increase / (WIDTH / 1e9))
     all_deltas = [d for bucket in expected.values() for d in bucket["deltas"]]
-    assert math.fsum(rollup.fields["increase"]) == math.fsum(all_deltas)
+    if all(map(math.isfinite, all_deltas)):
+        assert math.fsum(rollup.fields["increase"]) == math.fsum(all_deltas)
 
 
 def test_counter_reset_written_out():
@@ -472,3 +476,36 @@ def test_rollup_dataset_keeps_dataset_order_and_kinds():
     assert list(levels[120][0].fields["increase"]) == [2.0]
     # c_total's only sample is its baseline, not a delta from b_total's last value.
     assert list(levels[60][2].fields["increase"]) == [0.0]
+
+
+SIGNALLING_NAN = np.array([0x7FF0000000000001], dtype=np.uint64).view(np.float64)[0]
+
+
+@pytest.mark.parametrize("nan", [SIGNALLING_NAN, -math.nan, np.array([0x7FF8000000000123], np.uint64).view(np.float64)[0]])
+def test_every_nan_bit_pattern_counts_as_no_value(nan):
+    # Found by an adversarial pass: a signalling NaN first made one bucket's max 1.0 instead of 5.0.
+    def one_bucket(values):
+        return ds.rollup_from_raw([Series("temperature", {}, np.arange(len(values)), values)], 60)[0]
+
+    first = one_bucket([nan, 5.0, -3.0, 1.0])
+    assert (first.fields["min"][0], first.fields["max"][0], first.fields["sum"][0]) == (-3.0, 5.0, 3.0)
+    assert (first.fields["count"][0], first.fields["nan_count"][0]) == (3, 1)
+    assert math.isnan(one_bucket([nan, math.inf, -math.inf, 1.0]).fields["sum"][0])  # +inf and -inf: NaN
+    last = one_bucket([5.0, -3.0, 1.0, nan])
+    assert (last.fields["min"][0], last.fields["max"][0], last.fields["last"][0]) == (-3.0, 5.0, 1.0)
+    counter = ds.rollup_from_raw([Series("requests_total", {}, [0, 1, 2, 3], [1.0, nan, 4.0, 6.0])], 60)[0]
+    assert counter.fields["increase"][0] == 5.0
+
+
+def test_counter_bucket_with_an_infinite_delta_has_nan_increase():
+    # Samples 1, 2, inf, 5 at t = 0, 5, 10, 25 in buckets of 10 ns. Deltas: 2 - 1 = 1 in [0, 10);
+    # inf - 2 = inf in [10, 20): not finite, so NaN; 5 < inf is a reset counting 5 in [20, 30).
+    series = Series("requests_total", {}, [0, 5, 10, 25], [1.0, 2.0, math.inf, 5.0])
+    rollup = ds.rollup_from_raw([series], 10)[0]
+    assert rollup.kind == ds.COUNTER
+    assert rollup.fields["increase"][0] == 1.0
+    assert math.isnan(rollup.fields["increase"][1])
+    assert rollup.fields["increase"][2] == 5.0
+    # Any bucket holding the infinite delta is NaN at every level, computed from raw or from finer.
+    assert math.isnan(ds.rollup_from_raw([series], 30)[0].fields["increase"][0])
+    assert math.isnan(ds.rollup_series(series, (10, 30))[30].fields["increase"][0])
