@@ -26,13 +26,12 @@ decimal metric that mostly repeats, like a slowly growing disk percentage, still
 on average, because its repeats cost one bit each; the report prints both.)
 
 What this file cannot do, like phases 1 and 2: notice damage. It carries no checksum, and a
-compressed stream has no spare bits, so one flipped bit on disk decodes without complaint into a
-different value. That is not a bug to patch here but the reason phase 4 exists: its METRICS!
+compressed stream has no spare bits, so a bit flipped on disk often decodes without complaint
+into a different value. That is not a bug to patch here but the reason phase 4 exists: its METRICS!
 file has a CRC32 per block and refuses the same flip. The report demonstrates both on one series.
 """
-from pathlib import Path
-
 import tempfile
+from pathlib import Path
 
 import msgpack
 import numpy as np
