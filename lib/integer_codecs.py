@@ -236,8 +236,26 @@ def scatter_runs(runs, nonzero, count):
     return out
 
 
-def encode_timestamp_units(timestamps, mode, compressors=(LZMA1, DEFLATE)):
+class StreamCoder:
+    """How the integer streams of a block are written: byte planes through a compressor (the
+    default) or bins (lib/bin_coder.py). `write(list of uint64 arrays) -> bytes` and
+    `read(blob, counts, offset) -> (list of arrays, end offset)`."""
+
+    def __init__(self, write, read):
+        self.write, self.read = write, read
+
+
+def plane_coder(compressors=(LZMA1, DEFLATE)):
+    return StreamCoder(lambda streams: encode_planes(streams, compressors), decode_planes)
+
+
+PLANES = plane_coder()
+
+
+def encode_timestamp_units(timestamps, mode, compressors=(LZMA1, DEFLATE), coder=None):
     """int64 timestamps -> bytes of the timestamp-units codec in `mode`, or None when not applicable.
+
+    The streams go out as byte planes through `compressors`, or through `coder` when given.
 
     Layout: u8 mode, varint zigzag(t0), varint unit, then
       GRID:   varint interval, varint zigzag(shift), plane streams [zigzag(steps), zigzag(jitter)]
@@ -249,11 +267,12 @@ def encode_timestamp_units(timestamps, mode, compressors=(LZMA1, DEFLATE)):
     if units is None:
         return None
     t0, unit, q = units
+    write = (coder or plane_coder(compressors)).write
     head = bytes((mode,)) + encode_varints([int(_zigzag([t0])[0]), unit])
     if mode == GRID:
         interval, shift, steps, jitter = grid_streams(q)
         return (head + encode_varints([interval, int(_zigzag([shift])[0])])
-                + encode_planes([_zigzag(steps), _zigzag(jitter)], compressors))
+                + write([_zigzag(steps), _zigzag(jitter)]))
     if mode == SPARSE_GRID:
         interval, shift, steps, jitter = grid_streams(q)
         streams, sizes = [], []
@@ -262,14 +281,15 @@ def encode_timestamp_units(timestamps, mode, compressors=(LZMA1, DEFLATE)):
             streams += [zero_runs(positions, stream.size), stream[positions]]
             sizes.append(positions.size)
         return (head + encode_varints([interval, int(_zigzag([shift])[0]), *sizes])
-                + encode_planes(streams, compressors))
+                + write(streams))
     deltas = np.diff(q)
-    return head + encode_planes([_zigzag(np.diff(deltas, prepend=np.int64(0)))], compressors)
+    return head + write([_zigzag(np.diff(deltas, prepend=np.int64(0)))])
 
 
-def decode_timestamp_units(blob, count):
+def decode_timestamp_units(blob, count, coder=PLANES):
     """Inverse of `encode_timestamp_units`: `count` int64 timestamps."""
     blob = bytes(blob)
+    decode_planes = coder.read
     if count == 0:
         raise FormatError("a timestamp-units block holds at least one timestamp")
     if not blob or blob[0] not in MODE_NAMES:

@@ -67,18 +67,20 @@ from lib.decimal_codec import MAX_COUNT, decode_decimal, encode_decimal
 from lib.encoders import decode_timestamps, decode_values, encode_timestamps, encode_values
 from lib.bounded_compression import deflate, inflate, lzma_compress, lzma_decompress
 from lib.errors import FormatError
+from lib.bin_coder import BINS, decode_bins, encode_bins
 from lib.integer_codecs import (
-    DEFLATE, DELTAS, LZMA1, SPARSE_GRID, decode_planes, decode_timestamp_units, encode_planes, encode_timestamp_units,
+    DEFLATE, DELTAS, GRID, LZMA1, PLANES, SPARSE_GRID, decode_timestamp_units, encode_timestamp_units, plane_coder,
 )
 from lib.decimal_codec import (
-    E_MAX, TRANSFORM_NAMES, INVERSE, choose_exponent, common_factor, decimal_ints, fill_exceptions,
+    DIGIT_BITS, E_MAX, EXCEPTION_BITS, POWERS_OF_TEN, SAMPLE_SIZE, TRANSFORM_NAMES, INVERSE, bit_lengths,
+    choose_exponent, smallest_exponents, common_factor, decimal_ints, fill_exceptions,
     ints_to_floats, plan_integers, position_gaps, positions_from_gaps,
 )
 from lib.primitives import (
     encode_varints, read_varints, run_length_decode, run_length_encode, zigzag_decode, zigzag_encode,
 )
 
-GORILLA, DECIMAL, CONSTANT, RUNS, ORDERED, DECIMAL_PLANES = 1, 2, 3, 4, 5, 6
+GORILLA, DECIMAL, CONSTANT, RUNS, ORDERED, DECIMAL_PLANES, ORDERED_BINS, DECIMAL_BINS = 1, 2, 3, 4, 5, 6, 7, 8
 ZLIB, LZMA = 0x10, 0x20
 CODEC_MASK, STAGE_MASK = 0x0F, 0xF0
 
@@ -185,28 +187,28 @@ def _integers_from_residuals(transform, zigzag_base, residuals):
     return INVERSE[transform](centred.view(np.int64))
 
 
-def encode_ordered(values, compressors=(LZMA1, DEFLATE)):
-    """ORDERED: u8 transform, varint zigzag(base), one plane stream of zigzagged residuals."""
+def encode_ordered(values, compressors=(LZMA1, DEFLATE), coder=None):
+    """ORDERED: u8 transform, varint zigzag(base), one plane stream (or bins stream) of residuals."""
     values = np.ascontiguousarray(values, dtype=np.float64)
     if values.size == 0:
         return None
     transform, base, _, residuals = plan_integers(ordered_integers(values))
-    return _residual_header(transform, base) + encode_planes([residuals], compressors)
+    return _residual_header(transform, base) + (coder or plane_coder(compressors)).write([residuals])
 
 
-def decode_ordered(blob, count):
+def decode_ordered(blob, count, coder=PLANES):
     _check_count(count)
     blob = bytes(blob)
     if count == 0 or len(blob) < 2 or blob[0] not in TRANSFORM_NAMES:
         raise FormatError("an ordered block needs a transform and at least one value")
     (zigzag_base,), offset = read_varints(blob, 1, 1)
-    (residuals,), offset = decode_planes(blob, [count], offset)
+    (residuals,), offset = coder.read(blob, [count], offset)
     if offset != len(blob):
         raise FormatError(f"{len(blob) - offset} bytes of junk after an ordered block")
     return floats_from_ordered(_integers_from_residuals(blob[0], zigzag_base, residuals))
 
 
-def encode_decimal_planes(values, compressors=(LZMA1, DEFLATE)):
+def encode_decimal_planes(values, compressors=(LZMA1, DEFLATE), coder=None):
     """DECIMAL_PLANES: the decimal codec's integers, written as byte planes instead of bit-packed.
 
     u8 exponent, u8 transform, varint g, varint zigzag(base), varint X, one plane stream of
@@ -225,13 +227,13 @@ def encode_decimal_planes(values, compressors=(LZMA1, DEFLATE)):
     return b"".join((
         bytes((exponent, transform)),
         encode_varints([factor, int(zigzag_encode([base])[0]), exceptions.size]),
-        encode_planes([residuals], compressors),
+        (coder or plane_coder(compressors)).write([residuals]),
         encode_varints(position_gaps(exceptions)),
         values[exceptions].view(np.uint64).astype("<u8").tobytes(),
     ))
 
 
-def decode_decimal_planes(blob, count):
+def decode_decimal_planes(blob, count, coder=PLANES):
     _check_count(count)
     blob = bytes(blob)
     if count == 0 or len(blob) < 2:
@@ -242,7 +244,7 @@ def decode_decimal_planes(blob, count):
     (factor, zigzag_base, exception_count), offset = read_varints(blob, 3, 2)
     if factor == 0 or exception_count > count:
         raise FormatError(f"common factor {factor}, {exception_count} exceptions in a block of {count}")
-    (residuals,), offset = decode_planes(blob, [count], offset)
+    (residuals,), offset = coder.read(blob, [count], offset)
     gaps, offset = read_varints(blob, int(exception_count), offset)
     positions = positions_from_gaps(gaps, count, "exception")
     if len(blob) - offset != int(exception_count) * PATTERN_BYTES:
@@ -254,6 +256,105 @@ def decode_decimal_planes(blob, count):
     return values
 
 
+# DECIMAL_BINS: decimals, and floats within a few units in the last place of a decimal ------------
+#
+# Monitoring agents often compute a value (an average, a rate) and print it at full precision:
+# 51.846000000000004 is the float right after 51.846, one unit in the last place (ULP) away. To the
+# decimal codec that is an exception costing 8 bytes. Here it is the decimal 51846 / 10**3 plus an
+# ADJUSTMENT of +1 step in the ordered integers of the floats, and the adjustments (mostly zero)
+# are a second bins stream. Values that no decimal comes within ADJUST_LIMIT steps of, NaN and
+# infinities stay exceptions.
+
+ADJUST_LIMIT = 1 << 16
+ADJUSTED = 0x80  # flag in the transform byte: an adjustment stream follows the residuals
+ADJUST_COST_BITS = 6  # about what one non-zero adjustment costs in a sparse bins stream, beyond its bits
+
+
+def nearest_decimals(values, exponent):
+    """(ints, adjustments, usable): rint(value * 10**e), the ordered-integer steps from ints / 10**e
+    to the value, and where that is a usable pair (in range, within ADJUST_LIMIT steps)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = values * POWERS_OF_TEN[exponent]
+        in_range = np.abs(scaled) < 2.0**63
+        ints = np.where(in_range, np.rint(scaled), 0.0).astype(np.int64)
+    adjustments = ordered_integers(values) - ordered_integers(ints_to_floats(ints, exponent))
+    usable = in_range & (np.abs(adjustments) < ADJUST_LIMIT)
+    return ints, np.where(usable, adjustments, 0), usable
+
+
+def choose_adjusted_exponent(values):
+    """The exponent for DECIMAL_BINS: the plain decimal choice when every value fits exactly,
+    otherwise the e with the lowest estimated cost on a sample, counting adjustments."""
+    step = -(-values.size // SAMPLE_SIZE)
+    sample = values[::step]
+    if (smallest_exponents(sample) <= E_MAX).all():
+        return choose_exponent(values)
+    best = None
+    for exponent in range(E_MAX + 1):
+        _, adjustments, usable = nearest_decimals(sample, exponent)
+        nonzero = adjustments[adjustments != 0]
+        cost = (sample.size * DIGIT_BITS * exponent + (~usable).sum() * EXCEPTION_BITS
+                + bit_lengths(zigzag_encode(nonzero)).sum() + nonzero.size * ADJUST_COST_BITS)
+        if best is None or cost < best[0]:
+            best = (cost, exponent)
+    return best[1]
+
+
+def encode_decimal_bins(values):
+    """DECIMAL_BINS: u8 e, u8 transform (| ADJUSTED), varint g, varint zigzag(base), varint X,
+    bins stream of residuals, [bins stream of zigzag(adjustments)], X varint exception position
+    gaps, X 8-byte exception patterns little-endian."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    if values.size == 0:
+        return None
+    exponent = choose_adjusted_exponent(values)
+    ints, adjustments, usable = nearest_decimals(values, exponent)
+    if not usable.any():
+        return None
+    factor = common_factor(ints[usable])
+    transform, base, _, residuals = plan_integers(fill_exceptions(ints // factor, usable))
+    exceptions = np.flatnonzero(~usable)
+    adjusted = bool(adjustments.any())
+    return b"".join((
+        bytes((exponent, transform | (ADJUSTED if adjusted else 0))),
+        encode_varints([factor, int(zigzag_encode([base])[0]), exceptions.size]),
+        encode_bins(residuals),
+        encode_bins(zigzag_encode(adjustments)) if adjusted else b"",
+        encode_varints(position_gaps(exceptions)),
+        values[exceptions].view(np.uint64).astype("<u8").tobytes(),
+    ))
+
+
+def decode_decimal_bins(blob, count):
+    _check_count(count)
+    blob = bytes(blob)
+    if count == 0 or len(blob) < 2:
+        raise FormatError("a decimal-bins block needs a header and at least one value")
+    exponent, transform, adjusted = blob[0], blob[1] & ~ADJUSTED, bool(blob[1] & ADJUSTED)
+    if exponent > E_MAX or transform not in TRANSFORM_NAMES:
+        raise FormatError(f"decimal-bins exponent {exponent} or transform {transform} is invalid")
+    (factor, zigzag_base, exception_count), offset = read_varints(blob, 3, 2)
+    if factor == 0 or exception_count > count:
+        raise FormatError(f"common factor {factor}, {exception_count} exceptions in a block of {count}")
+    residuals, offset = decode_bins(blob, count, offset)
+    if adjusted:
+        adjustments, offset = decode_bins(blob, count, offset)
+    gaps, offset = read_varints(blob, int(exception_count), offset)
+    positions = positions_from_gaps(gaps, count, "exception")
+    if len(blob) - offset != int(exception_count) * PATTERN_BYTES:
+        raise FormatError(f"{len(blob) - offset} bytes left for {exception_count} exception patterns")
+    scaled = _integers_from_residuals(transform, zigzag_base, residuals)
+    values = ints_to_floats((scaled.view(np.uint64) * np.uint64(factor)).view(np.int64), exponent)
+    if adjusted:
+        moved = np.flatnonzero(adjustments)
+        steps = zigzag_decode(adjustments[moved])
+        if moved.size and int(np.abs(steps).max()) >= ADJUST_LIMIT:
+            raise FormatError(f"an adjustment of {int(np.abs(steps).max())} steps is out of range")
+        values[moved] = floats_from_ordered(ordered_integers(values[moved]) + steps)
+    values.view(np.uint64)[positions] = np.frombuffer(blob, dtype="<u8", offset=offset).astype(np.uint64)
+    return values
+
+
 CODECS = {
     GORILLA: Codec("gorilla", encode_values, _decode_gorilla),
     DECIMAL: Codec("decimal", encode_decimal, decode_decimal),
@@ -261,7 +362,12 @@ CODECS = {
     RUNS: Codec("runs", encode_runs, decode_runs),
     ORDERED: Codec("ordered", encode_ordered, decode_ordered),
     DECIMAL_PLANES: Codec("decimal-planes", encode_decimal_planes, decode_decimal_planes),
+    ORDERED_BINS: Codec("ordered-bins", lambda values: encode_ordered(values, coder=BINS),
+                        lambda blob, count: decode_ordered(blob, count, BINS)),
+    DECIMAL_BINS: Codec("decimal-bins", encode_decimal_bins, decode_decimal_bins),
 }
+# The codecs the default (fast) choice tries: each costs one pass of numpy work, no compressor.
+FAST_CODECS = (CONSTANT, RUNS, DECIMAL_BINS, ORDERED_BINS)
 # These two compress inside their own layout (only the planes that pay), with the compressors the
 # entropy setting allows; the entropy stage is not applied over them again.
 PLANE_CODECS = (ORDERED, DECIMAL_PLANES)
@@ -348,12 +454,12 @@ def value_candidates(values, entropy=False):
     The plane codecs take part only with an entropy setting, and use the compressors it allows.
     """
     values = np.ascontiguousarray(values, dtype=np.float64)
+    if not entropy:
+        return fast_value_candidates(values)
     compressors = _compressors(_entropy_stages(entropy))
     candidates = []
     sizes = {}
     for tag, codec in CODECS.items():
-        if tag in PLANE_CODECS and not compressors:
-            continue
         if tag == ORDERED and sizes.get(DECIMAL, np.inf) <= ORDERED_SKIP_RATIO * sizes[GORILLA]:
             continue  # decimals that fit: the ordered integers of their floats are noise
         blob = codec.encode(values, compressors) if tag in PLANE_CODECS else codec.encode(values)
@@ -363,12 +469,35 @@ def value_candidates(values, entropy=False):
     return candidates
 
 
+def fast_value_candidates(values):
+    """(tag, blob) of the fast codecs. ORDERED_BINS is skipped when every value is a decimal: then
+    the decimal integers are what the values are, and their float bits are noise."""
+    candidates = []
+    for tag in FAST_CODECS:
+        blob = CODECS[tag].encode(values)
+        if blob is not None:
+            candidates.append((tag, blob))
+            if tag == CONSTANT:
+                break
+        if tag == DECIMAL_BINS and blob is not None and _no_exceptions(blob):
+            break
+    return candidates or [(GORILLA, encode_values(values))]  # an empty block
+
+
+def _no_exceptions(decimal_bins_blob):
+    """Whether a DECIMAL_BINS blob stores no exception (its exception count varint is 0)."""
+    (_, _, exceptions), _ = read_varints(decimal_bins_blob, 3, 2)
+    return exceptions == 0
+
+
 def encode_values_best(values, entropy=False):
     """float64 array -> (tag, blob): the smallest encoding among all codecs (and stages)."""
     values = np.ascontiguousarray(values, dtype=np.float64)
     if values.size > MAX_COUNT:
         raise ValueError(f"one block holds at most {MAX_COUNT} values, got {values.size}")
     candidates = value_candidates(values, entropy)
+    if not entropy:
+        return _smallest(candidates)
     classic = [c for c in candidates if c[0] not in PLANE_CODECS]
     planes = [c for c in candidates if c[0] in PLANE_CODECS]
     return _smallest(_with_entropy(classic, _entropy_stages(entropy), values.size) + planes)
@@ -404,16 +533,25 @@ def decode_blocks(blocks):
 
 # Timestamps ---------------------------------------------------------------------------------------
 
-TIMESTAMP_GORILLA, TIMESTAMP_UNITS = 1, 2
+TIMESTAMP_GORILLA, TIMESTAMP_UNITS, TIMESTAMP_BINS = 1, 2, 3
 TIMESTAMP_CODECS = {
     TIMESTAMP_GORILLA: Codec("gorilla", encode_timestamps, decode_timestamps),
     TIMESTAMP_UNITS: Codec("units", encode_timestamp_units, decode_timestamp_units),
+    TIMESTAMP_BINS: Codec("units-bins", lambda ts, mode: encode_timestamp_units(ts, mode, coder=BINS),
+                          lambda blob, count: decode_timestamp_units(blob, count, BINS)),
 }
 
 
 def timestamp_candidates(timestamps, entropy=False):
     """(tag, blob) for Gorilla and, with an entropy setting and where the span allows, the units codec."""
     timestamps = np.ascontiguousarray(timestamps, dtype=np.int64)
+    if not entropy:
+        candidates = []
+        for mode in (GRID, DELTAS):
+            blob = encode_timestamp_units(timestamps, mode, coder=BINS) if timestamps.size else None
+            if blob is not None:
+                candidates.append((TIMESTAMP_BINS, blob))
+        return candidates or [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
     compressors = _compressors(_entropy_stages(entropy))
     candidates = [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
     if timestamps.size and compressors:
@@ -429,6 +567,8 @@ def encode_timestamps_best(timestamps, entropy=False):
     timestamps = np.ascontiguousarray(timestamps, dtype=np.int64)
     if timestamps.size > MAX_COUNT:
         raise ValueError(f"one block holds at most {MAX_COUNT} timestamps, got {timestamps.size}")
+    if not entropy:
+        return _smallest(timestamp_candidates(timestamps))
     gorilla, *units = timestamp_candidates(timestamps, entropy)
     return _smallest(_with_entropy([gorilla], _entropy_stages(entropy), timestamps.size) + units)
 

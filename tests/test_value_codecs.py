@@ -9,7 +9,10 @@ from lib.errors import FormatError
 from lib.value_codecs import (
     CODECS,
     CONSTANT,
+    DECIMAL_BINS,
     DECIMAL_PLANES,
+    ORDERED_BINS,
+    TIMESTAMP_BINS,
     ORDERED,
     DECIMAL,
     GORILLA,
@@ -52,7 +55,7 @@ RNG = np.random.default_rng(11)
 
 
 def test_tags_and_names_are_unique_and_fit_their_masks():
-    assert sorted(CODECS) == [GORILLA, DECIMAL, CONSTANT, RUNS, ORDERED, DECIMAL_PLANES]
+    assert sorted(CODECS) == [GORILLA, DECIMAL, CONSTANT, RUNS, ORDERED, DECIMAL_PLANES, ORDERED_BINS, DECIMAL_BINS]
     assert len({codec.name for codec in CODECS.values()}) == len(CODECS)
     assert all(tag & STAGE_MASK == 0 for tag in CODECS)
     assert all(flag & ~STAGE_MASK == 0 for flag in STAGES)
@@ -64,9 +67,11 @@ def test_tags_and_names_are_unique_and_fit_their_masks():
 
 
 @pytest.mark.parametrize("values, expected", [
-    pytest.param(np.round(40 + RNG.normal(0, 4, 1024), 2), DECIMAL, id="two-decimals"),
-    pytest.param(np.cumsum(RNG.poisson(800, 1024)).astype(np.float64), DECIMAL, id="counter"),
-    pytest.param(RNG.normal(0.1, 0.02, 1024), GORILLA, id="full-precision-noise"),
+    pytest.param(np.round(40 + RNG.normal(0, 4, 1024), 2), DECIMAL_BINS, id="two-decimals"),
+    pytest.param(np.cumsum(RNG.poisson(800, 1024)).astype(np.float64), DECIMAL_BINS, id="counter"),
+    # Full-precision floats are a 17-digit decimal plus a few adjustment steps: smaller than ordered.
+    pytest.param(RNG.normal(0.1, 0.02, 1024), DECIMAL_BINS, id="full-precision-noise"),
+    pytest.param(np.cumsum(RNG.normal(0, 1e-300, 1024)), ORDERED_BINS, id="tiny-random-walk"),
     pytest.param(np.full(1024, 0.1 + 0.2), CONSTANT, id="constant"),
     pytest.param(np.full(10, np.nan), CONSTANT, id="constant-nan"),
     pytest.param(np.repeat(RNG.normal(size=8), 128), RUNS, id="runs-of-full-precision"),
@@ -122,7 +127,7 @@ def test_blocks_round_trip_and_report():
     assert [count for _, _, count in blocks] == [1000] * 6 + [700]
     np.testing.assert_array_equal(patterns(decode_blocks(blocks)), patterns(values))
     usage = codec_usage(blocks)
-    assert usage["decimal"]["blocks"] == 3 and usage["gorilla"]["blocks"] == 2
+    assert usage["decimal-bins"]["blocks"] == 5
     assert usage["constant"]["blocks"] == 2 and usage["constant"]["values"] == 1700
     assert sum(row["bytes"] for row in usage.values()) == sum(len(blob) for _, blob, _ in blocks)
     assert sum(row["values"] for row in usage.values()) == values.size
@@ -244,6 +249,6 @@ def test_regular_timestamps_stay_gorilla_at_about_a_bit_per_point():
 @given(hnp.arrays(np.int64, st.integers(0, 60)), st.booleans())
 def test_timestamps_round_trip(timestamps, entropy):
     tag, blob = encode_timestamps_best(timestamps, entropy=entropy)
-    assert tag & ~STAGE_MASK == TIMESTAMP_GORILLA or (entropy and tag == TIMESTAMP_UNITS)
+    assert tag & ~STAGE_MASK == TIMESTAMP_GORILLA or tag == (TIMESTAMP_UNITS if entropy else TIMESTAMP_BINS)
     np.testing.assert_array_equal(decode_timestamps_tagged(tag, blob, timestamps.size), timestamps)
 

@@ -1,0 +1,365 @@
+"""Bins: an entropy coder for small unsigned integers that numpy can run without a per-value loop.
+
+The idea (pcodec's, simplified)
+-------------------------------
+After the decimal codec's transforms a block is a list of residuals: unsigned integers that are
+mostly small and sometimes large. Bit packing gives every residual the width of the widest; a
+general-purpose compressor adapts, but it is slow and sees bytes, not numbers. Bins split each
+integer into two parts:
+
+- its BIN, a coarse class: the bit length of the integer plus its next `p` bits (p = 0, 1 or 2,
+  chosen per block). Small integers (bit length <= p + 1) are a bin of their own.
+  Example, p = 1: 0, 1, 2 and 3 are bins of their own; 4..5 (100, 101) is one bin, 6..7 another,
+  8..11 (1000..1011) one, 12..15 the next, and so on.
+- its OFFSET inside the bin: the bits below the bin's, stored raw (they are close to random).
+
+The bins are entropy-coded: they are ranked by how often they occur in the block, and rank r is
+written in unary, r zero bits and a one. The most common bin costs 1 bit, the next 2, ... That is a
+Huffman code whenever each bin is at most half as common as the one before, and close to one for
+the peaked distributions residuals have. A block whose residuals all fall into one bin spends no
+bits on bins at all. Because every bin code ends in a one, the decoder finds all codes at once:
+the positions of the one bits (`np.flatnonzero`) give the ranks, the ranks the offset widths, a
+cumulative sum the offsets' positions. No value depends on decoding the one before it.
+
+Residuals that are mostly zero (a regular scrape: its timestamp jitter is 0 almost every time)
+would still cost a bit each, so a second mode codes them SPARSE: the lengths of the zero runs
+between the non-zero values, then the non-zero values minus one, each as a dense bins stream.
+The encoder computes the exact size of every choice (mode and p) from a histogram and writes
+only the smallest, so choosing costs no trial encodings.
+
+Layout of one stream (the caller knows the count n)
+---------------------------------------------------
+    u8  mode: 0 dense, 1 sparse
+    dense:  u8 p (0..2), varint B (bins used), B varints bin keys in rank order,
+            [B > 1: varint U, U bytes: n unary rank codes, MSB-first, zero-padded]
+            offset bits of every value, MSB-first, zero-padded to a whole byte
+    sparse: varint N (non-zero values), dense stream of the N + 1 zero-run lengths,
+            dense stream of the N non-zero values minus one
+
+Bin keys number the bins in order: key k < 2**(p+1) is the integer k itself; above that, key
+2**(p+1) + ((L - p - 2) << p) + (t - 2**p) is the bin of integers with bit length L whose top
+p + 1 bits are t; its offsets have L - 1 - p bits. Worked example, p = 0, values [0, 5, 4, 5]:
+bins are 0 (key 0) and "bit length 3" (key 2 + (3 - 0 - 2) + 1 - 1 = 3), counts 1 and 3, so rank 0 is key 3,
+rank 1 key 0. Header 00 00 02 03 00; unary codes 01 1 1 1 -> 0111 1000 = 0x78 (U = 01); offsets
+of 5, 4, 5 in 2 bits each: 01 00 01 -> 0100 0100 = 0x44. Eight bytes in all; the tests spell it out.
+
+`encode_bins_reference`/`decode_bins_reference` do the same one value at a time with Python
+integers; the tests check that both give identical bytes.
+"""
+import numpy as np
+
+from lib.bits import BitReader, BitWriter, pack_bit_fields, read_bit_fields, words_for_reading
+from lib.decimal_codec import bit_lengths
+from lib.errors import FormatError
+from lib.integer_codecs import StreamCoder
+from lib.primitives import encode_varints, read_varints
+
+DENSE, SPARSE = 0, 1
+MAX_PRECISION = 2
+PRECISIONS = tuple(range(MAX_PRECISION + 1))
+WORD_BITS = 64
+MAX_KEYS = (1 << (MAX_PRECISION + 1)) + ((WORD_BITS - MAX_PRECISION - 1) << MAX_PRECISION)
+
+_U64 = np.uint64
+
+
+def _varint_bytes(value):
+    return max(1, -(-int(value).bit_length() // 7))
+
+
+# Bins and their keys -----------------------------------------------------------------------------
+
+
+def bin_keys(unsigned, precision, lengths=None):
+    """(keys, offset widths) of uint64 values: p = 1, [0, 3, 5, 12] -> keys [0, 3, 4, 7], widths [0, 0, 1, 2].
+
+    `lengths`, the values' bit lengths, may be passed in when already known."""
+    lengths = bit_lengths(unsigned) if lengths is None else lengths
+    small = lengths <= precision + 1
+    widths = np.where(small, 0, lengths - 1 - precision)
+    top = (unsigned >> widths.astype(_U64)).astype(np.int64)  # the top p + 1 bits (or the value)
+    keys = np.where(small, top, (1 << (precision + 1)) + ((lengths - precision - 2) << precision) + top - (1 << precision))
+    return keys, widths
+
+
+def key_bins(keys, precision):
+    """(lower bounds, offset widths) of the bins with these keys; the inverse of `bin_keys`."""
+    keys = np.asarray(keys, dtype=np.int64)
+    exact = 1 << (precision + 1)
+    above = np.maximum(keys - exact, 0)
+    lengths = (above >> precision) + precision + 2
+    top = (above & ((1 << precision) - 1)) + (1 << precision)
+    widths = np.where(keys < exact, 0, lengths - 1 - precision)
+    lower = np.where(keys < exact, keys, top).astype(_U64) << widths.astype(_U64)
+    return lower, widths
+
+
+def max_key(precision):
+    """Keys run from 0 to this: bit length 64 with all p top bits set."""
+    return (1 << (precision + 1)) + ((WORD_BITS - precision - 2) << precision) + (1 << precision) - 1
+
+
+def rank_order(keys, counts):
+    """Keys present, most frequent first, ties by smaller key: the unary code's order."""
+    present = np.flatnonzero(counts)
+    return present[np.lexsort((present, -counts[present]))]
+
+
+# Exact sizes, so that the encoder can choose without encoding ------------------------------------
+
+
+def _dense_plan(unsigned):
+    """(size in bytes, precision, keys, widths, ranked keys) of the smallest dense stream."""
+    best = None
+    lengths = bit_lengths(unsigned)
+    for precision in PRECISIONS:
+        keys, widths = bin_keys(unsigned, precision, lengths)
+        counts = np.bincount(keys, minlength=1)
+        ranked = rank_order(keys, counts)
+        offset_bits = int(widths.sum())
+        header = 1 + _varint_bytes(ranked.size) + ranked.size + int((ranked > 127).sum())
+        size = header + (offset_bits + 7) // 8
+        if ranked.size > 1:
+            unary_bits = int((counts[ranked] * np.arange(1, ranked.size + 1)).sum())
+            size += _varint_bytes((unary_bits + 7) // 8) + (unary_bits + 7) // 8
+        if best is None or size < best[0]:
+            best = (size, precision, keys, widths, ranked)
+    return best
+
+
+def _sparse_parts(unsigned):
+    """(zero runs, non-zero values minus one): [0, 3, 0, 0, 1] -> runs [1, 2, 0], values [2, 0]."""
+    positions = np.flatnonzero(unsigned)
+    runs = np.diff(positions, prepend=-1, append=unsigned.size).astype(_U64) - _U64(1)
+    return runs, unsigned[positions] - _U64(1)
+
+
+def bins_size(unsigned):
+    """The bytes `encode_bins` will write for these values."""
+    return _choose(np.ascontiguousarray(unsigned, dtype=_U64))[0]
+
+
+def _choose(unsigned):
+    dense = _dense_plan(unsigned)
+    best = (1 + dense[0], DENSE, dense)
+    nonzero = int(np.count_nonzero(unsigned))
+    if nonzero < unsigned.size // 2:
+        runs, values = _sparse_parts(unsigned)
+        run_plan, value_plan = _dense_plan(runs), _dense_plan(values)
+        size = 1 + _varint_bytes(nonzero) + run_plan[0] + value_plan[0]
+        if size < best[0]:
+            best = (size, SPARSE, (run_plan, value_plan))
+    return best
+
+
+# The fast encoder and decoder ---------------------------------------------------------------------
+
+
+def _write_dense(unsigned, plan):
+    _, precision, keys, widths, ranked = plan
+    rank_of = np.zeros(int(ranked.max()) + 1 if ranked.size else 1, dtype=np.int64)
+    rank_of[ranked] = np.arange(ranked.size)
+    parts = [bytes((precision,)), encode_varints([ranked.size]), encode_varints(ranked)]
+    if ranked.size > 1:
+        ends = np.cumsum(rank_of[keys] + 1)
+        bits = np.zeros(int(ends[-1]) if ends.size else 0, dtype=np.uint8)
+        bits[ends - 1] = 1
+        unary = np.packbits(bits).tobytes()
+        parts += [encode_varints([len(unary)]), unary]
+    parts.append(pack_bit_fields(unsigned, widths))
+    return b"".join(parts)
+
+
+def encode_bins(unsigned):
+    """uint64 array -> bins stream bytes (the smallest mode and precision)."""
+    unsigned = np.ascontiguousarray(unsigned, dtype=_U64)
+    _, mode, plan = _choose(unsigned)
+    if mode == DENSE:
+        return bytes((DENSE,)) + _write_dense(unsigned, plan)
+    runs, values = _sparse_parts(unsigned)
+    run_plan, value_plan = plan
+    return (bytes((SPARSE,)) + encode_varints([values.size]) + _write_dense(runs, run_plan)
+            + _write_dense(values, value_plan))
+
+
+def _read_header(blob, offset, count):
+    if offset >= len(blob):
+        raise FormatError("bins stream is truncated")
+    precision = blob[offset]
+    if precision > MAX_PRECISION:
+        raise FormatError(f"bins precision {precision} is not 0..{MAX_PRECISION}")
+    (bins,), offset = read_varints(blob, 1, offset + 1)
+    if bins > max_key(precision) + 1 or (count and bins == 0) or bins > max(count, 1):
+        raise FormatError(f"{bins} bins for {count} values")
+    ranked, offset = read_varints(blob, int(bins), offset)
+    if ranked.size and int(ranked.max()) > max_key(precision):
+        raise FormatError(f"bin key {int(ranked.max())} is out of range")
+    return precision, ranked.astype(np.int64), offset
+
+
+def _read_dense(blob, offset, count):
+    """(values, end offset) of one dense stream of `count` values."""
+    precision, ranked, offset = _read_header(blob, offset, count)
+    if count == 0:
+        return np.zeros(0, dtype=_U64), offset
+    if ranked.size > 1:
+        (unary_length,), offset = read_varints(blob, 1, offset)
+        unary_length = int(unary_length)
+        if unary_length > len(blob) - offset or unary_length > count * ranked.size:
+            raise FormatError(f"unary section of {unary_length} bytes runs past the stream")
+        bits = np.unpackbits(np.frombuffer(blob, np.uint8, unary_length, offset))
+        ends = np.flatnonzero(bits)
+        if ends.size != count or ends[-1] // 8 != unary_length - 1:
+            raise FormatError(f"unary section holds {ends.size} bin codes, expected {count}")
+        ranks = np.diff(ends, prepend=-1) - 1
+        if int(ranks.max()) >= ranked.size:
+            raise FormatError(f"bin rank {int(ranks.max())} but only {ranked.size} bins")
+        keys = ranked[ranks]
+        offset += unary_length
+    else:
+        keys = np.full(count, ranked[0], dtype=np.int64)
+    lower, widths = key_bins(keys, precision)
+    ends = np.cumsum(widths)
+    total = int(ends[-1])
+    length = (total + 7) // 8
+    if length > len(blob) - offset:
+        raise FormatError(f"offset bits need {length} bytes, {len(blob) - offset} left")
+    if total == 0:
+        return lower, offset
+    words = words_for_reading(blob[offset:offset + length])
+    fields = read_bit_fields(words, ends - widths, np.maximum(widths, 1))
+    values = lower | np.where(widths > 0, fields, _U64(0))
+    return values, offset + length
+
+
+def decode_bins(blob, count, offset=0):
+    """(uint64 array of `count` values, end offset): the inverse of `encode_bins`."""
+    blob = bytes(blob) if not isinstance(blob, bytes) else blob
+    if offset >= len(blob):
+        raise FormatError("bins stream is truncated")
+    mode = blob[offset]
+    if mode == DENSE:
+        return _read_dense(blob, offset + 1, count)
+    if mode != SPARSE:
+        raise FormatError(f"unknown bins mode {mode}")
+    (nonzero,), offset = read_varints(blob, 1, offset + 1)
+    if nonzero > count:
+        raise FormatError(f"{nonzero} non-zero values in a stream of {count}")
+    runs, offset = _read_dense(blob, offset, int(nonzero) + 1)
+    values, offset = _read_dense(blob, offset, int(nonzero))
+    if runs.size and int(runs.max()) > count or int(runs.sum()) + int(nonzero) != count:
+        raise FormatError(f"zero runs and values do not make {count} values")
+    out = np.zeros(count, dtype=_U64)
+    out[np.cumsum(runs[:-1].astype(np.int64) + 1) - 1] = values + _U64(1)
+    return out, offset
+
+
+def write_bin_streams(streams):
+    return b"".join(encode_bins(stream) for stream in streams)
+
+
+def read_bin_streams(blob, counts, offset=0):
+    streams = []
+    for count in counts:
+        stream, offset = decode_bins(blob, int(count), offset)
+        streams.append(stream)
+    return streams, offset
+
+
+BINS = StreamCoder(write_bin_streams, read_bin_streams)
+
+
+# The readable reference: one value at a time ------------------------------------------------------
+
+
+def _key_reference(value, precision):
+    length = value.bit_length()
+    if length <= precision + 1:
+        return value, 0
+    width = length - 1 - precision
+    return (1 << (precision + 1)) + ((length - precision - 2) << precision) + (value >> width) - (1 << precision), width
+
+
+def _dense_reference(values, precision):
+    keys = [_key_reference(v, precision) for v in values]
+    counts = {}
+    for key, _ in keys:
+        counts[key] = counts.get(key, 0) + 1
+    ranked = sorted(counts, key=lambda key: (-counts[key], key))
+    out = bytearray((precision,)) + encode_varints([len(ranked)]) + encode_varints(ranked)
+    if len(ranked) > 1:
+        unary = BitWriter()
+        for key, _ in keys:
+            for _ in range(ranked.index(key)):  # rank r: r zeros, then a one
+                unary.write_bit(0)
+            unary.write_bit(1)
+        out += encode_varints([len(unary.to_bytes())]) + unary.to_bytes()
+    offsets = BitWriter()
+    for value, (_, width) in zip(values, keys):
+        if width:
+            offsets.write_bits(value & ((1 << width) - 1), width)
+    return bytes(out + offsets.to_bytes())
+
+
+def _size_reference(values):
+    return min(len(_dense_reference(values, p)) for p in PRECISIONS)
+
+
+def _smallest_dense_reference(values):
+    return min((_dense_reference(values, p) for p in PRECISIONS), key=len)
+
+
+def encode_bins_reference(values):
+    """`encode_bins` with Python integers: the same bytes, one value at a time."""
+    values = [int(v) for v in values]
+    dense = bytes((DENSE,)) + _smallest_dense_reference(values)
+    nonzero = [v - 1 for v in values if v]
+    if len(nonzero) >= len(values) // 2:
+        return dense
+    runs, run = [], 0
+    for v in values:
+        if v:
+            runs.append(run)
+            run = 0
+        else:
+            run += 1
+    runs.append(run)
+    sparse = (bytes((SPARSE,)) + encode_varints([len(nonzero)]) + _smallest_dense_reference(runs)
+              + _smallest_dense_reference(nonzero))
+    return sparse if len(sparse) < len(dense) else dense
+
+
+def _read_dense_reference(blob, offset, count):
+    precision, ranked, offset = _read_header(blob, offset, count)
+    ranked = ranked.tolist()
+    keys = [ranked[0]] * count if count else []
+    if count and len(ranked) > 1:
+        (unary_length,), offset = read_varints(blob, 1, offset)
+        reader = BitReader(blob[offset:offset + int(unary_length)])
+        for i in range(count):
+            rank = 0
+            while not reader.read_bit():
+                rank += 1
+            keys[i] = ranked[rank]
+        offset += int(unary_length)
+    reader = BitReader(blob[offset:])
+    values = []
+    for key in keys:
+        lower, width = (int(x[0]) for x in key_bins([key], precision))
+        values.append(lower + (reader.read_bits(width) if width else 0))
+    return values, offset + (reader.position + 7) // 8
+
+
+def decode_bins_reference(blob, count):
+    """`decode_bins` one value at a time (for well-formed streams; the tests compare the two)."""
+    if blob[0] == DENSE:
+        return _read_dense_reference(blob, 1, count)[0]
+    (nonzero,), offset = read_varints(blob, 1, 1)
+    runs, offset = _read_dense_reference(blob, offset, int(nonzero) + 1)
+    values, _ = _read_dense_reference(blob, offset, int(nonzero))
+    out = []
+    for run, value in zip(runs, values + [None]):
+        out += [0] * run
+        if value is not None:
+            out.append(value + 1)
+    return out
