@@ -49,14 +49,16 @@ integers; the tests check that both give identical bytes.
 import numpy as np
 
 from lib.bits import BitReader, BitWriter, pack_bit_fields, read_bit_fields, words_for_reading
-from lib.decimal_codec import bit_lengths
+from lib.decimal_codec import bit_lengths, pack_fixed_width, unpack_fixed_width
 from lib.errors import FormatError
 from lib.integer_codecs import StreamCoder
 from lib.primitives import encode_varints, read_varints
 
 DENSE, SPARSE = 0, 1
-MAX_PRECISION = 2
+MAX_PRECISION = 3
 PRECISIONS = tuple(range(MAX_PRECISION + 1))
+MAX_SPLIT = 3
+SPLITS = tuple(range(MAX_SPLIT + 1))
 WORD_BITS = 64
 MAX_KEYS = (1 << (MAX_PRECISION + 1)) + ((WORD_BITS - MAX_PRECISION - 1) << MAX_PRECISION)
 
@@ -109,21 +111,24 @@ def rank_order(keys, counts):
 
 
 def _dense_plan(unsigned):
-    """(size in bytes, precision, keys, widths, ranked keys) of the smallest dense stream."""
+    """(size in bytes, precision, split, keys, widths, ranked keys) of the smallest dense stream."""
     best = None
     lengths = bit_lengths(unsigned)
     for precision in PRECISIONS:
         keys, widths = bin_keys(unsigned, precision, lengths)
         counts = np.bincount(keys, minlength=1)
         ranked = rank_order(keys, counts)
-        offset_bits = int(widths.sum())
         header = 1 + _varint_bytes(ranked.size) + ranked.size + int((ranked > 127).sum())
-        size = header + (offset_bits + 7) // 8
-        if ranked.size > 1:
-            unary_bits = int((counts[ranked] * np.arange(1, ranked.size + 1)).sum())
-            size += _varint_bytes((unary_bits + 7) // 8) + (unary_bits + 7) // 8
-        if best is None or size < best[0]:
-            best = (size, precision, keys, widths, ranked)
+        offset_bytes = (int(widths.sum()) + 7) // 8
+        for split in SPLITS if ranked.size > 1 else (0,):
+            size = header + offset_bytes
+            if ranked.size > 1:
+                unary_bytes = (int((counts[ranked] * ((np.arange(ranked.size) >> split) + 1)).sum()) + 7) // 8
+                size += _varint_bytes(unary_bytes) + unary_bytes + (unsigned.size * split + 7) // 8
+            if best is None or size < best[0]:
+                best = (size, precision, split, keys, widths, ranked)
+            if (ranked.size - 1) >> split == 0:
+                break  # a larger split only adds bits
     return best
 
 
@@ -156,16 +161,19 @@ def _choose(unsigned):
 
 
 def _write_dense(unsigned, plan):
-    _, precision, keys, widths, ranked = plan
+    _, precision, split, keys, widths, ranked = plan
     rank_of = np.zeros(int(ranked.max()) + 1 if ranked.size else 1, dtype=np.int64)
     rank_of[ranked] = np.arange(ranked.size)
-    parts = [bytes((precision,)), encode_varints([ranked.size]), encode_varints(ranked)]
+    parts = [bytes((precision | split << 4,)), encode_varints([ranked.size]), encode_varints(ranked)]
     if ranked.size > 1:
-        ends = np.cumsum(rank_of[keys] + 1)
+        ranks = rank_of[keys]
+        ends = np.cumsum((ranks >> split) + 1)
         bits = np.zeros(int(ends[-1]) if ends.size else 0, dtype=np.uint8)
         bits[ends - 1] = 1
         unary = np.packbits(bits).tobytes()
         parts += [encode_varints([len(unary)]), unary]
+        if split:
+            parts.append(pack_fixed_width(ranks.astype(_U64), split))
     parts.append(pack_bit_fields(unsigned, widths))
     return b"".join(parts)
 
@@ -185,21 +193,21 @@ def encode_bins(unsigned):
 def _read_header(blob, offset, count):
     if offset >= len(blob):
         raise FormatError("bins stream is truncated")
-    precision = blob[offset]
-    if precision > MAX_PRECISION:
-        raise FormatError(f"bins precision {precision} is not 0..{MAX_PRECISION}")
+    precision, split = blob[offset] & 0x0F, blob[offset] >> 4
+    if precision > MAX_PRECISION or split > MAX_SPLIT:
+        raise FormatError(f"bins precision {precision} or rank split {split} is out of range")
     (bins,), offset = read_varints(blob, 1, offset + 1)
     if bins > max_key(precision) + 1 or (count and bins == 0) or bins > max(count, 1):
         raise FormatError(f"{bins} bins for {count} values")
     ranked, offset = read_varints(blob, int(bins), offset)
     if ranked.size and int(ranked.max()) > max_key(precision):
         raise FormatError(f"bin key {int(ranked.max())} is out of range")
-    return precision, ranked.astype(np.int64), offset
+    return precision, split, ranked.astype(np.int64), offset
 
 
 def _read_dense(blob, offset, count):
     """(values, end offset) of one dense stream of `count` values."""
-    precision, ranked, offset = _read_header(blob, offset, count)
+    precision, split, ranked, offset = _read_header(blob, offset, count)
     if count == 0:
         return np.zeros(0, dtype=_U64), offset
     if ranked.size > 1:
@@ -212,10 +220,17 @@ def _read_dense(blob, offset, count):
         if ends.size != count or ends[-1] // 8 != unary_length - 1:
             raise FormatError(f"unary section holds {ends.size} bin codes, expected {count}")
         ranks = np.diff(ends, prepend=-1) - 1
+        offset += unary_length
+        if split:
+            low_length = (count * split + 7) // 8
+            if low_length > len(blob) - offset:
+                raise FormatError("the low bits of the bin ranks run past the stream")
+            low = unpack_fixed_width(blob[offset:offset + low_length], count, split).astype(np.int64)
+            ranks = (ranks << split) | low
+            offset += low_length
         if int(ranks.max()) >= ranked.size:
             raise FormatError(f"bin rank {int(ranks.max())} but only {ranked.size} bins")
         keys = ranked[ranks]
-        offset += unary_length
     else:
         keys = np.full(count, ranked[0], dtype=np.int64)
     lower, widths = key_bins(keys, precision)
@@ -280,20 +295,23 @@ def _key_reference(value, precision):
     return (1 << (precision + 1)) + ((length - precision - 2) << precision) + (value >> width) - (1 << precision), width
 
 
-def _dense_reference(values, precision):
+def _dense_reference(values, precision, split):
     keys = [_key_reference(v, precision) for v in values]
     counts = {}
     for key, _ in keys:
         counts[key] = counts.get(key, 0) + 1
     ranked = sorted(counts, key=lambda key: (-counts[key], key))
-    out = bytearray((precision,)) + encode_varints([len(ranked)]) + encode_varints(ranked)
+    out = bytearray((precision | split << 4,)) + encode_varints([len(ranked)]) + encode_varints(ranked)
     if len(ranked) > 1:
-        unary = BitWriter()
+        unary, low = BitWriter(), BitWriter()
         for key, _ in keys:
-            for _ in range(ranked.index(key)):  # rank r: r zeros, then a one
+            rank = ranked.index(key)
+            for _ in range(rank >> split):  # the rank's high part in unary: that many zeros, a one
                 unary.write_bit(0)
             unary.write_bit(1)
-        out += encode_varints([len(unary.to_bytes())]) + unary.to_bytes()
+            if split:
+                low.write_bits(rank & ((1 << split) - 1), split)
+        out += encode_varints([len(unary.to_bytes())]) + unary.to_bytes() + low.to_bytes()
     offsets = BitWriter()
     for value, (_, width) in zip(values, keys):
         if width:
@@ -301,12 +319,19 @@ def _dense_reference(values, precision):
     return bytes(out + offsets.to_bytes())
 
 
-def _size_reference(values):
-    return min(len(_dense_reference(values, p)) for p in PRECISIONS)
-
-
 def _smallest_dense_reference(values):
-    return min((_dense_reference(values, p) for p in PRECISIONS), key=len)
+    """The first smallest over precisions, then splits (the fast encoder's order); splits that
+    cannot shorten any rank's unary part are not tried."""
+    best = None
+    for p in PRECISIONS:
+        bins = len({_key_reference(v, p)[0] for v in values})
+        for split in SPLITS if bins > 1 else (0,):
+            candidate = _dense_reference(values, p, split)
+            if best is None or len(candidate) < len(best):
+                best = candidate
+            if (bins - 1) >> split == 0:
+                break
+    return best
 
 
 def encode_bins_reference(values):
@@ -330,18 +355,20 @@ def encode_bins_reference(values):
 
 
 def _read_dense_reference(blob, offset, count):
-    precision, ranked, offset = _read_header(blob, offset, count)
+    precision, split, ranked, offset = _read_header(blob, offset, count)
     ranked = ranked.tolist()
     keys = [ranked[0]] * count if count else []
     if count and len(ranked) > 1:
         (unary_length,), offset = read_varints(blob, 1, offset)
         reader = BitReader(blob[offset:offset + int(unary_length)])
-        for i in range(count):
-            rank = 0
-            while not reader.read_bit():
-                rank += 1
-            keys[i] = ranked[rank]
         offset += int(unary_length)
+        low = BitReader(blob[offset:])
+        for i in range(count):
+            high = 0
+            while not reader.read_bit():
+                high += 1
+            keys[i] = ranked[(high << split) | (low.read_bits(split) if split else 0)]
+        offset += (count * split + 7) // 8
     reader = BitReader(blob[offset:])
     values = []
     for key in keys:

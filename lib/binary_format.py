@@ -62,8 +62,8 @@ from lib.value_codecs import (
 )
 
 MAGIC = b"METRICS!"
-FORMAT_VERSION = 1
-DEFAULT_BLOCK_POINTS = 2048
+FORMAT_VERSION = 2
+DEFAULT_BLOCK_POINTS = 8192
 MAX_BLOCK_POINTS = 0xFFFF  # the header stores block_points in 16 bits
 MAX_DEFLATE_RATIO = 1032  # DEFLATE never expands data more than this (258-byte matches in 2 bits)
 

@@ -73,14 +73,15 @@ from lib.integer_codecs import (
 )
 from lib.decimal_codec import (
     DIGIT_BITS, E_MAX, EXCEPTION_BITS, POWERS_OF_TEN, SAMPLE_SIZE, TRANSFORM_NAMES, INVERSE, bit_lengths,
-    choose_exponent, smallest_exponents, common_factor, decimal_ints, fill_exceptions,
+    FORWARD, centred_residuals, choose_exponent, median_base, planning_sample, smallest_exponents, common_factor,
+    decimal_ints, fill_exceptions,
     ints_to_floats, plan_integers, position_gaps, positions_from_gaps,
 )
 from lib.primitives import (
     encode_varints, read_varints, run_length_decode, run_length_encode, zigzag_decode, zigzag_encode,
 )
 
-GORILLA, DECIMAL, CONSTANT, RUNS, ORDERED, DECIMAL_PLANES, ORDERED_BINS, DECIMAL_BINS = 1, 2, 3, 4, 5, 6, 7, 8
+GORILLA, DECIMAL, CONSTANT, RUNS, ORDERED, DECIMAL_PLANES, ORDERED_BINS, DECIMAL_BINS, DICTIONARY = 1, 2, 3, 4, 5, 6, 7, 8, 9
 ZLIB, LZMA = 0x10, 0x20
 CODEC_MASK, STAGE_MASK = 0x0F, 0xF0
 
@@ -192,7 +193,10 @@ def encode_ordered(values, compressors=(LZMA1, DEFLATE), coder=None):
     values = np.ascontiguousarray(values, dtype=np.float64)
     if values.size == 0:
         return None
-    transform, base, _, residuals = plan_integers(ordered_integers(values))
+    if coder is None:
+        transform, base, _, residuals = plan_integers(ordered_integers(values))
+    else:
+        transform, base, residuals = plan_for_bins(ordered_integers(values))
     return _residual_header(transform, base) + (coder or plane_coder(compressors)).write([residuals])
 
 
@@ -300,6 +304,21 @@ def choose_adjusted_exponent(values):
     return best[1]
 
 
+def plan_for_bins(ints):
+    """(transform, base, residuals): the transform whose residuals have the fewest significant bits
+    in all (about what bins spend on them), centred on the median of a sample."""
+    sample = planning_sample(ints)
+    best = None
+    for transform, forward in FORWARD.items():
+        transformed = forward(sample)
+        base = median_base(transformed)
+        cost = int(bit_lengths(centred_residuals(transformed, base)).sum())
+        if best is None or cost < best[0]:
+            best = (cost, transform, base)
+    _, transform, base = best
+    return transform, base, centred_residuals(FORWARD[transform](ints), base)
+
+
 def encode_decimal_bins(values):
     """DECIMAL_BINS: u8 e, u8 transform (| ADJUSTED), varint g, varint zigzag(base), varint X,
     bins stream of residuals, [bins stream of zigzag(adjustments)], X varint exception position
@@ -312,7 +331,7 @@ def encode_decimal_bins(values):
     if not usable.any():
         return None
     factor = common_factor(ints[usable])
-    transform, base, _, residuals = plan_integers(fill_exceptions(ints // factor, usable))
+    transform, base, residuals = plan_for_bins(fill_exceptions(ints // factor, usable))
     exceptions = np.flatnonzero(~usable)
     adjusted = bool(adjustments.any())
     return b"".join((
@@ -355,6 +374,54 @@ def decode_decimal_bins(blob, count):
     return values
 
 
+# DICTIONARY: few distinct values, each repeated often ---------------------------------------------
+#
+# A gauge that takes a few hundred distinct values over thousands of scrapes (a load-balancer's
+# share 33.3333 / 33.4447 / 33.446 ...) is cheapest as a dictionary: the distinct values once, most
+# frequent first, then for each point the rank of its value in that list, as a bins stream (the
+# frequent ones get short codes). Layout: varint U, u8 tag and varint length of the dictionary's
+# own block (U values, encoded by the fast chooser), the block, bins stream of the U-based ranks.
+
+DICTIONARY_MAX_SHARE = 4  # tried when a sample has at most 1/4 as many distinct patterns as values
+
+
+def encode_dictionary(values):
+    patterns = _patterns(values)
+    if patterns.size < 2 * DICTIONARY_MAX_SHARE:
+        return None
+    sample = patterns[:: -(-patterns.size // SAMPLE_SIZE)]
+    if DICTIONARY_MAX_SHARE * np.unique(sample).size > sample.size:
+        return None
+    uniques, inverse, counts = np.unique(patterns, return_inverse=True, return_counts=True)
+    order = np.lexsort((uniques, -counts))
+    rank_of = np.empty(order.size, dtype=np.uint64)
+    rank_of[order] = np.arange(order.size, dtype=np.uint64)
+    tag, blob = _smallest(fast_value_candidates(uniques[order].view(np.float64), dictionary=False))
+    return b"".join((encode_varints([order.size]), bytes((tag,)), encode_varints([len(blob)]), blob,
+                     encode_bins(rank_of[inverse.reshape(-1)])))
+
+
+def decode_dictionary(blob, count):
+    _check_count(count)
+    blob = bytes(blob)
+    (size,), offset = read_varints(blob, 1)
+    if count == 0 or not 1 <= size <= count or offset >= len(blob):
+        raise FormatError(f"a dictionary of {size} values for {count} points")
+    tag = blob[offset]
+    if tag not in FAST_CODECS or tag == DICTIONARY:
+        raise FormatError(f"dictionary entries stored with codec tag {tag}, which cannot hold them")
+    (length,), offset = read_varints(blob, 1, offset + 1)
+    if length > len(blob) - offset:
+        raise FormatError(f"dictionary of {length} bytes runs past the block")
+    entries = CODECS[tag].decode(blob[offset:offset + int(length)], int(size))
+    ranks, offset = decode_bins(blob, count, offset + int(length))
+    if offset != len(blob):
+        raise FormatError(f"{len(blob) - offset} bytes of junk after a dictionary block")
+    if count and int(ranks.max()) >= size:
+        raise FormatError(f"dictionary rank {int(ranks.max())} but only {size} entries")
+    return entries[ranks.astype(np.int64)]
+
+
 CODECS = {
     GORILLA: Codec("gorilla", encode_values, _decode_gorilla),
     DECIMAL: Codec("decimal", encode_decimal, decode_decimal),
@@ -365,9 +432,10 @@ CODECS = {
     ORDERED_BINS: Codec("ordered-bins", lambda values: encode_ordered(values, coder=BINS),
                         lambda blob, count: decode_ordered(blob, count, BINS)),
     DECIMAL_BINS: Codec("decimal-bins", encode_decimal_bins, decode_decimal_bins),
+    DICTIONARY: Codec("dictionary", encode_dictionary, decode_dictionary),
 }
 # The codecs the default (fast) choice tries: each costs one pass of numpy work, no compressor.
-FAST_CODECS = (CONSTANT, RUNS, DECIMAL_BINS, ORDERED_BINS)
+FAST_CODECS = (CONSTANT, RUNS, DECIMAL_BINS, DICTIONARY, ORDERED_BINS)
 # These two compress inside their own layout (only the planes that pay), with the compressors the
 # entropy setting allows; the entropy stage is not applied over them again.
 PLANE_CODECS = (ORDERED, DECIMAL_PLANES)
@@ -469,18 +537,21 @@ def value_candidates(values, entropy=False):
     return candidates
 
 
-def fast_value_candidates(values):
+def fast_value_candidates(values, dictionary=True):
     """(tag, blob) of the fast codecs. ORDERED_BINS is skipped when every value is a decimal: then
     the decimal integers are what the values are, and their float bits are noise."""
     candidates = []
+    exact_decimals = False
     for tag in FAST_CODECS:
+        if (tag == DICTIONARY and not dictionary) or (tag == ORDERED_BINS and exact_decimals):
+            continue
         blob = CODECS[tag].encode(values)
-        if blob is not None:
-            candidates.append((tag, blob))
-            if tag == CONSTANT:
-                break
-        if tag == DECIMAL_BINS and blob is not None and _no_exceptions(blob):
+        if blob is None:
+            continue
+        candidates.append((tag, blob))
+        if tag == CONSTANT:
             break
+        exact_decimals = exact_decimals or (tag == DECIMAL_BINS and _no_exceptions(blob))
     return candidates or [(GORILLA, encode_values(values))]  # an empty block
 
 

@@ -30,7 +30,7 @@ def small_file(tmp_path_factory):
 def test_header_starts_with_magic_and_version(small_file):
     path, _ = small_file
     magic, version, block_points, index_length, data_offset, data_length = HEADER.unpack(path.read_bytes()[:HEADER.size])
-    assert (magic, version, block_points) == (b"METRICS!", 1, 100)
+    assert (magic, version, block_points) == (b"METRICS!", 2, 100)
     assert data_offset == HEADER.size + index_length + 4
     assert data_offset + data_length == path.stat().st_size
 

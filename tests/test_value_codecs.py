@@ -10,6 +10,7 @@ from lib.value_codecs import (
     CODECS,
     CONSTANT,
     DECIMAL_BINS,
+    DICTIONARY,
     DECIMAL_PLANES,
     ORDERED_BINS,
     TIMESTAMP_BINS,
@@ -55,7 +56,7 @@ RNG = np.random.default_rng(11)
 
 
 def test_tags_and_names_are_unique_and_fit_their_masks():
-    assert sorted(CODECS) == [GORILLA, DECIMAL, CONSTANT, RUNS, ORDERED, DECIMAL_PLANES, ORDERED_BINS, DECIMAL_BINS]
+    assert sorted(CODECS) == [GORILLA, DECIMAL, CONSTANT, RUNS, ORDERED, DECIMAL_PLANES, ORDERED_BINS, DECIMAL_BINS, DICTIONARY]
     assert len({codec.name for codec in CODECS.values()}) == len(CODECS)
     assert all(tag & STAGE_MASK == 0 for tag in CODECS)
     assert all(flag & ~STAGE_MASK == 0 for flag in STAGES)
