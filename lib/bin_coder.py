@@ -101,8 +101,8 @@ def max_key(precision):
     return (1 << (precision + 1)) + ((WORD_BITS - precision - 2) << precision) + (1 << precision) - 1
 
 
-def rank_order(keys, counts):
-    """Keys present, most frequent first, ties by smaller key: the unary code's order."""
+def rank_order(counts):
+    """Keys present (counts[key] > 0), most frequent first, ties by smaller key: the unary code's order."""
     present = np.flatnonzero(counts)
     return present[np.lexsort((present, -counts[present]))]
 
@@ -110,23 +110,37 @@ def rank_order(keys, counts):
 # Exact sizes, so that the encoder can choose without encoding ------------------------------------
 
 
+def _key_tables():
+    """For every finest bin (precision MAX_PRECISION), its key and offset width at each precision.
+
+    A bin at a coarser precision is a union of finest bins, so one pass over the values at the
+    finest precision, a histogram, and these tables give every precision's histogram."""
+    finest = np.arange(max_key(MAX_PRECISION) + 1)
+    lower, _ = key_bins(finest, MAX_PRECISION)
+    return [bin_keys(lower, precision) for precision in PRECISIONS]
+
+
+KEY_TABLES = _key_tables()
+
+
 def _dense_plan(unsigned):
-    """(size in bytes, precision, split, keys, widths, ranked keys) of the smallest dense stream."""
+    """(size in bytes, precision, split, finest keys, ranked keys) of the smallest dense stream."""
+    finest, _ = bin_keys(unsigned, MAX_PRECISION)
+    finest_counts = np.bincount(finest, minlength=max_key(MAX_PRECISION) + 1)
+    used = np.flatnonzero(finest_counts)
     best = None
-    lengths = bit_lengths(unsigned)
-    for precision in PRECISIONS:
-        keys, widths = bin_keys(unsigned, precision, lengths)
-        counts = np.bincount(keys, minlength=1)
-        ranked = rank_order(keys, counts)
+    for precision, (key_table, width_table) in zip(PRECISIONS, KEY_TABLES):
+        counts = np.bincount(key_table[used], weights=finest_counts[used]).astype(np.int64)
+        ranked = rank_order(counts)
         header = 1 + _varint_bytes(ranked.size) + ranked.size + int((ranked > 127).sum())
-        offset_bytes = (int(widths.sum()) + 7) // 8
+        offset_bytes = (int(width_table[used] @ finest_counts[used]) + 7) // 8
         for split in SPLITS if ranked.size > 1 else (0,):
             size = header + offset_bytes
             if ranked.size > 1:
                 unary_bytes = (int((counts[ranked] * ((np.arange(ranked.size) >> split) + 1)).sum()) + 7) // 8
                 size += _varint_bytes(unary_bytes) + unary_bytes + (unsigned.size * split + 7) // 8
             if best is None or size < best[0]:
-                best = (size, precision, split, keys, widths, ranked)
+                best = (size, precision, split, finest, ranked)
             if (ranked.size - 1) >> split == 0:
                 break  # a larger split only adds bits
     return best
@@ -161,7 +175,9 @@ def _choose(unsigned):
 
 
 def _write_dense(unsigned, plan):
-    _, precision, split, keys, widths, ranked = plan
+    _, precision, split, finest, ranked = plan
+    key_table, width_table = KEY_TABLES[precision]
+    keys, widths = key_table[finest], width_table[finest]
     rank_of = np.zeros(int(ranked.max()) + 1 if ranked.size else 1, dtype=np.int64)
     rank_of[ranked] = np.arange(ranked.size)
     parts = [bytes((precision | split << 4,)), encode_varints([ranked.size]), encode_varints(ranked)]

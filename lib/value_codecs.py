@@ -389,9 +389,6 @@ def encode_dictionary(values):
     patterns = _patterns(values)
     if patterns.size < 2 * DICTIONARY_MAX_SHARE:
         return None
-    sample = patterns[:: -(-patterns.size // SAMPLE_SIZE)]
-    if DICTIONARY_MAX_SHARE * np.unique(sample).size > sample.size:
-        return None
     uniques, inverse, counts = np.unique(patterns, return_inverse=True, return_counts=True)
     order = np.lexsort((uniques, -counts))
     rank_of = np.empty(order.size, dtype=np.uint64)
@@ -541,9 +538,8 @@ def fast_value_candidates(values, dictionary=True):
     """(tag, blob) of the fast codecs. ORDERED_BINS is skipped when every value is a decimal: then
     the decimal integers are what the values are, and their float bits are noise."""
     candidates = []
-    exact_decimals = False
     for tag in FAST_CODECS:
-        if (tag == DICTIONARY and not dictionary) or (tag == ORDERED_BINS and exact_decimals):
+        if not worth_trying(tag, values, candidates, dictionary):
             continue
         blob = CODECS[tag].encode(values)
         if blob is None:
@@ -551,8 +547,31 @@ def fast_value_candidates(values, dictionary=True):
         candidates.append((tag, blob))
         if tag == CONSTANT:
             break
-        exact_decimals = exact_decimals or (tag == DECIMAL_BINS and _no_exceptions(blob))
     return candidates or [(GORILLA, encode_values(values))]  # an empty block
+
+
+def worth_trying(tag, values, candidates, dictionary=True):
+    """Whether a fast codec could beat the candidates so far, judged without encoding.
+
+    DICTIONARY: when a sample has few distinct values and its order-0 entropy, the most a rank
+    stream could need, undercuts the best so far. ORDERED_BINS: when the decimal codec could not
+    do better than 32 bits a value (full-precision floats that are not near decimals).
+    """
+    best = min((len(blob) for _, blob in candidates), default=np.inf)
+    if tag == DICTIONARY:
+        if not dictionary or values.size < 2 * DICTIONARY_MAX_SHARE:
+            return False
+        sample = _patterns(values)[:: -(-values.size // SAMPLE_SIZE)]
+        _, counts = np.unique(sample, return_counts=True)
+        if DICTIONARY_MAX_SHARE * counts.size > sample.size:
+            return False
+        share = counts / sample.size
+        rank_bits = float(-(share * np.log2(share)).sum()) * values.size
+        return rank_bits / 8 < best
+    if tag == ORDERED_BINS:
+        decimal = dict(candidates).get(DECIMAL_BINS)
+        return decimal is None or (len(decimal) > 4 * values.size and not _no_exceptions(decimal))
+    return True
 
 
 def _no_exceptions(decimal_bins_blob):
@@ -613,16 +632,25 @@ TIMESTAMP_CODECS = {
 }
 
 
+GRID_GOOD_ENOUGH_BITS = 2  # a grid block this small (bits a timestamp) is not tried as delta-of-delta
+
+
+def fast_timestamp_candidates(timestamps):
+    """The units codec with bins: the grid mode, and delta-of-delta when the grid does poorly
+    (irregular or drifting scrapes); Gorilla where the units codec does not apply."""
+    grid = encode_timestamp_units(timestamps, GRID, coder=BINS) if timestamps.size else None
+    if grid is None:
+        return [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
+    if 8 * len(grid) <= GRID_GOOD_ENOUGH_BITS * timestamps.size:
+        return [(TIMESTAMP_BINS, grid)]
+    return [(TIMESTAMP_BINS, grid), (TIMESTAMP_BINS, encode_timestamp_units(timestamps, DELTAS, coder=BINS))]
+
+
 def timestamp_candidates(timestamps, entropy=False):
     """(tag, blob) for Gorilla and, with an entropy setting and where the span allows, the units codec."""
     timestamps = np.ascontiguousarray(timestamps, dtype=np.int64)
     if not entropy:
-        candidates = []
-        for mode in (GRID, DELTAS):
-            blob = encode_timestamp_units(timestamps, mode, coder=BINS) if timestamps.size else None
-            if blob is not None:
-                candidates.append((TIMESTAMP_BINS, blob))
-        return candidates or [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
+        return fast_timestamp_candidates(timestamps)
     compressors = _compressors(_entropy_stages(entropy))
     candidates = [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
     if timestamps.size and compressors:
