@@ -16,7 +16,7 @@ round trip fails is listed as FAILED, and a peer whose package is missing is ski
 The peers (groups for `--peers`):
 
 - project: the phase-4 METRICS! file (`lib.binary_format.write_file`, called at run time, so the
-  row follows whatever codecs the format uses now; index, CRCs and 2048-point blocks included) and
+  row follows whatever codecs the format uses now; index, CRCs and block framing included) and
   the plain Gorilla streams of `lib.encoders`, one timestamp and one value stream per series.
 - stdlib: zlib level 9 and raw LZMA2 preset 9.
 - zstd: the `zstandard` package at levels 3 and 19.
@@ -41,10 +41,13 @@ Fairness choices, made in the peers' favour where there was a choice:
   Parquet a dictionary-encoded `series` column holding one JSON identity per series. Sizes are
   the lengths of the real bytes (or files) that the decoder reads back.
 - Bits per timestamp and per value count only the two columns' streams (Parquet: the compressed
-  column chunks); metadata and framing are in the total only. The METRICS! file does not separate
-  them, so it shows "-".
+  column chunks; the METRICS! file: its blocks' timestamp and value streams); metadata and
+  framing are in the total only.
 - Throughput is points per second for the whole dataset, best of `--repeat` runs, single thread.
   The METRICS! and Parquet rows include writing and reading their file (in a temporary folder).
+  Because the machine's load makes absolute speeds drift, each row's speed is also given as a
+  ratio to the "zstd-3, plain" row of the same run ("enc x zstd3", "dec x zstd3"; 0.5 is half as
+  fast); without the zstd group those columns show "-".
 """
 import argparse
 import csv
@@ -73,6 +76,9 @@ from lib.dataset import Series, canonical_order, first_difference, total_points 
 from lib.errors import SqueezedSignalsError  # noqa: E402
 
 PROJECT_FILE_PEER = "squeezed-signals METRICS! file"
+# Throughput is also printed as a ratio to this row of the same run, because absolute speeds drift
+# with the machine's load; without the zstd group the ratios are left out.
+REFERENCE_PEER = "zstd-3, plain"
 INSTALL_HINT = "pip install -r benchmarks/requirements-peers.txt"
 PEER_GROUPS = ("project", "stdlib", "zstd", "parquet", "pcodec")
 LENGTH = struct.Struct("<I")
@@ -289,15 +295,19 @@ class Peer:
     decode: Callable  # Encoded -> series_list
 
 
-def metrics_file_peer(name, entropy):
-    """The phase-4 file; entropy=True is the setting phase 4 itself writes with."""
+def metrics_file_peer(name):
+    """The phase-4 file, written with the settings phase 4 uses; its codec usage gives the bytes
+    of the timestamp and value streams (block headers, CRCs and the index are in the total only)."""
     def encode(series_list, workdir):
         path = Path(workdir) / "peer.metrics"
-        written = binary_format.write_file(path, series_list, binary_format.DEFAULT_BLOCK_POINTS, entropy=entropy)
+        usage = {}
+        written = binary_format.write_file(path, series_list, binary_format.DEFAULT_BLOCK_POINTS, codec_usage=usage)
         size = path.stat().st_size
         if written != size:
             raise ValueError(f"write_file reported {written} bytes, the file has {size}")
-        return Encoded(size, path)
+        column_bytes = [sum(row["bytes"] for row in usage.get(column, {}).values())
+                        for column in ("timestamps", "values")]
+        return Encoded(size, path, *column_bytes)
 
     def decode(encoded):
         return binary_format.read_file(encoded.payload)
@@ -504,8 +514,7 @@ def available_peers(groups=PEER_GROUPS):
     """The peers of the chosen groups whose packages are installed, and a note per missing one."""
     peers, notes = [], []
     if "project" in groups:
-        peers += [metrics_file_peer(PROJECT_FILE_PEER, entropy=True),
-                  metrics_file_peer(f"{PROJECT_FILE_PEER}, no entropy stage", entropy=False), gorilla_peer()]
+        peers += [metrics_file_peer(PROJECT_FILE_PEER), gorilla_peer()]
     compressors = list(stdlib_compressors()) if "stdlib" in groups else []
     if "zstd" in groups:
         zstandard = optional_module("zstandard")
@@ -544,6 +553,8 @@ class Row:
     decode_seconds: Optional[float] = None
     verified: bool = False
     error: Optional[str] = None
+    encode_ratio: Optional[float] = None  # throughput / the REFERENCE_PEER's throughput
+    decode_ratio: Optional[float] = None
 
     def bits(self, part_bytes):
         return 8.0 * part_bytes / self.points if part_bytes is not None and self.points else None
@@ -560,6 +571,7 @@ class Row:
             "bits_per_value": _round(self.bits(self.value_bytes)),
             "encode_mpoints_per_s": _round(self.throughput(self.encode_seconds)),
             "decode_mpoints_per_s": _round(self.throughput(self.decode_seconds)),
+            "encode_vs_zstd3": _round(self.encode_ratio), "decode_vs_zstd3": _round(self.decode_ratio),
             "verified": self.verified, "error": self.error,
         }
 
@@ -603,12 +615,25 @@ def compare(series_list, peers, repeat=1, progress=None):
             if progress:
                 progress(peer.name)
             rows.append(measure(peer, series_list, workdir, repeat))
+    add_speed_ratios(rows)
     return sorted(rows, key=lambda r: (not r.verified, r.bytes if r.bytes is not None else float("inf")))
+
+
+def add_speed_ratios(rows):
+    """Each verified row's throughput over the REFERENCE_PEER's, when that row ran and verified."""
+    reference = next((r for r in rows if r.peer == REFERENCE_PEER and r.verified), None)
+    if reference is None:
+        return
+    for r in rows:
+        if r.verified:
+            r.encode_ratio = reference.encode_seconds / r.encode_seconds if r.encode_seconds else None
+            r.decode_ratio = reference.decode_seconds / r.decode_seconds if r.decode_seconds else None
 
 
 # Report
 
-COLUMNS = ("peer", "bytes", "B/point", "bits/ts", "bits/value", "enc Mpt/s", "dec Mpt/s", "verified")
+COLUMNS = ("peer", "bytes", "B/point", "bits/ts", "bits/value", "enc Mpt/s", "dec Mpt/s", "enc x zstd3",
+           "dec x zstd3", "verified")
 
 
 def _cell(number, spec):
@@ -626,6 +651,8 @@ def format_table(rows):
             _cell(r.bits(r.value_bytes), ".2f"),
             _cell(r.throughput(r.encode_seconds), ".2f"),
             _cell(r.throughput(r.decode_seconds), ".2f"),
+            _cell(r.encode_ratio, ".3f"),
+            _cell(r.decode_ratio, ".3f"),
             "yes" if r.verified else "FAILED",
         ))
     widths = [max(len(str(x)) for x in column) for column in zip(COLUMNS, *lines)]
