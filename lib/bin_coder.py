@@ -221,46 +221,57 @@ def _read_header(blob, offset, count):
     return precision, split, ranked.astype(np.int64), offset
 
 
+BIN_TABLES = [key_bins(np.arange(max_key(precision) + 1), precision) for precision in PRECISIONS]
+WIDTH_MASKS = np.array([(1 << width) - 1 for width in range(WORD_BITS)], dtype=_U64)
+
+
 def _read_dense(blob, offset, count):
     """(values, end offset) of one dense stream of `count` values."""
     precision, split, ranked, offset = _read_header(blob, offset, count)
     if count == 0:
         return np.zeros(0, dtype=_U64), offset
-    if ranked.size > 1:
-        (unary_length,), offset = read_varints(blob, 1, offset)
-        unary_length = int(unary_length)
-        if unary_length > len(blob) - offset or unary_length > count * ranked.size:
-            raise FormatError(f"unary section of {unary_length} bytes runs past the stream")
-        bits = np.unpackbits(np.frombuffer(blob, np.uint8, unary_length, offset))
-        ends = np.flatnonzero(bits)
-        if ends.size != count or ends[-1] // 8 != unary_length - 1:
-            raise FormatError(f"unary section holds {ends.size} bin codes, expected {count}")
-        ranks = np.diff(ends, prepend=-1) - 1
-        offset += unary_length
-        if split:
-            low_length = (count * split + 7) // 8
-            if low_length > len(blob) - offset:
-                raise FormatError("the low bits of the bin ranks run past the stream")
-            low = unpack_fixed_width(blob[offset:offset + low_length], count, split).astype(np.int64)
-            ranks = (ranks << split) | low
-            offset += low_length
-        if int(ranks.max()) >= ranked.size:
-            raise FormatError(f"bin rank {int(ranks.max())} but only {ranked.size} bins")
-        keys = ranked[ranks]
-    else:
-        keys = np.full(count, ranked[0], dtype=np.int64)
-    lower, widths = key_bins(keys, precision)
-    ends = np.cumsum(widths)
-    total = int(ends[-1])
+    lowers, widths = BIN_TABLES[precision]
+    lowers, widths = lowers[ranked], widths[ranked]  # per rank
+    if ranked.size == 1:  # every value in one bin: offsets of one width, or none at all
+        width = int(widths[0])
+        length = (count * width + 7) // 8
+        if length > len(blob) - offset:
+            raise FormatError(f"offset bits need {length} bytes, {len(blob) - offset} left")
+        if width == 0:
+            return np.full(count, lowers[0], dtype=_U64), offset
+        return lowers[0] | unpack_fixed_width(blob[offset:offset + length], count, width), offset + length
+    (unary_length,), offset = read_varints(blob, 1, offset)
+    unary_length = int(unary_length)
+    if unary_length > len(blob) - offset or unary_length > count * ranked.size:
+        raise FormatError(f"unary section of {unary_length} bytes runs past the stream")
+    ends = np.flatnonzero(np.unpackbits(np.frombuffer(blob, np.uint8, unary_length, offset)))
+    if ends.size != count or ends[-1] // 8 != unary_length - 1:
+        raise FormatError(f"unary section holds {ends.size} bin codes, expected {count}")
+    ranks = np.empty(count, dtype=np.int64)  # the zeros before each one bit
+    ranks[0] = ends[0]
+    np.subtract(ends[1:], ends[:-1] + 1, out=ranks[1:])
+    offset += unary_length
+    if split:
+        low_length = (count * split + 7) // 8
+        if low_length > len(blob) - offset:
+            raise FormatError("the low bits of the bin ranks run past the stream")
+        low = unpack_fixed_width(blob[offset:offset + low_length], count, split).astype(np.int64)
+        ranks = (ranks << split) | low
+        offset += low_length
+    if int(ranks.max()) >= ranked.size:
+        raise FormatError(f"bin rank {int(ranks.max())} but only {ranked.size} bins")
+    value_widths = widths[ranks]
+    field_ends = np.cumsum(value_widths)
+    total = int(field_ends[-1])
     length = (total + 7) // 8
     if length > len(blob) - offset:
         raise FormatError(f"offset bits need {length} bytes, {len(blob) - offset} left")
     if total == 0:
-        return lower, offset
+        return lowers[ranks], offset
     words = words_for_reading(blob[offset:offset + length])
-    fields = read_bit_fields(words, ends - widths, np.maximum(widths, 1))
-    values = lower | np.where(widths > 0, fields, _U64(0))
-    return values, offset + length
+    # A zero-width field reads one bit that the mask then drops.
+    fields = read_bit_fields(words, field_ends - value_widths, np.maximum(value_widths, 1))
+    return lowers[ranks] | (fields & WIDTH_MASKS[value_widths]), offset + length
 
 
 def decode_bins(blob, count, offset=0):
