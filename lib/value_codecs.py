@@ -698,6 +698,31 @@ def decode_timestamps_tagged(tag, blob, count):
 
 # Reporting ----------------------------------------------------------------------------------------
 
+# One line per codec name, for reports that say which codec each block chose.
+GLOSSES = {
+    "gorilla": "Gorilla XOR of each float with the one before (phase 3's encoding)",
+    "decimal": "digits of a decimal (value x 10**e as an integer), bit-packed at one width",
+    "constant": "every value the same 64-bit pattern, stored once",
+    "runs": "runs of repeated patterns: run lengths and one pattern per run",
+    "ordered": "float bits as integers that sort like the floats, deltas in byte planes",
+    "decimal-planes": "decimal digits in byte planes for a general-purpose compressor",
+    "ordered-bins": "float bits as integers that sort like the floats, deltas entropy-coded as bins",
+    "decimal-bins": "decimal digits (plus a few ULP steps where a float is next to a decimal), "
+                    "delta-coded, entropy-coded as bins",
+    "dictionary": "the few distinct values once, then each point's value rank entropy-coded as bins",
+    "units": "timestamps in their common unit on a grid of the usual interval: grid steps and jitter, "
+             "as byte planes",
+    "units-bins": "timestamps in their common unit on a grid of the usual interval (or as "
+                  "delta-of-delta): grid steps and jitter entropy-coded as bins",
+}
+STAGE_GLOSSES = {"zlib": "then DEFLATE over the stream", "lzma": "then LZMA over the stream"}
+
+
+def gloss(name):
+    """'decimal+zlib' -> the decimal codec's line, then the stage's."""
+    codec, _, stage = name.partition("+")
+    return GLOSSES[codec] + (f", {STAGE_GLOSSES[stage]}" if stage else "")
+
 
 def codec_usage(blocks):
     """Which codec won how often: {name: {blocks, values, bytes, bytes_per_value}} for a report.
