@@ -6,7 +6,7 @@ wrong numbers. So the file puts an index in front of the data: per series its na
 count, time range and the offset of each of its blocks. A reader reads the small index, then seeks
 straight to the blocks it needs. Each series is cut into blocks of at most `block_points` points
 (Prometheus cuts chunks at 120 samples; bigger blocks compress slightly better, smaller ones make
-time-range reads cheaper), and every block decodes on its own.
+time-range reads cheaper; the default is 8,192), and every block decodes on its own.
 
 Layout. All integers are little-endian; the bit streams inside blocks are the MSB-first streams of
 lib/encoders.py.
@@ -34,9 +34,24 @@ lib/encoders.py.
              u32 timestamp stream length T, T bytes timestamp stream, value stream,
              u32 CRC32 of everything before it in the block
 
-Codec tags are those of lib/value_codecs.py: each block's values are stored by whichever codec is
-smallest for them (Gorilla XOR, decimal, constant, runs; optionally followed by zlib or lzma), and
-the tag says which. With `choose_codecs=False` every block uses plain Gorilla, as in phase 3.
+Codec tags are those of lib/value_codecs.py, and each block's tag says which codec made its
+streams. By default (`choose_codecs=True`) the encoder estimates from each block's statistics
+which fast codec is smallest and writes only that one:
+
+    values      decimal-bins (8)  decimals, and floats a few ULP steps from a decimal
+                dictionary (9)    few distinct values: the values once, then ranks
+                ordered-bins (7)  other floats as integers that sort like them
+                constant (3)      one repeated bit pattern
+                runs (4)          runs of repeated bit patterns
+    timestamps  units-bins (3)    grid steps and jitter (or delta-of-delta) in the common unit
+
+all but constant and runs entropy-coded by bins (lib/bin_coder.py). `entropy=True` adds the
+older, slower candidates (Gorilla, decimal, ordered, decimal-planes, units, each optionally through
+zlib or lzma) and keeps whatever is smallest; `choose_codecs=False` stores plain Gorilla (tags 1
+and 1), as phase 3 does.
+
+Format version 2 introduced the bins codecs; a reader refuses files of version 1 with a message
+saying how to write them again.
 
 For a series whose timestamps go up, min and max are its first and last timestamp. A reader
 trusts nothing it reads: every offset, length and count is checked against the bytes present
@@ -162,8 +177,9 @@ def write_file(path, series_list, block_points=DEFAULT_BLOCK_POINTS, choose_code
                codec_usage=None, progress=None):
     """Write the series to a METRICS! file atomically; returns its size in bytes.
 
-    choose_codecs: store each block's values with the smallest codec (False: Gorilla only).
-    entropy: also try zlib/lzma over each stream, kept where smaller (slower to write).
+    choose_codecs: store each block with the codec estimated smallest (False: Gorilla only).
+    entropy: also try the older codecs and zlib/lzma over each stream, kept where smaller (much
+    slower to write).
     codec_usage: a dict to fill for reports (see record_codec_usage).
     progress: a lib.progress.Progress advanced by each series' points as it is encoded.
     """
@@ -319,6 +335,10 @@ class MetricsFile:
         magic, version, block_points, index_length, data_offset, data_length = HEADER.unpack(header)
         if magic != MAGIC:
             raise FormatError(f"{self.path}: not a METRICS! file (magic bytes {magic!r})")
+        if 0 < version < FORMAT_VERSION:
+            raise FormatError(f"{self.path}: written in an older format (version {version}) that this reader no longer "
+                              f"reads (it reads version {FORMAT_VERSION}); write it again with "
+                              f"`python 04_custom_binary_format.py`")
         if version != FORMAT_VERSION:
             raise FormatError(f"{self.path}: format version {version} is not supported (this reader knows {FORMAT_VERSION})")
         if data_offset != HEADER.size + index_length + CRC.size or data_offset + data_length != self.file_size:

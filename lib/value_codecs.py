@@ -1,59 +1,54 @@
-"""Pick the best codec per block: no single float encoding wins on every metric.
+"""Pick the codec per block: no single encoding wins on every metric.
 
-Gorilla XOR is the right tool for full-precision floats that change slowly (temperatures,
-latencies). The decimal codec (lib/decimal_codec.py) wins by a factor of 3 to 6 on values written
-as decimals or integers (CPU percentages, counters, byte counts). A block where every value is
-the same 64-bit pattern needs nothing but that pattern, and a block of long runs of
-full-precision values (a stale gauge) is cheapest as runs. So each block is encoded by every
-codec and the smallest result is kept, with a one-byte tag saying which codec made it:
+Most metrics are written as decimals (CPU 12.5 %, 0.134 s, a byte count 3623878656); agents also
+print computed values at full precision (51.846000000000004, the float one step above 51.846), a
+few gauges take a handful of distinct values over and over, some blocks are flat, and a few
+series are real full-precision measurements. So each block is stored by the codec that suits it,
+with a one-byte tag saying which. The default choice uses only the FAST codecs, each one pass of
+numpy work ending in the bins entropy coder (lib/bin_coder.py), and estimates before it encodes:
 
-    GORILLA   1   lib.encoders.encode_values
-    DECIMAL   2   lib.decimal_codec.encode_decimal
-    CONSTANT  3   the one repeated 64-bit pattern, 8 bytes little-endian
-    RUNS      4   run-length encoded bit patterns: varint run count R, R varint run lengths,
-                  R patterns of 8 bytes little-endian
-    ORDERED   5   full-precision floats as ORDERED INTEGERS (positive patterns with the sign bit
-                  set, negative ones inverted, so the integers sort like the floats), then the
-                  decimal codec's plain/delta/delta-of-delta choice and median centring, and the
-                  zigzagged residuals as byte planes (lib/integer_codecs.py): the exponent and top
-                  mantissa bytes compressed, the random low bytes raw. Layout: u8 transform,
-                  varint zigzag(base), one plane stream. A slow temperature drift is ~43 bits of
-                  delta per value this way, where Gorilla pays 44-48.
-    DECIMAL_PLANES 6  the decimal codec's integers (exponent, common factor, transform, exceptions
-                  as in lib/decimal_codec.py) written as byte planes instead of bit-packed, so the
-                  compressor sees bytes. Layout: u8 e, u8 transform, varint g, varint zigzag(base),
-                  varint X, one plane stream of residuals, X varint exception position gaps,
-                  X 8-byte exception patterns. Example: [1.5, 2.25, 3.0] -> e 2, g 75, plain
-                  residuals [1, 0, 2] -> one plane 01 00 02.
+    CONSTANT      3  the one repeated 64-bit pattern, 8 bytes little-endian
+    RUNS          4  run-length encoded bit patterns: varint run count R, R varint run lengths,
+                     R patterns of 8 bytes little-endian
+    DECIMAL_BINS  8  the decimal codec's integers (exponent, common factor, plain / delta /
+                     delta-of-delta, median centring; lib/decimal_codec.py) as a bins stream, plus
+                     for floats that sit a few ULP steps from a decimal a second, mostly-zero bins
+                     stream of those steps ("adjustments"); NaN, infinities and values no decimal
+                     comes near are exceptions (position and raw pattern). Layout below.
+    DICTIONARY    9  tried when a sample of the block has few distinct values and their entropy
+                     undercuts the best so far: the distinct values (most frequent first) as a
+                     block of their own, then each point's rank as a bins stream
+    ORDERED_BINS  7  tried for floats that are not near decimals: the float bits as ORDERED
+                     INTEGERS (positive patterns with the sign bit set, negative ones inverted,
+                     so the integers sort like the floats), then the best of plain / delta /
+                     delta-of-delta as a bins stream. Layout: u8 transform, varint zigzag(base),
+                     bins stream.
 
-ORDERED and DECIMAL_PLANES compress inside their own layout, with the compressors the entropy
-setting allows, so they take part only when `entropy` is set and no stage flag is added to them.
-ORDERED is skipped when the decimal stream is under 3/4 of Gorilla's (short decimals: their float
-bits are noise, and it is the slowest candidate).
+The older codecs stay readable and take part when `entropy` is set (slower, occasionally smaller):
 
-An optional entropy stage then tries to squeeze the chosen kind of stream further with a
-general-purpose compressor from the standard library. Its flag is OR-ed into the tag:
+    GORILLA   1   lib.encoders.encode_values (also the codec of `choose_codecs=False`)
+    DECIMAL   2   lib.decimal_codec.encode_decimal, bit-packed at one width
+    ORDERED   5   ordered integers as byte planes (lib/integer_codecs.py) through LZMA or DEFLATE
+    DECIMAL_PLANES 6  the decimal integers as byte planes through LZMA or DEFLATE
+
+and with `entropy` an optional stage squeezes a classic stream with a general-purpose compressor;
+its flag is OR-ed into the tag (DECIMAL | ZLIB = 0x12 is "a decimal stream, deflated"):
 
     ZLIB      0x10   raw DEFLATE (no zlib header), level 9
     LZMA      0x20   raw LZMA2 (no .xz container), preset 9 with a 1 MiB dictionary
 
-so DECIMAL | ZLIB = 0x12 is "a decimal stream, deflated". The stage is kept only when the
-compressed bytes are smaller than the best plain candidate, which is how it pays for itself:
-bit-packed residuals are already close to their entropy, so it rarely wins there, but skewed
-streams (rare spikes, mostly-zero deltas, repeated patterns) do shrink. The price is time:
-`encode_values_best(values, entropy=True)` compresses every candidate with both compressors.
-
 Timestamps get the same treatment in `encode_timestamps_best`. Tags:
 
     TIMESTAMP_GORILLA  1   Gorilla delta-of-delta (lib/encoders.py), optionally with a stage flag
-    TIMESTAMP_UNITS    2   lib.integer_codecs.encode_timestamp_units (only with an entropy setting)
+    TIMESTAMP_UNITS    2   lib.integer_codecs.encode_timestamp_units as byte planes (with entropy)
+    TIMESTAMP_BINS     3   the same units codec with bins streams (the default)
 
 The units codec divides by the common unit of the block (1 ms for Prometheus data in ns), then
-either snaps the points onto a grid of the most common interval and stores grid steps and jitter
-(the jitter is what it is: 0 four times out of five, else a few ms), or stores delta-of-delta
-(calendar months). Both go out as byte planes through DEFLATE or LZMA; on the generated data this
-is about 2.3 bits per timestamp against Gorilla's 5.1, and a regular series is a few bytes a block.
-Blocks spanning 2**62 or more are left to Gorilla.
+snaps the points onto a grid of the most common interval and stores grid steps and jitter (a
+missed scrape is one step of 2; the jitter is 0 most of the time, else a few ms), or, when the
+grid does poorly, the delta-of-delta. A regular series costs a few bytes a block; phase 4's
+report prints what the timestamps cost on the data at hand. Blocks spanning 2**62 or more are
+left to Gorilla.
 
 Decoders take the tag, the bytes and the count from the caller and raise `FormatError` on unknown
 tags, damaged streams and decompressed sizes beyond what `count` values could ever need.
