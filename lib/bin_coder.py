@@ -58,6 +58,7 @@ DENSE, SPARSE = 0, 1
 MAX_PRECISION = 3
 PRECISIONS = tuple(range(MAX_PRECISION + 1))
 MAX_SPLIT = 3
+SPARSE_SURE = 4  # fewer than 1 in SPARSE_SURE values non-zero: sparse without sizing the dense stream
 SPLITS = tuple(range(MAX_SPLIT + 1))
 WORD_BITS = 64
 MAX_KEYS = (1 << (MAX_PRECISION + 1)) + ((WORD_BITS - MAX_PRECISION - 1) << MAX_PRECISION)
@@ -124,25 +125,31 @@ KEY_TABLES = _key_tables()
 
 
 def _dense_plan(unsigned):
-    """(size in bytes, precision, split, finest keys, ranked keys) of the smallest dense stream."""
+    """(size in bytes, precision, split, finest keys, ranked keys) of the smallest dense stream.
+
+    Ties go to the smaller precision, then the smaller split. A split is tried only while it can
+    still shorten some rank's unary part."""
     finest, _ = bin_keys(unsigned, MAX_PRECISION)
     finest_counts = np.bincount(finest, minlength=max_key(MAX_PRECISION) + 1)
     used = np.flatnonzero(finest_counts)
+    used_counts = finest_counts[used]
     best = None
     for precision, (key_table, width_table) in zip(PRECISIONS, KEY_TABLES):
-        counts = np.bincount(key_table[used], weights=finest_counts[used]).astype(np.int64)
+        counts = np.bincount(key_table[used], weights=used_counts).astype(np.int64)
         ranked = rank_order(counts)
-        header = 1 + _varint_bytes(ranked.size) + ranked.size + int((ranked > 127).sum())
-        offset_bytes = (int(width_table[used] @ finest_counts[used]) + 7) // 8
-        for split in SPLITS if ranked.size > 1 else (0,):
-            size = header + offset_bytes
-            if ranked.size > 1:
-                unary_bytes = (int((counts[ranked] * ((np.arange(ranked.size) >> split) + 1)).sum()) + 7) // 8
-                size += _varint_bytes(unary_bytes) + unary_bytes + (unsigned.size * split + 7) // 8
-            if best is None or size < best[0]:
-                best = (size, precision, split, finest, ranked)
-            if (ranked.size - 1) >> split == 0:
-                break  # a larger split only adds bits
+        bins = ranked.size
+        size = (1 + _varint_bytes(bins) + bins + int((ranked > 127).sum())
+                + (int(width_table[used] @ used_counts) + 7) // 8)
+        split = 0
+        if bins > 1:
+            splits = np.arange(max(1, min(MAX_SPLIT, (bins - 1).bit_length())) + 1)[:, None]
+            unary_bytes = ((counts[ranked] * ((np.arange(bins) >> splits) + 1)).sum(axis=1) + 7) // 8
+            low_bytes = (unsigned.size * splits[:, 0] + 7) // 8
+            sizes = unary_bytes + low_bytes + np.array([_varint_bytes(u) for u in unary_bytes.tolist()])
+            split = int(np.argmin(sizes))
+            size += int(sizes[split])
+        if best is None or size < best[0]:
+            best = (size, precision, split, finest, ranked)
     return best
 
 
@@ -159,15 +166,19 @@ def bins_size(unsigned):
 
 
 def _choose(unsigned):
-    dense = _dense_plan(unsigned)
-    best = (1 + dense[0], DENSE, dense)
+    """(size, mode, plan): dense when at least half the values are non-zero, sparse when fewer
+    than a quarter are (a dense stream then spends at least a bit on every zero), else the smaller."""
     nonzero = int(np.count_nonzero(unsigned))
-    if nonzero < unsigned.size // 2:
+    best = None
+    if SPARSE_SURE * nonzero >= unsigned.size:
+        dense = _dense_plan(unsigned)
+        best = (1 + dense[0], DENSE, dense)
+    if 2 * nonzero < unsigned.size:
         runs, values = _sparse_parts(unsigned)
         run_plan, value_plan = _dense_plan(runs), _dense_plan(values)
         size = 1 + _varint_bytes(nonzero) + run_plan[0] + value_plan[0]
-        if size < best[0]:
-            best = (size, SPARSE, (run_plan, value_plan))
+        if best is None or size < best[0]:
+            best = (size, SPARSE, (runs, values, run_plan, value_plan))
     return best
 
 
@@ -200,8 +211,7 @@ def encode_bins(unsigned):
     _, mode, plan = _choose(unsigned)
     if mode == DENSE:
         return bytes((DENSE,)) + _write_dense(unsigned, plan)
-    runs, values = _sparse_parts(unsigned)
-    run_plan, value_plan = plan
+    runs, values, run_plan, value_plan = plan
     return (bytes((SPARSE,)) + encode_varints([values.size]) + _write_dense(runs, run_plan)
             + _write_dense(values, value_plan))
 
@@ -364,9 +374,9 @@ def _smallest_dense_reference(values):
 def encode_bins_reference(values):
     """`encode_bins` with Python integers: the same bytes, one value at a time."""
     values = [int(v) for v in values]
-    dense = bytes((DENSE,)) + _smallest_dense_reference(values)
     nonzero = [v - 1 for v in values if v]
-    if len(nonzero) >= len(values) // 2:
+    dense = bytes((DENSE,)) + _smallest_dense_reference(values) if SPARSE_SURE * len(nonzero) >= len(values) else None
+    if 2 * len(nonzero) >= len(values):
         return dense
     runs, run = [], 0
     for v in values:
@@ -378,7 +388,7 @@ def encode_bins_reference(values):
     runs.append(run)
     sparse = (bytes((SPARSE,)) + encode_varints([len(nonzero)]) + _smallest_dense_reference(runs)
               + _smallest_dense_reference(nonzero))
-    return sparse if len(sparse) < len(dense) else dense
+    return sparse if dense is None or len(sparse) < len(dense) else dense
 
 
 def _read_dense_reference(blob, offset, count):

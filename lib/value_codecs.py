@@ -299,10 +299,13 @@ def choose_adjusted_exponent(values):
     return best[1]
 
 
+BINS_PLAN_SAMPLE = (4, 512)  # runs of neighbours that choose the transform of a bins block
+
+
 def plan_for_bins(ints):
     """(transform, base, residuals): the transform whose residuals have the fewest significant bits
     in all (about what bins spend on them), centred on the median of a sample."""
-    sample = planning_sample(ints)
+    sample = planning_sample(ints, *BINS_PLAN_SAMPLE)
     best = None
     for transform, forward in FORWARD.items():
         transformed = forward(sample)
