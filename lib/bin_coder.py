@@ -102,12 +102,6 @@ def max_key(precision):
     return (1 << (precision + 1)) + ((WORD_BITS - precision - 2) << precision) + (1 << precision) - 1
 
 
-def rank_order(counts):
-    """Keys present (counts[key] > 0), most frequent first, ties by smaller key: the unary code's order."""
-    present = np.flatnonzero(counts)
-    return present[np.lexsort((present, -counts[present]))]
-
-
 # Exact sizes, so that the encoder can choose without encoding ------------------------------------
 
 
@@ -122,35 +116,46 @@ def _key_tables():
 
 
 KEY_TABLES = _key_tables()
+KEY_SPAN = max_key(MAX_PRECISION) + 1  # keys of every precision are below this
+_ALL_KEYS = np.stack([keys for keys, _ in KEY_TABLES])  # [precision, finest key] -> key
+_ALL_WIDTHS = np.stack([widths for _, widths in KEY_TABLES])
+_RANK_HIGH = np.arange(KEY_SPAN)[None, :] >> np.arange(MAX_SPLIT + 1)[:, None]  # [split, rank] -> rank >> split
+
+
+def _varint_sizes(values):
+    return 1 + sum((values >> (7 * group)) > 0 for group in range(1, 4))
 
 
 def _dense_plan(unsigned):
     """(size in bytes, precision, split, finest keys, ranked keys) of the smallest dense stream.
 
-    Ties go to the smaller precision, then the smaller split. A split is tried only while it can
+    Every precision and rank split is sized at once from one histogram of the finest bins; ties
+    go to the smaller precision, then the smaller split. A split is allowed only while it can
     still shorten some rank's unary part."""
     finest, _ = bin_keys(unsigned, MAX_PRECISION)
-    finest_counts = np.bincount(finest, minlength=max_key(MAX_PRECISION) + 1)
+    finest_counts = np.bincount(finest, minlength=KEY_SPAN)
     used = np.flatnonzero(finest_counts)
     used_counts = finest_counts[used]
-    best = None
-    for precision, (key_table, width_table) in zip(PRECISIONS, KEY_TABLES):
-        counts = np.bincount(key_table[used], weights=used_counts).astype(np.int64)
-        ranked = rank_order(counts)
-        bins = ranked.size
-        size = (1 + _varint_bytes(bins) + bins + int((ranked > 127).sum())
-                + (int(width_table[used] @ used_counts) + 7) // 8)
-        split = 0
-        if bins > 1:
-            splits = np.arange(max(1, min(MAX_SPLIT, (bins - 1).bit_length())) + 1)[:, None]
-            unary_bytes = ((counts[ranked] * ((np.arange(bins) >> splits) + 1)).sum(axis=1) + 7) // 8
-            low_bytes = (unsigned.size * splits[:, 0] + 7) // 8
-            sizes = unary_bytes + low_bytes + np.array([_varint_bytes(u) for u in unary_bytes.tolist()])
-            split = int(np.argmin(sizes))
-            size += int(sizes[split])
-        if best is None or size < best[0]:
-            best = (size, precision, split, finest, ranked)
-    return best
+    keys = _ALL_KEYS[:, used] + (KEY_SPAN * np.arange(len(PRECISIONS)))[:, None]
+    counts = np.bincount(keys.ravel(), weights=np.tile(used_counts, len(PRECISIONS)),
+                         minlength=KEY_SPAN * len(PRECISIONS)).astype(np.int64).reshape(len(PRECISIONS), KEY_SPAN)
+    # Most frequent first, ties by smaller key; absent keys (count 0) sort last.
+    order = np.argsort(-counts * KEY_SPAN + np.arange(KEY_SPAN), axis=1, kind="stable")
+    sorted_counts = np.take_along_axis(counts, order, axis=1)
+    bins = (counts > 0).sum(axis=1)
+    present = sorted_counts > 0
+    header = 1 + _varint_sizes(bins) + bins + (present & (order > 127)).sum(axis=1)
+    offset_bytes = (_ALL_WIDTHS[:, used] @ used_counts + 7) // 8
+    unary_bits = sorted_counts @ (_RANK_HIGH + 1).T  # [precision, split]
+    unary_bytes = (unary_bits + 7) // 8
+    splits = np.arange(MAX_SPLIT + 1)
+    ranks_part = unary_bytes + _varint_sizes(unary_bytes) + (unsigned.size * splits[None, :] + 7) // 8
+    allowed = splits[None, :] <= np.minimum(MAX_SPLIT, np.array([int(b - 1).bit_length() for b in bins]))[:, None]
+    ranks_part = np.where(bins[:, None] > 1, ranks_part, 0)
+    sizes = np.where(allowed | (splits[None, :] == 0), header[:, None] + offset_bytes[:, None] + ranks_part, np.inf)
+    best = int(np.argmin(sizes))
+    precision, split = divmod(best, MAX_SPLIT + 1)
+    return int(sizes.flat[best]), precision, split, finest, order[precision, :bins[precision]]
 
 
 def _sparse_parts(unsigned):
