@@ -2,15 +2,16 @@
 
 The dataset is built exactly as phase 0 builds it (`--size`, `--seed`, `--series`, `--points`, or
 `--import PATH ... [--format F]`), so the numbers line up with `main.py`; `--real` instead imports
-real time series that the `vega_datasets` package ships (weather and stock prices, not server
-metrics). Every peer encodes the whole dataset, including what it takes to give the series back
+real time series that packages ship: vega_datasets (weather, stock prices, employment) and, when
+installed, statsmodels (weekly CO2 with gaps, monthly orders, sunspots, river flow); none of
+them server metrics. Every peer encodes the whole dataset, including what it takes to give the series back
 their names, labels and point counts, and decodes it again; a row counts only when the decoded
 dataset is identical bit for bit (timestamps as int64, values as uint64 patterns). A peer whose
 round trip fails is listed as FAILED, and a peer whose package is missing is skipped with a note.
 
     python benchmarks/compare_peers.py                       # small generated dataset, as main.py
     python benchmarks/compare_peers.py --size medium --repeat 3 --json peers.json
-    python benchmarks/compare_peers.py --real                # vega_datasets' real CSV files
+    python benchmarks/compare_peers.py --real                # real CSV files shipped in packages
     python benchmarks/compare_peers.py --import data/ --format csv-long
 
 The peers (groups for `--peers`):
@@ -122,13 +123,15 @@ def imported_dataset(paths, fmt=None, description=None):
 
 @dataclass(frozen=True)
 class VegaFile:
-    """How one vega_datasets CSV file becomes series in the long CSV that lib.importers reads."""
-    name: str
+    """How one CSV file shipped in a package becomes series in the long CSV that lib.importers reads."""
+    name: str  # path inside the package's data folder
     date_format: str  # strptime format of its date column
     metrics: dict = field(default_factory=dict)  # value column -> metric name
     labels: dict = field(default_factory=dict)  # fixed labels for all its series
     label_column: Optional[str] = None  # a column whose cell becomes a label of the same name
     wide_metric: Optional[str] = None  # every non-date column is this metric, labelled sector=<column>
+    date_column: Optional[str] = None  # default: the first of date, month, year
+    package: str = "vega_datasets"
 
 
 VEGA_FILES = (
@@ -142,27 +145,43 @@ VEGA_FILES = (
              label_column="source"),
     VegaFile("us-employment.csv", "%Y-%m-%d", wide_metric="us_employment_thousands"),
 )
+# Optional: read straight from the installed package's data folder (statsmodels is not imported).
+STATSMODELS_FILES = (
+    VegaFile("co2/co2.csv", "%Y%m%d", {"co2": "co2_ppm"}, {"site": "mauna_loa"}, date_column="date",
+             package="statsmodels"),
+    VegaFile("elec_equip/elec_equip.csv", "%b-%d-%Y",
+             {"STS.M.I7.W.TOVT.NS0016.4.000": "electrical_equipment_orders_index"}, {"region": "euro_area"},
+             date_column="DATE", package="statsmodels"),
+    VegaFile("sunspots/sunspots.csv", "%Y", {"SUNACTIVITY": "sunspot_activity"}, date_column="YEAR",
+             package="statsmodels"),
+    VegaFile("nile/nile.csv", "%Y", {"volume": "nile_flow_volume"}, date_column="year", package="statsmodels"),
+)
+PACKAGE_DATA_FOLDERS = {"vega_datasets": "_data", "statsmodels": "datasets"}
 VEGA_DESCRIPTION = (
     "real data from vega_datasets: hourly temperatures of Seattle and San Francisco (2010), "
     "daily Seattle weather (2012-2015), monthly stock prices (2000-2010), monthly US employment "
-    "by sector (2006-2015), yearly Iowa electricity generation (2001-2017): weather and economics, "
-    "not server metrics"
+    "by sector (2006-2015), yearly Iowa electricity generation (2001-2017)"
+)
+STATSMODELS_DESCRIPTION = (
+    "; and from statsmodels: weekly Mauna Loa CO2 (1958-2001, with gaps), monthly euro-area "
+    "electrical equipment orders (1995-2005), yearly sunspots (1700-2008) and Nile flow (1871-1970)"
 )
 
 
-def vega_data_folder():
-    spec = importlib.util.find_spec("vega_datasets")
+def package_data_folder(package="vega_datasets"):
+    """The folder of CSV files an installed package ships, found without importing the package."""
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise SqueezedSignalsError(f"--real needs the vega_datasets package: {INSTALL_HINT}")
-    folder = Path(list(spec.submodule_search_locations)[0]) / "_data"
+        raise SqueezedSignalsError(f"--real needs the {package} package: {INSTALL_HINT}")
+    folder = Path(list(spec.submodule_search_locations)[0]) / PACKAGE_DATA_FOLDERS[package]
     if not folder.is_dir():
-        raise SqueezedSignalsError(f"vega_datasets has no local data folder at {folder}")
+        raise SqueezedSignalsError(f"{package} has no local data folder at {folder}")
     return folder
 
 
 def vega_points(spec, rows):
     """(timestamp, metric, value text, labels) for every number in a vega file's rows."""
-    date_column = next(c for c in ("date", "month", "year") if c in rows[0])
+    date_column = spec.date_column or next(c for c in ("date", "month", "year") if c in rows[0])
     for row in rows:
         moment = datetime.datetime.strptime(row[date_column], spec.date_format)
         stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ")  # vega's local times, read as UTC
@@ -174,7 +193,8 @@ def vega_points(spec, rows):
                 if column != date_column:
                     yield stamp, spec.wide_metric, row[column], {**labels, "sector": column}
         for column, metric in spec.metrics.items():
-            yield stamp, metric, row[column], labels
+            if row[column].strip():  # an empty cell is a gap: no point
+                yield stamp, metric, row[column], labels
 
 
 def write_vega_long_csv(spec, source, target):
@@ -182,7 +202,7 @@ def write_vega_long_csv(spec, source, target):
 
     Values are copied as text, so lib.importers parses them exactly as it parses any CSV.
     """
-    with open(source, newline="", encoding="utf-8") as f:
+    with open(source, newline="", encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
     points = list(vega_points(spec, rows))
     label_names = sorted({name for *_rest, labels in points for name in labels})
@@ -190,20 +210,28 @@ def write_vega_long_csv(spec, source, target):
         writer = csv.writer(f)
         writer.writerow(["timestamp", "metric", "value", "dataset", *label_names])
         for stamp, metric, value, labels in points:
-            writer.writerow([stamp, metric, value.strip(), Path(spec.name).stem,
+            writer.writerow([stamp, metric, value.strip(), Path(spec.name).stem.replace("-", "_"),
                              *(labels.get(name, "") for name in label_names)])
     return len(points)
 
 
 def real_dataset(folder):
-    """Convert the vega_datasets time series to long CSV files in `folder` and import them."""
-    data = vega_data_folder()
+    """Convert the packages' real time series to long CSV files in `folder` and import them:
+    vega_datasets (required), statsmodels (used when installed)."""
+    specs, description = list(VEGA_FILES), VEGA_DESCRIPTION
+    sources = [package_data_folder("vega_datasets")]
+    if importlib.util.find_spec("statsmodels") is not None:
+        specs += STATSMODELS_FILES
+        description += STATSMODELS_DESCRIPTION
+        sources.append(package_data_folder("statsmodels"))
     details = []
-    for spec in VEGA_FILES:
-        points = write_vega_long_csv(spec, data / spec.name, Path(folder) / spec.name)
-        details.append(f"{spec.name}: {points:,} points")
-    dataset = imported_dataset([folder], "csv-long", VEGA_DESCRIPTION)
-    dataset.details = [f"source folder: {data}"] + details
+    for spec in specs:
+        target = Path(folder) / Path(spec.name).name
+        points = write_vega_long_csv(spec, package_data_folder(spec.package) / spec.name, target)
+        details.append(f"{spec.package}/{spec.name}: {points:,} points")
+    dataset = imported_dataset([folder], "csv-long", description + ": weather, science and economics, "
+                               "not server metrics")
+    dataset.details = [f"source folders: {', '.join(map(str, sources))}"] + details
     return dataset
 
 
@@ -705,7 +733,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.strip().split("\n\n")[0])
     add_dataset_arguments(parser)
     parser.add_argument("--real", action="store_true",
-                        help="compare on the real time series shipped by the vega_datasets package")
+                        help="compare on the real time series shipped by vega_datasets (and statsmodels)")
     parser.add_argument("--save-real", type=Path, metavar="DIR",
                         help="with --real: keep the converted long CSV files in DIR "
                              "(then `python main.py --import DIR` runs the phases on the same data)")
