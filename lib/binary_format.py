@@ -151,6 +151,7 @@ def decode_block(block, where="block", expected_points=None):
     """Check a block's CRC and decode it into (timestamps, values)."""
     if len(block) < BLOCK_HEADER.size + CRC.size:
         raise FormatError(f"{where}: {len(block)} bytes is too short for a block")
+    block = memoryview(block)
     body, (stored_crc,) = block[: -CRC.size], CRC.unpack_from(block, len(block) - CRC.size)
     if zlib.crc32(body) != stored_crc:
         raise FormatError(f"{where}: checksum mismatch, the block is damaged")
@@ -410,12 +411,17 @@ class MetricsFile:
             raise KeyError(f"no series {name}{labels or {}} in {self.path}")
         return entry
 
-    def _decode_blocks(self, entry, block_numbers):
+    def _decode_blocks(self, entry, block_numbers, data_section=None):
+        """Decode the blocks of one series; `data_section`, when given, is the whole data section
+        already read (whole-file reads take it in one read instead of one per block)."""
         timestamps, values = [], []
         for number in block_numbers:
             block = entry.blocks[number]
             where = f"{self.path}: series {entry.display_name()}, block {number}"
-            data = self._read_at(self.data_offset + block.offset, block.length)
+            if data_section is None:
+                data = self._read_at(self.data_offset + block.offset, block.length)
+            else:
+                data = data_section[block.offset:block.offset + block.length]
             ts, vs = decode_block(data, where, expected_points=block.points)
             if len(ts) and (int(ts.min()), int(ts.max())) != (block.min_timestamp, block.max_timestamp):
                 raise FormatError(f"{where}: decoded timestamps do not match the index's time range")
@@ -423,6 +429,8 @@ class MetricsFile:
             values.append(vs)
         if not timestamps:
             return np.empty(0, np.int64), np.empty(0, np.float64)
+        if len(timestamps) == 1:
+            return timestamps[0], values[0]
         return np.concatenate(timestamps), np.concatenate(values)
 
     def read_series(self, name, labels=None):
@@ -444,7 +452,10 @@ class MetricsFile:
         return sum(b.points for b in entry.blocks if b.points and b.min_timestamp >= start and b.max_timestamp < end)
 
     def read_all(self):
-        return [Series(e.name, e.labels, *self._decode_blocks(e, range(len(e.blocks)))) for e in self.series]
+        """Every series, reading the data section in one go."""
+        data_section = memoryview(self._read_at(self.data_offset, self.data_length))
+        return [Series(e.name, e.labels, *self._decode_blocks(e, range(len(e.blocks)), data_section))
+                for e in self.series]
 
 
 def read_file(path):
