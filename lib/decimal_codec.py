@@ -161,11 +161,16 @@ def choose_exponent(values):
     than e digits. Ties go to the smaller e.
     """
     step = -(-values.size // SAMPLE_SIZE)
-    sample = values[::step]
-    needed = np.bincount(smallest_exponents(sample), minlength=NO_EXPONENT + 1)
+    return exponent_from_needs(smallest_exponents(values[::step]))
+
+
+def exponent_from_needs(smallest):
+    """`choose_exponent`'s rule, given each sampled value's smallest exponent (or NO_EXPONENT)."""
+    sample_size = smallest.size
+    needed = np.bincount(smallest, minlength=NO_EXPONENT + 1)
     fitting = np.cumsum(needed)[: E_MAX + 1]
     exponents = np.arange(E_MAX + 1)
-    cost = sample.size * DIGIT_BITS * exponents + (sample.size - fitting) * EXCEPTION_BITS
+    cost = sample_size * DIGIT_BITS * exponents + (sample_size - fitting) * EXCEPTION_BITS
     return int(np.argmin(cost))
 
 

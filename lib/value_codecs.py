@@ -68,7 +68,7 @@ from lib.integer_codecs import (
 )
 from lib.decimal_codec import (
     DIGIT_BITS, E_MAX, EXCEPTION_BITS, POWERS_OF_TEN, SAMPLE_SIZE, TRANSFORM_NAMES, INVERSE, bit_lengths,
-    FORWARD, centred_residuals, choose_exponent, median_base, planning_sample, smallest_exponents, common_factor,
+    FORWARD, centred_residuals, choose_exponent, exponent_from_needs, median_base, planning_sample, smallest_exponents, common_factor,
     decimal_ints, fill_exceptions,
     ints_to_floats, plan_integers, position_gaps, positions_from_gaps,
 )
@@ -286,8 +286,9 @@ def choose_adjusted_exponent(values):
     otherwise the e with the lowest estimated cost on a sample, counting adjustments."""
     step = -(-values.size // SAMPLE_SIZE)
     sample = values[::step]
-    if (smallest_exponents(sample) <= E_MAX).all():
-        return choose_exponent(values)
+    smallest = smallest_exponents(sample)
+    if (smallest <= E_MAX).all():
+        return exponent_from_needs(smallest)
     best = None
     for exponent in range(E_MAX + 1):
         _, adjustments, usable = nearest_decimals(sample, exponent)
