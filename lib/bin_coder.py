@@ -52,7 +52,7 @@ from lib.bits import BitReader, BitWriter, pack_bit_fields, read_bit_fields, wor
 from lib.decimal_codec import bit_lengths, pack_fixed_width, unpack_fixed_width
 from lib.errors import FormatError
 from lib.integer_codecs import StreamCoder
-from lib.primitives import encode_varints, read_varints
+from lib.primitives import encode_varints, read_varint_list, read_varints
 
 DENSE, SPARSE = 0, 1
 MAX_PRECISION = 3
@@ -221,19 +221,22 @@ def encode_bins(unsigned):
             + _write_dense(values, value_plan))
 
 
+MAX_KEYS_BY_PRECISION = [max_key(precision) for precision in PRECISIONS]
+
+
 def _read_header(blob, offset, count):
     if offset >= len(blob):
         raise FormatError("bins stream is truncated")
     precision, split = blob[offset] & 0x0F, blob[offset] >> 4
     if precision > MAX_PRECISION or split > MAX_SPLIT:
         raise FormatError(f"bins precision {precision} or rank split {split} is out of range")
-    (bins,), offset = read_varints(blob, 1, offset + 1)
-    if bins > max_key(precision) + 1 or (count and bins == 0) or bins > max(count, 1):
+    (bins,), offset = read_varint_list(blob, 1, offset + 1)
+    if bins > MAX_KEYS_BY_PRECISION[precision] + 1 or (count and bins == 0) or bins > max(count, 1):
         raise FormatError(f"{bins} bins for {count} values")
-    ranked, offset = read_varints(blob, int(bins), offset)
-    if ranked.size and int(ranked.max()) > max_key(precision):
-        raise FormatError(f"bin key {int(ranked.max())} is out of range")
-    return precision, split, ranked.astype(np.int64), offset
+    ranked, offset = read_varint_list(blob, bins, offset)
+    if ranked and max(ranked) > MAX_KEYS_BY_PRECISION[precision]:
+        raise FormatError(f"bin key {max(ranked)} is out of range")
+    return precision, split, np.array(ranked, dtype=np.int64), offset
 
 
 BIN_TABLES = [key_bins(np.arange(max_key(precision) + 1), precision) for precision in PRECISIONS]
@@ -255,12 +258,11 @@ def _read_dense(blob, offset, count):
         if width == 0:
             return np.full(count, lowers[0], dtype=_U64), offset
         return lowers[0] | unpack_fixed_width(blob[offset:offset + length], count, width), offset + length
-    (unary_length,), offset = read_varints(blob, 1, offset)
-    unary_length = int(unary_length)
+    (unary_length,), offset = read_varint_list(blob, 1, offset)
     if unary_length > len(blob) - offset or unary_length > count * ranked.size:
         raise FormatError(f"unary section of {unary_length} bytes runs past the stream")
     ends = np.flatnonzero(np.unpackbits(np.frombuffer(blob, np.uint8, unary_length, offset)))
-    if ends.size != count or ends[-1] // 8 != unary_length - 1:
+    if ends.size != count or int(ends[-1]) // 8 != unary_length - 1:
         raise FormatError(f"unary section holds {ends.size} bin codes, expected {count}")
     ranks = np.empty(count, dtype=np.int64)  # the zeros before each one bit
     ranks[0] = ends[0]
@@ -299,7 +301,7 @@ def decode_bins(blob, count, offset=0):
         return _read_dense(blob, offset + 1, count)
     if mode != SPARSE:
         raise FormatError(f"unknown bins mode {mode}")
-    (nonzero,), offset = read_varints(blob, 1, offset + 1)
+    (nonzero,), offset = read_varint_list(blob, 1, offset + 1)
     if nonzero > count:
         raise FormatError(f"{nonzero} non-zero values in a stream of {count}")
     runs, offset = _read_dense(blob, offset, int(nonzero) + 1)

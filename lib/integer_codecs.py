@@ -40,7 +40,7 @@ import numpy as np
 
 from lib.bounded_compression import deflate, inflate, lzma_compress, lzma_decompress
 from lib.errors import FormatError
-from lib.primitives import encode_varints, read_varints
+from lib.primitives import encode_varints, read_varint_list, read_varints
 
 NONE, DEFLATE, LZMA1 = 0, 1, 2
 COMPRESSOR_NAMES = {NONE: "none", DEFLATE: "deflate", LZMA1: "lzma"}
@@ -295,10 +295,12 @@ def decode_timestamp_units(blob, count, coder=PLANES):
     if not blob or blob[0] not in MODE_NAMES:
         raise FormatError("unknown or missing timestamp-units mode")
     mode = blob[0]
-    (zigzag_t0, unit), offset = read_varints(blob, 2, 1)
+    (zigzag_t0, unit), offset = read_varint_list(blob, 2, 1)
     t0 = _unzigzag([zigzag_t0])[0]
+    unit = np.uint64(unit)
     if mode == GRID:
-        (interval, zigzag_shift), offset = read_varints(blob, 2, offset)
+        (interval, zigzag_shift), offset = read_varint_list(blob, 2, offset)
+        interval = np.uint64(interval)
         (steps, jitter), offset = decode_planes(blob, [count, count], offset)
         with np.errstate(over="ignore"):
             slots = np.cumsum(_unzigzag(steps) + np.int64(1)) - np.int64(1)

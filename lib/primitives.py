@@ -70,6 +70,13 @@ def _encode_varints_small(values):
 
 
 def _read_varints_small(data, count, offset):
+    values, offset = read_varint_list(data, count, offset)
+    return np.array(values, dtype=np.uint64), offset
+
+
+def read_varint_list(data, count, offset=0):
+    """`count` varints at `offset` as Python ints: (list, end offset). For headers of a few fields,
+    where a plain loop beats numpy's per-call overhead."""
     values = []
     for _ in range(count):
         value = shift = 0
@@ -87,7 +94,7 @@ def _read_varints_small(data, count, offset):
         if value >> 64:
             raise FormatError("varint overflows 64 bits")
         values.append(value)
-    return np.array(values, dtype=np.uint64), offset
+    return values, offset
 
 
 def encode_varints(values):

@@ -73,7 +73,7 @@ from lib.decimal_codec import (
     ints_to_floats, plan_integers, position_gaps, positions_from_gaps,
 )
 from lib.primitives import (
-    encode_varints, read_varints, run_length_decode, run_length_encode, zigzag_decode, zigzag_encode,
+    encode_varints, read_varint_list, read_varints, run_length_decode, run_length_encode, zigzag_decode, zigzag_encode,
 )
 
 GORILLA, DECIMAL, CONSTANT, RUNS, ORDERED, DECIMAL_PLANES, ORDERED_BINS, DECIMAL_BINS, DICTIONARY = 1, 2, 3, 4, 5, 6, 7, 8, 9
@@ -351,15 +351,16 @@ def decode_decimal_bins(blob, count):
     exponent, transform, adjusted = blob[0], blob[1] & ~ADJUSTED, bool(blob[1] & ADJUSTED)
     if exponent > E_MAX or transform not in TRANSFORM_NAMES:
         raise FormatError(f"decimal-bins exponent {exponent} or transform {transform} is invalid")
-    (factor, zigzag_base, exception_count), offset = read_varints(blob, 3, 2)
+    (factor, zigzag_base, exception_count), offset = read_varint_list(blob, 3, 2)
     if factor == 0 or exception_count > count:
         raise FormatError(f"common factor {factor}, {exception_count} exceptions in a block of {count}")
     residuals, offset = decode_bins(blob, count, offset)
     if adjusted:
         adjustments, offset = decode_bins(blob, count, offset)
-    gaps, offset = read_varints(blob, int(exception_count), offset)
-    positions = positions_from_gaps(gaps, count, "exception")
-    if len(blob) - offset != int(exception_count) * PATTERN_BYTES:
+    if exception_count:
+        gaps, offset = read_varints(blob, exception_count, offset)
+        positions = positions_from_gaps(gaps, count, "exception")
+    if len(blob) - offset != exception_count * PATTERN_BYTES:
         raise FormatError(f"{len(blob) - offset} bytes left for {exception_count} exception patterns")
     scaled = _integers_from_residuals(transform, zigzag_base, residuals)
     values = ints_to_floats((scaled.view(np.uint64) * np.uint64(factor)).view(np.int64), exponent)
@@ -369,7 +370,8 @@ def decode_decimal_bins(blob, count):
         if moved.size and int(np.abs(steps).max()) >= ADJUST_LIMIT:
             raise FormatError(f"an adjustment of {int(np.abs(steps).max())} steps is out of range")
         values[moved] = floats_from_ordered(ordered_integers(values[moved]) + steps)
-    values.view(np.uint64)[positions] = np.frombuffer(blob, dtype="<u8", offset=offset).astype(np.uint64)
+    if exception_count:
+        values.view(np.uint64)[positions] = np.frombuffer(blob, dtype="<u8", offset=offset).astype(np.uint64)
     return values
 
 
