@@ -119,11 +119,15 @@ KEY_TABLES = _key_tables()
 KEY_SPAN = max_key(MAX_PRECISION) + 1  # keys of every precision are below this
 _ALL_KEYS = np.stack([keys for keys, _ in KEY_TABLES])  # [precision, finest key] -> key
 _ALL_WIDTHS = np.stack([widths for _, widths in KEY_TABLES])
-_RANK_HIGH = np.arange(KEY_SPAN)[None, :] >> np.arange(MAX_SPLIT + 1)[:, None]  # [split, rank] -> rank >> split
+# [rank, split] -> bits of the rank's unary part: (rank >> split) zeros and a one
+_UNARY_BITS = ((np.arange(KEY_SPAN)[None, :] >> np.arange(MAX_SPLIT + 1)[:, None]) + 1).T
+_SPLITS = np.arange(MAX_SPLIT + 1)
+_PRECISION_OFFSETS = (KEY_SPAN * np.arange(len(PRECISIONS)))[:, None]
 
 
 def _varint_sizes(values):
-    return 1 + sum((values >> (7 * group)) > 0 for group in range(1, 4))
+    """Bytes of each value as a varint, for values below 2**28."""
+    return 1 + (values > 0x7F) + (values > 0x3FFF) + (values > 0x1FFFFF)
 
 
 def _dense_plan(unsigned):
@@ -136,23 +140,23 @@ def _dense_plan(unsigned):
     finest_counts = np.bincount(finest, minlength=KEY_SPAN)
     used = np.flatnonzero(finest_counts)
     used_counts = finest_counts[used]
-    keys = _ALL_KEYS[:, used] + (KEY_SPAN * np.arange(len(PRECISIONS)))[:, None]
-    counts = np.bincount(keys.ravel(), weights=np.tile(used_counts, len(PRECISIONS)),
-                         minlength=KEY_SPAN * len(PRECISIONS)).astype(np.int64).reshape(len(PRECISIONS), KEY_SPAN)
+    keys = _ALL_KEYS[:, used] + _PRECISION_OFFSETS
+    weights = np.broadcast_to(used_counts, keys.shape).ravel()
+    counts = np.bincount(keys.ravel(), weights=weights, minlength=KEY_SPAN * len(PRECISIONS))
+    counts = counts.astype(np.int64).reshape(len(PRECISIONS), KEY_SPAN)
     # Most frequent first, ties by smaller key; absent keys (count 0) sort last.
-    order = np.argsort(-counts * KEY_SPAN + np.arange(KEY_SPAN), axis=1, kind="stable")
-    sorted_counts = np.take_along_axis(counts, order, axis=1)
+    order = np.argsort(-counts * KEY_SPAN + np.arange(KEY_SPAN), axis=1)  # all sort keys distinct
+    sorted_counts = counts[np.arange(len(PRECISIONS))[:, None], order]
     bins = (counts > 0).sum(axis=1)
     present = sorted_counts > 0
     header = 1 + _varint_sizes(bins) + bins + (present & (order > 127)).sum(axis=1)
     offset_bytes = (_ALL_WIDTHS[:, used] @ used_counts + 7) // 8
-    unary_bits = sorted_counts @ (_RANK_HIGH + 1).T  # [precision, split]
-    unary_bytes = (unary_bits + 7) // 8
-    splits = np.arange(MAX_SPLIT + 1)
-    ranks_part = unary_bytes + _varint_sizes(unary_bytes) + (unsigned.size * splits[None, :] + 7) // 8
-    allowed = splits[None, :] <= np.minimum(MAX_SPLIT, np.array([int(b - 1).bit_length() for b in bins]))[:, None]
+    unary_bytes = (sorted_counts @ _UNARY_BITS + 7) // 8  # [precision, split]
+    ranks_part = unary_bytes + _varint_sizes(unary_bytes) + (unsigned.size * _SPLITS + 7) // 8
+    most_split = np.minimum(MAX_SPLIT, [int(b - 1).bit_length() for b in bins.tolist()])
     ranks_part = np.where(bins[:, None] > 1, ranks_part, 0)
-    sizes = np.where(allowed | (splits[None, :] == 0), header[:, None] + offset_bytes[:, None] + ranks_part, np.inf)
+    allowed = (_SPLITS[None, :] <= most_split[:, None]) | (_SPLITS[None, :] == 0)
+    sizes = np.where(allowed, (header + offset_bytes)[:, None] + ranks_part, np.inf)
     best = int(np.argmin(sizes))
     precision, split = divmod(best, MAX_SPLIT + 1)
     return int(sizes.flat[best]), precision, split, finest, order[precision, :bins[precision]]
