@@ -7,41 +7,47 @@ mostly small and sometimes large. Bit packing gives every residual the width of 
 general-purpose compressor adapts, but it is slow and sees bytes, not numbers. Bins split each
 integer into two parts:
 
-- its BIN, a coarse class: the bit length of the integer plus its next `p` bits (p = 0, 1 or 2,
-  chosen per block). Small integers (bit length <= p + 1) are a bin of their own.
+- its BIN, a coarse class: the bit length of the integer plus its next `p` bits (p = 0..3,
+  chosen per stream). Small integers (bit length <= p + 1) are a bin of their own.
   Example, p = 1: 0, 1, 2 and 3 are bins of their own; 4..5 (100, 101) is one bin, 6..7 another,
   8..11 (1000..1011) one, 12..15 the next, and so on.
 - its OFFSET inside the bin: the bits below the bin's, stored raw (they are close to random).
 
-The bins are entropy-coded: they are ranked by how often they occur in the block, and rank r is
+The bins are entropy-coded: they are ranked by how often they occur in the stream, and rank r is
 written in unary, r zero bits and a one. The most common bin costs 1 bit, the next 2, ... That is a
 Huffman code whenever each bin is at most half as common as the one before, and close to one for
-the peaked distributions residuals have. A block whose residuals all fall into one bin spends no
-bits on bins at all. Because every bin code ends in a one, the decoder finds all codes at once:
-the positions of the one bits (`np.flatnonzero`) give the ranks, the ranks the offset widths, a
-cumulative sum the offsets' positions. No value depends on decoding the one before it.
+the peaked distributions residuals have. When many bins are about equally common, the rank is
+split (Rice coding): its low s bits (s = 0..3) go into a fixed-width section and only r >> s is
+written in unary. A stream whose values all fall into one bin spends no bits on bins at all.
+Because every unary code ends in a one, the decoder finds all codes at once: the positions of the
+one bits (`np.flatnonzero`) give the ranks, the ranks the offset widths, a cumulative sum the
+offsets' positions. No value depends on decoding the one before it.
 
-Residuals that are mostly zero (a regular scrape: its timestamp jitter is 0 almost every time)
-would still cost a bit each, so a second mode codes them SPARSE: the lengths of the zero runs
-between the non-zero values, then the non-zero values minus one, each as a dense bins stream.
-The encoder computes the exact size of every choice (mode and p) from a histogram and writes
-only the smallest, so choosing costs no trial encodings.
+Values that are mostly zero (a regular scrape: its timestamp jitter is 0 most of the time) would
+still cost a bit each, so a second mode codes them SPARSE: the lengths of the zero runs between
+the non-zero values, then the non-zero values minus one, each as a dense stream. Sparse is used
+outright when fewer than a quarter of the values are non-zero, never when half or more are, and
+in between whichever is smaller. The encoder computes the exact size of every choice (mode, p and
+s) from one histogram and writes only the smallest, so choosing costs no trial encodings; on a tie
+the smaller p, then the smaller s wins.
 
 Layout of one stream (the caller knows the count n)
 ---------------------------------------------------
     u8  mode: 0 dense, 1 sparse
-    dense:  u8 p (0..2), varint B (bins used), B varints bin keys in rank order,
-            [B > 1: varint U, U bytes: n unary rank codes, MSB-first, zero-padded]
+    dense:  u8 p | s << 4, varint B (bins used), B varints bin keys in rank order,
+            [B > 1: varint U, U bytes: the n unary codes of rank >> s, MSB-first, zero-padded,
+                    then ceil(n * s / 8) bytes: the low s bits of every rank, MSB-first]
             offset bits of every value, MSB-first, zero-padded to a whole byte
     sparse: varint N (non-zero values), dense stream of the N + 1 zero-run lengths,
             dense stream of the N non-zero values minus one
 
 Bin keys number the bins in order: key k < 2**(p+1) is the integer k itself; above that, key
 2**(p+1) + ((L - p - 2) << p) + (t - 2**p) is the bin of integers with bit length L whose top
-p + 1 bits are t; its offsets have L - 1 - p bits. Worked example, p = 0, values [0, 5, 4, 5]:
-bins are 0 (key 0) and "bit length 3" (key 2 + (3 - 0 - 2) + 1 - 1 = 3), counts 1 and 3, so rank 0 is key 3,
-rank 1 key 0. Header 00 00 02 03 00; unary codes 01 1 1 1 -> 0111 1000 = 0x78 (U = 01); offsets
-of 5, 4, 5 in 2 bits each: 01 00 01 -> 0100 0100 = 0x44. Eight bytes in all; the tests spell it out.
+p + 1 bits are t; its offsets have L - 1 - p bits. Worked example, values [0, 5, 4, 5]: at p = 0
+the bins are 0 (key 0) and "bit length 3" (key 2 + (3 - 0 - 2) + 1 - 1 = 3), counts 1 and 3, so
+rank 0 is key 3, rank 1 key 0 (p = 1 gives the same size, and the smaller p wins the tie; s = 0).
+Header 00 00 02 03 00; unary codes 01 1 1 1 -> 0111 1000 = 0x78 (U = 01); offsets of 5, 4, 5 in
+2 bits each: 01 00 01 -> 0100 0100 = 0x44. Eight bytes in all; the tests spell it out.
 
 `encode_bins_reference`/`decode_bins_reference` do the same one value at a time with Python
 integers; the tests check that both give identical bytes.
@@ -61,7 +67,6 @@ MAX_SPLIT = 3
 SPARSE_SURE = 4  # fewer than 1 in SPARSE_SURE values non-zero: sparse without sizing the dense stream
 SPLITS = tuple(range(MAX_SPLIT + 1))
 WORD_BITS = 64
-MAX_KEYS = (1 << (MAX_PRECISION + 1)) + ((WORD_BITS - MAX_PRECISION - 1) << MAX_PRECISION)
 
 _U64 = np.uint64
 
@@ -81,7 +86,8 @@ def bin_keys(unsigned, precision, lengths=None):
     small = lengths <= precision + 1
     widths = np.where(small, 0, lengths - 1 - precision)
     top = (unsigned >> widths.astype(_U64)).astype(np.int64)  # the top p + 1 bits (or the value)
-    keys = np.where(small, top, (1 << (precision + 1)) + ((lengths - precision - 2) << precision) + top - (1 << precision))
+    above = (1 << (precision + 1)) + ((lengths - precision - 2) << precision) + top - (1 << precision)
+    keys = np.where(small, top, above)
     return keys, widths
 
 

@@ -67,16 +67,18 @@ from lib.integer_codecs import (
     DEFLATE, DELTAS, GRID, LZMA1, PLANES, SPARSE_GRID, decode_timestamp_units, encode_timestamp_units, plane_coder,
 )
 from lib.decimal_codec import (
-    DIGIT_BITS, E_MAX, EXCEPTION_BITS, POWERS_OF_TEN, SAMPLE_SIZE, TRANSFORM_NAMES, INVERSE, bit_lengths,
-    FORWARD, centred_residuals, choose_exponent, exponent_from_needs, median_base, planning_sample, smallest_exponents, common_factor,
-    decimal_ints, fill_exceptions,
-    ints_to_floats, plan_integers, position_gaps, positions_from_gaps,
+    DIGIT_BITS, E_MAX, EXCEPTION_BITS, FORWARD, INVERSE, POWERS_OF_TEN, SAMPLE_SIZE, TRANSFORM_NAMES, bit_lengths,
+    centred_residuals, choose_exponent, common_factor, decimal_ints, exponent_from_needs, fill_exceptions,
+    ints_to_floats, median_base, plan_integers, planning_sample, position_gaps, positions_from_gaps,
+    smallest_exponents,
 )
 from lib.primitives import (
-    encode_varints, read_varint_list, read_varints, run_length_decode, run_length_encode, zigzag_decode, zigzag_encode,
+    encode_varints, read_varint_list, read_varints, run_length_decode, run_length_encode, zigzag_decode,
+    zigzag_encode,
 )
 
-GORILLA, DECIMAL, CONSTANT, RUNS, ORDERED, DECIMAL_PLANES, ORDERED_BINS, DECIMAL_BINS, DICTIONARY = 1, 2, 3, 4, 5, 6, 7, 8, 9
+GORILLA, DECIMAL, CONSTANT, RUNS, ORDERED, DECIMAL_PLANES = 1, 2, 3, 4, 5, 6
+ORDERED_BINS, DECIMAL_BINS, DICTIONARY = 7, 8, 9
 ZLIB, LZMA = 0x10, 0x20
 CODEC_MASK, STAGE_MASK = 0x0F, 0xF0
 
