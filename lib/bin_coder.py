@@ -182,7 +182,8 @@ def bins_size(unsigned):
 
 def _choose(unsigned):
     """(size, mode, plan): dense when at least half the values are non-zero, sparse when fewer
-    than a quarter are (a dense stream then spends at least a bit on every zero), else the smaller."""
+    than a quarter are (a dense stream then spends at least a bit on every zero), else the smaller.
+    A sparse plan is its finished bytes."""
     nonzero = int(np.count_nonzero(unsigned))
     best = None
     if SPARSE_SURE * nonzero >= unsigned.size:
@@ -190,11 +191,18 @@ def _choose(unsigned):
         best = (1 + dense[0], DENSE, dense)
     if 2 * nonzero < unsigned.size:
         runs, values = _sparse_parts(unsigned)
-        run_plan, value_plan = _dense_plan(runs), _dense_plan(values)
-        size = 1 + _varint_bytes(nonzero) + run_plan[0] + value_plan[0]
-        if best is None or size < best[0]:
-            best = (size, SPARSE, (runs, values, run_plan, value_plan))
+        sparse = bytes((SPARSE,)) + encode_varints([nonzero]) + _dense_bytes(runs) + _dense_bytes(values)
+        if best is None or len(sparse) < best[0]:
+            best = (len(sparse), SPARSE, sparse)
     return best
+
+
+def _dense_bytes(unsigned):
+    """One dense stream. Zero or one value (the zero runs of an all-zero stream, say) take the
+    plain Python path, which writes the same bytes without numpy's fixed cost."""
+    if unsigned.size <= 1:
+        return _smallest_dense_reference(unsigned.tolist())
+    return _write_dense(unsigned, _dense_plan(unsigned))
 
 
 # The fast encoder and decoder ---------------------------------------------------------------------
@@ -224,11 +232,7 @@ def encode_bins(unsigned):
     """uint64 array -> bins stream bytes (the smallest mode and precision)."""
     unsigned = np.ascontiguousarray(unsigned, dtype=_U64)
     _, mode, plan = _choose(unsigned)
-    if mode == DENSE:
-        return bytes((DENSE,)) + _write_dense(unsigned, plan)
-    runs, values, run_plan, value_plan = plan
-    return (bytes((SPARSE,)) + encode_varints([values.size]) + _write_dense(runs, run_plan)
-            + _write_dense(values, value_plan))
+    return bytes((DENSE,)) + _write_dense(unsigned, plan) if mode == DENSE else plan
 
 
 MAX_KEYS_BY_PRECISION = [max_key(precision) for precision in PRECISIONS]

@@ -635,7 +635,9 @@ TIMESTAMP_CODECS = {
 }
 
 
-GRID_GOOD_ENOUGH_BITS = 2  # a grid block this small (bits a timestamp) is not tried as delta-of-delta
+# A grid block within this many bits a timestamp, beyond its header, is not tried as delta-of-delta.
+GRID_GOOD_ENOUGH_BITS = 2
+GRID_HEADER_BYTES = 32  # mode, t0, unit, interval, shift and four empty bins streams, about
 
 
 def fast_timestamp_candidates(timestamps):
@@ -644,7 +646,7 @@ def fast_timestamp_candidates(timestamps):
     grid = encode_timestamp_units(timestamps, GRID, coder=BINS) if timestamps.size else None
     if grid is None:
         return [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
-    if 8 * len(grid) <= GRID_GOOD_ENOUGH_BITS * timestamps.size:
+    if 8 * (len(grid) - GRID_HEADER_BYTES) <= GRID_GOOD_ENOUGH_BITS * timestamps.size:
         return [(TIMESTAMP_BINS, grid)]
     return [(TIMESTAMP_BINS, grid), (TIMESTAMP_BINS, encode_timestamp_units(timestamps, DELTAS, coder=BINS))]
 
