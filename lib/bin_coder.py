@@ -271,6 +271,9 @@ def _read_dense(blob, offset, count):
             raise FormatError(f"offset bits need {length} bytes, {len(blob) - offset} left")
         if width == 0:
             return np.full(count, lowers[0], dtype=_U64), offset
+        if count == 1:  # one value (a zero run, say): plain integer arithmetic is quicker
+            field = int.from_bytes(blob[offset:offset + length], "big") >> (8 * length - width)
+            return np.array([int(lowers[0]) | field], dtype=_U64), offset + length
         return lowers[0] | unpack_fixed_width(blob[offset:offset + length], count, width), offset + length
     (unary_length,), offset = read_varint_list(blob, 1, offset)
     if unary_length > len(blob) - offset or unary_length > count * ranked.size:
@@ -318,9 +321,13 @@ def decode_bins(blob, count, offset=0):
     (nonzero,), offset = read_varint_list(blob, 1, offset + 1)
     if nonzero > count:
         raise FormatError(f"{nonzero} non-zero values in a stream of {count}")
-    runs, offset = _read_dense(blob, offset, int(nonzero) + 1)
-    values, offset = _read_dense(blob, offset, int(nonzero))
-    if runs.size and int(runs.max()) > count or int(runs.sum()) + int(nonzero) != count:
+    runs, offset = _read_dense(blob, offset, nonzero + 1)
+    values, offset = _read_dense(blob, offset, nonzero)
+    if nonzero == 0:  # all zeros: one run of `count`
+        if int(runs[0]) != count:
+            raise FormatError(f"a zero run of {int(runs[0])} in a stream of {count}")
+        return np.zeros(count, dtype=_U64), offset
+    if int(runs.max()) > count or int(runs.sum()) + nonzero != count:
         raise FormatError(f"zero runs and values do not make {count} values")
     out = np.zeros(count, dtype=_U64)
     out[np.cumsum(runs[:-1].astype(np.int64) + 1) - 1] = values + _U64(1)
