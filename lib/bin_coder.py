@@ -54,9 +54,7 @@ integers; the tests check that both give identical bytes.
 """
 import numpy as np
 
-from lib.bits import (
-    SHORT_FIELD_BITS, BitReader, BitWriter, pack_bit_fields, read_bit_fields, read_short_fields, words_for_reading,
-)
+from lib.bits import BitReader, BitWriter, pack_bit_fields, read_bit_fields, words_for_reading
 from lib.decimal_codec import bit_lengths, pack_fixed_width, unpack_fixed_width
 from lib.errors import FormatError
 from lib.integer_codecs import StreamCoder
@@ -304,12 +302,9 @@ def _read_dense(blob, offset, count):
         raise FormatError(f"offset bits need {length} bytes, {len(blob) - offset} left")
     if total == 0:
         return lowers[ranks], offset
+    words = words_for_reading(blob[offset:offset + length])
     # A zero-width field reads one bit that the mask then drops.
-    starts, read_widths = field_ends - value_widths, np.maximum(value_widths, 1)
-    if int(widths.max()) <= SHORT_FIELD_BITS:
-        fields = read_short_fields(blob[offset:offset + length], starts, read_widths)
-    else:
-        fields = read_bit_fields(words_for_reading(blob[offset:offset + length]), starts, read_widths)
+    fields = read_bit_fields(words, field_ends - value_widths, np.maximum(value_widths, 1))
     return lowers[ranks] | (fields & WIDTH_MASKS[value_widths]), offset + length
 
 

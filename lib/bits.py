@@ -172,18 +172,3 @@ def read_bit_fields(words, offsets, widths):
         (words[word_index + 1] >> np.uint64(1)) >> (np.uint64(63) - shift)
     )
     return window >> (WORD_BITS - widths).astype(np.uint64)
-
-
-SHORT_FIELD_BITS = 57  # a field this wide, starting anywhere in a byte, fits in the 8 bytes from that byte
-
-
-def read_short_fields(data, offsets, widths):
-    """`read_bit_fields` for fields of 1..57 bits, straight from the bytes: one 8-byte window per
-    field. The windows overlap (one starts at every byte), so a field at bit offset o is window
-    o // 8 shifted left by o % 8: no second word to stitch in. Example: offset 13, width 5 reads
-    the window at byte 1, drops its top 5 bits and keeps the next 5."""
-    offsets = np.asarray(offsets, dtype=np.int64)
-    padded = bytes(data) + bytes(_WORD_BYTES)
-    windows = np.ndarray((len(padded) - _WORD_BYTES + 1,), dtype=">u8", buffer=padded, strides=(1,))
-    window = windows[offsets >> 3].astype(np.uint64) << (offsets & 7).astype(np.uint64)
-    return window >> (WORD_BITS - np.asarray(widths, dtype=np.int64)).astype(np.uint64)

@@ -115,15 +115,3 @@ def test_vectorized_reading_matches_the_writer(fields):
 def test_packing_ignores_bits_above_the_width():
     # 0xFF in a 4-bit field is 1111; 0x3 in a 4-bit field is 0011.
     assert pack_bit_fields(np.array([0xFF, 0x3], dtype=np.uint64), np.array([4, 4])) == b"\xf3"
-
-
-@settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(st.integers(1, 57), st.integers(0, 2**64 - 1)), max_size=60))
-def test_short_fields_read_like_bit_fields(fields):
-    from lib.bits import read_short_fields
-    widths = np.array([w for w, _ in fields], dtype=np.int64)
-    values = np.array([v & ((1 << w) - 1) for w, v in fields], dtype=np.uint64)
-    data = pack_bit_fields(values, widths)
-    offsets = np.cumsum(widths) - widths
-    np.testing.assert_array_equal(read_short_fields(data, offsets, widths), values)
-    np.testing.assert_array_equal(read_bit_fields(words_for_reading(data), offsets, widths), values)
