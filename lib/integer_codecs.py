@@ -296,7 +296,6 @@ def encode_timestamp_units(timestamps, mode, compressors=(LZMA1, DEFLATE), coder
 def decode_timestamp_units(blob, count, coder=PLANES):
     """Inverse of `encode_timestamp_units`: `count` int64 timestamps."""
     blob = bytes(blob)
-    decode_planes = coder.read
     if count == 0:
         raise FormatError("a timestamp-units block holds at least one timestamp")
     if not blob or blob[0] not in MODE_NAMES:
@@ -308,7 +307,7 @@ def decode_timestamp_units(blob, count, coder=PLANES):
     if mode == GRID:
         (interval, zigzag_shift), offset = read_varint_list(blob, 2, offset)
         interval = np.uint64(interval)
-        (steps, jitter), offset = decode_planes(blob, [count, count], offset)
+        (steps, jitter), offset = coder.read(blob, [count, count], offset)
         with np.errstate(over="ignore"):
             slots = np.cumsum(_unzigzag(steps) + np.int64(1)) - np.int64(1)
             q = slots * interval.astype(np.int64) + _unzigzag([zigzag_shift])[0] + _unzigzag(jitter)
@@ -317,14 +316,14 @@ def decode_timestamp_units(blob, count, coder=PLANES):
         if step_count > count or jitter_count > count:
             raise FormatError(f"{step_count} steps, {jitter_count} jitters in a block of {count}")
         sizes = [int(step_count) + 1, int(step_count), int(jitter_count) + 1, int(jitter_count)]
-        (step_runs, steps, jitter_runs, jitter), offset = decode_planes(blob, sizes, offset)
+        (step_runs, steps, jitter_runs, jitter), offset = coder.read(blob, sizes, offset)
         steps = scatter_runs(step_runs, steps, count)
         jitter = scatter_runs(jitter_runs, jitter, count)
         with np.errstate(over="ignore"):
             slots = np.cumsum(_unzigzag(steps) + np.int64(1)) - np.int64(1)
             q = slots * interval.astype(np.int64) + _unzigzag([zigzag_shift])[0] + _unzigzag(jitter)
     else:
-        (dods,), offset = decode_planes(blob, [count - 1], offset)
+        (dods,), offset = coder.read(blob, [count - 1], offset)
         q = np.zeros(count, dtype=np.int64)
         q[1:] = np.cumsum(np.cumsum(_unzigzag(dods)))
     if offset != len(blob):
