@@ -110,3 +110,16 @@ def test_claims_beyond_the_bytes_present_are_refused_before_allocating():
         decode_bins(bytes([7]), 10)  # unknown mode
     with pytest.raises(FormatError):
         decode_bins(b"", 1)
+
+
+@pytest.mark.parametrize("count", [0, 1, 63, 64, 65, 5000])
+@pytest.mark.parametrize("split", [1, 2, 3])
+def test_rank_low_bits_pack_like_fixed_width_packing(count, split):
+    from lib.bin_coder import pack_low_bits, unpack_low_bits
+    from lib.decimal_codec import pack_fixed_width
+    ranks = np.random.default_rng(count).integers(0, 400, count)
+    packed = pack_low_bits(ranks, split)
+    assert packed == pack_fixed_width(ranks.astype(np.uint64), split)
+    np.testing.assert_array_equal(unpack_low_bits(packed, count, split), ranks & ((1 << split) - 1))
+    if count == 1 and split == 2:
+        assert pack_low_bits(np.array([6]), 2) == bytes([0b1000_0000])  # 6 = 110: low bits 10
