@@ -111,8 +111,8 @@ def measure_random_access(path, series_list, output_dir, differences):
     whole = timed_read(path, lambda f: f.read_all(), series_list, "read_all", differences)
     one = timed_read(path, lambda f: f.read_series(target.name, target.labels), [target], "one series",
                      differences)
-    in_hour = timed_read(path, lambda f: f.read_range(target.name, target.labels, *hour), [window], "one hour",
-                         differences)
+    in_hour = timed_read(path, lambda f: f.read_range(target.name, target.labels, *hour), [window],
+                         f"one hour, {DEFAULT_BLOCK_POINTS:,}-point blocks", differences)
     with tempfile.TemporaryDirectory(dir=output_dir) as scratch:
         demo_path = Path(scratch) / "demo.bin"
         write_file(demo_path, [target], DEMO_BLOCK_POINTS)
