@@ -2,21 +2,22 @@
 
 The dataset is built exactly as phase 0 builds it (`--size`, `--seed`, `--series`, `--points`, or
 `--import PATH ... [--format F]`), so the numbers line up with `main.py`; `--real` instead imports
-real time series that the `vega_datasets` package ships (weather and stock prices, not server
-metrics). Every peer encodes the whole dataset, including what it takes to give the series back
+real time series that packages ship: vega_datasets (weather, stock prices, employment) and, when
+installed, statsmodels (weekly CO2 with gaps, monthly orders, sunspots, river flow); none of
+them server metrics. Every peer encodes the whole dataset, including what it takes to give the series back
 their names, labels and point counts, and decodes it again; a row counts only when the decoded
 dataset is identical bit for bit (timestamps as int64, values as uint64 patterns). A peer whose
 round trip fails is listed as FAILED, and a peer whose package is missing is skipped with a note.
 
     python benchmarks/compare_peers.py                       # small generated dataset, as main.py
     python benchmarks/compare_peers.py --size medium --repeat 3 --json peers.json
-    python benchmarks/compare_peers.py --real                # vega_datasets' real CSV files
+    python benchmarks/compare_peers.py --real                # real CSV files shipped in packages
     python benchmarks/compare_peers.py --import data/ --format csv-long
 
 The peers (groups for `--peers`):
 
 - project: the phase-4 METRICS! file (`lib.binary_format.write_file`, called at run time, so the
-  row follows whatever codecs the format uses now; index, CRCs and 2048-point blocks included) and
+  row follows whatever codecs the format uses now; index, CRCs and block framing included) and
   the plain Gorilla streams of `lib.encoders`, one timestamp and one value stream per series.
 - stdlib: zlib level 9 and raw LZMA2 preset 9.
 - zstd: the `zstandard` package at levels 3 and 19.
@@ -41,10 +42,13 @@ Fairness choices, made in the peers' favour where there was a choice:
   Parquet a dictionary-encoded `series` column holding one JSON identity per series. Sizes are
   the lengths of the real bytes (or files) that the decoder reads back.
 - Bits per timestamp and per value count only the two columns' streams (Parquet: the compressed
-  column chunks); metadata and framing are in the total only. The METRICS! file does not separate
-  them, so it shows "-".
+  column chunks; the METRICS! file: its blocks' timestamp and value streams); metadata and
+  framing are in the total only.
 - Throughput is points per second for the whole dataset, best of `--repeat` runs, single thread.
   The METRICS! and Parquet rows include writing and reading their file (in a temporary folder).
+  Because the machine's load makes absolute speeds drift, each row's speed is also given as a
+  ratio to the "zstd-3, plain" row of the same run ("enc x zstd3", "dec x zstd3"; 0.5 is half as
+  fast); without the zstd group those columns show "-".
 """
 import argparse
 import csv
@@ -73,6 +77,9 @@ from lib.dataset import Series, canonical_order, first_difference, total_points 
 from lib.errors import SqueezedSignalsError  # noqa: E402
 
 PROJECT_FILE_PEER = "squeezed-signals METRICS! file"
+# Throughput is also printed as a ratio to this row of the same run, because absolute speeds drift
+# with the machine's load; without the zstd group the ratios are left out.
+REFERENCE_PEER = "zstd-3, plain"
 INSTALL_HINT = "pip install -r benchmarks/requirements-peers.txt"
 PEER_GROUPS = ("project", "stdlib", "zstd", "parquet", "pcodec")
 LENGTH = struct.Struct("<I")
@@ -116,13 +123,15 @@ def imported_dataset(paths, fmt=None, description=None):
 
 @dataclass(frozen=True)
 class VegaFile:
-    """How one vega_datasets CSV file becomes series in the long CSV that lib.importers reads."""
-    name: str
+    """How one CSV file shipped in a package becomes series in the long CSV that lib.importers reads."""
+    name: str  # path inside the package's data folder
     date_format: str  # strptime format of its date column
     metrics: dict = field(default_factory=dict)  # value column -> metric name
     labels: dict = field(default_factory=dict)  # fixed labels for all its series
     label_column: Optional[str] = None  # a column whose cell becomes a label of the same name
     wide_metric: Optional[str] = None  # every non-date column is this metric, labelled sector=<column>
+    date_column: Optional[str] = None  # default: the first of date, month, year
+    package: str = "vega_datasets"
 
 
 VEGA_FILES = (
@@ -136,27 +145,43 @@ VEGA_FILES = (
              label_column="source"),
     VegaFile("us-employment.csv", "%Y-%m-%d", wide_metric="us_employment_thousands"),
 )
+# Optional: read straight from the installed package's data folder (statsmodels is not imported).
+STATSMODELS_FILES = (
+    VegaFile("co2/co2.csv", "%Y%m%d", {"co2": "co2_ppm"}, {"site": "mauna_loa"}, date_column="date",
+             package="statsmodels"),
+    VegaFile("elec_equip/elec_equip.csv", "%b-%d-%Y",
+             {"STS.M.I7.W.TOVT.NS0016.4.000": "electrical_equipment_orders_index"}, {"region": "euro_area"},
+             date_column="DATE", package="statsmodels"),
+    VegaFile("sunspots/sunspots.csv", "%Y", {"SUNACTIVITY": "sunspot_activity"}, date_column="YEAR",
+             package="statsmodels"),
+    VegaFile("nile/nile.csv", "%Y", {"volume": "nile_flow_volume"}, date_column="year", package="statsmodels"),
+)
+PACKAGE_DATA_FOLDERS = {"vega_datasets": "_data", "statsmodels": "datasets"}
 VEGA_DESCRIPTION = (
     "real data from vega_datasets: hourly temperatures of Seattle and San Francisco (2010), "
     "daily Seattle weather (2012-2015), monthly stock prices (2000-2010), monthly US employment "
-    "by sector (2006-2015), yearly Iowa electricity generation (2001-2017): weather and economics, "
-    "not server metrics"
+    "by sector (2006-2015), yearly Iowa electricity generation (2001-2017)"
+)
+STATSMODELS_DESCRIPTION = (
+    "; and from statsmodels: weekly Mauna Loa CO2 (1958-2001, with gaps), monthly euro-area "
+    "electrical equipment orders (1995-2005), yearly sunspots (1700-2008) and Nile flow (1871-1970)"
 )
 
 
-def vega_data_folder():
-    spec = importlib.util.find_spec("vega_datasets")
+def package_data_folder(package="vega_datasets"):
+    """The folder of CSV files an installed package ships, found without importing the package."""
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise SqueezedSignalsError(f"--real needs the vega_datasets package: {INSTALL_HINT}")
-    folder = Path(list(spec.submodule_search_locations)[0]) / "_data"
+        raise SqueezedSignalsError(f"--real needs the {package} package: {INSTALL_HINT}")
+    folder = Path(list(spec.submodule_search_locations)[0]) / PACKAGE_DATA_FOLDERS[package]
     if not folder.is_dir():
-        raise SqueezedSignalsError(f"vega_datasets has no local data folder at {folder}")
+        raise SqueezedSignalsError(f"{package} has no local data folder at {folder}")
     return folder
 
 
 def vega_points(spec, rows):
     """(timestamp, metric, value text, labels) for every number in a vega file's rows."""
-    date_column = next(c for c in ("date", "month", "year") if c in rows[0])
+    date_column = spec.date_column or next(c for c in ("date", "month", "year") if c in rows[0])
     for row in rows:
         moment = datetime.datetime.strptime(row[date_column], spec.date_format)
         stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ")  # vega's local times, read as UTC
@@ -168,7 +193,8 @@ def vega_points(spec, rows):
                 if column != date_column:
                     yield stamp, spec.wide_metric, row[column], {**labels, "sector": column}
         for column, metric in spec.metrics.items():
-            yield stamp, metric, row[column], labels
+            if row[column].strip():  # an empty cell is a gap: no point
+                yield stamp, metric, row[column], labels
 
 
 def write_vega_long_csv(spec, source, target):
@@ -176,7 +202,7 @@ def write_vega_long_csv(spec, source, target):
 
     Values are copied as text, so lib.importers parses them exactly as it parses any CSV.
     """
-    with open(source, newline="", encoding="utf-8") as f:
+    with open(source, newline="", encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
     points = list(vega_points(spec, rows))
     label_names = sorted({name for *_rest, labels in points for name in labels})
@@ -184,20 +210,28 @@ def write_vega_long_csv(spec, source, target):
         writer = csv.writer(f)
         writer.writerow(["timestamp", "metric", "value", "dataset", *label_names])
         for stamp, metric, value, labels in points:
-            writer.writerow([stamp, metric, value.strip(), Path(spec.name).stem,
+            writer.writerow([stamp, metric, value.strip(), Path(spec.name).stem.replace("-", "_"),
                              *(labels.get(name, "") for name in label_names)])
     return len(points)
 
 
 def real_dataset(folder):
-    """Convert the vega_datasets time series to long CSV files in `folder` and import them."""
-    data = vega_data_folder()
+    """Convert the packages' real time series to long CSV files in `folder` and import them:
+    vega_datasets (required), statsmodels (used when installed)."""
+    specs, description = list(VEGA_FILES), VEGA_DESCRIPTION
+    sources = [package_data_folder("vega_datasets")]
+    if importlib.util.find_spec("statsmodels") is not None:
+        specs += STATSMODELS_FILES
+        description += STATSMODELS_DESCRIPTION
+        sources.append(package_data_folder("statsmodels"))
     details = []
-    for spec in VEGA_FILES:
-        points = write_vega_long_csv(spec, data / spec.name, Path(folder) / spec.name)
-        details.append(f"{spec.name}: {points:,} points")
-    dataset = imported_dataset([folder], "csv-long", VEGA_DESCRIPTION)
-    dataset.details = [f"source folder: {data}"] + details
+    for spec in specs:
+        target = Path(folder) / Path(spec.name).name
+        points = write_vega_long_csv(spec, package_data_folder(spec.package) / spec.name, target)
+        details.append(f"{spec.package}/{spec.name}: {points:,} points")
+    dataset = imported_dataset([folder], "csv-long", description + ": weather, science and economics, "
+                               "not server metrics")
+    dataset.details = [f"source folders: {', '.join(map(str, sources))}"] + details
     return dataset
 
 
@@ -289,15 +323,19 @@ class Peer:
     decode: Callable  # Encoded -> series_list
 
 
-def metrics_file_peer(name, entropy):
-    """The phase-4 file; entropy=True is the setting phase 4 itself writes with."""
+def metrics_file_peer(name):
+    """The phase-4 file, written with the settings phase 4 uses; its codec usage gives the bytes
+    of the timestamp and value streams (block headers, CRCs and the index are in the total only)."""
     def encode(series_list, workdir):
         path = Path(workdir) / "peer.metrics"
-        written = binary_format.write_file(path, series_list, binary_format.DEFAULT_BLOCK_POINTS, entropy=entropy)
+        usage = {}
+        written = binary_format.write_file(path, series_list, binary_format.DEFAULT_BLOCK_POINTS, codec_usage=usage)
         size = path.stat().st_size
         if written != size:
             raise ValueError(f"write_file reported {written} bytes, the file has {size}")
-        return Encoded(size, path)
+        column_bytes = [sum(row["bytes"] for row in usage.get(column, {}).values())
+                        for column in ("timestamps", "values")]
+        return Encoded(size, path, *column_bytes)
 
     def decode(encoded):
         return binary_format.read_file(encoded.payload)
@@ -504,8 +542,7 @@ def available_peers(groups=PEER_GROUPS):
     """The peers of the chosen groups whose packages are installed, and a note per missing one."""
     peers, notes = [], []
     if "project" in groups:
-        peers += [metrics_file_peer(PROJECT_FILE_PEER, entropy=True),
-                  metrics_file_peer(f"{PROJECT_FILE_PEER}, no entropy stage", entropy=False), gorilla_peer()]
+        peers += [metrics_file_peer(PROJECT_FILE_PEER), gorilla_peer()]
     compressors = list(stdlib_compressors()) if "stdlib" in groups else []
     if "zstd" in groups:
         zstandard = optional_module("zstandard")
@@ -544,6 +581,8 @@ class Row:
     decode_seconds: Optional[float] = None
     verified: bool = False
     error: Optional[str] = None
+    encode_ratio: Optional[float] = None  # throughput / the REFERENCE_PEER's throughput
+    decode_ratio: Optional[float] = None
 
     def bits(self, part_bytes):
         return 8.0 * part_bytes / self.points if part_bytes is not None and self.points else None
@@ -560,6 +599,7 @@ class Row:
             "bits_per_value": _round(self.bits(self.value_bytes)),
             "encode_mpoints_per_s": _round(self.throughput(self.encode_seconds)),
             "decode_mpoints_per_s": _round(self.throughput(self.decode_seconds)),
+            "encode_vs_zstd3": _round(self.encode_ratio), "decode_vs_zstd3": _round(self.decode_ratio),
             "verified": self.verified, "error": self.error,
         }
 
@@ -603,12 +643,25 @@ def compare(series_list, peers, repeat=1, progress=None):
             if progress:
                 progress(peer.name)
             rows.append(measure(peer, series_list, workdir, repeat))
+    add_speed_ratios(rows)
     return sorted(rows, key=lambda r: (not r.verified, r.bytes if r.bytes is not None else float("inf")))
+
+
+def add_speed_ratios(rows):
+    """Each verified row's throughput over the REFERENCE_PEER's, when that row ran and verified."""
+    reference = next((r for r in rows if r.peer == REFERENCE_PEER and r.verified), None)
+    if reference is None:
+        return
+    for r in rows:
+        if r.verified:
+            r.encode_ratio = reference.encode_seconds / r.encode_seconds if r.encode_seconds else None
+            r.decode_ratio = reference.decode_seconds / r.decode_seconds if r.decode_seconds else None
 
 
 # Report
 
-COLUMNS = ("peer", "bytes", "B/point", "bits/ts", "bits/value", "enc Mpt/s", "dec Mpt/s", "verified")
+COLUMNS = ("peer", "bytes", "B/point", "bits/ts", "bits/value", "enc Mpt/s", "dec Mpt/s", "enc x zstd3",
+           "dec x zstd3", "verified")
 
 
 def _cell(number, spec):
@@ -626,6 +679,8 @@ def format_table(rows):
             _cell(r.bits(r.value_bytes), ".2f"),
             _cell(r.throughput(r.encode_seconds), ".2f"),
             _cell(r.throughput(r.decode_seconds), ".2f"),
+            _cell(r.encode_ratio, ".3f"),
+            _cell(r.decode_ratio, ".3f"),
             "yes" if r.verified else "FAILED",
         ))
     widths = [max(len(str(x)) for x in column) for column in zip(COLUMNS, *lines)]
@@ -678,7 +733,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.strip().split("\n\n")[0])
     add_dataset_arguments(parser)
     parser.add_argument("--real", action="store_true",
-                        help="compare on the real time series shipped by the vega_datasets package")
+                        help="compare on the real time series shipped by vega_datasets (and statsmodels)")
     parser.add_argument("--save-real", type=Path, metavar="DIR",
                         help="with --real: keep the converted long CSV files in DIR "
                              "(then `python main.py --import DIR` runs the phases on the same data)")

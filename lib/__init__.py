@@ -4,7 +4,8 @@ Each module states its role in its docstring. Layers (a module only imports thos
   errors, atomic, regular_files, output_lock, progress, bounded_compression, safe_msgpack
   dataset (the data model)
   bits, primitives (zigzag, varint, delta, RLE)
-  encoders (Gorilla), decimal_codec, integer_codecs, value_codecs (codec choice per block)
+  encoders (Gorilla), decimal_codec, integer_codecs (byte planes, timestamp grid),
+    bin_coder (bins entropy coder), value_codecs (the codecs and the choice per block)
   binary_format (the METRICS! file)
   downsampling, rollup_files, retention (tiers), projection (cost of a workload), long_range_queries
   data_generator, importers, reference_compression, report, cli, phases

@@ -6,7 +6,7 @@ wrong numbers. So the file puts an index in front of the data: per series its na
 count, time range and the offset of each of its blocks. A reader reads the small index, then seeks
 straight to the blocks it needs. Each series is cut into blocks of at most `block_points` points
 (Prometheus cuts chunks at 120 samples; bigger blocks compress slightly better, smaller ones make
-time-range reads cheaper), and every block decodes on its own.
+time-range reads cheaper; the default is 8,192), and every block decodes on its own.
 
 Layout. All integers are little-endian; the bit streams inside blocks are the MSB-first streams of
 lib/encoders.py.
@@ -34,9 +34,24 @@ lib/encoders.py.
              u32 timestamp stream length T, T bytes timestamp stream, value stream,
              u32 CRC32 of everything before it in the block
 
-Codec tags are those of lib/value_codecs.py: each block's values are stored by whichever codec is
-smallest for them (Gorilla XOR, decimal, constant, runs; optionally followed by zlib or lzma), and
-the tag says which. With `choose_codecs=False` every block uses plain Gorilla, as in phase 3.
+Codec tags are those of lib/value_codecs.py, and each block's tag says which codec made its
+streams. By default (`choose_codecs=True`) the encoder estimates from each block's statistics
+which fast codec is smallest and writes only that one:
+
+    values      decimal-bins (8)  decimals, and floats a few ULP steps from a decimal
+                dictionary (9)    few distinct values: the values once, then ranks
+                ordered-bins (7)  other floats as integers that sort like them
+                constant (3)      one repeated bit pattern
+                runs (4)          runs of repeated bit patterns
+    timestamps  units-bins (3)    grid steps and jitter (or delta-of-delta) in the common unit
+
+all but constant and runs entropy-coded by bins (lib/bin_coder.py). `entropy=True` adds the
+older, slower candidates (Gorilla, decimal, ordered, decimal-planes, units, each optionally through
+zlib or lzma) and keeps whatever is smallest; `choose_codecs=False` stores plain Gorilla (tags 1
+and 1), as phase 3 does.
+
+Format version 2 introduced the bins codecs; a reader refuses files of version 1 with a message
+saying how to write them again.
 
 For a series whose timestamps go up, min and max are its first and last timestamp. A reader
 trusts nothing it reads: every offset, length and count is checked against the bytes present
@@ -62,8 +77,8 @@ from lib.value_codecs import (
 )
 
 MAGIC = b"METRICS!"
-FORMAT_VERSION = 1
-DEFAULT_BLOCK_POINTS = 2048
+FORMAT_VERSION = 2
+DEFAULT_BLOCK_POINTS = 8192
 MAX_BLOCK_POINTS = 0xFFFF  # the header stores block_points in 16 bits
 MAX_DEFLATE_RATIO = 1032  # DEFLATE never expands data more than this (258-byte matches in 2 bits)
 
@@ -136,6 +151,7 @@ def decode_block(block, where="block", expected_points=None):
     """Check a block's CRC and decode it into (timestamps, values)."""
     if len(block) < BLOCK_HEADER.size + CRC.size:
         raise FormatError(f"{where}: {len(block)} bytes is too short for a block")
+    block = memoryview(block)
     body, (stored_crc,) = block[: -CRC.size], CRC.unpack_from(block, len(block) - CRC.size)
     if zlib.crc32(body) != stored_crc:
         raise FormatError(f"{where}: checksum mismatch, the block is damaged")
@@ -162,8 +178,9 @@ def write_file(path, series_list, block_points=DEFAULT_BLOCK_POINTS, choose_code
                codec_usage=None, progress=None):
     """Write the series to a METRICS! file atomically; returns its size in bytes.
 
-    choose_codecs: store each block's values with the smallest codec (False: Gorilla only).
-    entropy: also try zlib/lzma over each stream, kept where smaller (slower to write).
+    choose_codecs: store each block with the codec estimated smallest (False: Gorilla only).
+    entropy: also try the older codecs and zlib/lzma over each stream, kept where smaller (much
+    slower to write).
     codec_usage: a dict to fill for reports (see record_codec_usage).
     progress: a lib.progress.Progress advanced by each series' points as it is encoded.
     """
@@ -319,6 +336,10 @@ class MetricsFile:
         magic, version, block_points, index_length, data_offset, data_length = HEADER.unpack(header)
         if magic != MAGIC:
             raise FormatError(f"{self.path}: not a METRICS! file (magic bytes {magic!r})")
+        if 0 < version < FORMAT_VERSION:
+            raise FormatError(f"{self.path}: written in an older format (version {version}) that this reader no longer "
+                              f"reads (it reads version {FORMAT_VERSION}); write it again with "
+                              f"`python 04_custom_binary_format.py`")
         if version != FORMAT_VERSION:
             raise FormatError(f"{self.path}: format version {version} is not supported (this reader knows {FORMAT_VERSION})")
         if data_offset != HEADER.size + index_length + CRC.size or data_offset + data_length != self.file_size:
@@ -390,12 +411,17 @@ class MetricsFile:
             raise KeyError(f"no series {name}{labels or {}} in {self.path}")
         return entry
 
-    def _decode_blocks(self, entry, block_numbers):
+    def _decode_blocks(self, entry, block_numbers, data_section=None):
+        """Decode the blocks of one series; `data_section`, when given, is the whole data section
+        already read (whole-file reads take it in one read instead of one per block)."""
         timestamps, values = [], []
         for number in block_numbers:
             block = entry.blocks[number]
             where = f"{self.path}: series {entry.display_name()}, block {number}"
-            data = self._read_at(self.data_offset + block.offset, block.length)
+            if data_section is None:
+                data = self._read_at(self.data_offset + block.offset, block.length)
+            else:
+                data = data_section[block.offset:block.offset + block.length]
             ts, vs = decode_block(data, where, expected_points=block.points)
             if len(ts) and (int(ts.min()), int(ts.max())) != (block.min_timestamp, block.max_timestamp):
                 raise FormatError(f"{where}: decoded timestamps do not match the index's time range")
@@ -403,6 +429,8 @@ class MetricsFile:
             values.append(vs)
         if not timestamps:
             return np.empty(0, np.int64), np.empty(0, np.float64)
+        if len(timestamps) == 1:
+            return timestamps[0], values[0]
         return np.concatenate(timestamps), np.concatenate(values)
 
     def read_series(self, name, labels=None):
@@ -424,7 +452,10 @@ class MetricsFile:
         return sum(b.points for b in entry.blocks if b.points and b.min_timestamp >= start and b.max_timestamp < end)
 
     def read_all(self):
-        return [Series(e.name, e.labels, *self._decode_blocks(e, range(len(e.blocks)))) for e in self.series]
+        """Every series, reading the data section in one go."""
+        data_section = memoryview(self._read_at(self.data_offset, self.data_length))
+        return [Series(e.name, e.labels, *self._decode_blocks(e, range(len(e.blocks)), data_section))
+                for e in self.series]
 
 
 def read_file(path):

@@ -161,11 +161,16 @@ def choose_exponent(values):
     than e digits. Ties go to the smaller e.
     """
     step = -(-values.size // SAMPLE_SIZE)
-    sample = values[::step]
-    needed = np.bincount(smallest_exponents(sample), minlength=NO_EXPONENT + 1)
+    return exponent_from_needs(smallest_exponents(values[::step]))
+
+
+def exponent_from_needs(smallest):
+    """`choose_exponent`'s rule, given each sampled value's smallest exponent (or NO_EXPONENT)."""
+    sample_size = smallest.size
+    needed = np.bincount(smallest, minlength=NO_EXPONENT + 1)
     fitting = np.cumsum(needed)[: E_MAX + 1]
     exponents = np.arange(E_MAX + 1)
-    cost = sample.size * DIGIT_BITS * exponents + (sample.size - fitting) * EXCEPTION_BITS
+    cost = sample_size * DIGIT_BITS * exponents + (sample_size - fitting) * EXCEPTION_BITS
     return int(np.argmin(cost))
 
 
@@ -246,16 +251,16 @@ def choose_width(residuals):
     return width, int(cost[width])
 
 
-def planning_sample(ints):
-    """The integers themselves, or for big arrays PLAN_RUNS evenly spaced runs of PLAN_RUN_LENGTH.
+def planning_sample(ints, runs=PLAN_RUNS, run_length=PLAN_RUN_LENGTH):
+    """The integers themselves, or for big arrays `runs` evenly spaced runs of `run_length`.
 
     Runs rather than single values, because delta and delta-of-delta only mean something between
     neighbours; the few jumps where two runs meet are outliers that the width choice ignores.
     """
-    if ints.size <= PLAN_RUNS * PLAN_RUN_LENGTH:
+    if ints.size <= runs * run_length:
         return ints
-    starts = np.linspace(0, ints.size - PLAN_RUN_LENGTH, PLAN_RUNS).astype(np.int64)
-    return ints[(starts[:, None] + np.arange(PLAN_RUN_LENGTH)).reshape(-1)]
+    starts = np.linspace(0, ints.size - run_length, runs).astype(np.int64)
+    return ints[(starts[:, None] + np.arange(run_length)).reshape(-1)]
 
 
 def plan_integers(ints):

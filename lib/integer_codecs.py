@@ -40,7 +40,7 @@ import numpy as np
 
 from lib.bounded_compression import deflate, inflate, lzma_compress, lzma_decompress
 from lib.errors import FormatError
-from lib.primitives import encode_varints, read_varints
+from lib.primitives import encode_varints, read_varint_list, read_varints
 
 NONE, DEFLATE, LZMA1 = 0, 1, 2
 COMPRESSOR_NAMES = {NONE: "none", DEFLATE: "deflate", LZMA1: "lzma"}
@@ -183,7 +183,14 @@ def _unzigzag(unsigned):
     return (unsigned >> _U64(1)).view(np.int64) ^ -(unsigned & _U64(1)).view(np.int64)
 
 
+MODE_BINCOUNT_SPAN = 1 << 16  # values spanning less than this are counted with bincount, not sorted
+
+
 def _mode(values):
+    """The most common value, the smallest on a tie: [3, 1, 3, 1, 2] -> 1."""
+    low = int(values.min())
+    if int(values.max()) - low < MODE_BINCOUNT_SPAN:
+        return low + int(np.argmax(np.bincount(values - low)))
     uniques, counts = np.unique(values, return_counts=True)
     return int(uniques[np.argmax(counts)])
 
@@ -236,8 +243,26 @@ def scatter_runs(runs, nonzero, count):
     return out
 
 
-def encode_timestamp_units(timestamps, mode, compressors=(LZMA1, DEFLATE)):
+class StreamCoder:
+    """How the integer streams of a block are written: byte planes through a compressor (the
+    default) or bins (lib/bin_coder.py). `write(list of uint64 arrays) -> bytes` and
+    `read(blob, counts, offset) -> (list of arrays, end offset)`."""
+
+    def __init__(self, write, read):
+        self.write, self.read = write, read
+
+
+def plane_coder(compressors=(LZMA1, DEFLATE)):
+    return StreamCoder(lambda streams: encode_planes(streams, compressors), decode_planes)
+
+
+PLANES = plane_coder()
+
+
+def encode_timestamp_units(timestamps, mode, compressors=(LZMA1, DEFLATE), coder=None):
     """int64 timestamps -> bytes of the timestamp-units codec in `mode`, or None when not applicable.
+
+    The streams go out as byte planes through `compressors`, or through `coder` when given.
 
     Layout: u8 mode, varint zigzag(t0), varint unit, then
       GRID:   varint interval, varint zigzag(shift), plane streams [zigzag(steps), zigzag(jitter)]
@@ -249,11 +274,12 @@ def encode_timestamp_units(timestamps, mode, compressors=(LZMA1, DEFLATE)):
     if units is None:
         return None
     t0, unit, q = units
+    write = (coder or plane_coder(compressors)).write
     head = bytes((mode,)) + encode_varints([int(_zigzag([t0])[0]), unit])
     if mode == GRID:
         interval, shift, steps, jitter = grid_streams(q)
         return (head + encode_varints([interval, int(_zigzag([shift])[0])])
-                + encode_planes([_zigzag(steps), _zigzag(jitter)], compressors))
+                + write([_zigzag(steps), _zigzag(jitter)]))
     if mode == SPARSE_GRID:
         interval, shift, steps, jitter = grid_streams(q)
         streams, sizes = [], []
@@ -262,12 +288,12 @@ def encode_timestamp_units(timestamps, mode, compressors=(LZMA1, DEFLATE)):
             streams += [zero_runs(positions, stream.size), stream[positions]]
             sizes.append(positions.size)
         return (head + encode_varints([interval, int(_zigzag([shift])[0]), *sizes])
-                + encode_planes(streams, compressors))
+                + write(streams))
     deltas = np.diff(q)
-    return head + encode_planes([_zigzag(np.diff(deltas, prepend=np.int64(0)))], compressors)
+    return head + write([_zigzag(np.diff(deltas, prepend=np.int64(0)))])
 
 
-def decode_timestamp_units(blob, count):
+def decode_timestamp_units(blob, count, coder=PLANES):
     """Inverse of `encode_timestamp_units`: `count` int64 timestamps."""
     blob = bytes(blob)
     if count == 0:
@@ -275,11 +301,13 @@ def decode_timestamp_units(blob, count):
     if not blob or blob[0] not in MODE_NAMES:
         raise FormatError("unknown or missing timestamp-units mode")
     mode = blob[0]
-    (zigzag_t0, unit), offset = read_varints(blob, 2, 1)
+    (zigzag_t0, unit), offset = read_varint_list(blob, 2, 1)
     t0 = _unzigzag([zigzag_t0])[0]
+    unit = np.uint64(unit)
     if mode == GRID:
-        (interval, zigzag_shift), offset = read_varints(blob, 2, offset)
-        (steps, jitter), offset = decode_planes(blob, [count, count], offset)
+        (interval, zigzag_shift), offset = read_varint_list(blob, 2, offset)
+        interval = np.uint64(interval)
+        (steps, jitter), offset = coder.read(blob, [count, count], offset)
         with np.errstate(over="ignore"):
             slots = np.cumsum(_unzigzag(steps) + np.int64(1)) - np.int64(1)
             q = slots * interval.astype(np.int64) + _unzigzag([zigzag_shift])[0] + _unzigzag(jitter)
@@ -288,14 +316,14 @@ def decode_timestamp_units(blob, count):
         if step_count > count or jitter_count > count:
             raise FormatError(f"{step_count} steps, {jitter_count} jitters in a block of {count}")
         sizes = [int(step_count) + 1, int(step_count), int(jitter_count) + 1, int(jitter_count)]
-        (step_runs, steps, jitter_runs, jitter), offset = decode_planes(blob, sizes, offset)
+        (step_runs, steps, jitter_runs, jitter), offset = coder.read(blob, sizes, offset)
         steps = scatter_runs(step_runs, steps, count)
         jitter = scatter_runs(jitter_runs, jitter, count)
         with np.errstate(over="ignore"):
             slots = np.cumsum(_unzigzag(steps) + np.int64(1)) - np.int64(1)
             q = slots * interval.astype(np.int64) + _unzigzag([zigzag_shift])[0] + _unzigzag(jitter)
     else:
-        (dods,), offset = decode_planes(blob, [count - 1], offset)
+        (dods,), offset = coder.read(blob, [count - 1], offset)
         q = np.zeros(count, dtype=np.int64)
         q[1:] = np.cumsum(np.cumsum(_unzigzag(dods)))
     if offset != len(blob):

@@ -53,9 +53,57 @@ def _varint_lengths(unsigned):
     return lengths
 
 
+SMALL_COUNT = 16  # up to this many varints, a plain Python loop beats numpy's per-call overhead
+
+
+def _encode_varints_small(values):
+    out = bytearray()
+    for value in values:
+        value = int(value)
+        if value < 0:
+            value &= (1 << 64) - 1
+        while value > _VARINT_PAYLOAD:
+            out.append((value & _VARINT_PAYLOAD) | _VARINT_MORE)
+            value >>= 7
+        out.append(value)
+    return bytes(out)
+
+
+def _read_varints_small(data, count, offset):
+    values, offset = read_varint_list(data, count, offset)
+    return np.array(values, dtype=np.uint64), offset
+
+
+def read_varint_list(data, count, offset=0):
+    """`count` varints at `offset` as Python ints: (list, end offset). For headers of a few fields,
+    where a plain loop beats numpy's per-call overhead."""
+    values = []
+    for _ in range(count):
+        value = shift = 0
+        while True:
+            if offset >= len(data):
+                raise FormatError(f"varints truncated: found {len(values)} of {count}")
+            byte = data[offset]
+            offset += 1
+            value |= (byte & _VARINT_PAYLOAD) << shift
+            if byte < _VARINT_MORE:
+                break
+            shift += 7
+            if shift >= 7 * VARINT_MAX_BYTES:
+                raise FormatError(f"varint at byte {offset - VARINT_MAX_BYTES} is longer than {VARINT_MAX_BYTES} bytes")
+        if value >> 64:
+            raise FormatError("varint overflows 64 bits")
+        values.append(value)
+    return values, offset
+
+
 def encode_varints(values):
     """uint64 array -> bytes, each value as an unsigned LEB128 varint."""
+    if isinstance(values, (list, tuple)) and len(values) <= SMALL_COUNT:
+        return _encode_varints_small(values)
     unsigned = _as_uint64(values)
+    if unsigned.size <= SMALL_COUNT:
+        return _encode_varints_small(unsigned.tolist())
     lengths = _varint_lengths(unsigned)
     starts = np.cumsum(lengths) - lengths
     out = np.zeros(int(lengths.sum()), dtype=np.uint8)
@@ -79,6 +127,8 @@ def read_varints(data, count, offset=0):
         raise FormatError(f"{count} varints cannot fit in {available} bytes")
     if count == 0:
         return np.zeros(0, dtype=np.uint64), offset
+    if count <= SMALL_COUNT:
+        return _read_varints_small(data, count, offset)
     window = np.frombuffer(data, dtype=np.uint8, offset=offset,
                            count=min(available, count * VARINT_MAX_BYTES))
     last_bytes = np.flatnonzero(window < _VARINT_MORE)[:count]

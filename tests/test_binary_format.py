@@ -30,7 +30,7 @@ def small_file(tmp_path_factory):
 def test_header_starts_with_magic_and_version(small_file):
     path, _ = small_file
     magic, version, block_points, index_length, data_offset, data_length = HEADER.unpack(path.read_bytes()[:HEADER.size])
-    assert (magic, version, block_points) == (b"METRICS!", 1, 100)
+    assert (magic, version, block_points) == (b"METRICS!", 2, 100)
     assert data_offset == HEADER.size + index_length + 4
     assert data_offset + data_length == path.stat().st_size
 
@@ -64,7 +64,7 @@ def test_codec_choice_records_its_winners_and_beats_gorilla_on_decimals(tmp_path
     best = write_file(tmp_path / "best.bin", [cpu], 1024, codec_usage=usage)
     gorilla_usage = {}
     gorilla = write_file(tmp_path / "gorilla.bin", [cpu], 1024, choose_codecs=False, codec_usage=gorilla_usage)
-    assert {name: row["points"] for name, row in usage["values"].items()} == {"decimal": 2048}
+    assert {name: row["points"] for name, row in usage["values"].items()} == {"decimal-bins": 2048}
     assert list(gorilla_usage["values"]) == ["gorilla"] and list(gorilla_usage["timestamps"]) == ["gorilla"]
     assert best < 0.5 * gorilla  # 2-decimal values in [0, 100) need ~14 bits, Gorilla spends ~60
     assert_identical([cpu], read_file(tmp_path / "best.bin"))
@@ -278,3 +278,29 @@ def test_index_section_refuses_bombs_and_garbage():
     for bad in (b"", b"\x01", inflated_claim, section[:-1], section + b"\x00", section[:4] + b"\xff" * 20):
         with pytest.raises(FormatError):
             unpack_index_section(bad, "x")
+
+
+def test_block_point_count_disagreeing_with_a_valid_index_is_refused(tmp_path):
+    series = Series("m", {}, np.arange(10, dtype=np.int64), np.arange(10, dtype=np.float64))
+    write_file(tmp_path / "m.bin", [series], block_points=6)  # blocks of 6 and 4 points
+    data = (tmp_path / "m.bin").read_bytes()
+    first_block = 4 + 4 + 1 + 4 + 4 + 2 + 8 + 8 + 8 + 4
+    second_block = first_block + 32
+
+    def five_and_five(index):  # still adds up to 10, each within block_points, CRC made valid
+        index[first_block + 12:first_block + 16] = struct.pack("<I", 5)
+        index[second_block + 12:second_block + 16] = struct.pack("<I", 5)
+
+    (tmp_path / "bad.bin").write_bytes(rewrite_index(data, five_and_five))
+    with MetricsFile(tmp_path / "bad.bin") as metrics_file:  # the index itself is consistent
+        assert [b.points for b in metrics_file.series[0].blocks] == [5, 5]
+    with pytest.raises(FormatError, match="holds 6 points, the index says 5"):
+        read_file(tmp_path / "bad.bin")
+
+
+def test_files_of_an_older_format_version_are_refused_with_a_hint(small_file, tmp_path):
+    data = small_file[0].read_bytes()
+    path = tmp_path / "old.bin"
+    path.write_bytes(data[:8] + struct.pack("<H", FORMAT_VERSION - 1) + data[10:])
+    with pytest.raises(FormatError, match=f"older format \\(version {FORMAT_VERSION - 1}\\).*04_custom_binary_format.py"):
+        read_file(path)

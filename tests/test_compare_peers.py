@@ -32,16 +32,21 @@ def stdlib_peers():
 def test_every_stdlib_peer_round_trips_a_generated_dataset(tmp_path):
     series_list = generate_dataset(4, 600, seed=3)
     rows = cp.compare(series_list, stdlib_peers(), repeat=1)
-    assert len(rows) == 3 + 2 * len(cp.PREPARATIONS)  # 2 METRICS! settings, Gorilla, zlib and lzma variants
+    assert len(rows) == 2 + 2 * len(cp.PREPARATIONS)  # the METRICS! file, Gorilla, zlib and lzma variants
     assert all(r.verified and r.error is None for r in rows), [r.error for r in rows if not r.verified]
     assert [r.bytes for r in rows] == sorted(r.bytes for r in rows)
     by_name = {r.peer: r for r in rows}
     # The METRICS! row is the size of the file the format writes for this dataset.
-    written = binary_format.write_file(tmp_path / "m.bin", series_list, binary_format.DEFAULT_BLOCK_POINTS,
-                                       entropy=True)
-    assert by_name[cp.PROJECT_FILE_PEER].bytes == written == (tmp_path / "m.bin").stat().st_size
+    written = binary_format.write_file(tmp_path / "m.bin", series_list, binary_format.DEFAULT_BLOCK_POINTS)
+    project = by_name[cp.PROJECT_FILE_PEER]
+    assert project.bytes == written == (tmp_path / "m.bin").stat().st_size
+    # Its column bits are its streams: both present, together less than the file.
+    assert project.timestamp_bytes > 0 and project.value_bytes > 0
+    assert project.timestamp_bytes + project.value_bytes < project.bytes
+    # Without the zstd group in the run there is no reference row, so no speed ratios.
+    assert all(r.encode_ratio is None and r.decode_ratio is None for r in rows)
     # Every other row is the length of the blob its decoder reads, and the streams fit inside it.
-    for peer in [p for p in stdlib_peers() if not p.name.startswith(cp.PROJECT_FILE_PEER)]:
+    for peer in [p for p in stdlib_peers() if p.name != cp.PROJECT_FILE_PEER]:
         encoded = peer.encode(series_list, tmp_path)
         assert by_name[peer.name].bytes == encoded.size == len(encoded.payload)
         assert encoded.timestamp_bytes + encoded.value_bytes < encoded.size
@@ -111,3 +116,14 @@ def test_unknown_peer_group_is_a_usage_error():
     with pytest.raises(SystemExit) as info:
         cp.parse_args(["--peers", "stdlib,nonsense"])
     assert info.value.code == 2
+
+
+def test_speed_ratios_are_relative_to_zstd3_plain_in_the_same_run():
+    reference = cp.Row(cp.REFERENCE_PEER, "zstd", 1000, encode_seconds=0.01, decode_seconds=0.002, verified=True)
+    slower = cp.Row("slow", "project", 1000, encode_seconds=0.04, decode_seconds=0.010, verified=True)
+    failed = cp.Row("broken", "project", 1000, encode_seconds=0.04, decode_seconds=0.010, verified=False)
+    cp.add_speed_ratios([slower, reference, failed])
+    assert (slower.encode_ratio, slower.decode_ratio) == (0.25, 0.2)
+    assert (reference.encode_ratio, reference.decode_ratio) == (1.0, 1.0)
+    assert failed.encode_ratio is None
+    assert "0.250" in cp.format_table([slower]) and "0.200" in cp.format_table([slower])

@@ -180,3 +180,11 @@ def test_decimal_planes_worked_example():
     # e 2, plain; g 75, zigzag(base 3) 6, no exceptions; width 1, no raw plane, stored, 3 bytes
     assert blob == bytes.fromhex("0200 4b0600 0100 00 03 010002")
     assert decode_values_tagged(DECIMAL_PLANES, blob, 3).tolist() == [1.5, 2.25, 3.0]
+
+
+def test_mode_is_the_most_common_value_and_the_smallest_on_a_tie():
+    from lib.integer_codecs import _mode
+    assert _mode(np.array([3, 1, 3, 1, 2], dtype=np.int64)) == 1
+    assert _mode(np.array([-5, 7, 7], dtype=np.int64)) == 7
+    extremes = np.array([np.iinfo(np.int64).min, np.iinfo(np.int64).max, np.iinfo(np.int64).max], dtype=np.int64)
+    assert _mode(extremes) == np.iinfo(np.int64).max  # a span too wide to count: sorted instead

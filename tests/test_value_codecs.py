@@ -7,9 +7,17 @@ from hypothesis.extra import numpy as hnp
 from lib.decimal_codec import MAX_COUNT
 from lib.errors import FormatError
 from lib.value_codecs import (
+    ADJUSTED,
+    _no_exceptions,
+    floats_from_ordered,
+    ordered_integers,
     CODECS,
     CONSTANT,
+    DECIMAL_BINS,
+    DICTIONARY,
     DECIMAL_PLANES,
+    ORDERED_BINS,
+    TIMESTAMP_BINS,
     ORDERED,
     DECIMAL,
     GORILLA,
@@ -52,7 +60,7 @@ RNG = np.random.default_rng(11)
 
 
 def test_tags_and_names_are_unique_and_fit_their_masks():
-    assert sorted(CODECS) == [GORILLA, DECIMAL, CONSTANT, RUNS, ORDERED, DECIMAL_PLANES]
+    assert sorted(CODECS) == [GORILLA, DECIMAL, CONSTANT, RUNS, ORDERED, DECIMAL_PLANES, ORDERED_BINS, DECIMAL_BINS, DICTIONARY]
     assert len({codec.name for codec in CODECS.values()}) == len(CODECS)
     assert all(tag & STAGE_MASK == 0 for tag in CODECS)
     assert all(flag & ~STAGE_MASK == 0 for flag in STAGES)
@@ -64,9 +72,11 @@ def test_tags_and_names_are_unique_and_fit_their_masks():
 
 
 @pytest.mark.parametrize("values, expected", [
-    pytest.param(np.round(40 + RNG.normal(0, 4, 1024), 2), DECIMAL, id="two-decimals"),
-    pytest.param(np.cumsum(RNG.poisson(800, 1024)).astype(np.float64), DECIMAL, id="counter"),
-    pytest.param(RNG.normal(0.1, 0.02, 1024), GORILLA, id="full-precision-noise"),
+    pytest.param(np.round(40 + RNG.normal(0, 4, 1024), 2), DECIMAL_BINS, id="two-decimals"),
+    pytest.param(np.cumsum(RNG.poisson(800, 1024)).astype(np.float64), DECIMAL_BINS, id="counter"),
+    # Full-precision floats are a 17-digit decimal plus a few adjustment steps: smaller than ordered.
+    pytest.param(RNG.normal(0.1, 0.02, 1024), DECIMAL_BINS, id="full-precision-noise"),
+    pytest.param(np.cumsum(RNG.normal(0, 1e-300, 1024)), ORDERED_BINS, id="tiny-random-walk"),
     pytest.param(np.full(1024, 0.1 + 0.2), CONSTANT, id="constant"),
     pytest.param(np.full(10, np.nan), CONSTANT, id="constant-nan"),
     pytest.param(np.repeat(RNG.normal(size=8), 128), RUNS, id="runs-of-full-precision"),
@@ -122,7 +132,7 @@ def test_blocks_round_trip_and_report():
     assert [count for _, _, count in blocks] == [1000] * 6 + [700]
     np.testing.assert_array_equal(patterns(decode_blocks(blocks)), patterns(values))
     usage = codec_usage(blocks)
-    assert usage["decimal"]["blocks"] == 3 and usage["gorilla"]["blocks"] == 2
+    assert usage["decimal-bins"]["blocks"] == 5
     assert usage["constant"]["blocks"] == 2 and usage["constant"]["values"] == 1700
     assert sum(row["bytes"] for row in usage.values()) == sum(len(blob) for _, blob, _ in blocks)
     assert sum(row["values"] for row in usage.values()) == values.size
@@ -133,15 +143,20 @@ def test_blocks_round_trip_and_report():
 
 
 def test_entropy_is_used_only_when_smaller():
-    cases = (np.round(RNG.normal(50, 5, 1024), 2), RNG.normal(size=1024), np.tile(RNG.normal(size=7), 150))
+    cases = (np.round(RNG.normal(50, 5, 1024), 2), RNG.normal(size=1024), np.tile(RNG.normal(size=7), 150),
+             np.full(1024, 0.1 + 0.2))  # constant: 8 bytes that no compressor can shrink
+    branches = set()
     for values in cases:
         plain_tag, plain_blob = encode_values_best(values, entropy=False)
         tag, blob = round_trip(values, entropy=True)
         assert len(blob) <= len(plain_blob)
         if tag & STAGE_MASK or tag in PLANE_CODECS:
             assert len(blob) < len(plain_blob)
+            branches.add("compressed")
         else:
-            assert (tag, blob) == (plain_tag, plain_blob)
+            assert len(blob) == len(plain_blob) if tag == plain_tag else len(blob) < len(plain_blob)
+            branches.add("plain")
+    assert branches == {"compressed", "plain"}
 
 
 def test_entropy_wins_on_a_repeating_cycle():
@@ -244,6 +259,76 @@ def test_regular_timestamps_stay_gorilla_at_about_a_bit_per_point():
 @given(hnp.arrays(np.int64, st.integers(0, 60)), st.booleans())
 def test_timestamps_round_trip(timestamps, entropy):
     tag, blob = encode_timestamps_best(timestamps, entropy=entropy)
-    assert tag & ~STAGE_MASK == TIMESTAMP_GORILLA or (entropy and tag == TIMESTAMP_UNITS)
+    assert tag & ~STAGE_MASK == TIMESTAMP_GORILLA or tag == (TIMESTAMP_UNITS if entropy else TIMESTAMP_BINS)
     np.testing.assert_array_equal(decode_timestamps_tagged(tag, blob, timestamps.size), timestamps)
 
+
+
+# The fast codecs: decimals with adjustments, dictionaries ----------------------------------------
+
+
+def test_floats_one_step_from_a_decimal_cost_bits_not_exceptions():
+    decimals = np.round(RNG.uniform(0, 100, 1000), 3)
+    steps = RNG.choice([-1, 0, 0, 1], 1000)  # 51.846000000000004 is 51.846 plus one step
+    values = floats_from_ordered(ordered_integers(decimals) + steps)
+    assert (values != decimals).sum() > 400
+    tag, blob = round_trip(values)
+    assert tag == DECIMAL_BINS
+    assert blob[1] & ADJUSTED and _no_exceptions(blob)
+    assert 8 * len(blob) < 24 * values.size  # 17 bits of decimal + about 2 of adjustment
+
+
+def test_values_no_decimal_comes_near_are_exceptions():
+    values = np.round(RNG.uniform(0, 100, 500), 2)
+    values[[3, 99]] = [np.nan, 1e-300]
+    tag, blob = round_trip(values)
+    assert tag == DECIMAL_BINS and not _no_exceptions(blob)
+
+
+def test_few_distinct_values_become_a_dictionary():
+    levels = np.array([33.3333, 33.4447, 33.446, 33.4427, 33.554, 100.0])
+    values = levels[RNG.choice(6, 4000, p=[0.5, 0.2, 0.1, 0.1, 0.05, 0.05])]
+    tag, blob = round_trip(values)
+    assert tag == DICTIONARY
+    assert 8 * len(blob) < 2.5 * values.size  # close to the 2.1-bit entropy of the choice
+
+
+def test_dictionary_entries_cannot_be_a_dictionary_or_claim_too_much():
+    with pytest.raises(FormatError):
+        decode_values_tagged(DICTIONARY, bytes([1, DICTIONARY, 0]), 4)
+    with pytest.raises(FormatError):
+        decode_values_tagged(DICTIONARY, bytes([9, CONSTANT, 8]) + bytes(8), 4)  # 9 entries, 4 points
+
+
+def test_damaged_fast_codec_streams_raise_format_error_or_give_count_values():
+    decimals = np.round(RNG.normal(50, 5, 200), 2)
+    cases = [
+        (DECIMAL_BINS, floats_from_ordered(ordered_integers(decimals) + RNG.choice([-1, 0, 1], 200))),
+        (DICTIONARY, np.repeat(decimals[:5], 40)),
+        (ORDERED_BINS, np.cumsum(RNG.normal(0, 1e-300, 200))),
+    ]
+    for tag, values in cases:
+        blob = CODECS[tag].encode(values)
+        for damaged in [blob[:n] for n in range(len(blob))] + [
+                bytes(b ^ flip if i == position else b for i, b in enumerate(blob))
+                for position in range(len(blob)) for flip in (0x01, 0x80)]:
+            try:
+                decoded = decode_values_tagged(tag, damaged, values.size)
+            except FormatError:
+                continue
+            assert decoded.size == values.size
+
+
+def test_damaged_units_bins_timestamps_raise_format_error_or_give_count_values():
+    timestamps = np.cumsum(RNG.choice([15, 15, 15, 30, 14, 16], 300)).astype(np.int64) * 10**9
+    tag, blob = encode_timestamps_best(timestamps)
+    assert tag == TIMESTAMP_BINS
+    for position in range(len(blob)):
+        for flip in (0x01, 0x80, 0xFF):
+            damaged = bytearray(blob)
+            damaged[position] ^= flip
+            try:
+                decoded = decode_timestamps_tagged(tag, bytes(damaged), timestamps.size)
+            except FormatError:
+                continue
+            assert decoded.size == timestamps.size
