@@ -13,6 +13,7 @@ from lib.errors import SqueezedSignalsError
 from lib.phases import GENERATOR_SCRIPT, available_phase_scripts, load_script
 from lib.reference_compression import COMPRESSORS, compress_reference
 from lib.report import format_bar_chart, format_table, table_rows, write_json_rows
+from lib.report_page import write_report_page
 
 
 def run_all(output_dir, size, seed, series=None, points=None, import_paths=None, import_format=None,
@@ -66,6 +67,7 @@ def main():
     results = run_all(args.output_dir, args.size, args.seed, args.series, args.points,
                       args.import_paths, args.import_format, reference=not args.no_reference)
     rows = print_comparison(results)
+    print(f"\nthe run in pictures: {write_report_page(rows, args.output_dir)}")
     if args.json:
         write_json_rows(rows, args.json)
         print(f"\nwrote {args.json}", file=sys.stderr)
