@@ -15,6 +15,7 @@ from lib.phases import GENERATOR_SCRIPT, available_phase_scripts, load_script
 from lib.progress import Progress
 from lib.reference_compression import COMPRESSORS, ReferenceJob, add_estimate_fields, estimate_note
 from lib.report import COMPARISON_TITLE, format_bar_chart, format_table, table_rows, write_json_rows
+from lib.report_page import write_report_page
 
 
 def run_all(output_dir, size, seed, series=None, points=None, import_paths=None, import_format=None,
@@ -91,7 +92,9 @@ def main():
         results = run_all(args.output_dir, args.size, args.seed, args.series, args.points, args.import_paths,
                           args.import_format, reference=not args.no_reference,
                           exact_reference=args.exact_reference)
-    rows = print_comparison(results)
+        rows = print_comparison(results)
+        page = write_report_page(rows, args.output_dir)  # drawn from this run's dataset, so inside the lock
+    print(f"\nthe run in pictures: {page}")
     if args.json:
         write_json_rows(rows, args.json)
         print(f"\nwrote {args.json}", file=sys.stderr)
