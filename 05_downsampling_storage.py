@@ -50,7 +50,7 @@ from lib.errors import MissingDatasetError, RoundTripError, SqueezedSignalsError
 from lib.long_range_queries import QUESTION_GROUPS, QUESTIONS, answer_from_level, answer_from_raw, gauge_keys
 from lib.phases import OUTPUT_FILENAMES, earlier_phase_file
 from lib.progress import Progress
-from lib.projection import MeasuredCosts, Workload, assumptions, project
+from lib.projection import MeasuredCosts, Workload, assumptions, project, storage_over_time
 from lib.report import PhaseResult, human_bytes, ratio_words
 from lib.retention import DEFAULT_POLICY, RetentionPolicy, Tier, apply_policy, format_duration
 from lib.rollup_files import (
@@ -118,6 +118,7 @@ def run(output_dir, policy=DEFAULT_POLICY, workload=Workload()):
         5, "phase 4 + retention, 1 year projected", output_dir / ROLLUP_FILE_GLOB,
         round(stored), round(points_in_year), seconds, verified, lossy=True, projected=True,
         on_disk_bytes=sum(s["bytes"] for s in stats.values()),
+        storage_over_time=storage_over_time(costs, workload, policy),
     )
 
 

@@ -102,6 +102,23 @@ def project(costs, workload, policy, days=365):
     return Projection(workload, days, rows)
 
 
+CURVE_DAYS = (1, 3, 7, 14, 30, 90, 180, 365, 730, 1095, 1825, 2555, 3650)
+
+
+def storage_over_time(costs, workload, policy, days=CURVE_DAYS):
+    """What the workload holds on disk after each number of days, every point kept (phase 4) and
+    under the policy: the curve flattens as each tier reaches its horizon and starts deleting."""
+    every_point = workload.points_per_day() * costs.phase4_bytes_per_point()
+    return {
+        "policy": str(policy),
+        "series": workload.series,
+        "interval_s": workload.interval_s,
+        "days": list(days),
+        "every_point_bytes": [round(every_point * d) for d in days],
+        "tiered_bytes": [round(retained_bytes(costs, workload, policy, d)) for d in days],
+    }
+
+
 def assumptions(costs, workload, policy):
     """The projection's assumptions, one line each, with the measured numbers it rests on."""
     shares = ", ".join(f"{100 * share:.0f}% {kind}s" for kind, share in sorted(costs.kind_share.items()))

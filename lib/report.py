@@ -30,6 +30,7 @@ class PhaseResult:
     lossy: bool = False
     projected: bool = False
     on_disk_bytes: int = None  # when projected: the size of the files actually written
+    storage_over_time: dict = None  # when projected: lib.projection.storage_over_time of the workload
 
     @property
     def bytes_per_point(self):
@@ -72,7 +73,7 @@ COMPARISON_TITLE = ("Comparison (rows 0-4 and ref: the same points in every form
 
 def table_rows(results, baseline_bytes):
     """One dict per result with the fields of the `main.py --json` contract, plus `lossy` and
-    `projected` (and `on_disk_bytes` for a projected row). The ratio compares bytes per point with
+    `projected` (and `on_disk_bytes` and `storage_over_time` for a projected row). The ratio compares bytes per point with
     NDJSON's (the phase-1 result), so a projected row of other points is still compared fairly."""
     ndjson = next((r for r in results if r.phase == 1 and r.points), None)
     rows = []
@@ -96,6 +97,8 @@ def table_rows(results, baseline_bytes):
         }
         if r.projected:
             row["on_disk_bytes"] = r.on_disk_bytes
+        if r.storage_over_time:
+            row["storage_over_time"] = r.storage_over_time
         rows.append(row)
     return rows
 

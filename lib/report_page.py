@@ -5,12 +5,13 @@ the table rows (the same dicts `main.py --json` writes) and the run's dataset fi
 rolled up by the same library code the phases use. The page is plain HTML with inline SVG and CSS:
 no script, nothing fetched, so it opens offline and prints.
 
-Three figures, one lesson each:
+Four figures, one lesson each:
   1. Gorilla's bits: a few consecutive values as the XOR encoder writes them, every field coloured,
      next to what the decimal codec stores for the same values;
   2. the size of every stage, in bytes per point on a log scale;
   3. one series drawn raw against its roll-up: min-max band, average and p99 per bucket, and the
-     spike an average hides.
+     spike an average hides;
+  4. what a retention policy keeps over time, against keeping every point (phase 5's projection).
 The drawing helpers are small on purpose: a reader can see how every mark is placed.
 """
 import html
@@ -20,12 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from lib.atomic import write_bytes_atomically
-from lib.dataset import load_dataset_for_phase
+from lib.dataset import DAY_NS, load_dataset_for_phase
 from lib.decimal_codec import smallest_exponents
 from lib.downsampling import GAUGE, HOUR_NS, MINUTE_NS, metric_kind, rollup_series
 from lib.encoders import (
     LEADING_ZEROS_BITS, MAX_LEADING_ZEROS, MEANINGFUL_BITS_BITS, VALUE_FIRST_BITS, WORD_BITS,
 )
+from lib.report import human_bytes
+from lib.retention import parse_duration
 
 REPORT_FILENAME = "report.html"
 GORILLA_EXAMPLE_VALUES = 8
@@ -56,7 +59,7 @@ def write_report_page(rows, output_dir):
 
 
 def build_report_page(rows, series_list):
-    figures = [gorilla_figure(series_list), sizes_figure(rows), rollup_figure(series_list)]
+    figures = [gorilla_figure(series_list), sizes_figure(rows), rollup_figure(series_list), retention_figure(rows)]
     body = "\n".join(f for f in figures if f)
     return PAGE_TEMPLATE.format(css=PAGE_CSS, body=body)
 
@@ -208,24 +211,25 @@ def sizes_figure(rows):
         parts.append(_text(x - 8, 40 + row_height * len(rows), f"{tick:g}", size=11))
     for i, row in enumerate(rows):
         y = 24 + i * row_height
-        reference = not isinstance(row["phase"], int)
-        colour = COLOURS["grey"] if reference else COLOURS["blue"]
-        label = f"{row['phase']}  {row['name']}"
-        parts.append(_text(4, y + 15, label[:40], size=12))
+        colour = (COLOURS["grey"] if not isinstance(row["phase"], int)
+                  else COLOURS["orange"] if row.get("projected") else COLOURS["blue"])
+        label = f"{row['phase']}  {row['name']}" + (" *" if row.get("projected") else "")
+        parts.append(_text(4, y + 15, label[:44], size=12))
         parts.append(_rect(bar_left, y + 3, max(1.0, x_of(row["bytes_per_point"]) - bar_left), row_height - 8,
                            colour, title=f"{row['bytes']} bytes",
                            attrs={"data-phase": row["phase"], "data-bytes": row["bytes"],
                                   "data-bytes-per-point": row["bytes_per_point"]}))
         parts.append(_text(x_of(row["bytes_per_point"]) + 6, y + 15, f"{row['bytes_per_point']:.2f} B/pt", size=12))
     parts.append(_text(bar_left, height - 8, "bytes per point (log scale); grey: general-purpose "
-                       "compressors on the NDJSON, for reference", size=11))
-    smallest = min(rows, key=lambda r: r["bytes_per_point"])
+                       "compressors on the NDJSON; orange *: a projected year, lossy", size=11))
+    smallest = min((r for r in rows if not r.get("projected")), key=lambda r: r["bytes_per_point"])
     ndjson = next((r for r in rows if r["phase"] == 1), None)
     saving = f" {ndjson['bytes_per_point'] / smallest['bytes_per_point']:.0f} times fewer than NDJSON." if ndjson else ""
     caption = (
         f"Each stage stores the same points in fewer bytes; the log scale shows every step as a "
-        f"distance. The smallest, {html.escape(smallest['name'])}, needs {smallest['bytes_per_point']:.2f} "
-        f"bytes a point:{saving}"
+        f"distance. The smallest lossless one, {html.escape(smallest['name'])}, needs "
+        f"{smallest['bytes_per_point']:.2f} bytes a point:{saving} A starred row is not these points: "
+        f"see the last figure."
     )
     return _figure("stage-sizes", "Bytes per point, stage by stage",
                    _svg(label_width + plot_width + 130, height, parts, "size of every stage"), caption)
@@ -353,6 +357,67 @@ def unit_of(name):
     return next((unit for suffix, unit in UNITS_BY_SUFFIX if name.endswith(suffix)), "value")
 
 
+def retention_figure(rows):
+    """Stored bytes against days of a workload, every point kept and under the retention policy,
+    from the projected row's `storage_over_time` (log-log, so 7 days and 7 years both show)."""
+    curve = next((r["storage_over_time"] for r in rows if r.get("storage_over_time")), None)
+    if curve is None:
+        return ""
+    days, every, tiered = curve["days"], curve["every_point_bytes"], curve["tiered_bytes"]
+    left, top, plot_w, plot_h = 90, 16, 740, 280
+    low_b = 10 ** math.floor(math.log10(min(tiered + every)))
+    high_b = 10 ** math.ceil(math.log10(max(tiered + every)))
+
+    def x_of(d):
+        return left + plot_w * math.log10(d / days[0]) / math.log10(days[-1] / days[0])
+
+    def y_of(b):
+        return top + plot_h * (1 - math.log10(b / low_b) / math.log10(high_b / low_b))
+
+    parts = [_rect(left, top, plot_w, plot_h, "#fff", stroke="#888")]
+    for power in range(round(math.log10(low_b)), round(math.log10(high_b)) + 1):
+        y = y_of(10 ** power)
+        parts.append(_line(left, y, left + plot_w, y, "#eee"))
+        parts.append(_text(left - 8, y + 4, human_bytes(10 ** power), size=11, anchor="end"))
+    for d, label in ((1, "1 day"), (7, "1 week"), (30, "1 month"), (365, "1 year"), (3650, "10 years")):
+        if days[0] <= d <= days[-1]:
+            parts.append(_line(x_of(d), top + plot_h, x_of(d), top + plot_h + 4, "#888"))
+            parts.append(_text(x_of(d), top + plot_h + 16, label, size=11, anchor="middle"))
+    for tier in curve["policy"].split(",")[1:]:
+        resolution, horizon = tier.split("=")
+        horizon_days = parse_duration(horizon) / DAY_NS
+        if days[0] <= horizon_days <= days[-1]:
+            x = x_of(horizon_days)
+            parts.append(_line(x, top, x, top + plot_h, COLOURS["grey"]))
+            near_right = x > left + plot_w - 90
+            parts.append(_text(x - 3 if near_right else x + 3, top + 12, f"{resolution} kept {horizon}", size=11,
+                               anchor="end" if near_right else "start"))
+    parts.append(_polyline([(x_of(d), y_of(b)) for d, b in zip(days, every)], COLOURS["blue"], width=2.2))
+    parts.append(_polyline([(x_of(d), y_of(b)) for d, b in zip(days, tiered)], COLOURS["orange"], width=2.2,
+                           dash="7 3"))
+    parts.extend(_circle(x_of(d), y_of(b), 2.5, COLOURS["orange"], attrs={"data-days": d, "data-tiered-bytes": b})
+                 for d, b in zip(days, tiered))
+    parts.append(_text(left + plot_w / 2, top + plot_h + 34, "days of the workload (log scale)", size=11,
+                       anchor="middle"))
+    parts.append(_text(14, top + plot_h / 2, "bytes on disk (log scale)", size=11, anchor="middle",
+                       attrs={"transform": f"rotate(-90 14 {top + plot_h / 2:.1f})"}))
+    legend = {"phase 4, every point kept": COLOURS["blue"], f"phase 4 + tiers {curve['policy']}": COLOURS["orange"]}
+    parts.extend(_legend(left, top + plot_h + 52, legend))
+    year = days.index(365) if 365 in days else len(days) - 1
+    cheaper_from = next((d for d, t, e in zip(days, tiered, every) if t < e), None)
+    crossover = (f"The tiers cost more at first, since every level is written while the raw points are "
+                 f"still kept; from about {cheaper_from} days on they cost less, and the gap widens with "
+                 f"every year in which only coarse buckets are added." if cheaper_from
+                 else "Over this span the tiers never cost less than keeping every point.")
+    caption = (
+        f"A workload of {curve['series']:,} series every {curve['interval_s']:g} s, projected from this run's "
+        f"measured sizes: after {days[year]} days the tiers hold {human_bytes(tiered[year])} against "
+        f"{human_bytes(every[year])} with every point kept. {crossover}"
+    )
+    return _figure("retention", "What a retention policy keeps over time",
+                   _svg(left + plot_w + 20, top + plot_h + 64, parts, "storage over time"), caption)
+
+
 def _duration(ns):
     return f"{ns // HOUR_NS} h" if ns % HOUR_NS == 0 else f"{ns // MINUTE_NS} min"
 
@@ -397,8 +462,8 @@ def _polygon(points, colour, opacity=1.0):
     return f'<polygon points="{_points(points)}" fill="{colour}" fill-opacity="{opacity}" stroke="none"/>'
 
 
-def _circle(x, y, r, colour):
-    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r}" fill="{colour}"/>'
+def _circle(x, y, r, colour, attrs=None):
+    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r}" fill="{colour}"{_attributes(attrs)}/>'
 
 
 def _legend(x, y, colours):

@@ -3,7 +3,7 @@ import pytest
 
 from lib.dataset import HOUR_NS, MINUTE_NS
 from lib.downsampling import COUNTER, GAUGE
-from lib.projection import MeasuredCosts, Workload, assumptions, project, retained_bytes
+from lib.projection import MeasuredCosts, Workload, assumptions, project, retained_bytes, storage_over_time
 from lib.retention import RetentionPolicy
 
 COSTS = MeasuredCosts(
@@ -37,3 +37,15 @@ def test_projection_by_hand():
     # After a day, every tier still holds everything it received.
     assert retained_bytes(COSTS, workload, policy, 1) == pytest.approx(raw_day + minute_day + hour_day)
     assert any("1,440 points a day" in line for line in assumptions(COSTS, workload, policy))
+
+
+def test_storage_over_time_by_hand():
+    workload = Workload(1, 60)
+    policy = RetentionPolicy.parse("raw=2d,1m=10d,1h=1y")
+    curve = storage_over_time(COSTS, workload, policy, days=(1, 5, 400))
+    raw_day, minute_day, hour_day = 1440 * 2.0, 1440 * 6.0, 24 * 60.0
+    assert curve["days"] == [1, 5, 400] and curve["policy"] == str(policy)
+    assert curve["every_point_bytes"] == [2880, 5 * 2880, 400 * 2880]
+    assert curve["tiered_bytes"] == [round(raw_day + minute_day + hour_day),
+                                     round(2 * raw_day + 5 * minute_day + 5 * hour_day),
+                                     round(2 * raw_day + 10 * minute_day + 365 * hour_day)]

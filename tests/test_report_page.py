@@ -14,7 +14,7 @@ from lib.report_page import (
 )
 from tests.conftest import AWKWARD_VALUES, awkward_dataset, run_script
 
-LESSON_FIGURES = {"gorilla-bits", "stage-sizes", "rollup-vs-raw"}
+LESSON_FIGURES = {"gorilla-bits", "stage-sizes", "rollup-vs-raw", "retention"}
 
 
 class PageParser(HTMLParser):
@@ -84,11 +84,17 @@ def test_units_come_from_the_metric_name():
     assert unit_of("up") == "value"
 
 
+SAMPLE_CURVE = {"policy": "raw=7d,1m=30d", "series": 10, "interval_s": 15.0, "days": [1, 10, 100],
+                "every_point_bytes": [100, 1_000, 10_000], "tiered_bytes": [150, 900, 2_000]}
+
+
 def sample_rows():
     return [
         {"phase": 1, "name": "NDJSON", "bytes": 10_000, "points": 50, "bytes_per_point": 200.0},
         {"phase": "ref", "name": "NDJSON + gzip -6", "bytes": 500, "points": 50, "bytes_per_point": 10.0},
         {"phase": 4, "name": "METRICS! binary file", "bytes": 110, "points": 50, "bytes_per_point": 2.2},
+        {"phase": 5, "name": "projected year", "bytes": 2_000, "points": 1_000, "bytes_per_point": 2.0,
+         "projected": True, "storage_over_time": SAMPLE_CURVE},
     ]
 
 
@@ -105,7 +111,7 @@ def test_stage_bars_carry_the_rows_numbers_in_order():
     series_list = generate_dataset(20, 20_000, seed=3)
     parsed = parse(build_report_page(sample_rows(), series_list))
     bars = [attrs for tag, attrs in parsed.elements if tag == "rect" and "data-bytes" in attrs]
-    assert [int(b["data-bytes"]) for b in bars] == [10_000, 500, 110]
+    assert [int(b["data-bytes"]) for b in bars] == [10_000, 500, 110, 2_000]
 
 
 def test_page_survives_a_dataset_of_awkward_series():
@@ -125,3 +131,16 @@ def test_main_writes_the_page_with_the_runs_own_numbers(tmp_path):
     assert set(parsed.figures) == LESSON_FIGURES
     bars = [attrs for tag, attrs in parsed.elements if tag == "rect" and "data-bytes" in attrs]
     assert [(b["data-phase"], int(b["data-bytes"])) for b in bars] == [(str(r["phase"]), r["bytes"]) for r in rows]
+
+
+def test_retention_curve_is_drawn_from_the_projected_row():
+    page = build_report_page(sample_rows(), generate_dataset(20, 20_000, seed=3))
+    parsed = parse(page)
+    marks = [(int(a["data-days"]), int(a["data-tiered-bytes"])) for t, a in parsed.elements if "data-days" in a]
+    assert marks == [(1, 150), (10, 900), (100, 2_000)]
+    assert "from about 10 days on they cost less" in page
+
+
+def test_the_smallest_lossless_stage_is_named_not_the_projected_row():
+    page = build_report_page(sample_rows(), generate_dataset(20, 20_000, seed=3))
+    assert "The smallest lossless one, METRICS! binary file, needs 2.20 bytes a point" in page
