@@ -16,7 +16,7 @@ import numpy as np
 
 from lib import data_generator, importers
 from lib.cli import add_dataset_arguments, exit_on_user_error, make_parser
-from lib.dataset import dataset_path, save_dataset, total_points
+from lib.dataset import NS_PER_SECOND, dataset_path, save_dataset, total_points
 from lib.errors import SqueezedSignalsError
 from lib.output_lock import locked_output_dir
 from lib.progress import Progress
@@ -71,11 +71,24 @@ def print_summary(series_list, info, path, size_bytes):
         first = min(int(s.timestamps.min()) for s in nonempty)
         last = max(int(s.timestamps.max()) for s in nonempty)
         print(f"  time span: {format_utc(first)} .. {format_utc(last)} ({(last - first) / 3.6e12:.1f} h)")
+        print(f"  scrape intervals: {format_intervals(scrape_intervals(nonempty))}")
     metrics = Counter(s.name for s in series_list)
     print(f"  metrics: {len(metrics)} ({', '.join(sorted(metrics))})")
     for name, description in sorted(info.get("kinds", {}).items()):
         print(f"    {name}: {description}")
     print(f"  wrote {path} ({human_bytes(size_bytes)}, {size_bytes / max(points, 1):.1f} bytes/point)")
+
+
+def scrape_intervals(series_list):
+    """How many series scrape at each interval, in whole seconds: {15: 30, 10: 10, 60: 10}.
+    A series' interval is the median gap between its points, so jitter and gaps do not count."""
+    return Counter(round(float(np.median(np.diff(s.timestamps))) / NS_PER_SECOND)
+                   for s in series_list if len(s) > 1)
+
+
+def format_intervals(counts):
+    """{15: 30, 10: 10} -> "15 s: 30 series, 10 s: 10 series" (the most common first)."""
+    return ", ".join(f"{seconds} s: {n} series" for seconds, n in counts.most_common()) or "-"
 
 
 def format_utc(ns):

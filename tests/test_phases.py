@@ -283,3 +283,13 @@ def test_a_phase_whose_read_back_differs_exits_1_naming_the_difference(awkward_o
     result = run_script("-c", FLIP_ONE_BIT_AND_RUN, script, reader, awkward_output_dir)
     assert result.returncode == 1, result.stderr
     assert "has bits" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_phase_0_counts_scrape_intervals_by_the_median_gap():
+    phase0 = phase_module("00_generate_data.py")
+    seconds = 10**9
+    jittered = Series("a", {}, np.array([0, 15, 30, 46, 60, 120]) * seconds, np.zeros(6))  # one late, one gap
+    ten = Series("b", {}, np.arange(0, 100, 10) * seconds, np.zeros(10))
+    counts = phase0.scrape_intervals([jittered, ten, Series("c", {}, [5], [1.0])])
+    assert counts == {15: 1, 10: 1}
+    assert phase0.format_intervals(counts) == "15 s: 1 series, 10 s: 1 series"
