@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from lib.binary_format import DEFAULT_BLOCK_POINTS, MetricsFile, write_file
-from lib.cli import exit_on_user_error, make_parser
+from lib.cli import run_phase_script
 from lib.dataset import (
     DAY_NS, HOUR_NS, MINUTE_NS, NS_PER_SECOND, assert_identical, canonical_order, display_name, first_difference,
     load_dataset_for_phase, total_points,
@@ -108,8 +108,9 @@ def run(output_dir, policy=DEFAULT_POLICY, workload=Workload()):
     costs = measure_costs(output_dir, raw_path, paths, series_list, kind_of, stats)
     own_workload = dataset_workload(series_list)
     year = project(costs, own_workload, policy, days=365)
+    # Only levels whose buckets tile an hour can answer per-hour questions (not 7m, not 2h).
     level_answers = [[answer_from_level(paths[r], resolution_label(r), keys, group) for group in QUESTION_GROUPS]
-                     for r in resolutions]
+                     for r in resolutions if HOUR_NS % r == 0]
     store = RollupStore(raw_path, paths)
     print_report(series_list, raw_path, stats, costs_sample, costs, policy, workload, raw_answers,
                  level_answers, store)
@@ -476,8 +477,7 @@ def policy_argument(text):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def main():
-    parser = make_parser(__doc__)
+def add_arguments(parser):
     parser.add_argument("--retention", type=policy_argument, default=DEFAULT_POLICY, metavar="POLICY",
                         help=f"tiers as RESOLUTION=HORIZON (default {DEFAULT_POLICY})")
     parser.add_argument("--apply-retention", action="store_true",
@@ -487,22 +487,20 @@ def main():
     parser.add_argument("--workload-interval", type=float, default=Workload().interval_s, metavar="SECONDS",
                         help=f"scrape interval in the cost projection (default {Workload().interval_s:g})")
 
-    def run_from_arguments():
-        args = parser.parse_args()
-        try:
-            workload = Workload(args.workload_series, args.workload_interval)
-        except ValueError as exc:
-            parser.error(str(exc))
-        result = run(args.output_dir, policy=args.retention, workload=workload)
-        print(result.summary_line())
-        if args.apply_retention:
-            paths = {r: Path(args.output_dir) / rollup_filename(r) for r in args.retention.rollup_resolutions()}
-            for applied in apply_policy(args.retention, None, paths):
-                print(f"retention: {applied.path.name}: kept {applied.kept:,} buckets, dropped {applied.dropped:,} "
-                      f"(cutoff {np.datetime_as_string(np.datetime64(applied.cutoff_ns, 'ns'), unit='s')}Z)")
 
-    exit_on_user_error(run_from_arguments)
+def run_from_arguments(args):
+    try:
+        workload = Workload(args.workload_series, args.workload_interval)
+    except ValueError as exc:
+        raise SqueezedSignalsError(f"--workload-series/--workload-interval: {exc}") from None
+    result = run(args.output_dir, policy=args.retention, workload=workload)
+    if args.apply_retention:
+        paths = {r: Path(args.output_dir) / rollup_filename(r) for r in args.retention.rollup_resolutions()}
+        for applied in apply_policy(args.retention, None, paths):
+            print(f"retention: {applied.path.name}: kept {applied.kept:,} buckets, dropped {applied.dropped:,} "
+                  f"(cutoff {np.datetime_as_string(np.datetime64(applied.cutoff_ns, 'ns'), unit='s')}Z)")
+    return result
 
 
 if __name__ == "__main__":
-    main()
+    run_phase_script(__doc__, run_from_arguments, add_arguments)

@@ -93,11 +93,11 @@ def main():
                           args.import_format, reference=not args.no_reference,
                           exact_reference=args.exact_reference)
         rows = print_comparison(results)
+        if args.json:
+            write_json_rows(rows, args.json)
+            print(f"\nwrote {args.json}", file=sys.stderr)
         page = write_report_page(rows, args.output_dir)  # drawn from this run's dataset, so inside the lock
     print(f"\nthe run in pictures: {page}")
-    if args.json:
-        write_json_rows(rows, args.json)
-        print(f"\nwrote {args.json}", file=sys.stderr)
 
 
 if __name__ == "__main__":

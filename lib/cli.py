@@ -69,14 +69,21 @@ def exit_on_user_error(main):
         sys.exit(130)
 
 
-def run_phase_script(doc, run):
-    """The whole `__main__` of a phase script: parse --output-dir, run the phase, print its result."""
+def run_phase_script(doc, run, add_arguments=None):
+    """The whole `__main__` of a phase script: parse --output-dir, run the phase while holding the
+    output folder's lock, print its result.
+
+    A phase with options of its own passes `add_arguments(parser)`; its `run` then receives the
+    parsed arguments instead of the output folder alone.
+    """
     parser = make_parser(doc)
+    if add_arguments:
+        add_arguments(parser)
 
     def main():
         args = parser.parse_args()
         with locked_output_dir(args.output_dir):
-            result = run(args.output_dir)
+            result = run(args) if add_arguments else run(args.output_dir)
         print(result.summary_line())
 
     exit_on_user_error(main)

@@ -574,10 +574,10 @@ def _sorted_points(series_list):
     ts = np.concatenate([np.empty(0, np.int64)] + [s.timestamps for s in series_list])
     values = np.concatenate([np.empty(0)] + [s.values for s in series_list])
     order = np.lexsort((ts, sid))
-    return sid[order], ts[order], _quiet_nans(values[order])
+    return sid[order], ts[order], quiet_nans(values[order])
 
 
-def _quiet_nans(values):
+def quiet_nans(values):
     """Every NaN bit pattern as the one quiet NaN. A signalling NaN (0x7ff0000000000001) would
     otherwise win some comparisons inside fmin / fmax: max of [sNaN, 5, -3, 1] came out 1.0."""
     return np.where(np.isnan(values), np.nan, values)

@@ -18,7 +18,9 @@ import numpy as np
 
 from lib.binary_format import MetricsFile
 from lib.dataset import HOUR_NS, series_key
-from lib.downsampling import GAUGE, QUANTILES, Sketch, bucket_starts, metric_kind, regroup_sketch, sketch_quantiles
+from lib.downsampling import (
+    GAUGE, QUANTILES, Sketch, bucket_starts, metric_kind, quiet_nans, regroup_sketch, sketch_quantiles,
+)
 from lib.rollup_files import SKETCH_COLUMNS, group_columns
 
 QUESTIONS = ("max", "avg", "p99")
@@ -64,7 +66,7 @@ def _hour_groups(timestamps, width):
 
 def _raw_hourly(timestamps, values, width, questions):
     order, starts, hours = _hour_groups(timestamps, width)
-    values = values[order]
+    values = quiet_nans(values[order])
     group = _group_of(starts, len(values))
     answers = {}
     if "max" in questions:

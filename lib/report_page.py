@@ -106,18 +106,14 @@ def _binary(value, width):
 
 
 def pick_decimal_example(series_list, count=GORILLA_EXAMPLE_VALUES):
-    """A series whose values are decimals (1 to 4 digits after the point) and change: where Gorilla
-    does worst and the decimal codec best. Falls back to the first series with enough points."""
-    fallback = None
+    """A series whose first values are decimals (1 to 4 digits after the point) that all differ:
+    where Gorilla does worst and the decimal codec best. None if the dataset has no such series."""
     for series in series_list:
         values = series.values[:count]
-        if len(values) < count or not np.all(np.isfinite(values)):
-            continue
-        fallback = fallback or series
-        exponents = smallest_exponents(values)
-        if 1 <= exponents.max() <= 4 and len(np.unique(values)) == count:
+        if len(values) == count and np.all(np.isfinite(values)) and len(np.unique(values)) == count \
+                and 1 <= smallest_exponents(values).max() <= 4:
             return series
-    return fallback
+    return None
 
 
 def decimal_view(values):
@@ -246,8 +242,9 @@ def pick_spiky_gauge(series_list):
         finite = values[np.isfinite(values)]
         if len(finite) < 50 or metric_kind(series.name, values) != GAUGE:
             continue
-        spread = float(np.std(finite))
-        if spread == 0:
+        with np.errstate(over="ignore", invalid="ignore"):
+            spread, extent = float(np.std(finite)), float(finite.max() - finite.min())
+        if not (0 < spread < np.inf and extent < np.inf):  # nothing to draw, or beyond float range
             continue
         score = (float(finite.max()) - float(np.median(finite))) / spread
         if score > best_score:
@@ -270,9 +267,11 @@ def rollup_figure(series_list):
         return ""
     resolution = drawing_resolution(series)
     rollup = rollup_series(series, (resolution,))[resolution]
-    starts = rollup.bucket_start
-    lows, highs = rollup.aggregate("min"), rollup.aggregate("max")
-    averages, p99s = rollup.aggregate("avg"), rollup.aggregate("p99")
+    # Buckets whose points were all NaN have no min, max or average to draw: leave them out.
+    drawn = np.isfinite(rollup.aggregate("min")) & np.isfinite(rollup.aggregate("max"))
+    starts = rollup.bucket_start[drawn]
+    lows, highs = rollup.aggregate("min")[drawn], rollup.aggregate("max")[drawn]
+    averages, p99s = rollup.aggregate("avg")[drawn], rollup.aggregate("p99")[drawn]
     t0 = int(series.timestamps[0])
     finite = np.isfinite(series.values)
     times, values = series.timestamps[finite], series.values[finite]

@@ -100,7 +100,8 @@ def test_a_folder_where_a_phase_file_goes_is_named(tmp_path):
     assert ".tmp" not in result.stderr
 
 
-@pytest.mark.parametrize("script", ["00_generate_data.py", "main.py", "02_columnar_storage.py", "03_compressed_columnar.py"])
+@pytest.mark.parametrize("script", ["00_generate_data.py", "main.py", "01_ndjson_storage.py", "02_columnar_storage.py",
+                                    "03_compressed_columnar.py", "04_custom_binary_format.py"])
 def test_a_second_run_in_a_busy_output_folder_stops_with_one_line(tmp_path, script):
     assert run_script("00_generate_data.py", "--output-dir", tmp_path, "--series", "2", "--points", "40").returncode == 0
     before = (tmp_path / "00_dataset.bin").read_bytes()
@@ -110,6 +111,16 @@ def test_a_second_run_in_a_busy_output_folder_stops_with_one_line(tmp_path, scri
     assert_one_line_error(result, str(tmp_path), "in use by another run", f"process {os.getpid()}")
     assert (tmp_path / "00_dataset.bin").read_bytes() == before
     assert run_script(script, "--output-dir", tmp_path).returncode == 0  # released when the holder is done
+
+
+def test_phase_5_with_its_own_options_also_waits_for_no_one(tmp_path):
+    assert run_script("00_generate_data.py", "--output-dir", tmp_path, "--series", "2", "--points", "400").returncode == 0
+    assert run_script("04_custom_binary_format.py", "--output-dir", tmp_path).returncode == 0
+    with locked_output_dir(tmp_path):
+        result = run_script("05_downsampling_storage.py", "--output-dir", tmp_path, "--apply-retention")
+    assert_one_line_error(result, str(tmp_path), "in use by another run", f"process {os.getpid()}")
+    assert not list(tmp_path.glob("05_rollup_*.bin"))
+    assert run_script("05_downsampling_storage.py", "--output-dir", tmp_path, "--apply-retention").returncode == 0
 
 
 def test_the_lock_is_released_when_its_holder_fails(tmp_path):

@@ -61,3 +61,12 @@ def test_the_raw_file_is_read_once_for_every_group_and_each_series_checked(files
     assert [sorted(a.values) for a in by_group] == [["avg", "max"], ["p99"]]
     assert [a.values_read for a in by_group] == [120, 120]
     assert list(by_group[1].values["p99"]) == [58.0, 158.0]
+
+
+def test_raw_max_treats_a_signalling_nan_as_missing(tmp_path):
+    signalling_nan = np.array([0x7FF0000000000001], dtype=np.uint64).view(np.float64)[0]
+    series_list = [Series("temperature", {}, np.arange(4, dtype=np.int64) * MINUTE_NS,
+                          np.array([signalling_nan, 5.0, -3.0, 1.0]))]
+    write_file(tmp_path / "raw.bin", series_list)
+    [raw] = answer_from_raw(tmp_path / "raw.bin", gauge_keys(series_list))
+    assert list(raw.values["max"]) == [5.0]  # fmax let the signalling NaN hide 5.0 and give 1.0

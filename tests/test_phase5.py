@@ -89,3 +89,12 @@ def test_apply_retention_from_the_command_line_drops_expired_buckets(small_run):
         for rollup in read_rollups(small_run / rollup_filename(width), width):
             assert np.all(rollup.bucket_start + width > newest - {1: 10, 5: 20}[minutes] * 60 * 10**9)
     assert "dropped 0 " not in lines[0]  # the data spans hours: 10 minutes of 1m buckets keep few
+
+
+@pytest.mark.parametrize("policy, level_ns", [("raw=1d,7m=2d", 7 * 60 * 10**9), ("raw=7d,2h=1y", 2 * 3600 * 10**9)])
+def test_a_policy_whose_levels_do_not_tile_an_hour_still_runs(small_run, policy, level_ns):
+    result = run_script("05_downsampling_storage.py", "--output-dir", small_run, "--retention", policy)
+    assert result.returncode == 0, result.stderr
+    assert (small_run / rollup_filename(level_ns)).exists()
+    timing = result.stdout.split("largest error against raw")[1].split("error = ")[0]
+    assert [line.split()[0] for line in timing.strip().splitlines()[1:]] == ["raw"]  # only raw answers per hour

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lib.data_generator import generate_dataset
+from lib.dataset import Series
 from lib.encoders import encode_values_reference
 from lib.report_page import (
     REPORT_FILENAME, build_report_page, decimal_view, gorilla_records, nice_ticks, unit_of,
@@ -115,8 +116,21 @@ def test_stage_bars_carry_the_rows_numbers_in_order():
 
 
 def test_page_survives_a_dataset_of_awkward_series():
-    parsed = parse(build_report_page(sample_rows(), awkward_dataset()))
-    assert "stage-sizes" in parsed.figures
+    page = build_report_page(sample_rows(), awkward_dataset())
+    assert "stage-sizes" in parse(page).figures
+    assert "nan" not in page.lower()
+
+
+def test_buckets_of_only_nan_and_values_without_decimals_draw_no_invalid_marks():
+    minutes = np.arange(600, dtype=np.int64) * 60 * 10**9
+    values = np.sin(np.arange(600) / 7) * 1e300  # no decimal digits to show, near the float limit
+    values[120:240] = np.nan  # two hours of NaN: their buckets have nothing to draw
+    gaps = Series("latency_seconds", {}, minutes, np.where(np.isnan(values), np.nan, np.sin(np.arange(600) / 7)))
+    huge = Series("huge", {}, minutes, values)
+    page = build_report_page(sample_rows(), [gaps, huge])
+    parsed = parse(page)
+    assert "gorilla-bits" not in parsed.figures and "rollup-vs-raw" in parsed.figures
+    assert "nan" not in page.lower()
 
 
 def test_main_writes_the_page_with_the_runs_own_numbers(tmp_path):
