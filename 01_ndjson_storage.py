@@ -36,10 +36,11 @@ import numpy as np
 
 from lib.atomic import atomic_write
 from lib.cli import run_phase_script
-from lib.phases import OUTPUT_FILENAMES, write_and_verify
-from lib.dataset import Series, canonical_order, series_key, load_dataset_for_phase, total_points
+from lib.dataset import Series, canonical_order, load_dataset_for_phase, series_key, total_points
 from lib.errors import FormatError
+from lib.phases import OUTPUT_FILENAMES, write_and_verify
 from lib.progress import Progress
+from lib.regular_files import open_regular_file
 from lib.report import PhaseResult, human_bytes
 
 FILENAME = OUTPUT_FILENAMES[1]
@@ -148,20 +149,27 @@ def read_ndjson(path):
 
 
 def read_whole_lines(path, chunk_bytes=None):
-    """Yield (number of the first line, number of lines, bytes of whole lines), chunk_bytes at a time."""
+    """Yield (number of the first line, number of lines, bytes of whole lines), chunk_bytes at a time.
+
+    A line longer than a chunk is gathered in pieces and joined once, so a damaged file with no
+    newline costs linear time, not quadratic.
+    """
     line_number = 1
-    carry = b""
-    with open(path, "rb") as f:
+    pending = []  # pieces of a line not yet ended
+    source, _size = open_regular_file(path)
+    with source as f:
         while block := f.read(chunk_bytes or READ_CHUNK_BYTES):
-            block = carry + block
             end = block.rfind(b"\n") + 1
-            carry = block[end:]
-            if end:
-                line_count = block.count(b"\n", 0, end)
-                yield line_number, line_count, block[:end]
-                line_number += line_count
-    if carry:
-        yield line_number, 1, carry + b"\n"
+            if not end:
+                pending.append(block)
+                continue
+            whole = b"".join(pending + [block[:end]])
+            pending = [block[end:]] if end < len(block) else []
+            line_count = whole.count(b"\n")
+            yield line_number, line_count, whole
+            line_number += line_count
+    if pending:
+        yield line_number, 1, b"".join(pending) + b"\n"
 
 
 class SeriesColumns:

@@ -40,7 +40,7 @@ from lib.binary_format import DEFAULT_BLOCK_POINTS, MetricsFile, write_file
 from lib.cli import run_phase_script
 from lib.dataset import (
     DAY_NS, HOUR_NS, MINUTE_NS, NS_PER_SECOND, assert_identical, canonical_order, display_name, first_difference,
-    load_dataset_for_phase, total_points,
+    load_dataset_for_phase, series_key, total_points,
 )
 from lib.downsampling import (
     COUNTER, GAUGE, LIGHT_FIELDS, RAW_RESOLUTION, SKETCH_ALPHA, STORED_FIELDS, check_resolutions,
@@ -184,7 +184,7 @@ def roll_up_in_chunks(series_list, resolutions):
     the cost of every aggregate in full (not light) files, measured on a sample of series, and the
     results of the checks."""
     columns = {r: [] for r in resolutions}
-    stats = {r: {"buckets": {GAUGE: 0, COUNTER: 0}, "points": {GAUGE: 0, COUNTER: 0}, "sketch_entries": 0}
+    stats = {r: {"buckets": {GAUGE: 0, COUNTER: 0}, "points": {GAUGE: 0, COUNTER: 0}}
              for r in resolutions}
     checks = []
     progress = Progress("rolling up and checking", total_points(series_list))
@@ -198,7 +198,6 @@ def roll_up_in_chunks(series_list, resolutions):
             for rollup, series in zip(rollups, chunk):
                 level["buckets"][rollup.kind] += len(rollup)
                 level["points"][rollup.kind] += len(series)
-                level["sketch_entries"] += 0 if light or rollup.sketch is None else len(rollup.sketch)
         progress.advance(total_points(chunk))
     progress.finish()
     step = -(-total_points(series_list) // COST_SAMPLE_POINTS) or 1
@@ -245,7 +244,7 @@ def measure_aggregate_costs(levels, chunk):
         for resolution, rollups in levels.items():
             path = Path(scratch) / "full.bin"
             write_file(path, [c for r in rollups for c in rollup_to_series(r)], DEFAULT_BLOCK_POINTS)
-            sizes = column_bytes(path, lambda name, labels: kind_of[(name, tuple(sorted(labels.items())))])
+            sizes = column_bytes(path, lambda name, labels: kind_of[series_key(name, labels)])
             buckets = {kind: sum(len(r) for r in rollups if r.kind == kind) for kind in (GAUGE, COUNTER)}
             table[resolution] = {key: size / buckets[key[0]] for key, size in sizes.items() if buckets[key[0]]}
     return {"series": len(chunk), "bytes_per_bucket": table}
@@ -253,10 +252,6 @@ def measure_aggregate_costs(levels, chunk):
 
 def kinds_by_key(series_list):
     return {s.key: metric_kind(s.name, s.values) for s in series_list}
-
-
-def newest_timestamp(series_list):
-    return max((int(s.timestamps.max()) for s in series_list if len(s)), default=None)
 
 
 def dataset_workload(series_list):
@@ -281,7 +276,7 @@ def measure_costs(output_dir, raw_path, paths, series_list, kind_of, stats):
     raw_per_point = {k: raw_bytes[k] / points[k] for k in points if points[k]}
     bucket_bytes = {}
     for resolution, path in paths.items():
-        sizes = column_bytes(path, lambda name, labels: kind_of[(name, tuple(sorted(labels.items())))])
+        sizes = column_bytes(path, lambda name, labels: kind_of[series_key(name, labels)])
         buckets = stats[resolution]["buckets"]
         bucket_bytes[resolution] = {k: sum(v for (kind, _c), v in sizes.items() if kind == k) / buckets[k]
                                     for k in buckets if buckets[k]}

@@ -9,4 +9,5 @@ Each module states its role in its docstring. Layers (a module only imports thos
   binary_format (the METRICS! file)
   downsampling, rollup_files, retention (tiers), projection (cost of a workload), long_range_queries
   data_generator, importers, reference_compression, report, cli, phases
+  report_page (the run in pictures)
 """

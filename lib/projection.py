@@ -111,6 +111,7 @@ def storage_over_time(costs, workload, policy, days=CURVE_DAYS):
     every_point = workload.points_per_day() * costs.phase4_bytes_per_point()
     return {
         "policy": str(policy),
+        "tiers": [[t.label(), t.horizon_ns / DAY_NS] for t in policy.tiers],
         "series": workload.series,
         "interval_s": workload.interval_s,
         "days": list(days),

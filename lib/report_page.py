@@ -27,13 +27,13 @@ from lib.downsampling import GAUGE, HOUR_NS, MINUTE_NS, metric_kind, rollup_seri
 from lib.encoders import (
     LEADING_ZEROS_BITS, MAX_LEADING_ZEROS, MEANINGFUL_BITS_BITS, VALUE_FIRST_BITS, WORD_BITS,
 )
-from lib.report import human_bytes
-from lib.retention import parse_duration
+from lib.report import human_bytes, marked_name
+from lib.retention import format_duration
+from lib.rollup_files import resolution_label
 
 REPORT_FILENAME = "report.html"
 GORILLA_EXAMPLE_VALUES = 8
 MIN_BUCKETS_TO_DRAW = 24
-NS_PER_HOUR = HOUR_NS
 
 # Okabe-Ito: eight colours told apart with every common kind of colour-blindness.
 COLOURS = {
@@ -209,7 +209,7 @@ def sizes_figure(rows):
         y = 24 + i * row_height
         colour = (COLOURS["grey"] if not isinstance(row["phase"], int)
                   else COLOURS["orange"] if row.get("projected") else COLOURS["blue"])
-        label = f"{row['phase']}  {row['name']}" + (" *" if row.get("projected") else "")
+        label = f"{row['phase']}  {marked_name(row)}"
         parts.append(_text(4, y + 15, label[:44], size=12))
         parts.append(_rect(bar_left, y + 3, max(1.0, x_of(row["bytes_per_point"]) - bar_left), row_height - 8,
                            colour, title=f"{row['bytes']} bytes",
@@ -312,20 +312,20 @@ def rollup_figure(series_list):
     for v in nice_ticks(v_min, v_max):
         parts.append(_line(left - 4, y_of(v), left, y_of(v), "#888"))
         parts.append(_text(left - 8, y_of(v) + 4, f"{v:g}", size=11, anchor="end"))
-    for hours in nice_ticks(0, t_max / NS_PER_HOUR):
-        t = t0 + hours * NS_PER_HOUR
+    for hours in nice_ticks(0, t_max / HOUR_NS):
+        t = t0 + hours * HOUR_NS
         parts.append(_line(x_of(t), top + plot_h, x_of(t), top + plot_h + 4, "#888"))
         parts.append(_text(x_of(t), top + plot_h + 16, f"{hours:g} h", size=11, anchor="middle"))
     parts.append(_text(left + plot_w / 2, top + plot_h + 34, "time since the first point (hours)", size=11,
                        anchor="middle"))
     parts.append(_text(14, top + plot_h / 2, f"{series.name} ({unit_of(series.name)})", size=11, anchor="middle",
                        attrs={"transform": f"rotate(-90 14 {top + plot_h / 2:.1f})"}))
-    legend = {"raw points": "#555", f"{_duration(resolution)} min-max": COLOURS["sky"],
-              f"{_duration(resolution)} average": COLOURS["blue"], f"{_duration(resolution)} p99 (sketch)": COLOURS["vermillion"]}
+    legend = {"raw points": "#555", f"{resolution_label(resolution)} min-max": COLOURS["sky"],
+              f"{resolution_label(resolution)} average": COLOURS["blue"], f"{resolution_label(resolution)} p99 (sketch)": COLOURS["vermillion"]}
     parts.extend(_legend(left, top + plot_h + 50, legend))
     caption = (
         f"{html.escape(series.display_name())}: {len(series):,} raw points against "
-        f"{len(rollup)} buckets of {_duration(resolution)}. The band keeps every spike's height, the "
+        f"{len(rollup)} buckets of {resolution_label(resolution)}. The band keeps every spike's height, the "
         f"average smooths it away: alert on max or p99 from roll-ups, never on avg."
     )
     return _figure("rollup-vs-raw", "Raw points against their roll-up",
@@ -382,9 +382,8 @@ def retention_figure(rows):
         if days[0] <= d <= days[-1]:
             parts.append(_line(x_of(d), top + plot_h, x_of(d), top + plot_h + 4, "#888"))
             parts.append(_text(x_of(d), top + plot_h + 16, label, size=11, anchor="middle"))
-    for tier in curve["policy"].split(",")[1:]:
-        resolution, horizon = tier.split("=")
-        horizon_days = parse_duration(horizon) / DAY_NS
+    for resolution, horizon_days in curve["tiers"][1:]:
+        horizon = format_duration(round(horizon_days * DAY_NS))
         if days[0] <= horizon_days <= days[-1]:
             x = x_of(horizon_days)
             parts.append(_line(x, top, x, top + plot_h, COLOURS["grey"]))
@@ -416,12 +415,6 @@ def retention_figure(rows):
     return _figure("retention", "What a retention policy keeps over time",
                    _svg(left + plot_w + 20, top + plot_h + 64, parts, "storage over time"), caption)
 
-
-def _duration(ns):
-    return f"{ns // HOUR_NS} h" if ns % HOUR_NS == 0 else f"{ns // MINUTE_NS} min"
-
-
-# SVG and HTML helpers
 
 def _attributes(attrs):
     return "".join(f' {k}="{html.escape(str(v))}"' for k, v in (attrs or {}).items())

@@ -45,6 +45,7 @@ def test_storage_over_time_by_hand():
     curve = storage_over_time(COSTS, workload, policy, days=(1, 5, 400))
     raw_day, minute_day, hour_day = 1440 * 2.0, 1440 * 6.0, 24 * 60.0
     assert curve["days"] == [1, 5, 400] and curve["policy"] == str(policy)
+    assert curve["tiers"] == [["raw", 2.0], ["1m", 10.0], ["1h", 365.0]]
     assert curve["every_point_bytes"] == [2880, 5 * 2880, 400 * 2880]
     assert curve["tiered_bytes"] == [round(raw_day + minute_day + hour_day),
                                      round(2 * raw_day + 5 * minute_day + 5 * hour_day),

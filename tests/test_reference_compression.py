@@ -86,3 +86,13 @@ def test_rows_say_which_sizes_are_estimated(numbered_lines, monkeypatch):
     assert rows == [{"name": "exact", "sample_bytes": None, "estimated": False},
                     {"name": "estimated", "sample_bytes": 80, "estimated": True}]
     assert "80 B sample" in reference.estimate_note([exact, estimated])
+
+
+def test_a_sample_without_a_whole_line_falls_back_to_the_whole_file(tmp_path, monkeypatch):
+    one_long_line = tmp_path / "one.ndjson"
+    one_long_line.write_bytes(b"x" * 400)  # no newline: no slice of it holds a whole line
+    monkeypatch.setattr(reference, "SAMPLE_BYTES", 80)
+    row = reference.compress_reference(one_long_line, "gzip", points=1)
+    assert not row.estimated and row.bytes == row.path.stat().st_size
+    with gzip.open(row.path, "rb") as f:
+        assert f.read() == one_long_line.read_bytes()

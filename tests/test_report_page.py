@@ -85,7 +85,7 @@ def test_units_come_from_the_metric_name():
     assert unit_of("up") == "value"
 
 
-SAMPLE_CURVE = {"policy": "raw=7d,1m=30d", "series": 10, "interval_s": 15.0, "days": [1, 10, 100],
+SAMPLE_CURVE = {"policy": "raw=7d,1m=30d", "tiers": [["raw", 7.0], ["1m", 30.0]], "series": 10, "interval_s": 15.0, "days": [1, 10, 100],
                 "every_point_bytes": [100, 1_000, 10_000], "tiered_bytes": [150, 900, 2_000]}
 
 
