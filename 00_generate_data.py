@@ -1,6 +1,6 @@
 """Phase 0: make the dataset every later phase compresses, or import real metrics instead.
 
-The synthetic data imitates a Prometheus scraper (15 s scrapes with millisecond jitter, gaps,
+The synthetic data imitates a Prometheus scraper (scrapes every 10, 15 or 60 s with millisecond jitter, gaps,
 counters with restarts, values at the precision exporters really give), because every ratio the
 later phases print depends on what the data looks like. `--import` builds the same dataset file
 from your own CSV, InfluxDB line protocol or Prometheus query_range JSON exports.

@@ -9,7 +9,7 @@ binary JSON, so numbers are binary instead of decimal text:
      "series_data":     [{"timestamps": [int, ...], "values": [float, ...]}, ...]}
 
 What is still wasteful: every timestamp costs 9 bytes (msgpack's int64) although consecutive
-timestamps differ by about the same 15 s, and every value costs 9 bytes (float64) although many
+timestamps differ by about the same scrape interval (10, 15 or 60 s), and every value costs 9 bytes (float64) although many
 values barely change. Phase 3 removes exactly that redundancy.
 
 What it cannot do, like phases 1 and 3: notice damage. The file carries no checksum, so a bit
@@ -95,7 +95,7 @@ def print_report(series_list, path, size, points):
     print(f"Phase 2: columnar msgpack -> {path}")
     print(f"  {points:,} points in {human_bytes(size)}: {size / max(points, 1):.1f} bytes per point")
     print(f"  series metadata is written once: {human_bytes(metadata_bytes)} for {len(series_list)} series")
-    print("  Still wasteful: 9 bytes per timestamp although they step by ~15 s, and 9 bytes per")
+    print("  Still wasteful: 9 bytes per timestamp although they step by a near-constant interval, and 9 bytes per")
     print("  value although most values barely change. Phase 3 encodes the differences instead.")
     print("  Read back and verified identical, bit for bit.")
 

@@ -13,8 +13,8 @@ digits plus that step, a handful of repeated values as a dictionary, flat stretc
 pattern; timestamps as steps on a grid of the usual scrape interval. All of them end in the same
 entropy coder, bins (lib/bin_coder.py): a coarse class per number, coded by how common it is,
 plus the low bits raw. The encoder estimates each codec's size from statistics of the block
-instead of trying general-purpose compressors, so writing stays fast. A one-byte tag per block
-says which codec it used; the report lists them, one line each.
+instead of trying general-purpose compressors, so writing stays fast. Two one-byte tags per block
+(timestamps, values) say which codecs it used; the report lists them, one line each.
 
 The trade-off: the index, block headers and checksums cost bytes, and every block starts its
 encoders afresh. Bigger blocks spread that cost; smaller ones let a time-range query decode less.
@@ -135,6 +135,11 @@ def measure_random_access(path, series_list, output_dir, differences):
                       (f"one hour, {DEMO_BLOCK_POINTS}-point blocks", small)]}
 
 
+def plural(count, noun):
+    """plural(1, "block") -> "1 block", plural(7, "block") -> "7 blocks"."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
 def print_codec_usage(usage, points):
     glossed = {}
     for column in ("timestamps", "values"):
@@ -177,11 +182,11 @@ def print_report(path, size, seconds, series_list, usage, gorilla, access, diffe
         print(f"  random access on {access['series']} (best of {TIMING_REPEATS}; index {human_bytes(access['index_bytes'])} "
               f"read once on open):")
         for label, row in access["reads"]:
-            decoded = f"{row['blocks']:,} blocks decoded" + (f" of its {row['of_blocks']}" if "of_blocks" in row else "")
+            decoded = f"{plural(row['blocks'], 'block')} decoded" + (f" of its {row['of_blocks']}" if "of_blocks" in row else "")
             print(f"    {label:<27} {row['points']:>10,} points  {1000 * row['seconds']:8.2f} ms  "
                   f"{human_bytes(row['bytes_read']):>10} of data read ({decoded})")
         big, small = access["reads"][2][1], access["reads"][3][1]
-        print(f"  The series takes {human_bytes(big['series_bytes'])} in {big['of_blocks']} block(s) of up to "
+        print(f"  The series takes {human_bytes(big['series_bytes'])} in {plural(big['of_blocks'], 'block')} of up to "
               f"{DEFAULT_BLOCK_POINTS:,} points, {human_bytes(small['series_bytes'])} in {small['of_blocks']} "
               f"blocks of {DEMO_BLOCK_POINTS}: small blocks make an hour cheap to read and the file larger.")
     checked = ", ".join(differences)

@@ -392,7 +392,7 @@ def shorter_fine_tiers(policy):
 def print_query_timing(raw, levels):
     """raw: one Answers per QUESTION_GROUPS entry; levels: such a list per level."""
     groups = [" and ".join(g) for g in QUESTION_GROUPS]
-    print(f"  {', '.join(QUESTIONS)} per hour over the whole span, every gauge series ({len(raw[0].hours):,} hours),")
+    print(f"  {', '.join(QUESTIONS)} per hour over the whole span, every gauge series ({len(raw[0].hours):,} series-hours),")
     print("  each group of questions timed as if it ran alone (raw points are read once, and that reading is")
     print("  counted in both groups; values read = stored numbers decoded):")
     print(f"    {'':<6}" + "".join(f"  {g:^33}" for g in groups) + "   largest error against raw")
@@ -434,7 +434,7 @@ def print_percentile_lesson(series_list):
     print(f"    merged 5-min sketches:  worst hour {100 * summary['sketch_max_relative_error']:.2f}% off, "
           f"median hour {100 * summary['sketch_median_relative_error']:.2f}% (bound {100 * SKETCH_ALPHA:.0f}%)")
     print(f"    average of 5-min p99s:  worst hour {100 * summary['naive_max_relative_error']:.1f}% off, "
-          f"median hour {100 * summary['naive_median_relative_error']:.1f}%")
+          f"median hour {100 * summary['naive_median_relative_error']:.2f}%")
     print("    The worst hour is what matters: p99 exists to show the bad hours, and an alert fires on them.")
     print("    Both look fine on a typical hour; only the sketch keeps its bound in every hour. Never average")
     print("    percentiles.")

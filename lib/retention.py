@@ -1,7 +1,8 @@
 """Retention tiers: how long each resolution is kept, and deleting what has expired.
 
-Real systems keep raw points for days, fine roll-ups for weeks and coarse ones for years (Thanos:
-raw 40 h, then 5 min, then 1 h buckets). A policy here is plain data, one tier per resolution:
+Real systems keep raw points for days, fine roll-ups for weeks and coarse ones for years (Thanos
+downsamples blocks older than 40 h to 5 min, and older than 10 days to 1 h, and keeps each
+resolution for as long as its own retention setting says). A policy here is plain data, one tier per resolution:
 
     raw=7d,1m=30d,5m=1y,1h=7y      (RAW is resolution 0; y = 365 days)
 
