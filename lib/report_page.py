@@ -174,7 +174,7 @@ def gorilla_figure(series_list):
     deltas = [bits for _, _, bits in decimal_rows[1:]]
     caption = (
         f"Eight consecutive values of {html.escape(series.display_name())}. Gorilla spends "
-        f"{mean_bits:.1f} bits on each value after the first: a decimal such as 0.01 has no short "
+        f"{mean_bits:.1f} bits on each of these values after the first (phase 3 prints the metric's average): a decimal such as 0.01 has no short "
         f"binary form, so the XOR of two neighbours keeps dozens of meaningful bits. "
         f"The decimal codec stores the same values as integers x 10^{exponent}; their deltas fit in "
         f"{max(deltas) if deltas else 0} bits or fewer."
@@ -222,8 +222,8 @@ def sizes_figure(rows):
     ndjson = next((r for r in rows if r["phase"] == 1), None)
     saving = f" {ndjson['bytes_per_point'] / smallest['bytes_per_point']:.0f} times fewer than NDJSON." if ndjson else ""
     caption = (
-        f"Each stage stores the same points in fewer bytes; the log scale shows every step as a "
-        f"distance. The smallest lossless one, {html.escape(smallest['name'])}, needs "
+        f"NDJSON is the baseline; every later stage stores the same points in fewer bytes, and the log "
+        f"scale shows each step as a distance. The smallest lossless one, {html.escape(smallest['name'])}, needs "
         f"{smallest['bytes_per_point']:.2f} bytes a point:{saving} A starred row is not these points: "
         f"see the last figure."
     )
@@ -402,11 +402,14 @@ def retention_figure(rows):
     legend = {"phase 4, every point kept": COLOURS["blue"], f"phase 4 + tiers {curve['policy']}": COLOURS["orange"]}
     parts.extend(_legend(left, top + plot_h + 52, legend))
     year = days.index(365) if 365 in days else len(days) - 1
-    cheaper_from = next((d for d, t, e in zip(days, tiered, every) if t < e), None)
-    crossover = (f"The tiers cost more at first, since every level is written while the raw points are "
-                 f"still kept; from about {cheaper_from} days on they cost less, and the gap widens with "
-                 f"every year in which only coarse buckets are added." if cheaper_from
-                 else "Over this span the tiers never cost less than keeping every point.")
+    cheaper = next((i for i, (t, e) in enumerate(zip(tiered, every)) if t < e), None)
+    if cheaper is None:
+        crossover = "Over this span the tiers never cost less than keeping every point."
+    else:
+        when = f"from day {days[0]}" if cheaper == 0 else f"between {days[cheaper - 1]} and {days[cheaper]} days"
+        crossover = (f"Every level is written while the raw points are still kept, so the curves cross "
+                     f"{when}; after that the gap widens with every year in which only coarse buckets "
+                     f"are added.")
     caption = (
         f"A workload of {curve['series']:,} series every {curve['interval_s']:g} s, projected from this run's "
         f"measured sizes: after {days[year]} days the tiers hold {human_bytes(tiered[year])} against "

@@ -152,7 +152,7 @@ def test_retention_curve_is_drawn_from_the_projected_row():
     parsed = parse(page)
     marks = [(int(a["data-days"]), int(a["data-tiered-bytes"])) for t, a in parsed.elements if "data-days" in a]
     assert marks == [(1, 150), (10, 900), (100, 2_000)]
-    assert "from about 10 days on they cost less" in page
+    assert "the curves cross between 1 and 10 days" in page
 
 
 def test_the_smallest_lossless_stage_is_named_not_the_projected_row():
