@@ -74,6 +74,15 @@ def test_the_docstring_names_every_aggregate_a_level_keeps():
 def test_bad_retention_policy_is_one_line_and_exit_2(small_run):
     result = run_script("05_downsampling_storage.py", "--output-dir", small_run, "--retention", "raw=7d,1h=1d")
     assert result.returncode == 2 and "Traceback" not in result.stderr
+    last_line = result.stderr.strip().splitlines()[-1]  # argparse's usage, then one error line
+    assert "--retention" in last_line and "at least as long" in last_line
+
+
+def test_files_of_levels_the_policy_does_not_have_are_removed(small_run):
+    stale = small_run / rollup_filename(15 * 60 * 10**9)
+    stale.write_bytes(b"an earlier run's 15-minute level")
+    assert run_script("05_downsampling_storage.py", "--output-dir", small_run, "--retention", "raw=7d,1m=30d").returncode == 0
+    assert sorted(p.name for p in small_run.glob("05_rollup_*.bin")) == [rollup_filename(60 * 10**9)]
 
 
 def test_apply_retention_from_the_command_line_drops_expired_buckets(small_run):
