@@ -71,6 +71,7 @@ from lib.dataset import Series, canonical_order, display_name, series_key
 from lib.encoders import encode_timestamps, encode_values
 from lib.bounded_compression import deflate, inflate
 from lib.errors import FormatError
+from lib.regular_files import open_regular_file
 from lib.value_codecs import (
     GORILLA, TIMESTAMP_GORILLA, decode_timestamps_tagged, decode_values_tagged, encode_timestamps_best,
     encode_values_best, tag_name, timestamp_tag_name,
@@ -303,9 +304,10 @@ class MetricsFile:
     def __init__(self, path):
         self.path = Path(path)
         self.bytes_read = 0
-        self.file = open(self.path, "rb")
+        # A named pipe or device at the path is refused here instead of hanging a read, and reads
+        # stop at the size the file had when opened.
+        self.file, self.file_size = open_regular_file(self.path)
         try:
-            self.file_size = self.path.stat().st_size
             self.series = self._read_index()
         except BaseException:
             self.file.close()
