@@ -54,7 +54,10 @@ integers; the tests check that both give identical bytes.
 """
 import numpy as np
 
-from lib.bits import BitReader, BitWriter, pack_bit_fields, read_bit_fields, words_for_reading
+from lib.bits import (
+    SHORT_FIELD_BITS, BitReader, BitWriter, pack_bit_fields, padded_for_short_fields, read_bit_fields,
+    read_short_fields, words_for_reading,
+)
 from lib.decimal_codec import bit_lengths, unpack_fixed_width
 from lib.errors import FormatError
 from lib.integer_codecs import StreamCoder
@@ -217,8 +220,13 @@ def pack_low_bits(ranks, split):
 
 
 def unpack_low_bits(data, count, split):
+    """Inverse of `pack_low_bits`: the bits one column per bit, folded into numbers column by column."""
     bits = np.unpackbits(np.frombuffer(data, np.uint8), count=count * split).reshape(count, split)
-    return bits.astype(np.int64) @ (1 << np.arange(split - 1, -1, -1))
+    low = bits[:, 0].astype(np.int64)
+    for column in range(1, split):
+        low <<= 1
+        low |= bits[:, column]
+    return low
 
 
 def _write_dense(unsigned, plan):
@@ -291,7 +299,8 @@ def _read_dense(blob, offset, count):
     (unary_length,), offset = read_varint_list(blob, 1, offset)
     if unary_length > len(blob) - offset or unary_length > count * ranked.size:
         raise FormatError(f"unary section of {unary_length} bytes runs past the stream")
-    ends = np.flatnonzero(np.unpackbits(np.frombuffer(blob, np.uint8, unary_length, offset)))
+    bits = np.unpackbits(np.frombuffer(blob, np.uint8, unary_length, offset))
+    ends = np.flatnonzero(bits.view(bool))  # nonzero is quicker on booleans than on bytes
     if ends.size != count or int(ends[-1]) // 8 != unary_length - 1:
         raise FormatError(f"unary section holds {ends.size} bin codes, expected {count}")
     ranks = np.empty(count, dtype=np.int64)  # the zeros before each one bit
@@ -302,8 +311,8 @@ def _read_dense(blob, offset, count):
         low_length = (count * split + 7) // 8
         if low_length > len(blob) - offset:
             raise FormatError("the low bits of the bin ranks run past the stream")
-        low = unpack_low_bits(blob[offset:offset + low_length], count, split)
-        ranks = (ranks << split) | low
+        ranks <<= split
+        ranks |= unpack_low_bits(blob[offset:offset + low_length], count, split)
         offset += low_length
     if int(ranks.max()) >= ranked.size:
         raise FormatError(f"bin rank {int(ranks.max())} but only {ranked.size} bins")
@@ -315,9 +324,14 @@ def _read_dense(blob, offset, count):
         raise FormatError(f"offset bits need {length} bytes, {len(blob) - offset} left")
     if total == 0:
         return lowers[ranks], offset
-    words = words_for_reading(blob[offset:offset + length])
+    starts = field_ends - value_widths
+    section = blob[offset:offset + length]
+    if int(widths.max()) <= SHORT_FIELD_BITS:
+        fields = read_short_fields(padded_for_short_fields(section), starts, (63 - widths).astype(_U64)[ranks])
+        fields |= lowers[ranks]
+        return fields, offset + length
     # A zero-width field reads one bit that the mask then drops.
-    fields = read_bit_fields(words, field_ends - value_widths, np.maximum(value_widths, 1))
+    fields = read_bit_fields(words_for_reading(section), starts, np.maximum(value_widths, 1))
     return lowers[ranks] | (fields & WIDTH_MASKS[value_widths]), offset + length
 
 
