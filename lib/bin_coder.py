@@ -140,35 +140,52 @@ def _varint_sizes(values):
 
 
 def _dense_plan(unsigned):
-    """(size in bytes, precision, split, finest keys, ranked keys) of the smallest dense stream.
+    """(size in bytes, precision, split, rank of each finest key, ranked keys) of the smallest
+    dense stream.
 
     Every precision and rank split is sized at once from one histogram of the finest bins; ties
     go to the smaller precision, then the smaller split. A split is allowed only while it can
-    still shorten some rank's unary part."""
+    still shorten some rank's unary part. Only the finest bins that occur are looked at: the
+    bins of a coarser precision are runs of neighbouring finest bins (its keys never decrease
+    along the finest keys), so each precision's histogram is a sum over runs of equal keys.
+    """
+    count = unsigned.size
     finest, _ = bin_keys(unsigned, MAX_PRECISION)
-    finest_counts = np.bincount(finest, minlength=KEY_SPAN)
+    if count == 0:  # no bins: the header byte and a bin count of 0
+        return 2, 0, 0, finest, np.zeros(KEY_SPAN, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    finest_counts = np.bincount(finest)
     used = np.flatnonzero(finest_counts)
     used_counts = finest_counts[used]
-    keys = _ALL_KEYS[:, used] + _PRECISION_OFFSETS
-    weights = np.broadcast_to(used_counts, keys.shape).ravel()
-    counts = np.bincount(keys.ravel(), weights=weights, minlength=KEY_SPAN * len(PRECISIONS))
-    counts = counts.astype(np.int64).reshape(len(PRECISIONS), KEY_SPAN)
-    # Most frequent first, ties by smaller key; absent keys (count 0) sort last.
-    order = np.argsort(-counts * KEY_SPAN + np.arange(KEY_SPAN), axis=1)  # all sort keys distinct
-    sorted_counts = counts[np.arange(len(PRECISIONS))[:, None], order]
-    bins = (counts > 0).sum(axis=1)
-    present = sorted_counts > 0
-    header = 1 + _varint_sizes(bins) + bins + (present & (order > 127)).sum(axis=1)
+    # All precisions in one sorted array: key + precision * KEY_SPAN, runs of equal keys summed.
+    keys = (_ALL_KEYS[:, used] + _PRECISION_OFFSETS).ravel()
+    starts = np.flatnonzero(np.diff(keys, prepend=-1))
+    bin_counts = np.add.reduceat(np.tile(used_counts, len(PRECISIONS)), starts)
+    bin_keys_all = keys[starts]
+    precision_of = bin_keys_all // KEY_SPAN
+    # Rank order within each precision: most frequent first, ties by smaller key.
+    order = np.argsort((precision_of * (count + 1) + count - bin_counts) * KEY_SPAN + bin_keys_all)
+    bins = np.bincount(precision_of, minlength=len(PRECISIONS))
+    first = np.cumsum(bins) - bins  # where each precision starts in rank order
+    ranks = np.arange(order.size) - np.repeat(first, bins)
+    ranked_keys = bin_keys_all[order] - precision_of[order] * KEY_SPAN
+    header = 1 + _varint_sizes(bins) + bins + np.bincount(precision_of[order], ranked_keys > 127,
+                                                          minlength=len(PRECISIONS)).astype(np.int64)
     offset_bytes = (_ALL_WIDTHS[:, used] @ used_counts + 7) // 8
-    unary_bytes = (sorted_counts @ _UNARY_BITS + 7) // 8  # [precision, split]
-    ranks_part = unary_bytes + _varint_sizes(unary_bytes) + (unsigned.size * _SPLITS + 7) // 8
+    unary_bits = np.add.reduceat(((ranks[:, None] >> _SPLITS) + 1) * bin_counts[order][:, None], first, axis=0)
+    unary_bytes = (unary_bits + 7) // 8  # [precision, split]
+    ranks_part = unary_bytes + _varint_sizes(unary_bytes) + (count * _SPLITS + 7) // 8
     most_split = np.minimum(MAX_SPLIT, [int(b - 1).bit_length() for b in bins.tolist()])
     ranks_part = np.where(bins[:, None] > 1, ranks_part, 0)
     allowed = (_SPLITS[None, :] <= most_split[:, None]) | (_SPLITS[None, :] == 0)
     sizes = np.where(allowed, (header + offset_bytes)[:, None] + ranks_part, np.inf)
     best = int(np.argmin(sizes))
     precision, split = divmod(best, MAX_SPLIT + 1)
-    return int(sizes.flat[best]), precision, split, finest, order[precision, :bins[precision]]
+    chosen = slice(first[precision], first[precision] + bins[precision])
+    rank_of_finest = np.zeros(KEY_SPAN, dtype=np.int64)
+    rank_of_key = np.zeros(KEY_SPAN, dtype=np.int64)
+    rank_of_key[ranked_keys[chosen]] = ranks[chosen]
+    rank_of_finest[used] = rank_of_key[_ALL_KEYS[precision, used]]
+    return int(sizes.flat[best]), precision, split, finest, rank_of_finest, ranked_keys[chosen]
 
 
 def _sparse_parts(unsigned):
@@ -230,14 +247,11 @@ def unpack_low_bits(data, count, split):
 
 
 def _write_dense(unsigned, plan):
-    _, precision, split, finest, ranked = plan
-    key_table, width_table = KEY_TABLES[precision]
-    keys, widths = key_table[finest], width_table[finest]
-    rank_of = np.zeros(int(ranked.max()) + 1 if ranked.size else 1, dtype=np.int64)
-    rank_of[ranked] = np.arange(ranked.size)
+    _, precision, split, finest, rank_of_finest, ranked = plan
+    widths = KEY_TABLES[precision][1][finest]
     parts = [bytes((precision | split << 4,)), encode_varints([ranked.size]), encode_varints(ranked)]
     if ranked.size > 1:
-        ranks = rank_of[keys]
+        ranks = rank_of_finest[finest]
         ends = np.cumsum((ranks >> split) + 1)
         bits = np.zeros(int(ends[-1]) if ends.size else 0, dtype=np.uint8)
         bits[ends - 1] = 1

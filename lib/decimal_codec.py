@@ -118,8 +118,10 @@ _ALL_ONES = _U64(_MASK64)
 
 
 def ints_to_floats(ints, exponent):
-    """The decoder's arithmetic, shared with the encoder's check: int64 / 10**e in float64."""
-    return ints.astype(np.float64) / POWERS_OF_TEN[exponent]
+    """The decoder's arithmetic, shared with the encoder's check: int64 / 10**e in float64.
+    (Division by 10**0 = 1.0 changes no float, so it is skipped.)"""
+    floats = ints.astype(np.float64)
+    return floats / POWERS_OF_TEN[exponent] if exponent else floats
 
 
 def decimal_ints(values, exponent):

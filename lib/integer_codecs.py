@@ -303,14 +303,9 @@ def decode_timestamp_units(blob, count, coder=PLANES):
     mode = blob[0]
     (zigzag_t0, unit), offset = read_varint_list(blob, 2, 1)
     t0 = _unzigzag([zigzag_t0])[0]
-    unit = np.uint64(unit)
     if mode == GRID:
         (interval, zigzag_shift), offset = read_varint_list(blob, 2, offset)
-        interval = np.uint64(interval)
         (steps, jitter), offset = coder.read(blob, [count, count], offset)
-        with np.errstate(over="ignore"):
-            slots = np.cumsum(_unzigzag(steps) + np.int64(1)) - np.int64(1)
-            q = slots * interval.astype(np.int64) + _unzigzag([zigzag_shift])[0] + _unzigzag(jitter)
     elif mode == SPARSE_GRID:
         (interval, zigzag_shift, step_count, jitter_count), offset = read_varints(blob, 4, offset)
         if step_count > count or jitter_count > count:
@@ -319,13 +314,38 @@ def decode_timestamp_units(blob, count, coder=PLANES):
         (step_runs, steps, jitter_runs, jitter), offset = coder.read(blob, sizes, offset)
         steps = scatter_runs(step_runs, steps, count)
         jitter = scatter_runs(jitter_runs, jitter, count)
-        with np.errstate(over="ignore"):
-            slots = np.cumsum(_unzigzag(steps) + np.int64(1)) - np.int64(1)
-            q = slots * interval.astype(np.int64) + _unzigzag([zigzag_shift])[0] + _unzigzag(jitter)
     else:
         (dods,), offset = coder.read(blob, [count - 1], offset)
         q = np.zeros(count, dtype=np.int64)
         q[1:] = np.cumsum(np.cumsum(_unzigzag(dods)))
     if offset != len(blob):
         raise FormatError(f"{len(blob) - offset} bytes of junk after a timestamp-units block")
-    return t0 + unit.astype(np.int64) * q
+    if mode == DELTAS:
+        return t0 + np.uint64(unit).astype(np.int64) * q
+    return grid_timestamps(int(t0), int(unit), int(interval), int(_unzigzag([zigzag_shift])[0]), steps, jitter)
+
+
+def _wrap64(number):
+    """A Python int as the int64 it is modulo 2**64: 2**63 -> -2**63."""
+    return ((number + (1 << 63)) & ((1 << 64) - 1)) - (1 << 63)
+
+
+def grid_timestamps(t0, unit, interval, shift, steps, jitter):
+    """t0 + unit * (slots * interval + shift + unzigzag(jitter)) with slots = cumsum(unzigzag(steps)
+    + 1) - 1, all modulo 2**64, as (t0 + unit * shift) + slots * (unit * interval) + unit * jitter.
+
+    Regular scrapes miss no slot (the slots are then 0, 1, 2, ...) and jitter at a few points only,
+    so the sum starts from an arange and the jitter is added where it is not zero; numpy array
+    arithmetic wraps modulo 2**64 like the encoder's. Example: t0 = 1000, unit 1, interval 15,
+    shift 0, no steps, jitter 1 at point 2 (zigzag 2): [1000, 1015, 1031].
+    """
+    if steps.any():
+        slots = np.cumsum(_unzigzag(steps) + np.int64(1)) - np.int64(1)
+    else:
+        slots = np.arange(steps.size, dtype=np.int64)
+    timestamps = slots * np.int64(_wrap64(unit * interval))
+    timestamps += np.int64(_wrap64(t0 + unit * shift))
+    jittered = np.flatnonzero(jitter)
+    if jittered.size:
+        timestamps[jittered] += _unzigzag(jitter[jittered]) * np.int64(_wrap64(unit))
+    return timestamps

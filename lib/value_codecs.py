@@ -364,8 +364,10 @@ def decode_decimal_bins(blob, count):
         positions = positions_from_gaps(gaps, count, "exception")
     if len(blob) - offset != exception_count * PATTERN_BYTES:
         raise FormatError(f"{len(blob) - offset} bytes left for {exception_count} exception patterns")
-    scaled = _integers_from_residuals(transform, zigzag_base, residuals)
-    values = ints_to_floats((scaled.view(np.uint64) * np.uint64(factor)).view(np.int64), exponent)
+    ints = _integers_from_residuals(transform, zigzag_base, residuals)
+    if factor != 1:
+        ints = (ints.view(np.uint64) * np.uint64(factor)).view(np.int64)
+    values = ints_to_floats(ints, exponent)
     if adjusted:
         moved = np.flatnonzero(adjustments)
         steps = zigzag_decode(adjustments[moved])
