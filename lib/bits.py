@@ -194,8 +194,9 @@ def read_short_fields(padded, offsets, shifts):
     """
     offsets = np.asarray(offsets, dtype=np.int64)
     windows = np.ndarray((len(padded) - _WORD_BYTES + 1,), dtype=">u8", buffer=padded, strides=(1,))
-    fields = np.take(windows, offsets >> 3).view(np.uint64).byteswap()  # np.take copies raw bytes
-    fields <<= (offsets & 7).astype(np.uint64)
+    fields = np.take(windows, offsets >> 3).view(np.uint64)  # np.take copies the raw bytes
+    fields.byteswap(inplace=True)
+    fields <<= (offsets & 7).view(np.uint64)  # offsets are not negative: the same bits
     fields >>= np.uint64(1)
     fields >>= shifts
     return fields
