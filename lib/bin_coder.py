@@ -217,12 +217,62 @@ def _choose(unsigned):
     return best
 
 
+SHORT_STREAM = 48  # up to this many values, plain Python integers beat numpy's fixed cost per call
+
+
 def _dense_bytes(unsigned):
-    """One dense stream. Zero or one value (the zero runs of an all-zero stream, say) take the
-    plain Python path, which writes the same bytes without numpy's fixed cost."""
-    if unsigned.size <= 1:
-        return _smallest_dense_reference(unsigned.tolist())
+    """One dense stream. Short ones (the zero runs of a mostly-zero stream, say) take the plain
+    Python path of `_short_dense_bytes`, which writes the same bytes without numpy's fixed cost."""
+    if unsigned.size <= SHORT_STREAM:
+        return _short_dense_bytes(unsigned.tolist())
     return _write_dense(unsigned, _dense_plan(unsigned))
+
+
+def _short_dense_bytes(values):
+    """`_write_dense(_dense_plan(...))` for a short list of ints: every precision and split sized
+    with the same formulas, the smallest written with the bit fields gathered in one Python int."""
+    count = len(values)
+    best = None
+    for precision in PRECISIONS:
+        keyed = [_key_reference(v, precision) for v in values]
+        counts = {}
+        for key, _ in keyed:
+            counts[key] = counts.get(key, 0) + 1
+        ranked = sorted(counts, key=lambda key: (-counts[key], key))
+        bins = len(ranked)
+        fixed = (1 + _varint_bytes(bins) + sum(_varint_bytes(key) for key in ranked)
+                 + (sum(width for _, width in keyed) + 7) // 8)
+        most_split = min(MAX_SPLIT, (bins - 1).bit_length())
+        for split in SPLITS:
+            if split and split > most_split:
+                break
+            size = fixed
+            if bins > 1:
+                unary = (sum(counts[key] * ((rank >> split) + 1) for rank, key in enumerate(ranked)) + 7) // 8
+                size += unary + _varint_bytes(unary) + (count * split + 7) // 8
+            if best is None or size < best[0]:
+                best = (size, precision, split, keyed, ranked)
+    _, precision, split, keyed, ranked = best
+    out = bytearray((precision | split << 4,)) + encode_varints([len(ranked)]) + encode_varints(ranked)
+    if len(ranked) > 1:
+        rank_of = {key: rank for rank, key in enumerate(ranked)}
+        ranks = [rank_of[key] for key, _ in keyed]
+        unary = _bits_to_bytes([(1, (rank >> split) + 1) for rank in ranks])
+        out += encode_varints([len(unary)]) + unary
+        if split:
+            out += _bits_to_bytes([(rank & ((1 << split) - 1), split) for rank in ranks])
+    out += _bits_to_bytes([(value & ((1 << width) - 1), width) for value, (_, width) in zip(values, keyed)])
+    return bytes(out)
+
+
+def _bits_to_bytes(fields):
+    """(value, width) fields MSB-first, zero-padded to whole bytes: [(1, 1), (1, 2)] -> 0b101 -> 0xA0."""
+    number, bits = 0, 0
+    for value, width in fields:
+        number = (number << width) | value
+        bits += width
+    padding = -bits % 8
+    return (number << padding).to_bytes((bits + padding) // 8, "big")
 
 
 # The fast encoder and decoder ---------------------------------------------------------------------
