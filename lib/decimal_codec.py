@@ -220,6 +220,9 @@ def centred_residuals(transformed, base):
     return zigzag_encode(centred)
 
 
+EXACT_FLOAT_LIMIT = 1 << 53  # integers below this are exact as float64
+
+
 def bit_lengths(unsigned):
     """Exact bit length of each uint64: 0 -> 0, 1 -> 1, 255 -> 8, 2**64 - 1 -> 64.
 
@@ -228,6 +231,8 @@ def bit_lengths(unsigned):
     the top bit the float claims is really set corrects that.
     """
     lengths = np.minimum(np.frexp(unsigned.astype(np.float64))[1], WORD_BITS).astype(np.int64)
+    if unsigned.size == 0 or int(unsigned.max()) < EXACT_FLOAT_LIMIT:  # every value converted exactly
+        return lengths
     top_bit = np.maximum(lengths - 1, 0).astype(_U64)
     overshoot = (lengths > 0) & ((unsigned >> top_bit) == 0)
     return lengths - overshoot

@@ -278,7 +278,10 @@ def nearest_decimals(values, exponent):
         scaled = values * POWERS_OF_TEN[exponent]
         in_range = np.abs(scaled) < 2.0**63
         ints = np.where(in_range, np.rint(scaled), 0.0).astype(np.int64)
-    adjustments = ordered_integers(values) - ordered_integers(ints_to_floats(ints, exponent))
+    nearest = ints_to_floats(ints, exponent)
+    if (nearest.view(np.uint64) == values.view(np.uint64)).all():  # all exact decimals: no steps to take
+        return ints, np.zeros(values.size, dtype=np.int64), in_range
+    adjustments = ordered_integers(values) - ordered_integers(nearest)
     usable = in_range & (np.abs(adjustments) < ADJUST_LIMIT)
     return ints, np.where(usable, adjustments, 0), usable
 
