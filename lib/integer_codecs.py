@@ -302,7 +302,7 @@ def decode_timestamp_units(blob, count, coder=PLANES):
         raise FormatError("unknown or missing timestamp-units mode")
     mode = blob[0]
     (zigzag_t0, unit), offset = read_varint_list(blob, 2, 1)
-    t0 = _unzigzag([zigzag_t0])[0]
+    t0 = np.int64(_unzigzag_int(zigzag_t0))
     if mode == GRID:
         (interval, zigzag_shift), offset = read_varint_list(blob, 2, offset)
         (steps, jitter), offset = coder.read(blob, [count, count], offset)
@@ -322,7 +322,12 @@ def decode_timestamp_units(blob, count, coder=PLANES):
         raise FormatError(f"{len(blob) - offset} bytes of junk after a timestamp-units block")
     if mode == DELTAS:
         return t0 + np.uint64(unit).astype(np.int64) * q
-    return grid_timestamps(int(t0), int(unit), int(interval), int(_unzigzag([zigzag_shift])[0]), steps, jitter)
+    return grid_timestamps(int(t0), int(unit), int(interval), _unzigzag_int(int(zigzag_shift)), steps, jitter)
+
+
+def _unzigzag_int(unsigned):
+    """`_unzigzag` of one Python int (below 2**64): 3 -> -2, 4 -> 2."""
+    return (unsigned >> 1) ^ -(unsigned & 1)
 
 
 def _wrap64(number):
