@@ -128,8 +128,6 @@ KEY_TABLES = _key_tables()
 KEY_SPAN = max_key(MAX_PRECISION) + 1  # keys of every precision are below this
 _ALL_KEYS = np.stack([keys for keys, _ in KEY_TABLES])  # [precision, finest key] -> key
 _ALL_WIDTHS = np.stack([widths for _, widths in KEY_TABLES])
-# [rank, split] -> bits of the rank's unary part: (rank >> split) zeros and a one
-_UNARY_BITS = ((np.arange(KEY_SPAN)[None, :] >> np.arange(MAX_SPLIT + 1)[:, None]) + 1).T
 _SPLITS = np.arange(MAX_SPLIT + 1)
 _PRECISION_OFFSETS = (KEY_SPAN * np.arange(len(PRECISIONS)))[:, None]
 

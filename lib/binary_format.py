@@ -54,6 +54,7 @@ Format version 2 introduced the bins codecs; a reader refuses files of version 1
 saying how to write them again.
 
 For a series whose timestamps go up, min and max are its first and last timestamp. A reader
+opens only regular files (a named pipe or device at the path is refused, not waited on) and
 trusts nothing it reads: every offset, length and count is checked against the bytes present
 before it is used, and any mismatch raises FormatError naming the series and block. No block can
 claim more than the header's block_points, so a damaged count never asks for more than about
