@@ -62,7 +62,8 @@ claim more than the header's block_points, so a damaged count never asks for mor
 """
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields as fields_of
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +104,9 @@ class BlockEntry:
     max_timestamp: int
 
 
+BLOCK_ENTRY_WIDTH = len(fields_of(BlockEntry))  # fields of one BLOCK_ENTRY record
+
+
 @dataclass
 class SeriesEntry:
     name: str
@@ -112,8 +116,9 @@ class SeriesEntry:
     max_timestamp: int
     blocks: list
 
-    @property
+    @cached_property
     def key(self):
+        """series_key(name, labels), worked out once: the reader compares and looks up by it."""
         return series_key(self.name, self.labels)
 
     def display_name(self):
@@ -283,6 +288,15 @@ class IndexParser:
         self.position += layout.size
         return fields
 
+    def take_many(self, layout, count, what):
+        """`count` records of `layout` back to back, as one flat tuple of their fields."""
+        size = layout.size * count
+        if self.position + size > len(self.data):
+            raise FormatError(f"{self.path}: index ends in the middle of {what}")
+        fields = struct.unpack_from("<" + layout.format.lstrip("<") * count, self.data, self.position)
+        self.position += size
+        return fields
+
     def take_bytes(self, length, what):
         if self.position + length > len(self.data):
             raise FormatError(f"{self.path}: index ends in the middle of {what}")
@@ -379,12 +393,13 @@ class MetricsFile:
         for number in range(series_count):
             name = string(parser.take(U32, f"series {number}")[0])
             (label_count,) = parser.take(U16, f"series {number}")
-            labels = {}
-            for _ in range(label_count):
-                key, value = parser.take(LABEL_PAIR, f"the labels of series {number}")
-                labels[string(key)] = string(value)
+            ids = parser.take_many(LABEL_PAIR, label_count, f"the labels of series {number}")
+            if ids and max(ids) >= len(strings):
+                raise FormatError(f"{self.path}: string id {max(ids)} is not in the dictionary")
+            labels = {strings[key]: strings[value] for key, value in zip(ids[::2], ids[1::2])}
             points, min_ts, max_ts, block_count = parser.take(SERIES_FIXED, f"series {number}")
-            blocks = [BlockEntry(*parser.take(BLOCK_ENTRY, f"the blocks of series {number}")) for _ in range(block_count)]
+            fields = parser.take_many(BLOCK_ENTRY, block_count, f"the blocks of series {number}")
+            blocks = [BlockEntry(*fields[i:i + BLOCK_ENTRY_WIDTH]) for i in range(0, len(fields), BLOCK_ENTRY_WIDTH)]
             entry = SeriesEntry(name, labels, points, min_ts, max_ts, blocks)
             self._check_entry(entry)
             if series and not series[-1].key < entry.key:
