@@ -410,11 +410,26 @@ def _read_dense(blob, offset, count):
 def decode_bins(blob, count, offset=0):
     """(uint64 array of `count` values, end offset): the inverse of `encode_bins`."""
     blob = bytes(blob) if not isinstance(blob, bytes) else blob
+    if offset < len(blob) and blob[offset] == DENSE:
+        return _read_dense(blob, offset + 1, count)
+    positions, values, offset = decode_bins_nonzero(blob, count, offset)
+    out = np.zeros(count, dtype=_U64)
+    out[positions] = values
+    return out, offset
+
+
+def decode_bins_nonzero(blob, count, offset=0):
+    """(positions, values, end offset): the non-zero values of a bins stream of `count` values and
+    where they are, in order. A sparse stream is read as it is stored, without writing out its
+    zeros: runs [1, 2, 0] and values minus one [2, 0] -> positions [1, 4], values [3, 1]."""
+    blob = bytes(blob) if not isinstance(blob, bytes) else blob
     if offset >= len(blob):
         raise FormatError("bins stream is truncated")
     mode = blob[offset]
     if mode == DENSE:
-        return _read_dense(blob, offset + 1, count)
+        values, offset = _read_dense(blob, offset + 1, count)
+        positions = np.flatnonzero(values)
+        return positions, values[positions], offset
     if mode != SPARSE:
         raise FormatError(f"unknown bins mode {mode}")
     (nonzero,), offset = read_varint_list(blob, 1, offset + 1)
@@ -425,12 +440,10 @@ def decode_bins(blob, count, offset=0):
     if nonzero == 0:  # all zeros: one run of `count`
         if int(runs[0]) != count:
             raise FormatError(f"a zero run of {int(runs[0])} in a stream of {count}")
-        return np.zeros(count, dtype=_U64), offset
+        return np.zeros(0, dtype=np.int64), values, offset
     if int(runs.max()) > count or int(runs.sum()) + nonzero != count:
         raise FormatError(f"zero runs and values do not make {count} values")
-    out = np.zeros(count, dtype=_U64)
-    out[np.cumsum(runs[:-1].astype(np.int64) + 1) - 1] = values + _U64(1)
-    return out, offset
+    return np.cumsum(runs[:-1].astype(np.int64) + 1) - 1, values + _U64(1), offset
 
 
 def write_bin_streams(streams):
@@ -445,7 +458,15 @@ def read_bin_streams(blob, counts, offset=0):
     return streams, offset
 
 
-BINS = StreamCoder(write_bin_streams, read_bin_streams)
+def read_bin_streams_nonzero(blob, counts, offset=0):
+    streams = []
+    for count in counts:
+        positions, values, offset = decode_bins_nonzero(blob, int(count), offset)
+        streams.append((positions, values))
+    return streams, offset
+
+
+BINS = StreamCoder(write_bin_streams, read_bin_streams, read_bin_streams_nonzero)
 
 
 # The readable reference: one value at a time ------------------------------------------------------

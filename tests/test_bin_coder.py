@@ -8,7 +8,7 @@ from hypothesis.extra import numpy as hnp
 
 from lib.bin_coder import (
     DENSE, MAX_PRECISION, SHORT_STREAM, SPARSE, _dense_plan, _short_dense_bytes, _write_dense, bin_keys, bins_size,
-    decode_bins, decode_bins_reference, encode_bins, encode_bins_reference, key_bins, max_key,
+    decode_bins, decode_bins_nonzero, decode_bins_reference, encode_bins, encode_bins_reference, key_bins, max_key,
 )
 from lib.errors import FormatError
 
@@ -72,6 +72,9 @@ def test_fast_and_reference_agree_and_round_trip(values):
     decoded, end = decode_bins(blob, values.size)
     assert end == len(blob)
     np.testing.assert_array_equal(decoded, values)
+    positions, nonzero, end = decode_bins_nonzero(blob, values.size)
+    assert end == len(blob)
+    assert positions.tolist() == np.flatnonzero(values).tolist() and nonzero.tolist() == values[values != 0].tolist()
     assert decode_bins_reference(blob, values.size) == values.tolist()
 
 

@@ -7,7 +7,7 @@ from hypothesis.extra import numpy as hnp
 from lib.errors import FormatError
 from lib.integer_codecs import (
     DEFLATE, DELTAS, GRID, LZMA1, MODE_NAMES, NONE, SPARSE_GRID, decode_planes, decode_timestamp_units,
-    encode_planes, encode_timestamp_units, grid_timestamps, scatter_runs, zero_runs,
+    encode_planes, encode_timestamp_units, grid_timestamps, nonzero_of, scatter_runs, zero_runs,
 )
 from lib.value_codecs import (
     DECIMAL_PLANES, ORDERED, TIMESTAMP_UNITS, decode_timestamps_tagged, decode_values_tagged,
@@ -208,10 +208,11 @@ def grid_timestamps_reference(t0, unit, interval, shift, steps, jitter):
 def test_grid_timestamps_follow_the_formula_modulo_2_64(t0, unit, interval, shift, points):
     steps, jitter = u64([p[0] for p in points]), u64([p[1] for p in points])
     expected = grid_timestamps_reference(t0, unit, interval, shift, steps, jitter)
-    assert grid_timestamps(t0, unit, interval, shift, steps, jitter).tolist() == expected
+    timestamps = grid_timestamps(t0, unit, interval, shift, len(points), nonzero_of(steps), nonzero_of(jitter))
+    assert timestamps.tolist() == expected
 
 
 def test_grid_timestamps_by_hand():
-    timestamps = grid_timestamps(1000, 1, 15, 0, u64([0, 0, 0]), u64([0, 0, 2]))
-    assert timestamps.tolist() == [1000, 1015, 1031]
-    assert grid_timestamps(1000, 1, 15, 0, u64([0, 2, 0]), u64([0, 0, 0])).tolist() == [1000, 1030, 1045]
+    none = nonzero_of(u64([0, 0, 0]))
+    assert grid_timestamps(1000, 1, 15, 0, 3, none, nonzero_of(u64([0, 0, 2]))).tolist() == [1000, 1015, 1031]
+    assert grid_timestamps(1000, 1, 15, 0, 3, nonzero_of(u64([0, 2, 0])), none).tolist() == [1000, 1030, 1045]
