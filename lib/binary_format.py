@@ -410,17 +410,19 @@ class MetricsFile:
         return series
 
     def _check_entry(self, entry):
-        where = f"{self.path}: series {entry.display_name()}"
+        def where():  # named only when something is wrong: building names for every series costs
+            return f"{self.path}: series {entry.display_name()}"
+
         if not entry.name:
-            raise FormatError(f"{where}: empty metric name")
+            raise FormatError(f"{where()}: empty metric name")
         if sum(b.points for b in entry.blocks) != entry.points:
-            raise FormatError(f"{where}: block point counts do not add up to {entry.points}")
+            raise FormatError(f"{where()}: block point counts do not add up to {entry.points}")
         for number, block in enumerate(entry.blocks):
             if block.offset + block.length > self.data_length:
-                raise FormatError(f"{where}, block {number}: offset {block.offset} + length {block.length} "
+                raise FormatError(f"{where()}, block {number}: offset {block.offset} + length {block.length} "
                                   f"runs past the data section ({self.data_length} bytes)")
             if not 1 <= block.points <= self.block_points:
-                raise FormatError(f"{where}, block {number}: {block.points} points, but blocks hold at most "
+                raise FormatError(f"{where()}, block {number}: {block.points} points, but blocks hold at most "
                                   f"{self.block_points}")
 
     def find(self, name, labels=None):
