@@ -54,7 +54,10 @@ integers; the tests check that both give identical bytes.
 """
 import numpy as np
 
-from lib.bits import BitReader, BitWriter, pack_bit_fields, read_bit_fields, words_for_reading
+from lib.bits import (
+    SHORT_FIELD_BITS, BitReader, BitWriter, pack_bit_fields, padded_for_short_fields, read_bit_fields,
+    read_short_fields, words_for_reading,
+)
 from lib.decimal_codec import bit_lengths, unpack_fixed_width
 from lib.errors import FormatError
 from lib.integer_codecs import StreamCoder
@@ -125,8 +128,6 @@ KEY_TABLES = _key_tables()
 KEY_SPAN = max_key(MAX_PRECISION) + 1  # keys of every precision are below this
 _ALL_KEYS = np.stack([keys for keys, _ in KEY_TABLES])  # [precision, finest key] -> key
 _ALL_WIDTHS = np.stack([widths for _, widths in KEY_TABLES])
-# [rank, split] -> bits of the rank's unary part: (rank >> split) zeros and a one
-_UNARY_BITS = ((np.arange(KEY_SPAN)[None, :] >> np.arange(MAX_SPLIT + 1)[:, None]) + 1).T
 _SPLITS = np.arange(MAX_SPLIT + 1)
 _PRECISION_OFFSETS = (KEY_SPAN * np.arange(len(PRECISIONS)))[:, None]
 
@@ -137,35 +138,52 @@ def _varint_sizes(values):
 
 
 def _dense_plan(unsigned):
-    """(size in bytes, precision, split, finest keys, ranked keys) of the smallest dense stream.
+    """(size in bytes, precision, split, rank of each finest key, ranked keys) of the smallest
+    dense stream.
 
     Every precision and rank split is sized at once from one histogram of the finest bins; ties
     go to the smaller precision, then the smaller split. A split is allowed only while it can
-    still shorten some rank's unary part."""
+    still shorten some rank's unary part. Only the finest bins that occur are looked at: the
+    bins of a coarser precision are runs of neighbouring finest bins (its keys never decrease
+    along the finest keys), so each precision's histogram is a sum over runs of equal keys.
+    """
+    count = unsigned.size
     finest, _ = bin_keys(unsigned, MAX_PRECISION)
-    finest_counts = np.bincount(finest, minlength=KEY_SPAN)
+    if count == 0:  # no bins: the header byte and a bin count of 0
+        return 2, 0, 0, finest, np.zeros(KEY_SPAN, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    finest_counts = np.bincount(finest)
     used = np.flatnonzero(finest_counts)
     used_counts = finest_counts[used]
-    keys = _ALL_KEYS[:, used] + _PRECISION_OFFSETS
-    weights = np.broadcast_to(used_counts, keys.shape).ravel()
-    counts = np.bincount(keys.ravel(), weights=weights, minlength=KEY_SPAN * len(PRECISIONS))
-    counts = counts.astype(np.int64).reshape(len(PRECISIONS), KEY_SPAN)
-    # Most frequent first, ties by smaller key; absent keys (count 0) sort last.
-    order = np.argsort(-counts * KEY_SPAN + np.arange(KEY_SPAN), axis=1)  # all sort keys distinct
-    sorted_counts = counts[np.arange(len(PRECISIONS))[:, None], order]
-    bins = (counts > 0).sum(axis=1)
-    present = sorted_counts > 0
-    header = 1 + _varint_sizes(bins) + bins + (present & (order > 127)).sum(axis=1)
+    # All precisions in one sorted array: key + precision * KEY_SPAN, runs of equal keys summed.
+    keys = (_ALL_KEYS[:, used] + _PRECISION_OFFSETS).ravel()
+    starts = np.flatnonzero(np.diff(keys, prepend=-1))
+    bin_counts = np.add.reduceat(np.tile(used_counts, len(PRECISIONS)), starts)
+    bin_keys_all = keys[starts]
+    precision_of = bin_keys_all // KEY_SPAN
+    # Rank order within each precision: most frequent first, ties by smaller key.
+    order = np.argsort((precision_of * (count + 1) + count - bin_counts) * KEY_SPAN + bin_keys_all)
+    bins = np.bincount(precision_of, minlength=len(PRECISIONS))
+    first = np.cumsum(bins) - bins  # where each precision starts in rank order
+    ranks = np.arange(order.size) - np.repeat(first, bins)
+    ranked_keys = bin_keys_all[order] - precision_of[order] * KEY_SPAN
+    header = 1 + _varint_sizes(bins) + bins + np.bincount(precision_of[order], ranked_keys > 127,
+                                                          minlength=len(PRECISIONS)).astype(np.int64)
     offset_bytes = (_ALL_WIDTHS[:, used] @ used_counts + 7) // 8
-    unary_bytes = (sorted_counts @ _UNARY_BITS + 7) // 8  # [precision, split]
-    ranks_part = unary_bytes + _varint_sizes(unary_bytes) + (unsigned.size * _SPLITS + 7) // 8
+    unary_bits = np.add.reduceat(((ranks[:, None] >> _SPLITS) + 1) * bin_counts[order][:, None], first, axis=0)
+    unary_bytes = (unary_bits + 7) // 8  # [precision, split]
+    ranks_part = unary_bytes + _varint_sizes(unary_bytes) + (count * _SPLITS + 7) // 8
     most_split = np.minimum(MAX_SPLIT, [int(b - 1).bit_length() for b in bins.tolist()])
     ranks_part = np.where(bins[:, None] > 1, ranks_part, 0)
     allowed = (_SPLITS[None, :] <= most_split[:, None]) | (_SPLITS[None, :] == 0)
     sizes = np.where(allowed, (header + offset_bytes)[:, None] + ranks_part, np.inf)
     best = int(np.argmin(sizes))
     precision, split = divmod(best, MAX_SPLIT + 1)
-    return int(sizes.flat[best]), precision, split, finest, order[precision, :bins[precision]]
+    chosen = slice(first[precision], first[precision] + bins[precision])
+    rank_of_finest = np.zeros(KEY_SPAN, dtype=np.int64)
+    rank_of_key = np.zeros(KEY_SPAN, dtype=np.int64)
+    rank_of_key[ranked_keys[chosen]] = ranks[chosen]
+    rank_of_finest[used] = rank_of_key[_ALL_KEYS[precision, used]]
+    return int(sizes.flat[best]), precision, split, finest, rank_of_finest, ranked_keys[chosen]
 
 
 def _sparse_parts(unsigned):
@@ -197,12 +215,62 @@ def _choose(unsigned):
     return best
 
 
+SHORT_STREAM = 48  # up to this many values, plain Python integers beat numpy's fixed cost per call
+
+
 def _dense_bytes(unsigned):
-    """One dense stream. Zero or one value (the zero runs of an all-zero stream, say) take the
-    plain Python path, which writes the same bytes without numpy's fixed cost."""
-    if unsigned.size <= 1:
-        return _smallest_dense_reference(unsigned.tolist())
+    """One dense stream. Short ones (the zero runs of a mostly-zero stream, say) take the plain
+    Python path of `_short_dense_bytes`, which writes the same bytes without numpy's fixed cost."""
+    if unsigned.size <= SHORT_STREAM:
+        return _short_dense_bytes(unsigned.tolist())
     return _write_dense(unsigned, _dense_plan(unsigned))
+
+
+def _short_dense_bytes(values):
+    """`_write_dense(_dense_plan(...))` for a short list of ints: every precision and split sized
+    with the same formulas, the smallest written with the bit fields gathered in one Python int."""
+    count = len(values)
+    best = None
+    for precision in PRECISIONS:
+        keyed = [_key_reference(v, precision) for v in values]
+        counts = {}
+        for key, _ in keyed:
+            counts[key] = counts.get(key, 0) + 1
+        ranked = sorted(counts, key=lambda key: (-counts[key], key))
+        bins = len(ranked)
+        fixed = (1 + _varint_bytes(bins) + sum(_varint_bytes(key) for key in ranked)
+                 + (sum(width for _, width in keyed) + 7) // 8)
+        most_split = min(MAX_SPLIT, (bins - 1).bit_length())
+        for split in SPLITS:
+            if split and split > most_split:
+                break
+            size = fixed
+            if bins > 1:
+                unary = (sum(counts[key] * ((rank >> split) + 1) for rank, key in enumerate(ranked)) + 7) // 8
+                size += unary + _varint_bytes(unary) + (count * split + 7) // 8
+            if best is None or size < best[0]:
+                best = (size, precision, split, keyed, ranked)
+    _, precision, split, keyed, ranked = best
+    out = bytearray((precision | split << 4,)) + encode_varints([len(ranked)]) + encode_varints(ranked)
+    if len(ranked) > 1:
+        rank_of = {key: rank for rank, key in enumerate(ranked)}
+        ranks = [rank_of[key] for key, _ in keyed]
+        unary = _bits_to_bytes([(1, (rank >> split) + 1) for rank in ranks])
+        out += encode_varints([len(unary)]) + unary
+        if split:
+            out += _bits_to_bytes([(rank & ((1 << split) - 1), split) for rank in ranks])
+    out += _bits_to_bytes([(value & ((1 << width) - 1), width) for value, (_, width) in zip(values, keyed)])
+    return bytes(out)
+
+
+def _bits_to_bytes(fields):
+    """(value, width) fields MSB-first, zero-padded to whole bytes: [(1, 1), (1, 2)] -> 0b101 -> 0xA0."""
+    number, bits = 0, 0
+    for value, width in fields:
+        number = (number << width) | value
+        bits += width
+    padding = -bits % 8
+    return (number << padding).to_bytes((bits + padding) // 8, "big")
 
 
 # The fast encoder and decoder ---------------------------------------------------------------------
@@ -216,20 +284,32 @@ def pack_low_bits(ranks, split):
     return np.packbits(((ranks[:, None] >> shifts) & 1).astype(np.uint8)).tobytes()
 
 
+# [byte, j] -> the j-th field of `split` bits in that byte, for the splits that divide 8:
+# split 2, byte 0b01_10_00_11 -> [1, 2, 0, 3].
+BYTE_FIELDS = {split: (np.arange(256)[:, None] >> np.arange(8 - split, -1, -split)) & ((1 << split) - 1)
+               for split in (1, 2)}
+
+
 def unpack_low_bits(data, count, split):
-    bits = np.unpackbits(np.frombuffer(data, np.uint8), count=count * split).reshape(count, split)
-    return bits.astype(np.int64) @ (1 << np.arange(split - 1, -1, -1))
+    """Inverse of `pack_low_bits`. Fields of 1 or 2 bits never straddle a byte: one table lookup
+    per byte. Fields of 3 bits: the bits one column per bit, folded into numbers column by column."""
+    data = np.frombuffer(data, np.uint8)
+    if split in BYTE_FIELDS:
+        return BYTE_FIELDS[split][data].reshape(-1)[:count]
+    bits = np.unpackbits(data, count=count * split).reshape(count, split)
+    low = bits[:, 0].astype(np.int64)
+    for column in range(1, split):
+        low <<= 1
+        low |= bits[:, column]
+    return low
 
 
 def _write_dense(unsigned, plan):
-    _, precision, split, finest, ranked = plan
-    key_table, width_table = KEY_TABLES[precision]
-    keys, widths = key_table[finest], width_table[finest]
-    rank_of = np.zeros(int(ranked.max()) + 1 if ranked.size else 1, dtype=np.int64)
-    rank_of[ranked] = np.arange(ranked.size)
+    _, precision, split, finest, rank_of_finest, ranked = plan
+    widths = KEY_TABLES[precision][1][finest]
     parts = [bytes((precision | split << 4,)), encode_varints([ranked.size]), encode_varints(ranked)]
     if ranked.size > 1:
-        ranks = rank_of[keys]
+        ranks = rank_of_finest[finest]
         ends = np.cumsum((ranks >> split) + 1)
         bits = np.zeros(int(ends[-1]) if ends.size else 0, dtype=np.uint8)
         bits[ends - 1] = 1
@@ -291,7 +371,8 @@ def _read_dense(blob, offset, count):
     (unary_length,), offset = read_varint_list(blob, 1, offset)
     if unary_length > len(blob) - offset or unary_length > count * ranked.size:
         raise FormatError(f"unary section of {unary_length} bytes runs past the stream")
-    ends = np.flatnonzero(np.unpackbits(np.frombuffer(blob, np.uint8, unary_length, offset)))
+    bits = np.unpackbits(np.frombuffer(blob, np.uint8, unary_length, offset))
+    ends = np.flatnonzero(bits.view(bool))  # nonzero is quicker on booleans than on bytes
     if ends.size != count or int(ends[-1]) // 8 != unary_length - 1:
         raise FormatError(f"unary section holds {ends.size} bin codes, expected {count}")
     ranks = np.empty(count, dtype=np.int64)  # the zeros before each one bit
@@ -302,8 +383,8 @@ def _read_dense(blob, offset, count):
         low_length = (count * split + 7) // 8
         if low_length > len(blob) - offset:
             raise FormatError("the low bits of the bin ranks run past the stream")
-        low = unpack_low_bits(blob[offset:offset + low_length], count, split)
-        ranks = (ranks << split) | low
+        ranks <<= split
+        ranks |= unpack_low_bits(blob[offset:offset + low_length], count, split)
         offset += low_length
     if int(ranks.max()) >= ranked.size:
         raise FormatError(f"bin rank {int(ranks.max())} but only {ranked.size} bins")
@@ -315,20 +396,40 @@ def _read_dense(blob, offset, count):
         raise FormatError(f"offset bits need {length} bytes, {len(blob) - offset} left")
     if total == 0:
         return lowers[ranks], offset
-    words = words_for_reading(blob[offset:offset + length])
+    starts = field_ends - value_widths
+    section = blob[offset:offset + length]
+    if int(widths.max()) <= SHORT_FIELD_BITS:
+        fields = read_short_fields(padded_for_short_fields(section), starts, (63 - widths).astype(_U64)[ranks])
+        fields |= lowers[ranks]
+        return fields, offset + length
     # A zero-width field reads one bit that the mask then drops.
-    fields = read_bit_fields(words, field_ends - value_widths, np.maximum(value_widths, 1))
+    fields = read_bit_fields(words_for_reading(section), starts, np.maximum(value_widths, 1))
     return lowers[ranks] | (fields & WIDTH_MASKS[value_widths]), offset + length
 
 
 def decode_bins(blob, count, offset=0):
     """(uint64 array of `count` values, end offset): the inverse of `encode_bins`."""
     blob = bytes(blob) if not isinstance(blob, bytes) else blob
+    if offset < len(blob) and blob[offset] == DENSE:
+        return _read_dense(blob, offset + 1, count)
+    positions, values, offset = decode_bins_nonzero(blob, count, offset)
+    out = np.zeros(count, dtype=_U64)
+    out[positions] = values
+    return out, offset
+
+
+def decode_bins_nonzero(blob, count, offset=0):
+    """(positions, values, end offset): the non-zero values of a bins stream of `count` values and
+    where they are, in order. A sparse stream is read as it is stored, without writing out its
+    zeros: runs [1, 2, 0] and values minus one [2, 0] -> positions [1, 4], values [3, 1]."""
+    blob = bytes(blob) if not isinstance(blob, bytes) else blob
     if offset >= len(blob):
         raise FormatError("bins stream is truncated")
     mode = blob[offset]
     if mode == DENSE:
-        return _read_dense(blob, offset + 1, count)
+        values, offset = _read_dense(blob, offset + 1, count)
+        positions = np.flatnonzero(values)
+        return positions, values[positions], offset
     if mode != SPARSE:
         raise FormatError(f"unknown bins mode {mode}")
     (nonzero,), offset = read_varint_list(blob, 1, offset + 1)
@@ -339,12 +440,10 @@ def decode_bins(blob, count, offset=0):
     if nonzero == 0:  # all zeros: one run of `count`
         if int(runs[0]) != count:
             raise FormatError(f"a zero run of {int(runs[0])} in a stream of {count}")
-        return np.zeros(count, dtype=_U64), offset
+        return np.zeros(0, dtype=np.int64), values, offset
     if int(runs.max()) > count or int(runs.sum()) + nonzero != count:
         raise FormatError(f"zero runs and values do not make {count} values")
-    out = np.zeros(count, dtype=_U64)
-    out[np.cumsum(runs[:-1].astype(np.int64) + 1) - 1] = values + _U64(1)
-    return out, offset
+    return np.cumsum(runs[:-1].astype(np.int64) + 1) - 1, values + _U64(1), offset
 
 
 def write_bin_streams(streams):
@@ -359,7 +458,15 @@ def read_bin_streams(blob, counts, offset=0):
     return streams, offset
 
 
-BINS = StreamCoder(write_bin_streams, read_bin_streams)
+def read_bin_streams_nonzero(blob, counts, offset=0):
+    streams = []
+    for count in counts:
+        positions, values, offset = decode_bins_nonzero(blob, int(count), offset)
+        streams.append((positions, values))
+    return streams, offset
+
+
+BINS = StreamCoder(write_bin_streams, read_bin_streams, read_bin_streams_nonzero)
 
 
 # The readable reference: one value at a time ------------------------------------------------------

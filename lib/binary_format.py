@@ -54,6 +54,7 @@ Format version 2 introduced the bins codecs; a reader refuses files of version 1
 saying how to write them again.
 
 For a series whose timestamps go up, min and max are its first and last timestamp. A reader
+opens only regular files (a named pipe or device at the path is refused, not waited on) and
 trusts nothing it reads: every offset, length and count is checked against the bytes present
 before it is used, and any mismatch raises FormatError naming the series and block. No block can
 claim more than the header's block_points, so a damaged count never asks for more than about
@@ -61,7 +62,8 @@ claim more than the header's block_points, so a damaged count never asks for mor
 """
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields as fields_of
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +73,7 @@ from lib.dataset import Series, canonical_order, display_name, series_key
 from lib.encoders import encode_timestamps, encode_values
 from lib.bounded_compression import deflate, inflate
 from lib.errors import FormatError
+from lib.regular_files import open_regular_file
 from lib.value_codecs import (
     GORILLA, TIMESTAMP_GORILLA, decode_timestamps_tagged, decode_values_tagged, encode_timestamps_best,
     encode_values_best, tag_name, timestamp_tag_name,
@@ -101,6 +104,9 @@ class BlockEntry:
     max_timestamp: int
 
 
+BLOCK_ENTRY_WIDTH = len(fields_of(BlockEntry))  # fields of one BLOCK_ENTRY record
+
+
 @dataclass
 class SeriesEntry:
     name: str
@@ -110,8 +116,9 @@ class SeriesEntry:
     max_timestamp: int
     blocks: list
 
-    @property
+    @cached_property
     def key(self):
+        """series_key(name, labels), worked out once: the reader compares and looks up by it."""
         return series_key(self.name, self.labels)
 
     def display_name(self):
@@ -281,6 +288,15 @@ class IndexParser:
         self.position += layout.size
         return fields
 
+    def take_many(self, layout, count, what):
+        """`count` records of `layout` back to back, as one flat tuple of their fields."""
+        size = layout.size * count
+        if self.position + size > len(self.data):
+            raise FormatError(f"{self.path}: index ends in the middle of {what}")
+        fields = struct.unpack_from("<" + layout.format.lstrip("<") * count, self.data, self.position)
+        self.position += size
+        return fields
+
     def take_bytes(self, length, what):
         if self.position + length > len(self.data):
             raise FormatError(f"{self.path}: index ends in the middle of {what}")
@@ -303,9 +319,10 @@ class MetricsFile:
     def __init__(self, path):
         self.path = Path(path)
         self.bytes_read = 0
-        self.file = open(self.path, "rb")
+        # A named pipe or device at the path is refused here instead of hanging a read, and reads
+        # stop at the size the file had when opened.
+        self.file, self.file_size = open_regular_file(self.path)
         try:
-            self.file_size = self.path.stat().st_size
             self.series = self._read_index()
         except BaseException:
             self.file.close()
@@ -376,12 +393,13 @@ class MetricsFile:
         for number in range(series_count):
             name = string(parser.take(U32, f"series {number}")[0])
             (label_count,) = parser.take(U16, f"series {number}")
-            labels = {}
-            for _ in range(label_count):
-                key, value = parser.take(LABEL_PAIR, f"the labels of series {number}")
-                labels[string(key)] = string(value)
+            ids = parser.take_many(LABEL_PAIR, label_count, f"the labels of series {number}")
+            if ids and max(ids) >= len(strings):
+                raise FormatError(f"{self.path}: string id {max(ids)} is not in the dictionary")
+            labels = {strings[key]: strings[value] for key, value in zip(ids[::2], ids[1::2])}
             points, min_ts, max_ts, block_count = parser.take(SERIES_FIXED, f"series {number}")
-            blocks = [BlockEntry(*parser.take(BLOCK_ENTRY, f"the blocks of series {number}")) for _ in range(block_count)]
+            fields = parser.take_many(BLOCK_ENTRY, block_count, f"the blocks of series {number}")
+            blocks = [BlockEntry(*fields[i:i + BLOCK_ENTRY_WIDTH]) for i in range(0, len(fields), BLOCK_ENTRY_WIDTH)]
             entry = SeriesEntry(name, labels, points, min_ts, max_ts, blocks)
             self._check_entry(entry)
             if series and not series[-1].key < entry.key:
@@ -392,17 +410,19 @@ class MetricsFile:
         return series
 
     def _check_entry(self, entry):
-        where = f"{self.path}: series {entry.display_name()}"
+        def where():  # named only when something is wrong: building names for every series costs
+            return f"{self.path}: series {entry.display_name()}"
+
         if not entry.name:
-            raise FormatError(f"{where}: empty metric name")
+            raise FormatError(f"{where()}: empty metric name")
         if sum(b.points for b in entry.blocks) != entry.points:
-            raise FormatError(f"{where}: block point counts do not add up to {entry.points}")
+            raise FormatError(f"{where()}: block point counts do not add up to {entry.points}")
         for number, block in enumerate(entry.blocks):
             if block.offset + block.length > self.data_length:
-                raise FormatError(f"{where}, block {number}: offset {block.offset} + length {block.length} "
+                raise FormatError(f"{where()}, block {number}: offset {block.offset} + length {block.length} "
                                   f"runs past the data section ({self.data_length} bytes)")
             if not 1 <= block.points <= self.block_points:
-                raise FormatError(f"{where}, block {number}: {block.points} points, but blocks hold at most "
+                raise FormatError(f"{where()}, block {number}: {block.points} points, but blocks hold at most "
                                   f"{self.block_points}")
 
     def find(self, name, labels=None):

@@ -172,3 +172,31 @@ def read_bit_fields(words, offsets, widths):
         (words[word_index + 1] >> np.uint64(1)) >> (np.uint64(63) - shift)
     )
     return window >> (WORD_BITS - widths).astype(np.uint64)
+
+
+SHORT_FIELD_BITS = 57  # a field this wide, starting anywhere in a byte, lies within the 8 bytes from that byte
+
+
+def padded_for_short_fields(data):
+    """The bytes with 8 zero bytes after them, so a window can start at any of their bytes."""
+    return bytes(data) + bytes(_WORD_BYTES)
+
+
+def read_short_fields(padded, offsets, shifts):
+    """`read_bit_fields` for fields of 0..57 bits: one gather of an 8-byte window per field.
+
+    `padded` comes from `padded_for_short_fields`; `shifts` are 63 - width per field (uint64),
+    and a field of width 0 reads as 0. The windows overlap, one starting at every byte, so the
+    field at bit offset o is window o // 8 shifted left by o % 8, with no second word to stitch
+    in. Example: offset 13, width 5 takes the window at byte 1, drops its top 5 bits (13 % 8) and
+    keeps the next 5: (window << 5 >> 1) >> 58. The shift by one and then by 63 - width, instead
+    of one shift by 64 - width, keeps every shift count below 64 and makes width 0 read 0.
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    windows = np.ndarray((len(padded) - _WORD_BYTES + 1,), dtype=">u8", buffer=padded, strides=(1,))
+    fields = np.take(windows, offsets >> 3).view(np.uint64)  # np.take copies the raw bytes
+    fields.byteswap(inplace=True)
+    fields <<= (offsets & 7).view(np.uint64)  # offsets are not negative: the same bits
+    fields >>= np.uint64(1)
+    fields >>= shifts
+    return fields

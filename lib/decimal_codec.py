@@ -118,8 +118,10 @@ _ALL_ONES = _U64(_MASK64)
 
 
 def ints_to_floats(ints, exponent):
-    """The decoder's arithmetic, shared with the encoder's check: int64 / 10**e in float64."""
-    return ints.astype(np.float64) / POWERS_OF_TEN[exponent]
+    """The decoder's arithmetic, shared with the encoder's check: int64 / 10**e in float64.
+    (Division by 10**0 = 1.0 changes no float, so it is skipped.)"""
+    floats = ints.astype(np.float64)
+    return floats / POWERS_OF_TEN[exponent] if exponent else floats
 
 
 def decimal_ints(values, exponent):
@@ -218,6 +220,9 @@ def centred_residuals(transformed, base):
     return zigzag_encode(centred)
 
 
+EXACT_FLOAT_LIMIT = 1 << 53  # integers below this are exact as float64
+
+
 def bit_lengths(unsigned):
     """Exact bit length of each uint64: 0 -> 0, 1 -> 1, 255 -> 8, 2**64 - 1 -> 64.
 
@@ -226,6 +231,8 @@ def bit_lengths(unsigned):
     the top bit the float claims is really set corrects that.
     """
     lengths = np.minimum(np.frexp(unsigned.astype(np.float64))[1], WORD_BITS).astype(np.int64)
+    if unsigned.size == 0 or int(unsigned.max()) < EXACT_FLOAT_LIMIT:  # every value converted exactly
+        return lengths
     top_bit = np.maximum(lengths - 1, 0).astype(_U64)
     overshoot = (lengths > 0) & ((unsigned >> top_bit) == 0)
     return lengths - overshoot

@@ -245,11 +245,18 @@ def scatter_runs(runs, nonzero, count):
 
 class StreamCoder:
     """How the integer streams of a block are written: byte planes through a compressor (the
-    default) or bins (lib/bin_coder.py). `write(list of uint64 arrays) -> bytes` and
-    `read(blob, counts, offset) -> (list of arrays, end offset)`."""
+    default) or bins (lib/bin_coder.py). `write(list of uint64 arrays) -> bytes`,
+    `read(blob, counts, offset) -> (list of arrays, end offset)` and `read_nonzero`, the same
+    with each stream as (positions, values) of its non-zero values, for coders that store
+    mostly-zero streams that way (by default it is worked out from `read`)."""
 
-    def __init__(self, write, read):
+    def __init__(self, write, read, read_nonzero=None):
         self.write, self.read = write, read
+        self.read_nonzero = read_nonzero or self._nonzero_from_read
+
+    def _nonzero_from_read(self, blob, counts, offset=0):
+        streams, offset = self.read(blob, counts, offset)
+        return [nonzero_of(stream) for stream in streams], offset
 
 
 def plane_coder(compressors=(LZMA1, DEFLATE)):
@@ -302,30 +309,63 @@ def decode_timestamp_units(blob, count, coder=PLANES):
         raise FormatError("unknown or missing timestamp-units mode")
     mode = blob[0]
     (zigzag_t0, unit), offset = read_varint_list(blob, 2, 1)
-    t0 = _unzigzag([zigzag_t0])[0]
-    unit = np.uint64(unit)
+    t0 = np.int64(_unzigzag_int(zigzag_t0))
     if mode == GRID:
         (interval, zigzag_shift), offset = read_varint_list(blob, 2, offset)
-        interval = np.uint64(interval)
-        (steps, jitter), offset = coder.read(blob, [count, count], offset)
-        with np.errstate(over="ignore"):
-            slots = np.cumsum(_unzigzag(steps) + np.int64(1)) - np.int64(1)
-            q = slots * interval.astype(np.int64) + _unzigzag([zigzag_shift])[0] + _unzigzag(jitter)
+        (steps, jitter), offset = coder.read_nonzero(blob, [count, count], offset)
     elif mode == SPARSE_GRID:
         (interval, zigzag_shift, step_count, jitter_count), offset = read_varints(blob, 4, offset)
         if step_count > count or jitter_count > count:
             raise FormatError(f"{step_count} steps, {jitter_count} jitters in a block of {count}")
         sizes = [int(step_count) + 1, int(step_count), int(jitter_count) + 1, int(jitter_count)]
         (step_runs, steps, jitter_runs, jitter), offset = coder.read(blob, sizes, offset)
-        steps = scatter_runs(step_runs, steps, count)
-        jitter = scatter_runs(jitter_runs, jitter, count)
-        with np.errstate(over="ignore"):
-            slots = np.cumsum(_unzigzag(steps) + np.int64(1)) - np.int64(1)
-            q = slots * interval.astype(np.int64) + _unzigzag([zigzag_shift])[0] + _unzigzag(jitter)
+        steps = nonzero_of(scatter_runs(step_runs, steps, count))
+        jitter = nonzero_of(scatter_runs(jitter_runs, jitter, count))
     else:
         (dods,), offset = coder.read(blob, [count - 1], offset)
         q = np.zeros(count, dtype=np.int64)
         q[1:] = np.cumsum(np.cumsum(_unzigzag(dods)))
     if offset != len(blob):
         raise FormatError(f"{len(blob) - offset} bytes of junk after a timestamp-units block")
-    return t0 + unit.astype(np.int64) * q
+    if mode == DELTAS:
+        return t0 + np.uint64(unit).astype(np.int64) * q
+    return grid_timestamps(int(t0), int(unit), int(interval), _unzigzag_int(int(zigzag_shift)), count, steps, jitter)
+
+
+def nonzero_of(stream):
+    """(positions, values) of the non-zero entries: [0, 7, 0, 9] -> ([1, 3], [7, 9])."""
+    positions = np.flatnonzero(stream)
+    return positions, stream[positions]
+
+
+def _unzigzag_int(unsigned):
+    """`_unzigzag` of one Python int (below 2**64): 3 -> -2, 4 -> 2."""
+    return (unsigned >> 1) ^ -(unsigned & 1)
+
+
+def _wrap64(number):
+    """A Python int as the int64 it is modulo 2**64: 2**63 -> -2**63."""
+    return ((number + (1 << 63)) & ((1 << 64) - 1)) - (1 << 63)
+
+
+def grid_timestamps(t0, unit, interval, shift, count, steps, jitter):
+    """t0 + unit * (slots * interval + shift + unzigzag(jitter)) with slots = cumsum(unzigzag(steps)
+    + 1) - 1, all modulo 2**64, as (t0 + unit * shift) + slots * (unit * interval) + unit * jitter.
+
+    `steps` and `jitter` come as (positions, values) of their non-zero entries: regular scrapes
+    miss few slots and jitter at few points, so the slots are an arange plus, from each missed
+    slot on, the slots missed so far (one np.repeat), and the jitter is added where it is. numpy
+    array arithmetic wraps modulo 2**64 like the encoder's. Example: t0 = 1000, unit 1, interval
+    15, shift 0, 3 points, no steps, jitter 1 at point 2 (zigzag 2): [1000, 1015, 1031].
+    """
+    slots = np.arange(count, dtype=np.int64)
+    step_positions, step_values = steps
+    if step_positions.size:
+        missed = np.concatenate(([0], np.cumsum(_unzigzag(step_values))))
+        slots += np.repeat(missed, np.diff(step_positions, prepend=0, append=count))
+    timestamps = slots * np.int64(_wrap64(unit * interval))
+    timestamps += np.int64(_wrap64(t0 + unit * shift))
+    jitter_positions, jitter_values = jitter
+    if jitter_positions.size:
+        timestamps[jitter_positions] += _unzigzag(jitter_values) * np.int64(_wrap64(unit))
+    return timestamps

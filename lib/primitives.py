@@ -79,6 +79,10 @@ def read_varint_list(data, count, offset=0):
     where a plain loop beats numpy's per-call overhead."""
     values = []
     for _ in range(count):
+        if offset < len(data) and data[offset] < _VARINT_MORE:  # one byte, the common case
+            values.append(data[offset])
+            offset += 1
+            continue
         value = shift = 0
         while True:
             if offset >= len(data):

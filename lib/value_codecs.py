@@ -278,7 +278,10 @@ def nearest_decimals(values, exponent):
         scaled = values * POWERS_OF_TEN[exponent]
         in_range = np.abs(scaled) < 2.0**63
         ints = np.where(in_range, np.rint(scaled), 0.0).astype(np.int64)
-    adjustments = ordered_integers(values) - ordered_integers(ints_to_floats(ints, exponent))
+    nearest = ints_to_floats(ints, exponent)
+    if (nearest.view(np.uint64) == values.view(np.uint64)).all():  # all exact decimals: no steps to take
+        return ints, np.zeros(values.size, dtype=np.int64), in_range
+    adjustments = ordered_integers(values) - ordered_integers(nearest)
     usable = in_range & (np.abs(adjustments) < ADJUST_LIMIT)
     return ints, np.where(usable, adjustments, 0), usable
 
@@ -364,8 +367,10 @@ def decode_decimal_bins(blob, count):
         positions = positions_from_gaps(gaps, count, "exception")
     if len(blob) - offset != exception_count * PATTERN_BYTES:
         raise FormatError(f"{len(blob) - offset} bytes left for {exception_count} exception patterns")
-    scaled = _integers_from_residuals(transform, zigzag_base, residuals)
-    values = ints_to_floats((scaled.view(np.uint64) * np.uint64(factor)).view(np.int64), exponent)
+    ints = _integers_from_residuals(transform, zigzag_base, residuals)
+    if factor != 1:
+        ints = (ints.view(np.uint64) * np.uint64(factor)).view(np.int64)
+    values = ints_to_floats(ints, exponent)
     if adjusted:
         moved = np.flatnonzero(adjustments)
         steps = zigzag_decode(adjustments[moved])

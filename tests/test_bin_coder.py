@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from lib.bin_coder import (
-    DENSE, MAX_PRECISION, SPARSE, bin_keys, bins_size, decode_bins, decode_bins_reference, encode_bins,
-    encode_bins_reference, key_bins, max_key,
+    DENSE, MAX_PRECISION, SHORT_STREAM, SPARSE, _dense_plan, _short_dense_bytes, _write_dense, bin_keys, bins_size,
+    decode_bins, decode_bins_nonzero, decode_bins_reference, encode_bins, encode_bins_reference, key_bins, max_key,
 )
 from lib.errors import FormatError
 
@@ -72,6 +72,9 @@ def test_fast_and_reference_agree_and_round_trip(values):
     decoded, end = decode_bins(blob, values.size)
     assert end == len(blob)
     np.testing.assert_array_equal(decoded, values)
+    positions, nonzero, end = decode_bins_nonzero(blob, values.size)
+    assert end == len(blob)
+    assert positions.tolist() == np.flatnonzero(values).tolist() and nonzero.tolist() == values[values != 0].tolist()
     assert decode_bins_reference(blob, values.size) == values.tolist()
 
 
@@ -123,3 +126,10 @@ def test_rank_low_bits_pack_like_fixed_width_packing(count, split):
     np.testing.assert_array_equal(unpack_low_bits(packed, count, split), ranks & ((1 << split) - 1))
     if count == 1 and split == 2:
         assert pack_low_bits(np.array([6]), 2) == bytes([0b1000_0000])  # 6 = 110: low bits 10
+
+
+@settings(max_examples=150, deadline=None)
+@given(uint64_arrays.filter(lambda values: values.size <= 2 * SHORT_STREAM))
+def test_short_streams_in_python_match_the_numpy_writer(values):
+    # Both sides of SHORT_STREAM: the plain-integer writer and the numpy one give the same bytes.
+    assert _short_dense_bytes(values.tolist()) == _write_dense(values, _dense_plan(values))

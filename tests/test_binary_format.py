@@ -1,5 +1,6 @@
 """The METRICS! file: exact round trips, random access that touches only what it needs, and damage
 that always ends in FormatError (or, where nothing read was damaged, exactly the original data)."""
+import os
 import struct
 import zlib
 
@@ -15,7 +16,8 @@ from lib.binary_format import (
 from lib.data_generator import generate_dataset
 from lib.dataset import Series, assert_identical, first_difference
 from lib.errors import FormatError
-from tests.conftest import awkward_dataset
+from lib.phases import OUTPUT_FILENAMES
+from tests.conftest import awkward_dataset, run_script
 from tests.test_dataset import datasets
 
 
@@ -304,3 +306,21 @@ def test_files_of_an_older_format_version_are_refused_with_a_hint(small_file, tm
     path.write_bytes(data[:8] + struct.pack("<H", FORMAT_VERSION - 1) + data[10:])
     with pytest.raises(FormatError, match=f"older format \\(version {FORMAT_VERSION - 1}\\).*04_custom_binary_format.py"):
         read_file(path)
+
+
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
+    pipe = tmp_path / "pipe.bin"
+    os.mkfifo(pipe)
+    with pytest.raises(FormatError, match="named pipe"):
+        MetricsFile(pipe)
+    with pytest.raises(FormatError, match="character device"):
+        read_file("/dev/zero")
+
+
+def test_phase_5_with_a_named_pipe_for_the_phase_4_file_stops_with_one_line(tmp_path):
+    result = run_script("00_generate_data.py", "--output-dir", tmp_path, "--series", "2", "--points", "50", timeout=60)
+    assert result.returncode == 0, result.stderr
+    os.mkfifo(tmp_path / OUTPUT_FILENAMES[4])
+    result = run_script("05_downsampling_storage.py", "--output-dir", tmp_path, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "named pipe" in result.stderr and "Traceback" not in result.stderr, result.stderr

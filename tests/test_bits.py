@@ -3,7 +3,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.bits import BitReader, BitWriter, pack_bit_fields, read_bit_fields, words_for_reading
+from lib.bits import (
+    SHORT_FIELD_BITS, BitReader, BitWriter, pack_bit_fields, padded_for_short_fields, read_bit_fields, read_short_fields,
+    words_for_reading,
+)
 from lib.errors import FormatError
 
 
@@ -115,3 +118,27 @@ def test_vectorized_reading_matches_the_writer(fields):
 def test_packing_ignores_bits_above_the_width():
     # 0xFF in a 4-bit field is 1111; 0x3 in a 4-bit field is 0011.
     assert pack_bit_fields(np.array([0xFF, 0x3], dtype=np.uint64), np.array([4, 4])) == b"\xf3"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, SHORT_FIELD_BITS), max_size=60), st.randoms(use_true_random=False))
+def test_short_fields_read_what_the_writer_wrote_and_what_read_bit_fields_reads(widths, rng):
+    values = [rng.getrandbits(w) if w else 0 for w in widths]
+    writer = BitWriter()
+    for width, value in zip(widths, values):
+        if width:
+            writer.write_bits(value, width)
+    data = writer.to_bytes()
+    offsets = np.cumsum([0] + widths[:-1]).astype(np.int64) if widths else np.zeros(0, np.int64)
+    shifts = (63 - np.array(widths, dtype=np.int64)).astype(np.uint64)
+    assert read_short_fields(padded_for_short_fields(data), offsets, shifts).tolist() == values
+    nonzero = [i for i, w in enumerate(widths) if w]
+    reference = read_bit_fields(words_for_reading(data), offsets[nonzero], np.array(widths)[nonzero])
+    assert reference.tolist() == [values[i] for i in nonzero]
+
+
+def test_short_field_by_hand():
+    # 0x0A 0x2F = 00001010 00101111: 5 bits at offset 4 are 10100 = 20; 7 bits at offset 9 are 0101111 = 47.
+    padded = padded_for_short_fields(b"\x0a\x2f")
+    fields = read_short_fields(padded, np.array([4, 9, 3]), np.array([58, 56, 63], dtype=np.uint64))
+    assert fields.tolist() == [20, 47, 0]

@@ -7,7 +7,7 @@ from hypothesis.extra import numpy as hnp
 from lib.errors import FormatError
 from lib.integer_codecs import (
     DEFLATE, DELTAS, GRID, LZMA1, MODE_NAMES, NONE, SPARSE_GRID, decode_planes, decode_timestamp_units,
-    encode_planes, encode_timestamp_units, scatter_runs, zero_runs,
+    encode_planes, encode_timestamp_units, grid_timestamps, nonzero_of, scatter_runs, zero_runs,
 )
 from lib.value_codecs import (
     DECIMAL_PLANES, ORDERED, TIMESTAMP_UNITS, decode_timestamps_tagged, decode_values_tagged,
@@ -188,3 +188,31 @@ def test_mode_is_the_most_common_value_and_the_smallest_on_a_tie():
     assert _mode(np.array([-5, 7, 7], dtype=np.int64)) == 7
     extremes = np.array([np.iinfo(np.int64).min, np.iinfo(np.int64).max, np.iinfo(np.int64).max], dtype=np.int64)
     assert _mode(extremes) == np.iinfo(np.int64).max  # a span too wide to count: sorted instead
+
+
+def grid_timestamps_reference(t0, unit, interval, shift, steps, jitter):
+    """The grid formula written out with Python integers, modulo 2**64, point by point."""
+    out, slot = [], -1
+    for step, jit in zip(steps.tolist(), jitter.tolist()):
+        slot += (step >> 1 ^ -(step & 1)) + 1
+        value = (t0 + unit * (slot * interval + shift + (jit >> 1 ^ -(jit & 1)))) % (1 << 64)
+        out.append(value - (1 << 64) if value >> 63 else value)
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(INT64.min, INT64.max), st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1),
+       st.integers(INT64.min, INT64.max),
+       st.lists(st.tuples(st.integers(0, 2**64 - 1) | st.just(0), st.integers(0, 2**64 - 1) | st.just(0)),
+                min_size=1, max_size=30))
+def test_grid_timestamps_follow_the_formula_modulo_2_64(t0, unit, interval, shift, points):
+    steps, jitter = u64([p[0] for p in points]), u64([p[1] for p in points])
+    expected = grid_timestamps_reference(t0, unit, interval, shift, steps, jitter)
+    timestamps = grid_timestamps(t0, unit, interval, shift, len(points), nonzero_of(steps), nonzero_of(jitter))
+    assert timestamps.tolist() == expected
+
+
+def test_grid_timestamps_by_hand():
+    none = nonzero_of(u64([0, 0, 0]))
+    assert grid_timestamps(1000, 1, 15, 0, 3, none, nonzero_of(u64([0, 0, 2]))).tolist() == [1000, 1015, 1031]
+    assert grid_timestamps(1000, 1, 15, 0, 3, nonzero_of(u64([0, 2, 0])), none).tolist() == [1000, 1030, 1045]

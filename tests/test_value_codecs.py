@@ -332,3 +332,23 @@ def test_damaged_units_bins_timestamps_raise_format_error_or_give_count_values()
             except FormatError:
                 continue
             assert decoded.size == timestamps.size
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 6), st.one_of(
+    hnp.arrays(np.int64, st.integers(1, 50), elements=st.integers(-10**9, 10**9)).map(lambda ints: ints / 1000),
+    hnp.arrays(np.float64, st.integers(1, 50)),
+))
+def test_nearest_decimals_take_the_exact_shortcut_without_changing_the_answer(exponent, values):
+    from lib.decimal_codec import POWERS_OF_TEN, ints_to_floats
+    from lib.value_codecs import ADJUST_LIMIT, nearest_decimals
+    ints, adjustments, usable = nearest_decimals(values, exponent)
+    with np.errstate(over="ignore", invalid="ignore"):  # the formula written out, with no shortcut
+        scaled = values * POWERS_OF_TEN[exponent]
+        in_range = np.abs(scaled) < 2.0**63
+        expected_ints = np.where(in_range, np.rint(scaled), 0.0).astype(np.int64)
+    steps = ordered_integers(values) - ordered_integers(ints_to_floats(expected_ints, exponent))
+    expected_usable = in_range & (np.abs(steps) < ADJUST_LIMIT)
+    np.testing.assert_array_equal(ints, expected_ints)
+    np.testing.assert_array_equal(usable, expected_usable)
+    np.testing.assert_array_equal(adjustments, np.where(expected_usable, steps, 0))
