@@ -1,15 +1,17 @@
 """The METRICS! file: compressed series in one self-describing file with an index for random access.
 
 Phase 3 showed how small the columns get; a database also needs to find one series without reading
-the others, read one hour without decoding a day, and refuse damaged bytes instead of returning
+the others, read one hour without decoding every block of a day (when blocks are small enough
+to cut the day: phase 4 shows both sizes), and refuse damaged bytes instead of returning
 wrong numbers. So the file puts an index in front of the data: per series its name, labels, point
 count, time range and the offset of each of its blocks. A reader reads the small index, then seeks
 straight to the blocks it needs. Each series is cut into blocks of at most `block_points` points
 (Prometheus cuts chunks at 120 samples; bigger blocks compress slightly better, smaller ones make
 time-range reads cheaper; the default is 8,192), and every block decodes on its own.
 
-Layout. All integers are little-endian; the bit streams inside blocks are the MSB-first streams of
-lib/encoders.py.
+Layout. All integers are little-endian; the streams inside blocks are those of the codecs in
+lib/value_codecs.py: bins streams (lib/bin_coder.py) by default, Gorilla's MSB-first bit streams
+(lib/encoders.py) with `choose_codecs=False`.
 
     Header, 32 bytes
       0   8  magic            b"METRICS!"

@@ -3,7 +3,8 @@
 Both codecs exploit that consecutive samples of a metric resemble each other:
 
 Timestamps: scrapes arrive at a regular interval, so the *change of the interval* (the
-delta-of-delta D) is almost always 0 and costs one bit:
+delta-of-delta D) is 0 wherever the scrapes around it were on time, and then costs one bit (one late
+scrape makes three non-zero D; phase 3 prints the share of zeros on the data at hand):
 
     D == 0                      '0'
     -63 <= D <= 64              '10'   + D in 7 bits

@@ -14,7 +14,9 @@ numpy work ending in the bins entropy coder (lib/bin_coder.py), and estimates be
                      delta-of-delta, median centring; lib/decimal_codec.py) as a bins stream, plus
                      for floats that sit a few ULP steps from a decimal a second, mostly-zero bins
                      stream of those steps ("adjustments"); NaN, infinities and values no decimal
-                     comes near are exceptions (position and raw pattern). Layout below.
+                     comes near are exceptions (position and raw pattern). A "full-precision"
+                     measurement often lands here too: a value such as 0.1342871 is a decimal with
+                     7 digits, and digits plus bins beat its float bits. Layout below.
     DICTIONARY    9  tried when a sample of the block has few distinct values and their entropy
                      undercuts the best so far: the distinct values (most frequent first) as a
                      block of their own, then each point's rank as a bins stream
@@ -46,8 +48,8 @@ Timestamps get the same treatment in `encode_timestamps_best`. Tags:
 The units codec divides by the common unit of the block (1 ms for Prometheus data in ns), then
 snaps the points onto a grid of the most common interval and stores grid steps and jitter (a
 missed scrape is one step of 2; the jitter is 0 most of the time, else a few ms), or, when the
-grid does poorly, the delta-of-delta. A regular series costs a few bytes a block; phase 4's
-report prints what the timestamps cost on the data at hand. Blocks spanning 2**62 or more are
+grid does poorly, the delta-of-delta. A series without jitter costs a few bytes a block; jitter
+costs more, and phase 4's report prints what the timestamps cost on the data at hand. Blocks spanning 2**62 or more are
 left to Gorilla.
 
 Decoders take the tag, the bytes and the count from the caller and raise `FormatError` on unknown
