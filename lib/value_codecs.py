@@ -14,9 +14,10 @@ numpy work ending in the bins entropy coder (lib/bin_coder.py), and estimates be
                      delta-of-delta, median centring; lib/decimal_codec.py) as a bins stream, plus
                      for floats that sit a few ULP steps from a decimal a second, mostly-zero bins
                      stream of those steps ("adjustments"); NaN, infinities and values no decimal
-                     comes near are exceptions (position and raw pattern). A "full-precision"
-                     measurement often lands here too: a value such as 0.1342871 is a decimal with
-                     7 digits, and digits plus bins beat its float bits. Layout below.
+                     comes near are exceptions (position and raw pattern). A full-precision
+                     measurement can land here too: its shortest decimal form (up to 17 digits)
+                     as an integer, delta-coded through bins, can undercut the float's own bits
+                     (phase 4's report shows which codec won). Layout below.
     DICTIONARY    9  tried when a sample of the block has few distinct values and their entropy
                      undercuts the best so far: the distinct values (most frequent first) as a
                      block of their own, then each point's rank as a bins stream
