@@ -150,6 +150,10 @@ def print_codec_usage(usage, points):
             print(f"    {name:<16} {row['blocks']:>6,} blocks {row['points']:>11,} points  "
                   f"{8 * row['bytes'] / max(row['points'], 1):6.2f} bits/point")
             glossed[name] = gloss(name)
+    print("  the value codec each metric's blocks chose (points):")
+    for metric, codecs in sorted(usage.get("by_metric", {}).items()):
+        chosen = ", ".join(f"{name} {count:,}" for name, count in sorted(codecs.items(), key=lambda item: -item[1]))
+        print(f"    {metric:<31} {chosen}")
     print("  The codecs named above:")
     for name, line in glossed.items():
         print(f"    {name:<16} {line}")

@@ -143,10 +143,13 @@ def encode_block(timestamps, values, choose_codecs=True, entropy=False):
     return body + CRC.pack(zlib.crc32(body))
 
 
-def record_codec_usage(usage, block):
+def record_codec_usage(usage, block, metric):
     """Count a block's codecs and stream bytes into usage = {"timestamps": {...}, "values": {...}},
-    each {codec name: {"blocks", "points", "bytes"}}, for a report of which codec won how often."""
+    each {codec name: {"blocks", "points", "bytes"}}, for a report of which codec won how often;
+    and usage["by_metric"] = {metric name: {value codec name: points}}, which codec each metric chose."""
     points, timestamp_tag, value_tag, timestamp_length = BLOCK_HEADER.unpack_from(block)
+    by_metric = usage.setdefault("by_metric", {}).setdefault(metric, {})
+    by_metric[tag_name(value_tag)] = by_metric.get(tag_name(value_tag), 0) + points
     value_length = len(block) - BLOCK_HEADER.size - timestamp_length - CRC.size
     for column, name, length in (("timestamps", timestamp_tag_name(timestamp_tag), timestamp_length),
                                  ("values", tag_name(value_tag), value_length)):
@@ -206,7 +209,7 @@ def write_file(path, series_list, block_points=DEFAULT_BLOCK_POINTS, choose_code
             timestamps = s.timestamps[start:end]
             block = encode_block(timestamps, s.values[start:end], choose_codecs, entropy)
             if codec_usage is not None:
-                record_codec_usage(codec_usage, block)
+                record_codec_usage(codec_usage, block, s.name)
             entries.append(BlockEntry(data_length, len(block), end - start, *time_range(timestamps)))
             blocks.append(block)
             data_length += len(block)

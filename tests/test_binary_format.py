@@ -67,6 +67,7 @@ def test_codec_choice_records_its_winners_and_beats_gorilla_on_decimals(tmp_path
     gorilla_usage = {}
     gorilla = write_file(tmp_path / "gorilla.bin", [cpu], 1024, choose_codecs=False, codec_usage=gorilla_usage)
     assert {name: row["points"] for name, row in usage["values"].items()} == {"decimal-bins": 2048}
+    assert usage["by_metric"] == {"cpu": {"decimal-bins": 2048}}
     assert list(gorilla_usage["values"]) == ["gorilla"] and list(gorilla_usage["timestamps"]) == ["gorilla"]
     assert best < 0.5 * gorilla  # 2-decimal values in [0, 100) need ~14 bits, Gorilla spends ~60
     assert_identical([cpu], read_file(tmp_path / "best.bin"))
