@@ -318,8 +318,7 @@ def rollup_figure(series_list):
         parts.append(_text(x_of(t), top + plot_h + 16, f"{hours:g} h", size=11, anchor="middle"))
     parts.append(_text(left + plot_w / 2, top + plot_h + 34, "time since the first point (hours)", size=11,
                        anchor="middle"))
-    parts.append(_text(14, top + plot_h / 2, f"{series.name} ({unit_of(series.name)})", size=11, anchor="middle",
-                       attrs={"transform": f"rotate(-90 14 {top + plot_h / 2:.1f})"}))
+    parts.append(_vertical_title(14, top + plot_h / 2, f"{series.name} ({unit_of(series.name)})"))
     legend = {"raw points": "#555", f"{resolution_label(resolution)} min-max": COLOURS["sky"],
               f"{resolution_label(resolution)} average": COLOURS["blue"], f"{resolution_label(resolution)} p99 (sketch)": COLOURS["vermillion"]}
     parts.extend(_legend(left, top + plot_h + 50, legend))
@@ -397,8 +396,7 @@ def retention_figure(rows):
                  for d, b in zip(days, tiered))
     parts.append(_text(left + plot_w / 2, top + plot_h + 34, "days of the workload (log scale)", size=11,
                        anchor="middle"))
-    parts.append(_text(14, top + plot_h / 2, "bytes on disk (log scale)", size=11, anchor="middle",
-                       attrs={"transform": f"rotate(-90 14 {top + plot_h / 2:.1f})"}))
+    parts.append(_vertical_title(14, top + plot_h / 2, "bytes on disk (log scale)"))
     legend = {"phase 4, every point kept": COLOURS["blue"], f"phase 4 + tiers {curve['policy']}": COLOURS["orange"]}
     parts.extend(_legend(left, top + plot_h + 52, legend))
     year = days.index(365) if 365 in days else len(days) - 1
@@ -431,6 +429,11 @@ def _svg(width, height, parts, label):
 def _text(x, y, text, size=13, weight="normal", family="sans-serif", fill="#222", anchor="start", attrs=None):
     return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" font-weight="{weight}" font-family="{family}" '
             f'fill="{fill}" text-anchor="{anchor}"{_attributes(attrs)}>{html.escape(str(text))}</text>')
+
+
+def _vertical_title(x, y, text):
+    """An axis title written bottom to top, centred on (x, y)."""
+    return _text(x, y, text, size=11, anchor="middle", attrs={"transform": f"rotate(-90 {x} {y:.1f})"})
 
 
 def _rect(x, y, w, h, fill, stroke="none", title=None, attrs=None):
