@@ -60,7 +60,9 @@ def _encode_varints_small(values):
     out = bytearray()
     for value in values:
         value = int(value)
-        if value < 0:
+        if not -(1 << 63) <= value < (1 << 64):
+            raise OverflowError(f"{value} does not fit 64 bits")
+        if value < 0:  # as the numpy path views int64 as uint64: -1 -> 2**64 - 1
             value &= (1 << 64) - 1
         while value > _VARINT_PAYLOAD:
             out.append((value & _VARINT_PAYLOAD) | _VARINT_MORE)

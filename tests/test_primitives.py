@@ -101,6 +101,36 @@ def test_bad_varints_raise_format_error(data, count):
         decode_varints(data, count)
 
 
+PREFIX = b"\x01" * 20  # enough valid varints in front that the decoder takes its numpy path
+
+
+@pytest.mark.parametrize(
+    "data, count",
+    [
+        (PREFIX + b"\x80", 21),
+        (PREFIX + b"\x80" * 10 + b"\x00", 21),
+        (PREFIX + b"\xff" * 9 + b"\x02", 21),
+        (PREFIX + b"\x01\x02", 21),
+    ],
+)
+def test_bad_varints_after_many_good_ones_raise_format_error(data, count):
+    with pytest.raises(FormatError):
+        decode_varints(data, count)
+
+
+@given(st.lists(uint64s, max_size=40))
+def test_small_and_numpy_varint_encoders_write_the_same_bytes(values):
+    as_list = encode_varints(values[:16])  # a short list takes the plain loop
+    as_array = encode_varints(np.array(values[:16] + [0] * 20, dtype=np.uint64))[: len(as_list)]
+    assert as_list == as_array
+
+
+@pytest.mark.parametrize("value", [2**64, -(2**63) - 1])
+def test_a_value_beyond_64_bits_is_refused_not_wrapped(value):
+    with pytest.raises(OverflowError):
+        encode_varints([value])
+
+
 def test_huge_varint_count_fails_fast():
     started = time.perf_counter()
     with pytest.raises(FormatError):
