@@ -64,7 +64,12 @@ def read_columnar(path):
             metadata = unpacker.unpack()
             if unpacker.unpack() != "series_data" or unpacker.read_array_header() != len(metadata):
                 raise FormatError(f"{path}: series_data does not match series_metadata")
-            series_list = [series_from_columns(meta, unpacker.unpack()) for meta in metadata]
+            progress = Progress("reading msgpack back", len(metadata), unit="series")
+            series_list = []
+            for meta in metadata:
+                series_list.append(series_from_columns(meta, unpacker.unpack()))
+                progress.advance(1)
+            progress.finish()
             if unpacker.read_bytes(1):
                 raise FormatError(f"{path}: unexpected bytes after the last series")
             return canonical_order(series_list)

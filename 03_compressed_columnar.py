@@ -77,11 +77,15 @@ def read_compressed(path):
         metadata, columns = document["series_metadata"], document["series_data"]
         if len(metadata) != len(columns):
             raise ValueError("series_metadata and series_data differ in length")
-        return canonical_order(
-            Series(meta["name"], meta["labels"], decode_timestamps(column["timestamps"], column["count"]),
-                   decode_values(column["values"], column["count"]))
-            for meta, column in zip(metadata, columns)
-        )
+        progress = Progress("decoding columns", len(columns), unit="series")
+        series_list = []
+        for meta, column in zip(metadata, columns):
+            timestamps = decode_timestamps(column["timestamps"], column["count"])
+            series_list.append(Series(meta["name"], meta["labels"], timestamps,
+                                      decode_values(column["values"], column["count"])))
+            progress.advance(1)
+        progress.finish()
+        return canonical_order(series_list)
     except FormatError as exc:
         raise FormatError(f"{path}: {exc}") from None
     except DAMAGE_ERRORS as exc:
