@@ -57,10 +57,11 @@ def run(output_dir):
     access = measure_random_access(path, series_list, output_dir, differences)
     print_report(path, size, seconds, series_list, usage, gorilla, access, differences)
     failed = {read: difference for read, difference in differences.items() if difference is not None}
-    if failed:
+    verified = not failed
+    if not verified:
         raise RoundTripError(f"phase 4 ({path}): " + "; ".join(f"{k}: {v}" for k, v in failed.items()))
     return PhaseResult(4, "METRICS! binary file", path, size, total_points(series_list), seconds,
-                       verified=not failed)
+                       verified=verified)
 
 
 def measure_gorilla_only(series_list, output_dir):
@@ -99,6 +100,12 @@ def timed_read(path, query, expected, label, differences):
     return {"seconds": seconds, "bytes_read": bytes_read, "points": total_points(expected)}
 
 
+def blocks_for_hour(entry, hour):
+    """How many of a series' blocks an hour's read decodes, of how many, and the series' bytes."""
+    return {"blocks": len(overlapping_blocks(entry, *hour)), "of_blocks": len(entry.blocks),
+            "series_bytes": sum(b.length for b in entry.blocks)}
+
+
 def measure_random_access(path, series_list, output_dir, differences):
     """Whole-file, one-series and one-hour reads (the hour on blocks of two sizes), each checked."""
     target = max(series_list, key=len)
@@ -108,31 +115,30 @@ def measure_random_access(path, series_list, output_dir, differences):
     hour = (middle, middle + HOUR_NS)
     inside = (target.timestamps >= hour[0]) & (target.timestamps < hour[1])
     window = Series(target.name, target.labels, target.timestamps[inside], target.values[inside])
+    big_blocks_hour = f"one hour, {DEFAULT_BLOCK_POINTS:,}-point blocks"
+    small_blocks_hour = f"one hour, {DEMO_BLOCK_POINTS}-point blocks"
     whole = timed_read(path, lambda f: f.read_all(), series_list, "read_all", differences)
     one = timed_read(path, lambda f: f.read_series(target.name, target.labels), [target], "one series",
                      differences)
     in_hour = timed_read(path, lambda f: f.read_range(target.name, target.labels, *hour), [window],
-                         f"one hour, {DEFAULT_BLOCK_POINTS:,}-point blocks", differences)
+                         big_blocks_hour, differences)
     with tempfile.TemporaryDirectory(dir=output_dir) as scratch:
         demo_path = Path(scratch) / "demo.bin"
         write_file(demo_path, [target], DEMO_BLOCK_POINTS)
         small = timed_read(demo_path, lambda f: f.read_range(target.name, target.labels, *hour), [window],
-                           f"one hour, {DEMO_BLOCK_POINTS}-point blocks", differences)
+                           small_blocks_hour, differences)
         with MetricsFile(demo_path) as demo:
             entry = demo.find(target.name, target.labels)
-            small.update(blocks=len(overlapping_blocks(entry, *hour)), of_blocks=len(entry.blocks),
-                         series_bytes=sum(b.length for b in entry.blocks))
+            small.update(blocks_for_hour(entry, hour))
     with MetricsFile(path) as metrics_file:
         index_bytes = metrics_file.bytes_read
         entry = metrics_file.find(target.name, target.labels)
         whole["blocks"] = sum(len(e.blocks) for e in metrics_file.series)
         one["blocks"] = len(entry.blocks)
-        in_hour.update(blocks=len(overlapping_blocks(entry, *hour)), of_blocks=len(entry.blocks),
-                       series_bytes=sum(b.length for b in entry.blocks))
+        in_hour.update(blocks_for_hour(entry, hour))
     return {"series": target.display_name(), "index_bytes": index_bytes,
             "reads": [("whole file", whole), ("one series", one),
-                      (f"one hour, {DEFAULT_BLOCK_POINTS:,}-point blocks", in_hour),
-                      (f"one hour, {DEMO_BLOCK_POINTS}-point blocks", small)]}
+                      (big_blocks_hour, in_hour), (small_blocks_hour, small)]}
 
 
 def plural(count, noun):

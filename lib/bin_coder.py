@@ -55,12 +55,12 @@ integers; the tests check that both give identical bytes.
 import numpy as np
 
 from lib.bits import (
-    SHORT_FIELD_BITS, BitReader, BitWriter, pack_bit_fields, padded_for_short_fields, read_bit_fields,
+    SHORT_FIELD_BITS, WORD_BITS, BitReader, BitWriter, pack_bit_fields, padded_for_short_fields, read_bit_fields,
     read_short_fields, words_for_reading,
 )
 from lib.decimal_codec import bit_lengths, unpack_fixed_width
 from lib.errors import FormatError
-from lib.integer_codecs import StreamCoder
+from lib.integer_codecs import StreamCoder, zero_runs
 from lib.primitives import encode_varints, read_varint_list, read_varints
 
 DENSE, SPARSE = 0, 1
@@ -69,7 +69,6 @@ PRECISIONS = tuple(range(MAX_PRECISION + 1))
 MAX_SPLIT = 3
 SPARSE_SURE = 4  # fewer than 1 in SPARSE_SURE values non-zero: sparse without sizing the dense stream
 SPLITS = tuple(range(MAX_SPLIT + 1))
-WORD_BITS = 64
 
 _U64 = np.uint64
 
@@ -81,11 +80,9 @@ def _varint_bytes(value):
 # Bins and their keys -----------------------------------------------------------------------------
 
 
-def bin_keys(unsigned, precision, lengths=None):
-    """(keys, offset widths) of uint64 values: p = 1, [0, 3, 5, 12] -> keys [0, 3, 4, 7], widths [0, 0, 1, 2].
-
-    `lengths`, the values' bit lengths, may be passed in when already known."""
-    lengths = bit_lengths(unsigned) if lengths is None else lengths
+def bin_keys(unsigned, precision):
+    """(keys, offset widths) of uint64 values: p = 1, [0, 3, 5, 12] -> keys [0, 3, 4, 7], widths [0, 0, 1, 2]."""
+    lengths = bit_lengths(unsigned)
     small = lengths <= precision + 1
     widths = np.where(small, 0, lengths - 1 - precision)
     top = (unsigned >> widths.astype(_U64)).astype(np.int64)  # the top p + 1 bits (or the value)
@@ -189,8 +186,7 @@ def _dense_plan(unsigned):
 def _sparse_parts(unsigned):
     """(zero runs, non-zero values minus one): [0, 3, 0, 0, 1] -> runs [1, 2, 0], values [2, 0]."""
     positions = np.flatnonzero(unsigned)
-    runs = np.diff(positions, prepend=-1, append=unsigned.size).astype(_U64) - _U64(1)
-    return runs, unsigned[positions] - _U64(1)
+    return zero_runs(positions, unsigned.size), unsigned[positions] - _U64(1)
 
 
 def bins_size(unsigned):

@@ -65,6 +65,7 @@ import numpy as np
 
 from lib.bits import BitReader, BitWriter, pack_bit_fields, read_bit_fields, words_for_reading
 from lib.errors import FormatError
+from lib.primitives import to_signed64
 
 WORD_BITS = 64
 _MASK64 = (1 << 64) - 1
@@ -102,12 +103,6 @@ def _as_timestamps(timestamps):
 
 def _as_value_bits(values):
     return np.ascontiguousarray(values, dtype=np.float64).view(np.uint64)
-
-
-def _to_signed64(value):
-    """Interpret a Python int modulo 2**64 as a signed 64-bit integer."""
-    value &= _MASK64
-    return value - (1 << 64) if value >> 63 else value
 
 
 def _check_count(count, blob, minimum_bits_for):
@@ -179,14 +174,14 @@ def encode_timestamps_reference(timestamps):
     writer.write_bits(ts[0] & _MASK64, TIMESTAMP_FIRST_BITS)
     if len(ts) == 1:
         return writer.to_bytes()
-    deltas = [_to_signed64(current - previous) for previous, current in zip(ts, ts[1:])]
+    deltas = [to_signed64(current - previous) for previous, current in zip(ts, ts[1:])]
     unit = _common_unit(deltas)
     writer.write_bits(unit.bit_length(), UNIT_LENGTH_BITS)
     writer.write_bits(unit, unit.bit_length())
     previous_delta = 0
     for delta in deltas:
         delta //= unit  # exact: the unit divides every delta
-        dod = _to_signed64(delta - previous_delta)
+        dod = to_signed64(delta - previous_delta)
         previous_delta = delta
         k = _dod_class(dod)
         writer.write_bits(DOD_PREFIXES[k], DOD_PREFIX_BITS[k])
@@ -225,14 +220,14 @@ def decode_timestamps_reference(blob, count):
         _check_stream_end(0, blob, "timestamp")
         return np.zeros(0, dtype=np.int64)
     reader = BitReader(blob)
-    timestamp = _to_signed64(reader.read_bits(TIMESTAMP_FIRST_BITS))
+    timestamp = to_signed64(reader.read_bits(TIMESTAMP_FIRST_BITS))
     out = [timestamp]
     if count > 1:
         unit = _read_unit(reader)
         delta = 0
         for _ in range(count - 1):
-            delta = _to_signed64(delta + _read_dod(reader))
-            timestamp = _to_signed64(timestamp + delta * unit)
+            delta = to_signed64(delta + _read_dod(reader))
+            timestamp = to_signed64(timestamp + delta * unit)
             out.append(timestamp)
     _check_stream_end(reader.position, blob, "timestamp")
     return np.array(out, dtype=np.int64)

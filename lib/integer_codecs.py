@@ -40,7 +40,7 @@ import numpy as np
 
 from lib.bounded_compression import deflate, inflate, lzma_compress, lzma_decompress
 from lib.errors import FormatError
-from lib.primitives import encode_varints, read_varint_list, read_varints
+from lib.primitives import encode_varints, read_varint_list, read_varints, to_signed64
 
 NONE, DEFLATE, LZMA1 = 0, 1, 2
 COMPRESSOR_NAMES = {NONE: "none", DEFLATE: "deflate", LZMA1: "lzma"}
@@ -343,11 +343,6 @@ def _unzigzag_int(unsigned):
     return (unsigned >> 1) ^ -(unsigned & 1)
 
 
-def _wrap64(number):
-    """A Python int as the int64 it is modulo 2**64: 2**63 -> -2**63."""
-    return ((number + (1 << 63)) & ((1 << 64) - 1)) - (1 << 63)
-
-
 def grid_timestamps(t0, unit, interval, shift, count, steps, jitter):
     """t0 + unit * (slots * interval + shift + unzigzag(jitter)) with slots = cumsum(unzigzag(steps)
     + 1) - 1, all modulo 2**64, as (t0 + unit * shift) + slots * (unit * interval) + unit * jitter.
@@ -363,9 +358,9 @@ def grid_timestamps(t0, unit, interval, shift, count, steps, jitter):
     if step_positions.size:
         missed = np.concatenate(([0], np.cumsum(_unzigzag(step_values))))
         slots += np.repeat(missed, np.diff(step_positions, prepend=0, append=count))
-    timestamps = slots * np.int64(_wrap64(unit * interval))
-    timestamps += np.int64(_wrap64(t0 + unit * shift))
+    timestamps = slots * np.int64(to_signed64(unit * interval))
+    timestamps += np.int64(to_signed64(t0 + unit * shift))
     jitter_positions, jitter_values = jitter
     if jitter_positions.size:
-        timestamps[jitter_positions] += _unzigzag(jitter_values) * np.int64(_wrap64(unit))
+        timestamps[jitter_positions] += _unzigzag(jitter_values) * np.int64(to_signed64(unit))
     return timestamps

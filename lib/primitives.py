@@ -31,6 +31,12 @@ def _as_uint64(values):
     return np.ascontiguousarray(values, dtype=np.uint64)
 
 
+def to_signed64(value):
+    """A Python int as the int64 it is modulo 2**64: 2**63 -> -2**63, -1 -> -1."""
+    value &= (1 << 64) - 1
+    return value - (1 << 64) if value >> 63 else value
+
+
 def zigzag_encode(values):
     """int64 -> uint64: (x << 1) ^ (x >> 63), so 0, -1, 1, -2 become 0, 1, 2, 3."""
     signed = _as_int64(values)

@@ -212,7 +212,7 @@ def decode_ordered(blob, count, coder=PLANES):
     return floats_from_ordered(_integers_from_residuals(blob[0], zigzag_base, residuals))
 
 
-def encode_decimal_planes(values, compressors=(LZMA1, DEFLATE), coder=None):
+def encode_decimal_planes(values, compressors=(LZMA1, DEFLATE)):
     """DECIMAL_PLANES: the decimal codec's integers, written as byte planes instead of bit-packed.
 
     u8 exponent, u8 transform, varint g, varint zigzag(base), varint X, one plane stream of
@@ -231,13 +231,13 @@ def encode_decimal_planes(values, compressors=(LZMA1, DEFLATE), coder=None):
     return b"".join((
         bytes((exponent, transform)),
         encode_varints([factor, int(zigzag_encode([base])[0]), exceptions.size]),
-        (coder or plane_coder(compressors)).write([residuals]),
+        plane_coder(compressors).write([residuals]),
         encode_varints(position_gaps(exceptions)),
         values[exceptions].view(np.uint64).astype("<u8").tobytes(),
     ))
 
 
-def decode_decimal_planes(blob, count, coder=PLANES):
+def decode_decimal_planes(blob, count):
     _check_count(count)
     blob = bytes(blob)
     if count == 0 or len(blob) < 2:
@@ -248,7 +248,7 @@ def decode_decimal_planes(blob, count, coder=PLANES):
     (factor, zigzag_base, exception_count), offset = read_varints(blob, 3, 2)
     if factor == 0 or exception_count > count:
         raise FormatError(f"common factor {factor}, {exception_count} exceptions in a block of {count}")
-    (residuals,), offset = coder.read(blob, [count], offset)
+    (residuals,), offset = PLANES.read(blob, [count], offset)
     gaps, offset = read_varints(blob, int(exception_count), offset)
     positions = positions_from_gaps(gaps, count, "exception")
     if len(blob) - offset != int(exception_count) * PATTERN_BYTES:

@@ -34,6 +34,8 @@ def test_bin_keys_by_hand():
     for precision in range(MAX_PRECISION + 1):
         top, width = bin_keys(np.array([U64_MAX], dtype=np.uint64), precision)
         assert int(top[0]) == max_key(precision) and int(width[0]) == 63 - precision
+        # By hand: width 63 - p, then the top p + 1 bits (all ones): key = (63 - p) * 2**p + 2**(p + 1) - 1.
+        assert int(top[0]) == [64, 127, 251, 495][precision]
 
 
 def test_one_bin_costs_no_unary_bits_and_mostly_zero_goes_sparse():

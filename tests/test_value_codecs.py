@@ -352,3 +352,12 @@ def test_nearest_decimals_take_the_exact_shortcut_without_changing_the_answer(ex
     np.testing.assert_array_equal(ints, expected_ints)
     np.testing.assert_array_equal(usable, expected_usable)
     np.testing.assert_array_equal(adjustments, np.where(expected_usable, steps, 0))
+
+
+def test_nearest_decimals_by_hand():
+    from lib.value_codecs import nearest_decimals
+    # 51.846000000000004 is the float one step above 51.846; 1.5 is exact; NaN has no decimal.
+    ints, adjustments, usable = nearest_decimals(np.array([51.846000000000004, 1.5, np.nan]), 3)
+    assert ints.tolist() == [51846, 1500, 0]
+    assert adjustments.tolist() == [1, 0, 0]
+    assert usable.tolist() == [True, True, False]
