@@ -6,7 +6,7 @@ later phases print depends on what the data looks like. `--import` builds the sa
 from your own CSV, InfluxDB line protocol or Prometheus query_range JSON exports.
 
 The dataset file is just raw int64 timestamps and float64 values behind a small JSON header:
-16 bytes per point, the "uncompressed" yardstick (see lib/dataset.py).
+16 bytes per point, the "uncompressed" yardstick (see lib/data/dataset.py).
 """
 import sys
 import time
@@ -14,13 +14,13 @@ from collections import Counter
 
 import numpy as np
 
-from lib import data_generator, importers
-from lib.cli import add_dataset_arguments, exit_on_user_error, make_parser
-from lib.dataset import NS_PER_SECOND, dataset_path, save_dataset, total_points
+from lib.data import generator as data_generator, importers
+from lib.runner.cli import add_dataset_arguments, exit_on_user_error, make_parser
+from lib.data.dataset import NS_PER_SECOND, dataset_path, save_dataset, total_points
 from lib.errors import SqueezedSignalsError
-from lib.output_lock import locked_output_dir
-from lib.progress import Progress
-from lib.report import PhaseResult, human_bytes
+from lib.plumbing.output_lock import locked_output_dir
+from lib.plumbing.progress import Progress
+from lib.report.table import PhaseResult, human_bytes
 
 
 def run(output_dir, size=data_generator.DEFAULT_SIZE, seed=data_generator.DEFAULT_SEED,

@@ -15,7 +15,7 @@ nearly the same. Store what changes instead:
   the window of the last described XOR, '10' and the bits inside it follow ("reuse window");
   otherwise '11', the new window's position (5 + 6 bits) and its bits ("new window"). The bits
   a changed value stores inside its window are its "bits kept".
-The encoders live in lib/encoders.py (a readable reference next to a numpy fast path, proven
+The encoders live in lib/codecs/gorilla.py (a readable reference next to a numpy fast path, proven
 byte-identical by the tests); this chapter applies them to every series and measures what each
 step buys. The file is msgpack again, with each column now a compressed byte string.
 
@@ -36,22 +36,22 @@ from pathlib import Path
 import msgpack
 import numpy as np
 
-from lib.atomic import write_bytes_atomically
-from lib.cli import run_phase_script
-from lib import binary_format
-from lib.dataset import Series, canonical_order, dataset_path, first_difference, float_bits, load_dataset, total_points
-from lib.decimal_codec import smallest_exponents
-from lib.encoders import (
+from lib.plumbing.atomic import write_bytes_atomically
+from lib.runner.cli import run_phase_script
+from lib.storage import metrics_file
+from lib.data.dataset import Series, canonical_order, dataset_path, first_difference, float_bits, load_dataset, total_points
+from lib.codecs.decimals import smallest_exponents
+from lib.codecs.gorilla import (
     decode_timestamps, decode_values, encode_timestamps, encode_values, timestamp_encoding_stats,
     value_encoding_stats,
 )
 from lib.errors import FormatError
-from lib.phases import OUTPUT_FILENAMES, earlier_phase_file, write_and_verify
-from lib.primitives import encode_delta, encode_delta_of_delta, encode_varints, run_length_encode, zigzag_encode
-from lib.progress import Progress
-from lib.regular_files import read_regular_file
-from lib.report import PhaseResult, human_bytes
-from lib.safe_msgpack import DAMAGE_ERRORS, limits_for
+from lib.runner.phases import OUTPUT_FILENAMES, earlier_phase_file, write_and_verify
+from lib.bitstream.primitives import encode_delta, encode_delta_of_delta, encode_varints, run_length_encode, zigzag_encode
+from lib.plumbing.progress import Progress
+from lib.plumbing.regular_files import read_regular_file
+from lib.report.table import PhaseResult, human_bytes
+from lib.plumbing.safe_msgpack import DAMAGE_ERRORS, limits_for
 
 FILENAME = OUTPUT_FILENAMES[3]
 
@@ -278,8 +278,8 @@ def silent_bit_flip(series_list):
         return None
     index = int(changed[0])
     # A METRICS! file ends with its last block's CRC32; flip the same bit of the byte before it.
-    _read, refused = read_with_one_bit_flipped(lambda data, path: binary_format.write_file(path, data),
-                                               binary_format.read_file, series, binary_format.CRC.size + 1)
+    _read, refused = read_with_one_bit_flipped(lambda data, path: metrics_file.write_file(path, data),
+                                               metrics_file.read_file, series, metrics_file.CRC.size + 1)
     return {"series": series, "byte_from_end": byte_from_end, "index": index,
             "before": float(series.values[index]), "after": float(read_back[0].values[index]),
             "refused": refused}

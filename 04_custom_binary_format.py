@@ -1,17 +1,17 @@
 """Phase 4: a self-contained binary file with a header, an index, checksums and random access.
 
 Phase 3's columns are small but a database cannot use them as they are: to read one series you
-would decode the file from the start. The METRICS! file (lib/binary_format.py, layout documented
+would decode the file from the start. The METRICS! file (lib/storage/metrics_file.py, layout documented
 byte by byte there) puts a small index in front: metric names and labels through a string
 dictionary, and per series the offset, length and time range of each of its blocks. A reader loads
 the index, then seeks to just the blocks a query needs; CRC32 checksums on the index and on every
 block turn damage into a clear error instead of wrong numbers.
 
 Because every block is independent, each can also use the codec that suits its numbers
-(lib/value_codecs.py): decimals as their digits, floats a rounding step away from a decimal as
+(lib/codecs/values.py): decimals as their digits, floats a rounding step away from a decimal as
 digits plus that step, a handful of repeated values as a dictionary, flat stretches as one
 pattern; timestamps as steps on a grid of the usual scrape interval. All of them end in the same
-entropy coder, bins (lib/bin_coder.py): a coarse class per number, coded by how common it is,
+entropy coder, bins (lib/codecs/bins.py): a coarse class per number, coded by how common it is,
 plus the low bits raw. The encoder estimates each codec's size from statistics of the block
 instead of trying general-purpose compressors, so writing stays fast. Two one-byte tags per block
 (timestamps, values) say which codecs it used; the report lists them, one line each.
@@ -25,16 +25,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from lib.binary_format import (
+from lib.storage.metrics_file import (
     BLOCK_HEADER, CRC, DEFAULT_BLOCK_POINTS, HEADER, MetricsFile, overlapping_blocks, read_file, write_file,
 )
-from lib.cli import run_phase_script
-from lib.dataset import HOUR_NS, Series, first_difference, load_dataset_for_phase, total_points
+from lib.runner.cli import run_phase_script
+from lib.data.dataset import HOUR_NS, Series, first_difference, load_dataset_for_phase, total_points
 from lib.errors import RoundTripError
-from lib.phases import OUTPUT_FILENAMES, earlier_phase_file
-from lib.progress import Progress
-from lib.report import PhaseResult, human_bytes
-from lib.value_codecs import gloss
+from lib.runner.phases import OUTPUT_FILENAMES, earlier_phase_file
+from lib.plumbing.progress import Progress
+from lib.report.table import PhaseResult, human_bytes
+from lib.codecs.values import gloss
 
 FILENAME = OUTPUT_FILENAMES[4]
 TIMING_REPEATS = 3

@@ -6,26 +6,26 @@ retention policy below; `--retention` chooses others), aligned to
 the interval (`bucket_start = ts // interval * interval`), each bucket keeping the aggregates real
 queries ask for. This is lossy on purpose: the shape inside a bucket is gone for good.
 
-What each kind keeps per bucket (lib.downsampling.STORED_FIELDS, printed by the report):
+What each kind keeps per bucket (lib.rollup.downsampling.STORED_FIELDS, printed by the report):
 - gauges: count, nan_count, sum, min, max, first, last, plus a small DDSketch histogram.
   avg = sum / count; p50/p95/p99 come from the sketch, with a relative error of at most 1% at every
   level, because percentiles cannot be averaged (the "average of p99s" is a classic monitoring bug).
 - counters: count, nan_count, first, last and the increase, with resets handled as Prometheus does
   (a drop means the counter restarted from 0); rate = increase / bucket width.
 - every bucket keeps its true count, so a quiet bucket and a gap look different.
-The finest level is light (lib.downsampling.LIGHT_FIELDS: count, sum, min, max; count, increase):
+The finest level is light (lib.rollup.downsampling.LIGHT_FIELDS: count, sum, min, max; count, increase):
 with about 4 points per 1-minute bucket, seven aggregates and a sketch cost more than the points, and
 the report measures what each aggregate costs at each level. Percentiles start at 5 minutes.
 
 Roll-ups pay off through retention, not on the same hours: a policy keeps raw points for days,
-1-minute buckets for weeks, 5-minute ones for a year and hourly ones for years (lib/retention.py).
+1-minute buckets for weeks, 5-minute ones for a year and hourly ones for years (lib/retention/policy.py).
 The report projects what a workload costs per day and per year as NDJSON, as phase 4, and as phase 4
 under the policy, from the sizes this run measured; main.py's phase-5 row is that projected year.
 Finally it times long-range questions (max, avg, p99 per hour over the whole span) answered from
 the raw points and from each level.
 
 Every level is computed from the finer one, checked bit for bit against the same level computed
-straight from the raw points, written as a phase-4 file (lib/rollup_files.py), read back and
+straight from the raw points, written as a phase-4 file (lib/storage/rollup_files.py), read back and
 compared before it replaces the previous file.
 """
 import argparse
@@ -36,24 +36,24 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.binary_format import DEFAULT_BLOCK_POINTS, MetricsFile, write_file
-from lib.cli import run_phase_script
-from lib.dataset import (
+from lib.storage.metrics_file import DEFAULT_BLOCK_POINTS, MetricsFile, write_file
+from lib.runner.cli import run_phase_script
+from lib.data.dataset import (
     DAY_NS, HOUR_NS, MINUTE_NS, NS_PER_SECOND, assert_identical, canonical_order, display_name, first_difference,
     load_dataset_for_phase, series_key, total_points,
 )
-from lib.downsampling import (
+from lib.rollup.downsampling import (
     COUNTER, GAUGE, LIGHT_FIELDS, RAW_RESOLUTION, SKETCH_ALPHA, STORED_FIELDS, check_resolutions,
     check_timestamps_fit, compare_percentile_merging, metric_kind, rollup_dataset, rollup_from_raw,
 )
 from lib.errors import MissingDatasetError, RoundTripError, SqueezedSignalsError
-from lib.long_range_queries import QUESTION_GROUPS, QUESTIONS, answer_from_level, answer_from_raw, gauge_keys
-from lib.phases import OUTPUT_FILENAMES, earlier_phase_file
-from lib.progress import Progress
-from lib.projection import MeasuredCosts, Workload, assumptions, project, storage_over_time
-from lib.report import PhaseResult, human_bytes, ratio_words
-from lib.retention import DEFAULT_POLICY, RetentionPolicy, Tier, apply_policy, format_duration
-from lib.rollup_files import (
+from lib.retention.long_range_queries import QUESTION_GROUPS, QUESTIONS, answer_from_level, answer_from_raw, gauge_keys
+from lib.runner.phases import OUTPUT_FILENAMES, earlier_phase_file
+from lib.plumbing.progress import Progress
+from lib.retention.projection import MeasuredCosts, Workload, assumptions, project, storage_over_time
+from lib.report.table import PhaseResult, human_bytes, ratio_words
+from lib.retention.policy import DEFAULT_POLICY, RetentionPolicy, Tier, apply_policy, format_duration
+from lib.storage.rollup_files import (
     ROLLUP_FILE_GLOB, SKETCH_COLUMNS, RollupStore, column_bytes, column_labels, resolution_label, rollup_filename, rollup_to_series,
     write_verified,
 )
@@ -355,7 +355,7 @@ def print_retention(policy, series_list):
         shortest = policy.tiers[0].horizon_ns
         fits = "inside every horizon" if span < shortest else "longer than the shortest horizon"
         print(f"  This dataset spans {span / HOUR_NS:,.1f} h, {fits}: `--apply-retention` deletes what has expired from")
-        print("  the roll-up files after this run (lib/retention.py; the tests apply it to real files).")
+        print("  the roll-up files after this run (lib/retention/policy.py; the tests apply it to real files).")
 
 
 def print_projection(costs, workload, policy):

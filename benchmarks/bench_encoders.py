@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lib import encoders  # noqa: E402
+from lib.codecs import gorilla  # noqa: E402
 
 TIMESTAMP_START_NS = 1_700_000_000_000_000_000
 SCRAPE_INTERVAL_MS = 15_000
@@ -120,12 +120,12 @@ def main(argv=None):
 
     rows = []
     for kind in VALUE_KINDS:
-        rows.append(measure(kind, value_series(kind, points, rng), encoders.encode_values,
-                            encoders.decode_values, encoders.encode_values_reference,
-                            encoders.decode_values_reference, same_floats, reference_points, repeat))
+        rows.append(measure(kind, value_series(kind, points, rng), gorilla.encode_values,
+                            gorilla.decode_values, gorilla.encode_values_reference,
+                            gorilla.decode_values_reference, same_floats, reference_points, repeat))
     rows.append(measure("timestamps 15s+ms jitter", timestamp_series(points, rng),
-                        encoders.encode_timestamps, encoders.decode_timestamps,
-                        encoders.encode_timestamps_reference, encoders.decode_timestamps_reference,
+                        gorilla.encode_timestamps, gorilla.decode_timestamps,
+                        gorilla.encode_timestamps_reference, gorilla.decode_timestamps_reference,
                         same_ints, reference_points, repeat))
     print_table(rows, points, reference_points)
     return 0 if all(row["ok"] == "yes" for row in rows) else 1

@@ -16,9 +16,9 @@ round trip fails is listed as FAILED, and a peer whose package is missing is ski
 
 The peers (groups for `--peers`):
 
-- project: the phase-4 METRICS! file (`lib.binary_format.write_file`, called at run time, so the
+- project: the phase-4 METRICS! file (`lib.storage.metrics_file.write_file`, called at run time, so the
   row follows whatever codecs the format uses now; index, CRCs and block framing included) and
-  the plain Gorilla streams of `lib.encoders`, one timestamp and one value stream per series.
+  the plain Gorilla streams of `lib.codecs.gorilla`, one timestamp and one value stream per series.
 - stdlib: zlib level 9 and raw LZMA2 preset 9.
 - zstd: the `zstandard` package at levels 3 and 19.
 - parquet: pyarrow, zstd level 19, DELTA_BINARY_PACKED timestamps, BYTE_STREAM_SPLIT values.
@@ -71,9 +71,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from lib import binary_format, data_generator, encoders, importers  # noqa: E402
-from lib.cli import add_dataset_arguments, exit_on_user_error  # noqa: E402
-from lib.dataset import Series, canonical_order, first_difference, total_points  # noqa: E402
+from lib.codecs import gorilla
+from lib.data import generator as data_generator, importers
+from lib.storage import metrics_file  # noqa: E402
+from lib.runner.cli import add_dataset_arguments, exit_on_user_error  # noqa: E402
+from lib.data.dataset import Series, canonical_order, first_difference, total_points  # noqa: E402
 from lib.errors import SqueezedSignalsError  # noqa: E402
 
 PROJECT_FILE_PEER = "squeezed-signals METRICS! file"
@@ -123,7 +125,7 @@ def imported_dataset(paths, fmt=None, description=None):
 
 @dataclass(frozen=True)
 class VegaFile:
-    """How one CSV file shipped in a package becomes series in the long CSV that lib.importers reads."""
+    """How one CSV file shipped in a package becomes series in the long CSV that lib.data.importers reads."""
     name: str  # path inside the package's data folder
     date_format: str  # strptime format of its date column
     metrics: dict = field(default_factory=dict)  # value column -> metric name
@@ -200,7 +202,7 @@ def vega_points(spec, rows):
 def write_vega_long_csv(spec, source, target):
     """Rewrite one vega CSV as `timestamp,metric,value,dataset,<labels>`; returns the point count.
 
-    Values are copied as text, so lib.importers parses them exactly as it parses any CSV.
+    Values are copied as text, so lib.data.importers parses them exactly as it parses any CSV.
     """
     with open(source, newline="", encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
@@ -329,7 +331,7 @@ def metrics_file_peer(name):
     def encode(series_list, workdir):
         path = Path(workdir) / "peer.metrics"
         usage = {}
-        written = binary_format.write_file(path, series_list, binary_format.DEFAULT_BLOCK_POINTS, codec_usage=usage)
+        written = metrics_file.write_file(path, series_list, metrics_file.DEFAULT_BLOCK_POINTS, codec_usage=usage)
         size = path.stat().st_size
         if written != size:
             raise ValueError(f"write_file reported {written} bytes, the file has {size}")
@@ -338,7 +340,7 @@ def metrics_file_peer(name):
         return Encoded(size, path, *column_bytes)
 
     def decode(encoded):
-        return binary_format.read_file(encoded.payload)
+        return metrics_file.read_file(encoded.payload)
 
     return Peer(name, "project", encode, decode)
 
@@ -377,8 +379,8 @@ def per_series_peer(name, group, encode_pair, decode_pair):
 def gorilla_peer():
     return per_series_peer(
         "squeezed-signals Gorilla streams", "project",
-        lambda ts, vs: (encoders.encode_timestamps(ts), encoders.encode_values(vs)),
-        lambda t, v, count: (encoders.decode_timestamps(t, count), encoders.decode_values(v, count)),
+        lambda ts, vs: (gorilla.encode_timestamps(ts), gorilla.encode_values(vs)),
+        lambda t, v, count: (gorilla.decode_timestamps(t, count), gorilla.decode_values(v, count)),
     )
 
 

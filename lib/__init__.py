@@ -1,13 +1,17 @@
-"""Shared pieces of squeezed-signals: data model, encoders, file formats, reporting.
+"""Shared pieces of squeezed-signals, one package per job; each module states its role in its docstring.
 
-Each module states its role in its docstring. Layers (a module only imports those above it):
-  errors, atomic, regular_files, output_lock, progress, bounded_compression, safe_msgpack
-  dataset (the data model)
-  bits, primitives (zigzag, varint, delta, RLE)
-  encoders (Gorilla), decimal_codec, integer_codecs (byte planes, timestamp grid),
-    bin_coder (bins entropy coder), value_codecs (the codecs and the choice per block)
-  binary_format (the METRICS! file)
-  downsampling, rollup_files, retention (tiers), projection (cost of a workload), long_range_queries
-  data_generator, importers, reference_compression, report, cli, phases
-  report_page (the run in pictures)
+Layers (a module only imports from its own layer or those above it):
+  errors                       the one error type for damaged or invalid input
+  plumbing/                    atomic writes, regular-file checks, the output lock, progress,
+                               bounded decompression, safe msgpack
+  data/dataset                 the data model: Series, load, save, bit-exact comparison
+  bitstream/                   MSB-first bit streams, fixed-width packing, zigzag, varints
+  codecs/                      Gorilla, decimals, byte planes, the bins entropy coder,
+                               the value and timestamp codecs and the choice per block
+  storage/metrics_file         the METRICS! file (layout: docs/format.md)
+  rollup/                      metric kinds, buckets, exact sums, DDSketch, query planning
+  storage/rollup_files         roll-ups on disk, one METRICS! file per resolution
+  retention/                   tiers, the cost of a workload over time, timed long-range queries
+  data/generator, data/importers, report/, runner/
+                               datasets in, tables and the report page out, running the phases
 """

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from hypothesis import strategies as st
 
-from lib.dataset import PROJECT_ROOT, Series, canonical_order, save_dataset
-from lib.phases import load_script
+from lib.data.dataset import PROJECT_ROOT, Series, canonical_order, save_dataset
+from lib.runner.phases import load_script
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1

@@ -1,11 +1,11 @@
-"""lib/atomic.py: all or nothing at the final path, and errors that name the user's path."""
+"""lib/plumbing/atomic.py: all or nothing at the final path, and errors that name the user's path."""
 import errno
 import os
 
 import pytest
 
-from lib import atomic
-from lib.atomic import atomic_write, write_bytes_atomically
+from lib.plumbing import atomic
+from lib.plumbing.atomic import atomic_write, write_bytes_atomically
 
 
 def test_a_finished_write_replaces_the_file_and_leaves_no_temp_file(tmp_path):

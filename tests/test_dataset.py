@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.dataset import (
+from lib.data.dataset import (
     Series, assert_identical, canonical_order, first_difference, load_dataset, save_dataset,
 )
 from lib.errors import FormatError, MissingDatasetError, RoundTripError

@@ -1,4 +1,4 @@
-"""Tests for lib/downsampling.py.
+"""Tests for lib/rollup/downsampling.py.
 
 The reference for every aggregate is a deliberately naive pure-Python roll-up (`brute_rollup`)
 written from the definitions in the module docstring, not from the code under test.
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib import downsampling as ds
-from lib.dataset import Series
+from lib.rollup import downsampling as ds
+from lib.data.dataset import Series
 
 WIDTH = 1000
 LEVELS = (WIDTH, 2 * WIDTH, 6 * WIDTH)

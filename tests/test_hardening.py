@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from lib import data_generator
-from lib.output_lock import locked_output_dir
+from lib.data import generator as data_generator
+from lib.plumbing.output_lock import locked_output_dir
 from tests.conftest import run_script
 
 

@@ -1,4 +1,4 @@
-"""Tests for lib/importers.py: every format, every timestamp form, the awkward files, the errors.
+"""Tests for lib/data/importers.py: every format, every timestamp form, the awkward files, the errors.
 
 Fixture files are written by each test into tmp_path. Expected nanoseconds are worked out by hand
 (e.g. 2023-10-12T14:30:00Z is 19642 days * 86400 s + 14.5 h = 1697121000 s after the epoch), and
@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.dataset import assert_identical, canonical_order, float_bits, load_dataset, save_dataset
+from lib.data.dataset import assert_identical, canonical_order, float_bits, load_dataset, save_dataset
 from lib.errors import FormatError
-from lib.importers import (
+from lib.data.importers import (
     FORMATS,
     ImportResult,
     detect_format,

@@ -4,11 +4,11 @@ import math
 import numpy as np
 import pytest
 
-from lib.binary_format import write_file
-from lib.dataset import HOUR_NS, MINUTE_NS, Series
-from lib.downsampling import SKETCH_ALPHA, rollup_dataset
-from lib.long_range_queries import answer_from_level, answer_from_raw, gauge_keys
-from lib.rollup_files import write_rollups
+from lib.storage.metrics_file import write_file
+from lib.data.dataset import HOUR_NS, MINUTE_NS, Series
+from lib.rollup.downsampling import SKETCH_ALPHA, rollup_dataset
+from lib.retention.long_range_queries import answer_from_level, answer_from_raw, gauge_keys
+from lib.storage.rollup_files import write_rollups
 
 
 @pytest.fixture

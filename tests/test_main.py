@@ -3,9 +3,9 @@ import io
 import threading
 from concurrent.futures import Future
 
-import lib.reference_compression as reference
-from lib.progress import Progress
-from lib.report import human_bytes
+import lib.report.reference_compression as reference
+from lib.plumbing.progress import Progress
+from lib.report.table import human_bytes
 from tests.conftest import phase_module
 
 main = phase_module("main.py")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from lib.dataset import Series, assert_identical
+from lib.data.dataset import Series, assert_identical
 from lib.errors import FormatError
 from tests.conftest import INT64_MAX, awkward_dataset, phase_module
 from tests.test_dataset import datasets

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from lib.dataset import Series, assert_identical
+from lib.data.dataset import Series, assert_identical
 from lib.errors import FormatError
 from tests.conftest import awkward_dataset, phase_module
 
@@ -41,7 +41,7 @@ def test_compressed_file_round_trips_and_damage_is_refused(tmp_path):
 
 
 def test_one_flipped_bit_changes_a_phase_3_value_silently_but_phase_4_refuses_it():
-    from lib import data_generator
+    from lib.data import generator as data_generator
 
     flip = phase3.silent_bit_flip(data_generator.generate_dataset(3, 300, seed=5))
     assert flip is not None

@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
-from lib.dataset import Series, load_dataset_for_phase, save_dataset
-from lib.downsampling import LIGHT_FIELDS, STORED_FIELDS
+from lib.data.dataset import Series, load_dataset_for_phase, save_dataset
+from lib.rollup.downsampling import LIGHT_FIELDS, STORED_FIELDS
 from lib.errors import RoundTripError
-from lib.output_lock import LOCK_FILENAME
-from lib.rollup_files import read_rollups, rollup_filename
+from lib.plumbing.output_lock import LOCK_FILENAME
+from lib.storage.rollup_files import read_rollups, rollup_filename
 from tests.conftest import phase_module, run_script
 
 phase5 = phase_module("05_downsampling_storage.py")

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from lib.dataset import Series, assert_identical, load_dataset_for_phase, save_dataset
+from lib.data.dataset import Series, assert_identical, load_dataset_for_phase, save_dataset
 from lib.errors import FormatError, RoundTripError, SqueezedSignalsError
-from lib.phases import WriteCheck, available_phase_scripts, write_and_verify
+from lib.runner.phases import WriteCheck, available_phase_scripts, write_and_verify
 from tests.conftest import awkward_dataset, phase_module, run_script
 from tests.test_dataset import datasets
 
@@ -264,8 +264,8 @@ def test_the_verified_flag_of_a_phase_comes_from_its_check(awkward_output_dir, m
 
 FLIP_ONE_BIT_AND_RUN = """
 import sys
-from lib.cli import exit_on_user_error
-from lib.phases import load_script
+from lib.runner.cli import exit_on_user_error
+from lib.runner.phases import load_script
 phase = load_script(sys.argv[1])
 original = getattr(phase, sys.argv[2])
 def read_with_one_bit_flipped(path):

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from lib.errors import FormatError
 from tests.conftest import INT64_MAX, INT64_MIN, int64s
-from lib.primitives import (
+from lib.bitstream.primitives import (
     decode_delta,
     decode_delta_of_delta,
     decode_varints,

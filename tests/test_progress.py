@@ -1,6 +1,6 @@
 import io
 
-from lib.progress import Progress
+from lib.plumbing.progress import Progress
 
 
 def test_short_jobs_print_nothing():

@@ -1,10 +1,10 @@
 """The cost projection, checked against sums worked out by hand."""
 import pytest
 
-from lib.dataset import HOUR_NS, MINUTE_NS
-from lib.downsampling import COUNTER, GAUGE
-from lib.projection import MeasuredCosts, Workload, assumptions, project, retained_bytes, storage_over_time
-from lib.retention import RetentionPolicy
+from lib.data.dataset import HOUR_NS, MINUTE_NS
+from lib.rollup.downsampling import COUNTER, GAUGE
+from lib.retention.projection import MeasuredCosts, Workload, assumptions, project, retained_bytes, storage_over_time
+from lib.retention.policy import RetentionPolicy
 
 COSTS = MeasuredCosts(
     kind_share={GAUGE: 0.5, COUNTER: 0.5},

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from lib.dataset import PROJECT_ROOT
+from lib.data.dataset import PROJECT_ROOT
 from tests.conftest import run_script
 
 README = (PROJECT_ROOT / "README.md").read_text()

@@ -1,7 +1,7 @@
 """The README's Results section describes the default dataset as a fresh phase-0 run prints it."""
 import re
 
-from lib.dataset import PROJECT_ROOT
+from lib.data.dataset import PROJECT_ROOT
 from tests.conftest import run_script
 
 RESULTS = re.search(r"## Results\n(.*?)\n## ", (PROJECT_ROOT / "README.md").read_text(), re.S).group(1)

@@ -5,7 +5,7 @@ import lzma
 
 import pytest
 
-import lib.reference_compression as reference
+import lib.report.reference_compression as reference
 from lib.errors import RoundTripError
 
 

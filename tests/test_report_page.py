@@ -7,10 +7,10 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lib.data_generator import generate_dataset
-from lib.dataset import Series
-from lib.encoders import encode_values_reference
-from lib.report_page import (
+from lib.data.generator import generate_dataset
+from lib.data.dataset import Series
+from lib.codecs.gorilla import encode_values_reference
+from lib.report.page import (
     REPORT_FILENAME, build_report_page, decimal_view, gorilla_records, nice_ticks, unit_of,
 )
 from tests.conftest import AWKWARD_VALUES, awkward_dataset, run_script

@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
-from lib.binary_format import read_file, write_file
-from lib.dataset import DAY_NS, HOUR_NS, MINUTE_NS, Series, assert_identical
-from lib.downsampling import rollup_dataset
-from lib.retention import DEFAULT_POLICY, RetentionPolicy, Tier, apply_policy, format_duration, parse_duration
-from lib.rollup_files import read_rollups, rollup_filename, write_rollups
+from lib.storage.metrics_file import read_file, write_file
+from lib.data.dataset import DAY_NS, HOUR_NS, MINUTE_NS, Series, assert_identical
+from lib.rollup.downsampling import rollup_dataset
+from lib.retention.policy import DEFAULT_POLICY, RetentionPolicy, Tier, apply_policy, format_duration, parse_duration
+from lib.storage.rollup_files import read_rollups, rollup_filename, write_rollups
 
 START = 1_700_000_000 * 10**9 // DAY_NS * DAY_NS  # a midnight, so hours and days line up
 NOW = START + 10 * DAY_NS - 1  # the newest point below: 10 days of hourly points

@@ -2,12 +2,12 @@
 import numpy as np
 import pytest
 
-from lib.binary_format import write_file
-from lib.data_generator import generate_dataset
-from lib.dataset import Series
-from lib.downsampling import HOUR_NS, MINUTE_NS, RAW_RESOLUTION, rollup_dataset
+from lib.storage.metrics_file import write_file
+from lib.data.generator import generate_dataset
+from lib.data.dataset import Series
+from lib.rollup.downsampling import HOUR_NS, MINUTE_NS, RAW_RESOLUTION, rollup_dataset
 from lib.errors import FormatError
-from lib.rollup_files import RollupStore, read_rollups, resolution_label, rollup_filename, write_rollups
+from lib.storage.rollup_files import RollupStore, read_rollups, resolution_label, rollup_filename, write_rollups
 
 RESOLUTIONS = (MINUTE_NS, 5 * MINUTE_NS, HOUR_NS)
 

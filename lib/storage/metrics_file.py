@@ -1,0 +1,489 @@
+"""The METRICS! file: compressed series in one self-describing file with an index for random access.
+
+Phase 3 showed how small the columns get; a database also needs to find one series without reading
+the others, read one hour without decoding every block of a day (when blocks are small enough
+to cut the day: phase 4 shows both sizes), and refuse damaged bytes instead of returning
+wrong numbers. So the file puts an index in front of the data: per series its name, labels, point
+count, time range and the offset of each of its blocks. A reader reads the small index, then seeks
+straight to the blocks it needs. Each series is cut into blocks of at most `block_points` points
+(Prometheus cuts chunks at 120 samples; bigger blocks compress slightly better, smaller ones make
+time-range reads cheaper; the default is 8,192), and every block decodes on its own.
+
+Layout. All integers are little-endian; the streams inside blocks are those of the codecs in
+lib/codecs/values.py: bins streams (lib/codecs/bins.py) by default, Gorilla's MSB-first bit streams
+(lib/codecs/gorilla.py) with `choose_codecs=False`.
+
+    Header, 32 bytes
+      0   8  magic            b"METRICS!"
+      8   2  version          uint16, FORMAT_VERSION
+     10   2  block_points     uint16, the most points any block holds (1..65535)
+     12   4  index_length     uint32, bytes of the index section as stored
+     16   8  data_offset      uint64, where the data section starts (= 32 + index_length + 4)
+     24   8  data_length      uint64, bytes of the data section
+    Index section, index_length bytes: u32 length of the index once inflated, then the index
+    compressed with raw DEFLATE (zlib level 9; its ids, counts and timestamps repeat a lot).
+    The index, inflated:
+      u32 string count S, then S times: u32 byte length, UTF-8 bytes   (the string dictionary:
+                                        metric names, label keys and values, each stored once)
+      u32 series count, then per series:
+        u32 name id, u16 label count L, L times (u32 key id, u32 value id)
+        u64 point count, i64 min timestamp, i64 max timestamp, u32 block count B
+        B times: u64 block offset (from data_offset), u32 block length,
+                 u32 point count, i64 min timestamp, i64 max timestamp
+    u32 CRC32 of header + index
+    Data section: the blocks, back to back
+      Block: u32 point count, u8 timestamp codec tag, u8 value codec tag,
+             u32 timestamp stream length T, T bytes timestamp stream, value stream,
+             u32 CRC32 of everything before it in the block
+
+Codec tags are those of lib/codecs/values.py, and each block's tag says which codec made its
+streams. By default (`choose_codecs=True`) the encoder estimates from each block's statistics
+which fast codec is smallest and writes only that one:
+
+    values      decimal-bins (8)  decimals, and floats a few ULP steps from a decimal
+                dictionary (9)    few distinct values: the values once, then ranks
+                ordered-bins (7)  other floats as integers that sort like them
+                constant (3)      one repeated bit pattern
+                runs (4)          runs of repeated bit patterns
+    timestamps  units-bins (3)    grid steps and jitter (or delta-of-delta) in the common unit
+
+all but constant and runs entropy-coded by bins (lib/codecs/bins.py). `entropy=True` adds the
+older, slower candidates (Gorilla, decimal, ordered, decimal-planes, units, each optionally through
+zlib or lzma) and keeps whatever is smallest; `choose_codecs=False` stores plain Gorilla (tags 1
+and 1), as phase 3 does.
+
+Format version 2 introduced the bins codecs; a reader refuses files of version 1 with a message
+saying how to write them again.
+
+For a series whose timestamps go up, min and max are its first and last timestamp. A reader
+opens only regular files (a named pipe or device at the path is refused, not waited on) and
+trusts nothing it reads: every offset, length and count is checked against the bytes present
+before it is used, and any mismatch raises FormatError naming the series and block. No block can
+claim more than the header's block_points, so a damaged count never asks for more than about
+1 MB of memory per block.
+"""
+import struct
+import zlib
+from dataclasses import dataclass, fields as fields_of
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from lib.plumbing.atomic import atomic_write
+from lib.data.dataset import Series, canonical_order, display_name, series_key
+from lib.codecs.gorilla import encode_timestamps, encode_values
+from lib.plumbing.bounded_compression import deflate, inflate
+from lib.errors import FormatError
+from lib.plumbing.regular_files import open_regular_file
+from lib.codecs.values import (
+    GORILLA, TIMESTAMP_GORILLA, decode_timestamps_tagged, decode_values_tagged, encode_timestamps_best,
+    encode_values_best, tag_name, timestamp_tag_name,
+)
+
+MAGIC = b"METRICS!"
+FORMAT_VERSION = 2
+DEFAULT_BLOCK_POINTS = 8192
+MAX_BLOCK_POINTS = 0xFFFF  # the header stores block_points in 16 bits
+MAX_DEFLATE_RATIO = 1032  # DEFLATE never expands data more than this (258-byte matches in 2 bits)
+
+HEADER = struct.Struct("<8sHHIQQ")
+U16 = struct.Struct("<H")
+U32 = struct.Struct("<I")
+LABEL_PAIR = struct.Struct("<II")
+SERIES_FIXED = struct.Struct("<QqqI")
+BLOCK_ENTRY = struct.Struct("<QIIqq")
+BLOCK_HEADER = struct.Struct("<IBBI")
+CRC = U32
+
+
+@dataclass
+class BlockEntry:
+    offset: int
+    length: int
+    points: int
+    min_timestamp: int
+    max_timestamp: int
+
+
+BLOCK_ENTRY_WIDTH = len(fields_of(BlockEntry))  # fields of one BLOCK_ENTRY record
+
+
+@dataclass
+class SeriesEntry:
+    name: str
+    labels: dict
+    points: int
+    min_timestamp: int
+    max_timestamp: int
+    blocks: list
+
+    @cached_property
+    def key(self):
+        """series_key(name, labels), worked out once: the reader compares and looks up by it."""
+        return series_key(self.name, self.labels)
+
+    def display_name(self):
+        return display_name(self.name, self.labels)
+
+
+def encode_block(timestamps, values, choose_codecs=True, entropy=False):
+    """One self-contained block: its point count, codec tags, both streams and a CRC32."""
+    if choose_codecs:
+        timestamp_tag, timestamp_stream = encode_timestamps_best(timestamps, entropy)
+        value_tag, value_stream = encode_values_best(values, entropy)
+    else:
+        timestamp_tag, timestamp_stream = TIMESTAMP_GORILLA, encode_timestamps(timestamps)
+        value_tag, value_stream = GORILLA, encode_values(values)
+    body = b"".join((
+        BLOCK_HEADER.pack(len(timestamps), timestamp_tag, value_tag, len(timestamp_stream)),
+        timestamp_stream,
+        value_stream,
+    ))
+    return body + CRC.pack(zlib.crc32(body))
+
+
+def record_codec_usage(usage, block, metric):
+    """Count a block's codecs and stream bytes into usage = {"timestamps": {...}, "values": {...}},
+    each {codec name: {"blocks", "points", "bytes"}}, for a report of which codec won how often;
+    and usage["by_metric"] = {metric name: {value codec name: points}}, which codec each metric chose."""
+    points, timestamp_tag, value_tag, timestamp_length = BLOCK_HEADER.unpack_from(block)
+    by_metric = usage.setdefault("by_metric", {}).setdefault(metric, {})
+    by_metric[tag_name(value_tag)] = by_metric.get(tag_name(value_tag), 0) + points
+    value_length = len(block) - BLOCK_HEADER.size - timestamp_length - CRC.size
+    for column, name, length in (("timestamps", timestamp_tag_name(timestamp_tag), timestamp_length),
+                                 ("values", tag_name(value_tag), value_length)):
+        row = usage.setdefault(column, {}).setdefault(name, {"blocks": 0, "points": 0, "bytes": 0})
+        row["blocks"] += 1
+        row["points"] += points
+        row["bytes"] += length
+
+
+def decode_block(block, where="block", expected_points=None):
+    """Check a block's CRC and decode it into (timestamps, values)."""
+    if len(block) < BLOCK_HEADER.size + CRC.size:
+        raise FormatError(f"{where}: {len(block)} bytes is too short for a block")
+    block = memoryview(block)
+    body, (stored_crc,) = block[: -CRC.size], CRC.unpack_from(block, len(block) - CRC.size)
+    if zlib.crc32(body) != stored_crc:
+        raise FormatError(f"{where}: checksum mismatch, the block is damaged")
+    count, timestamp_tag, value_tag, timestamp_length = BLOCK_HEADER.unpack_from(body)
+    if expected_points is not None and count != expected_points:
+        raise FormatError(f"{where}: block holds {count} points, the index says {expected_points}")
+    timestamps_end = BLOCK_HEADER.size + timestamp_length
+    if timestamps_end > len(body):
+        raise FormatError(f"{where}: timestamp stream length {timestamp_length} runs past the block")
+    try:
+        timestamps = decode_timestamps_tagged(timestamp_tag, bytes(body[BLOCK_HEADER.size:timestamps_end]), count)
+        values = decode_values_tagged(value_tag, bytes(body[timestamps_end:]), count)
+    except FormatError as exc:
+        raise FormatError(f"{where}: {exc}") from None
+    return timestamps, values
+
+
+def split_into_blocks(count, block_points):
+    """[start, end) point ranges of at most block_points; an empty series has no blocks."""
+    return [(start, min(start + block_points, count)) for start in range(0, count, block_points)]
+
+
+def write_file(path, series_list, block_points=DEFAULT_BLOCK_POINTS, choose_codecs=True, entropy=False,
+               codec_usage=None, progress=None):
+    """Write the series to a METRICS! file atomically; returns its size in bytes.
+
+    choose_codecs: store each block with the codec estimated smallest (False: Gorilla only).
+    entropy: also try the older codecs and zlib/lzma over each stream, kept where smaller (much
+    slower to write).
+    codec_usage: a dict to fill for reports (see record_codec_usage).
+    progress: a lib.plumbing.progress.Progress advanced by each series' points as it is encoded.
+    """
+    if not 1 <= block_points <= MAX_BLOCK_POINTS:
+        raise ValueError(f"block_points must be in 1..{MAX_BLOCK_POINTS}")
+    series_list = canonical_order(series_list)
+    strings = StringDictionary()
+    index_parts = []
+    blocks = []
+    data_length = 0
+    for s in series_list:
+        entries = []
+        for start, end in split_into_blocks(len(s), block_points):
+            timestamps = s.timestamps[start:end]
+            block = encode_block(timestamps, s.values[start:end], choose_codecs, entropy)
+            if codec_usage is not None:
+                record_codec_usage(codec_usage, block, s.name)
+            entries.append(BlockEntry(data_length, len(block), end - start, *time_range(timestamps)))
+            blocks.append(block)
+            data_length += len(block)
+        index_parts.append(pack_series_entry(s, entries, strings))
+        if progress is not None:
+            progress.advance(len(s))
+    index = pack_index_section(strings.pack() + U32.pack(len(series_list)) + b"".join(index_parts))
+    data_offset = HEADER.size + len(index) + CRC.size
+    header = HEADER.pack(MAGIC, FORMAT_VERSION, block_points, len(index), data_offset, data_length)
+    with atomic_write(path) as f:
+        f.write(header)
+        f.write(index)
+        f.write(CRC.pack(zlib.crc32(index, zlib.crc32(header))))
+        for block in blocks:
+            f.write(block)
+    return data_offset + data_length
+
+
+def time_range(timestamps):
+    """(min, max) of a block's timestamps; an empty block covers nothing: (0, -1)."""
+    if len(timestamps) == 0:
+        return 0, -1
+    return int(timestamps.min()), int(timestamps.max())
+
+
+def pack_index_section(index):
+    """The stored form of the index: its inflated length, then the index deflated."""
+    return U32.pack(len(index)) + deflate(index)
+
+
+def unpack_index_section(section, path):
+    """Inflate a stored index; its declared length is checked before any memory is committed."""
+    if len(section) < U32.size:
+        raise FormatError(f"{path}: index section of {len(section)} bytes is too short")
+    (length,) = U32.unpack_from(section)
+    if length > MAX_DEFLATE_RATIO * len(section):
+        raise FormatError(f"{path}: index claims {length} bytes, more than {len(section)} deflated bytes can hold")
+    try:
+        return inflate(section[U32.size:], length, exact=True)
+    except FormatError as exc:
+        raise FormatError(f"{path}: index: {exc}") from None
+
+
+class StringDictionary:
+    """Each distinct string once; the index refers to strings by their number."""
+
+    def __init__(self):
+        self.ids = {}
+
+    def id_of(self, text):
+        return self.ids.setdefault(text, len(self.ids))
+
+    def pack(self):
+        parts = [U32.pack(len(self.ids))]
+        for text in self.ids:
+            encoded = text.encode("utf-8")
+            parts += [U32.pack(len(encoded)), encoded]
+        return b"".join(parts)
+
+
+def pack_series_entry(s, blocks, strings):
+    parts = [U32.pack(strings.id_of(s.name)), U16.pack(len(s.labels))]
+    parts += [LABEL_PAIR.pack(strings.id_of(k), strings.id_of(v)) for k, v in sorted(s.labels.items())]
+    parts.append(SERIES_FIXED.pack(len(s), *time_range(s.timestamps), len(blocks)))
+    parts += [BLOCK_ENTRY.pack(b.offset, b.length, b.points, b.min_timestamp, b.max_timestamp) for b in blocks]
+    return b"".join(parts)
+
+
+class IndexParser:
+    """Reads fixed-size fields from the index, raising FormatError instead of running off its end."""
+
+    def __init__(self, data, path):
+        self.data = data
+        self.position = 0
+        self.path = path
+
+    def take(self, layout, what):
+        if self.position + layout.size > len(self.data):
+            raise FormatError(f"{self.path}: index ends in the middle of {what}")
+        fields = layout.unpack_from(self.data, self.position)
+        self.position += layout.size
+        return fields
+
+    def take_many(self, layout, count, what):
+        """`count` records of `layout` back to back, as one flat tuple of their fields."""
+        size = layout.size * count
+        if self.position + size > len(self.data):
+            raise FormatError(f"{self.path}: index ends in the middle of {what}")
+        fields = struct.unpack_from("<" + layout.format.lstrip("<") * count, self.data, self.position)
+        self.position += size
+        return fields
+
+    def take_bytes(self, length, what):
+        if self.position + length > len(self.data):
+            raise FormatError(f"{self.path}: index ends in the middle of {what}")
+        chunk = self.data[self.position:self.position + length]
+        self.position += length
+        return chunk
+
+
+def overlapping_blocks(entry, start, end):
+    """Numbers of the blocks of a series whose time range meets [start, end)."""
+    return [n for n, b in enumerate(entry.blocks) if b.min_timestamp < end and b.max_timestamp >= start]
+
+
+class MetricsFile:
+    """An opened METRICS! file: the index is in memory, blocks are read on demand.
+
+    `bytes_read` counts every byte taken from the file, so callers can see what a query touched.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.bytes_read = 0
+        # A named pipe or device at the path is refused here instead of hanging a read, and reads
+        # stop at the size the file had when opened.
+        self.file, self.file_size = open_regular_file(self.path)
+        try:
+            self.series = self._read_index()
+        except BaseException:
+            self.file.close()
+            raise
+        self._by_key = {entry.key: entry for entry in self.series}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        self.file.close()
+
+    def _read_at(self, offset, length):
+        self.file.seek(offset)
+        data = self.file.read(length)
+        self.bytes_read += len(data)
+        if len(data) != length:
+            raise FormatError(f"{self.path}: file ends at byte {offset + len(data)}, {length} bytes wanted at {offset}")
+        return data
+
+    def _read_index(self):
+        if self.file_size < HEADER.size + CRC.size:
+            raise FormatError(f"{self.path}: {self.file_size} bytes is too short for a METRICS! file")
+        header = self._read_at(0, HEADER.size)
+        magic, version, block_points, index_length, data_offset, data_length = HEADER.unpack(header)
+        if magic != MAGIC:
+            raise FormatError(f"{self.path}: not a METRICS! file (magic bytes {magic!r})")
+        if 0 < version < FORMAT_VERSION:
+            raise FormatError(f"{self.path}: written in an older format (version {version}) that this reader no longer "
+                              f"reads (it reads version {FORMAT_VERSION}); write it again with "
+                              f"`python 04_custom_binary_format.py`")
+        if version != FORMAT_VERSION:
+            raise FormatError(f"{self.path}: format version {version} is not supported (this reader knows {FORMAT_VERSION})")
+        if data_offset != HEADER.size + index_length + CRC.size or data_offset + data_length != self.file_size:
+            raise FormatError(
+                f"{self.path}: header says index {index_length} bytes and data {data_length} bytes at {data_offset}, "
+                f"but the file has {self.file_size} bytes"
+            )
+        index = self._read_at(HEADER.size, index_length)
+        (stored_crc,) = CRC.unpack(self._read_at(HEADER.size + index_length, CRC.size))
+        if zlib.crc32(index, zlib.crc32(header)) != stored_crc:
+            raise FormatError(f"{self.path}: header/index checksum mismatch, the index is damaged")
+        self.data_offset, self.data_length, self.block_points = data_offset, data_length, block_points
+        return self._parse_index(IndexParser(unpack_index_section(index, self.path), self.path))
+
+    def _parse_index(self, parser):
+        (string_count,) = parser.take(U32, "the string count")
+        if string_count > len(parser.data):
+            raise FormatError(f"{self.path}: string count {string_count} cannot fit in the index")
+        strings = []
+        for number in range(string_count):
+            (length,) = parser.take(U32, f"string {number}")
+            try:
+                strings.append(parser.take_bytes(length, f"string {number}").decode("utf-8"))
+            except UnicodeDecodeError:
+                raise FormatError(f"{self.path}: string {number} is not valid UTF-8") from None
+
+        def string(number):
+            if number >= len(strings):
+                raise FormatError(f"{self.path}: string id {number} is not in the dictionary")
+            return strings[number]
+
+        (series_count,) = parser.take(U32, "the series count")
+        series = []
+        for number in range(series_count):
+            name = string(parser.take(U32, f"series {number}")[0])
+            (label_count,) = parser.take(U16, f"series {number}")
+            ids = parser.take_many(LABEL_PAIR, label_count, f"the labels of series {number}")
+            if ids and max(ids) >= len(strings):
+                raise FormatError(f"{self.path}: string id {max(ids)} is not in the dictionary")
+            labels = {strings[key]: strings[value] for key, value in zip(ids[::2], ids[1::2])}
+            points, min_ts, max_ts, block_count = parser.take(SERIES_FIXED, f"series {number}")
+            fields = parser.take_many(BLOCK_ENTRY, block_count, f"the blocks of series {number}")
+            blocks = [BlockEntry(*fields[i:i + BLOCK_ENTRY_WIDTH]) for i in range(0, len(fields), BLOCK_ENTRY_WIDTH)]
+            entry = SeriesEntry(name, labels, points, min_ts, max_ts, blocks)
+            self._check_entry(entry)
+            if series and not series[-1].key < entry.key:
+                raise FormatError(f"{self.path}: series {entry.display_name()} is out of order or repeated in the index")
+            series.append(entry)
+        if parser.position != len(parser.data):
+            raise FormatError(f"{self.path}: {len(parser.data) - parser.position} unexplained bytes after the index")
+        return series
+
+    def _check_entry(self, entry):
+        def where():  # named only when something is wrong: building names for every series costs
+            return f"{self.path}: series {entry.display_name()}"
+
+        if not entry.name:
+            raise FormatError(f"{where()}: empty metric name")
+        if sum(b.points for b in entry.blocks) != entry.points:
+            raise FormatError(f"{where()}: block point counts do not add up to {entry.points}")
+        for number, block in enumerate(entry.blocks):
+            if block.offset + block.length > self.data_length:
+                raise FormatError(f"{where()}, block {number}: offset {block.offset} + length {block.length} "
+                                  f"runs past the data section ({self.data_length} bytes)")
+            if not 1 <= block.points <= self.block_points:
+                raise FormatError(f"{where()}, block {number}: {block.points} points, but blocks hold at most "
+                                  f"{self.block_points}")
+
+    def find(self, name, labels=None):
+        entry = self._by_key.get(series_key(name, labels or {}))
+        if entry is None:
+            raise KeyError(f"no series {name}{labels or {}} in {self.path}")
+        return entry
+
+    def _decode_blocks(self, entry, block_numbers, data_section=None):
+        """Decode the blocks of one series; `data_section`, when given, is the whole data section
+        already read (whole-file reads take it in one read instead of one per block)."""
+        timestamps, values = [], []
+        for number in block_numbers:
+            block = entry.blocks[number]
+            where = f"{self.path}: series {entry.display_name()}, block {number}"
+            if data_section is None:
+                data = self._read_at(self.data_offset + block.offset, block.length)
+            else:
+                data = data_section[block.offset:block.offset + block.length]
+            ts, vs = decode_block(data, where, expected_points=block.points)
+            if len(ts) and (int(ts.min()), int(ts.max())) != (block.min_timestamp, block.max_timestamp):
+                raise FormatError(f"{where}: decoded timestamps do not match the index's time range")
+            timestamps.append(ts)
+            values.append(vs)
+        if not timestamps:
+            return np.empty(0, np.int64), np.empty(0, np.float64)
+        if len(timestamps) == 1:
+            return timestamps[0], values[0]
+        return np.concatenate(timestamps), np.concatenate(values)
+
+    def read_series(self, name, labels=None):
+        """One whole series, reading only its own blocks."""
+        entry = self.find(name, labels)
+        timestamps, values = self._decode_blocks(entry, range(len(entry.blocks)))
+        return Series(entry.name, entry.labels, timestamps, values)
+
+    def read_range(self, name, labels, start, end):
+        """The points of one series with start <= timestamp < end, decoding only overlapping blocks."""
+        entry = self.find(name, labels)
+        timestamps, values = self._decode_blocks(entry, overlapping_blocks(entry, start, end))
+        inside = (timestamps >= start) & (timestamps < end)
+        return Series(entry.name, entry.labels, timestamps[inside], values[inside])
+
+    def points_surely_in_range(self, name, labels, start, end):
+        """Points of the blocks lying wholly inside [start, end): a lower bound from the index alone."""
+        entry = self.find(name, labels)
+        return sum(b.points for b in entry.blocks if b.points and b.min_timestamp >= start and b.max_timestamp < end)
+
+    def read_all(self):
+        """Every series, reading the data section in one go."""
+        data_section = memoryview(self._read_at(self.data_offset, self.data_length))
+        return [Series(e.name, e.labels, *self._decode_blocks(e, range(len(e.blocks)), data_section))
+                for e in self.series]
+
+
+def read_file(path):
+    """Read a whole METRICS! file back into a dataset."""
+    with MetricsFile(path) as metrics_file:
+        return metrics_file.read_all()

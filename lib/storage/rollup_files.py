@@ -1,0 +1,213 @@
+"""Roll-ups on disk: each resolution is one METRICS! file (lib/storage/metrics_file.py), read on demand.
+
+A roll-up is a table per series: one row per bucket, one column per stored aggregate, plus the
+sparse DDSketch table of a gauge. Instead of inventing another format, each column becomes an
+ordinary series in the phase-4 file, told apart by two reserved labels:
+
+    cpu_usage_percent{host="a", __rollup__="max",   __resolution__="300s"}  bucket starts -> max
+    cpu_usage_percent{host="a", __rollup__="count", __resolution__="300s"}  bucket starts -> count
+    cpu_usage_percent{host="a", __rollup__="sketch_key", ...}   one point per sketch entry:
+        timestamp = start of the entry's bucket, value = key (likewise sketch_sign, sketch_count)
+
+A light file (fine levels) holds only the LIGHT_FIELDS columns and no sketch; a reader tells the
+two apart by the columns present.
+
+So every roll-up file gets the index, random access, checksums and compression of phase 4 for
+free, and a reader fetches one series' `max` column without touching anything else. Counts are
+stored as float64 (exact below 2**53). One file per resolution keeps each level independently
+replaceable, as a retention policy would: drop the 1-minute file after a month, keep the hours.
+"""
+import os
+from pathlib import Path
+
+import numpy as np
+
+from lib.storage.metrics_file import MetricsFile, write_file
+from lib.data.dataset import DAY_NS, HOUR_NS, MINUTE_NS, NS_PER_SECOND, Series, series_key
+from lib.rollup.downsampling import (
+    COUNTER, GAUGE, INTEGER_FIELDS, LIGHT_FIELDS, STORED_FIELDS, Rollup, Sketch, choose_resolution, query,
+    restore_exact_sums,
+)
+from lib.errors import FormatError
+
+ROLLUP_LABEL = "__rollup__"
+RESOLUTION_LABEL = "__resolution__"
+SKETCH_COLUMNS = ("sketch_sign", "sketch_key", "sketch_count")
+SKETCH_DTYPES = {"sketch_sign": np.int8, "sketch_key": np.int32, "sketch_count": np.int64}
+
+
+TIME_UNITS_NS = (("d", DAY_NS), ("h", HOUR_NS), ("m", MINUTE_NS), ("s", NS_PER_SECOND), ("ns", 1))
+
+
+def resolution_label(resolution_ns):
+    """Shortest exact name of a bucket width: 60 s -> "1m", 90 s -> "90s", 1 h -> "1h"."""
+    unit, size = next((u, n) for u, n in TIME_UNITS_NS if resolution_ns % n == 0)
+    return f"{resolution_ns // size}{unit}"
+
+
+ROLLUP_FILE_PREFIX = "05_rollup_"
+ROLLUP_FILE_GLOB = f"{ROLLUP_FILE_PREFIX}*.bin"
+
+
+def rollup_filename(resolution_ns):
+    return f"{ROLLUP_FILE_PREFIX}{resolution_label(resolution_ns)}.bin"
+
+
+def column_labels(labels, column, resolution_ns):
+    if ROLLUP_LABEL in labels or RESOLUTION_LABEL in labels:
+        raise ValueError(f"labels {ROLLUP_LABEL} and {RESOLUTION_LABEL} are reserved for roll-up files")
+    return {**labels, ROLLUP_LABEL: column, RESOLUTION_LABEL: resolution_label(resolution_ns)}
+
+
+def stored_columns(kind, light):
+    """The columns a roll-up file holds for a kind: every aggregate and the sketch, or (light) only
+    LIGHT_FIELDS."""
+    if light:
+        return LIGHT_FIELDS[kind]
+    return STORED_FIELDS[kind] + (SKETCH_COLUMNS if kind == GAUGE else ())
+
+
+def is_light(rollup):
+    """True for a roll-up holding only LIGHT_FIELDS (as read back from a light file)."""
+    return set(rollup.fields) == set(LIGHT_FIELDS[rollup.kind]) and rollup.sketch is None
+
+
+def rollup_to_series(rollup, light=False):
+    """The columns of one roll-up as series for the phase-4 file."""
+    columns = [
+        Series(rollup.name, column_labels(rollup.labels, field, rollup.resolution_ns),
+               rollup.bucket_start, rollup.fields[field].astype(np.float64))
+        for field in stored_columns(rollup.kind, light) if field in STORED_FIELDS[rollup.kind]
+    ]
+    if rollup.kind == GAUGE and not light:
+        sketch = rollup.sketch
+        entry_times = rollup.bucket_start[sketch.row]
+        for column, data in zip(SKETCH_COLUMNS, (sketch.sign, sketch.key, sketch.count)):
+            columns.append(Series(rollup.name, column_labels(rollup.labels, column, rollup.resolution_ns),
+                                  entry_times, data.astype(np.float64)))
+    return columns
+
+
+def write_rollups(path, rollups, block_points, light=False):
+    """Write one resolution's roll-ups to a METRICS! file; returns its size in bytes."""
+    return write_file(path, [column for r in rollups for column in rollup_to_series(r, light)], block_points)
+
+
+def write_verified(path, write, verify):
+    """`write(temp_path)`, then `verify(temp_path)`, and only then rename it over `path`: a file
+    that fails its check never replaces the previous one (the temporary file is removed)."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.unverified")
+    try:
+        size = write(temporary)
+        verify(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return size
+
+
+def rollup_from_columns(name, labels, resolution_ns, columns):
+    """Rebuild a Rollup from its columns {column name: Series}; checks that they agree."""
+    kind = COUNTER if "increase" in columns else GAUGE
+    where = f"roll-up of {name}{labels} at {resolution_label(resolution_ns)}"
+    if set(columns) not in (set(stored_columns(kind, light)) for light in (False, True)):
+        raise FormatError(f"{where}: columns {sorted(columns)} do not make a {kind} roll-up")
+    light = set(columns) == set(stored_columns(kind, True))
+    bucket_start = columns["count"].timestamps
+    fields = {}
+    for field in (f for f in stored_columns(kind, light) if f in STORED_FIELDS[kind]):
+        if not np.array_equal(columns[field].timestamps, bucket_start):
+            raise FormatError(f"{where}: column {field} has other buckets than count")
+        values = columns[field].values
+        fields[field] = values.astype(np.int64) if field in INTEGER_FIELDS else values
+    sketch = None
+    if kind == GAUGE and not light:
+        entry_times = columns["sketch_key"].timestamps
+        row = np.searchsorted(bucket_start, entry_times)
+        if np.any(row >= len(bucket_start)) or not np.array_equal(bucket_start[np.minimum(row, len(bucket_start) - 1)], entry_times):
+            raise FormatError(f"{where}: sketch entries point at buckets that do not exist")
+        sketch = Sketch(row.astype(np.int64), *(columns[c].values.astype(SKETCH_DTYPES[c]) for c in SKETCH_COLUMNS))
+    return Rollup(name, labels, kind, resolution_ns, bucket_start, fields, sketch)
+
+
+def read_rollups(path, resolution_ns):
+    """Every roll-up in one resolution's file, in the file's order of series."""
+    with MetricsFile(path) as f:
+        columns = group_columns(f.series)
+        return [
+            rollup_from_columns(name, dict(labels), resolution_ns,
+                                {column: f.read_series(name, full) for column, full in entries.items()})
+            for (name, labels), entries in columns.items()
+        ]
+
+
+def group_columns(entries):
+    """{(name, labels without the reserved ones): {column: full labels}} from a file's index."""
+    grouped = {}
+    for entry in entries:
+        labels = dict(entry.labels)
+        column = labels.pop(ROLLUP_LABEL, None)
+        labels.pop(RESOLUTION_LABEL, None)
+        if column is None:
+            raise FormatError(f"series {entry.display_name()} is not a roll-up column")
+        grouped.setdefault(series_key(entry.name, labels), {})[column] = entry.labels
+    return grouped
+
+
+def column_bytes(path, kind_of):
+    """Bytes of data blocks per (kind, column) in a roll-up file, from its index alone.
+
+    `kind_of(name, labels)` gives a series' kind. The header and the index are left out: they grow
+    with the number of series, not with time, so they would not grow with a longer span.
+    """
+    with MetricsFile(path) as f:
+        totals = {}
+        for entry in f.series:
+            labels = dict(entry.labels)
+            column = labels.pop(ROLLUP_LABEL, None)
+            labels.pop(RESOLUTION_LABEL, None)
+            key = (kind_of(entry.name, labels), column)
+            totals[key] = totals.get(key, 0) + sum(b.length for b in entry.blocks)
+    return totals
+
+
+class RollupStore:
+    """Answers aggregate queries from the right file: raw points for short ranges, roll-ups for long.
+
+    `raw_path` is the phase-4 file of raw points; `rollup_paths` maps resolution_ns to its file.
+    Only the blocks of the one series and the one resolution a query needs are read.
+    """
+
+    def __init__(self, raw_path, rollup_paths):
+        self.raw_path = Path(raw_path)
+        self.rollup_paths = dict(rollup_paths)
+
+    def read_rollup(self, resolution_ns, name, labels):
+        with MetricsFile(self.rollup_paths[resolution_ns]) as f:
+            entries = group_columns(f.series).get(series_key(name, labels))
+            if entries is None:
+                raise KeyError(f"no roll-up of {name}{labels} at {resolution_label(resolution_ns)}")
+            columns = {column: f.read_series(name, full) for column, full in entries.items()}
+        return restore_exact_sums(rollup_from_columns(name, labels, resolution_ns, columns))
+
+    def query(self, name, labels, aggregate, start_ns, end_ns, max_points):
+        """One aggregate of one series over [start_ns, end_ns): a downsampling.QueryResult.
+
+        When the range holds at most `max_points` raw points the answer comes from those points
+        (resolution RAW_RESOLUTION, only points inside the range count); otherwise from the roll-up
+        that `choose_resolution` picks (or the next coarser one holding the aggregate), with edge
+        buckets counted whole.
+        """
+        chosen = choose_resolution(start_ns, end_ns, self.rollup_paths, max_points)
+        for resolution in sorted(r for r in self.rollup_paths if r >= chosen):  # a light level may lack it
+            rollup = self.read_rollup(resolution, name, labels)
+            if aggregate in rollup.available():
+                break
+        raw = None
+        with MetricsFile(self.raw_path) as f:
+            # Blocks wholly inside the range already hold too many points? Then skip decoding raw.
+            if f.points_surely_in_range(name, labels, start_ns, end_ns) <= max_points:
+                raw = f.read_range(name, labels, start_ns, end_ns)
+        raw = raw if raw is not None and len(raw) <= max_points else None
+        return query({resolution: rollup}, aggregate, start_ns, end_ns, max_points, raw=raw)

@@ -1,0 +1,218 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from lib.errors import FormatError
+from lib.codecs.byte_planes import (
+    DEFLATE, DELTAS, GRID, LZMA1, MODE_NAMES, NONE, SPARSE_GRID, decode_planes, decode_timestamp_units,
+    encode_planes, encode_timestamp_units, grid_timestamps, nonzero_of, scatter_runs, zero_runs,
+)
+from lib.codecs.values import (
+    DECIMAL_PLANES, ORDERED, TIMESTAMP_UNITS, decode_timestamps_tagged, decode_values_tagged,
+    encode_decimal_planes, encode_ordered, encode_timestamps_best, floats_from_ordered, ordered_integers,
+)
+
+INT64 = np.iinfo(np.int64)
+RNG = np.random.default_rng(7)
+
+
+def u64(values):
+    return np.asarray(values, dtype=np.uint64)
+
+
+def test_worked_example_of_the_docstring():
+    blob = encode_planes([u64([1, 0, 300])], compressors=())
+    assert blob == bytes.fromhex("0200 00 06 000001 01002c")
+    (stream,), end = decode_planes(blob, [3])
+    assert stream.tolist() == [1, 0, 300] and end == len(blob)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(hnp.arrays(np.uint64, st.integers(0, 300)), min_size=1, max_size=3),
+       st.sampled_from([(), (LZMA1,), (DEFLATE,), (LZMA1, DEFLATE)]))
+def test_planes_round_trip(streams, compressors):
+    blob = encode_planes(streams, compressors)
+    decoded, end = decode_planes(blob, [s.size for s in streams])
+    assert end == len(blob)
+    for original, back in zip(streams, decoded):
+        np.testing.assert_array_equal(back, original)
+
+
+def test_random_low_planes_are_stored_raw():
+    noise = RNG.integers(0, 1 << 40, 1024, dtype=np.uint64)
+    blob = encode_planes([noise])
+    assert blob[0] == 5 and blob[1] >= 4  # width 5, the random low planes raw
+    np.testing.assert_array_equal(decode_planes(blob, [1024])[0][0], noise)
+
+
+def test_runs_of_zeros():
+    positions = np.array([1, 2])
+    runs = zero_runs(positions, 5)
+    assert runs.tolist() == [1, 0, 2]
+    assert scatter_runs(runs, u64([7, 9]), 5).tolist() == [0, 7, 9, 0, 0]
+    with pytest.raises(FormatError):
+        scatter_runs(u64([1, 0, 3]), u64([7, 9]), 5)
+
+
+def scrape_times(count, seed=0):
+    rng = np.random.default_rng(seed)
+    jitter = np.rint(rng.normal(0, 2, count)).astype(np.int64)
+    jitter[np.abs(jitter) <= 2] = 0
+    times = 1_704_067_200_000 + np.arange(count, dtype=np.int64) * 15_000 + jitter
+    return np.delete(times, [count // 3, count // 2]) * 1_000_000
+
+
+@pytest.mark.parametrize("mode", sorted(MODE_NAMES))
+def test_units_modes_round_trip_scrapes(mode):
+    timestamps = scrape_times(1024)
+    blob = encode_timestamp_units(timestamps, mode)
+    np.testing.assert_array_equal(decode_timestamp_units(blob, timestamps.size), timestamps)
+
+
+def test_jittered_scrapes_beat_gorilla_and_regular_series_cost_almost_nothing():
+    timestamps = scrape_times(1024)
+    tag, blob = encode_timestamps_best(timestamps, entropy=True)
+    assert tag == TIMESTAMP_UNITS and 8 * len(blob) < 2.5 * timestamps.size
+    regular = np.arange(1024, dtype=np.int64) * 15_000_000_000 + 1_704_067_200_000_000_000
+    tag, blob = encode_timestamps_best(regular, entropy=True)
+    assert len(blob) <= 1024 // 8 and (decode_timestamps_tagged(tag, blob, 1024) == regular).all()
+
+
+timestamp_arrays = hnp.arrays(np.int64, st.integers(1, 60),
+                              elements=st.integers(INT64.min, INT64.max) | st.integers(-5, 5))
+
+
+@settings(max_examples=200, deadline=None)
+@given(timestamp_arrays, st.sampled_from(sorted(MODE_NAMES)))
+def test_units_round_trip_any_int64(timestamps, mode):
+    blob = encode_timestamp_units(timestamps, mode)
+    if blob is None:  # spans of 2**62 and more are left to Gorilla
+        assert int(timestamps.max()) - int(timestamps.min()) >= 1 << 62
+        return
+    np.testing.assert_array_equal(decode_timestamp_units(blob, timestamps.size), timestamps)
+
+
+@pytest.mark.parametrize("timestamps", [
+    [5], [5, 5], [5, 4], [INT64.min, INT64.min + 1], [INT64.max, INT64.max], [0, 0, 0, 7, 3],
+    [INT64.min, INT64.max],
+])
+def test_timestamp_edge_cases(timestamps):
+    timestamps = np.array(timestamps, dtype=np.int64)
+    tag, blob = encode_timestamps_best(timestamps, entropy=True)
+    np.testing.assert_array_equal(decode_timestamps_tagged(tag, blob, timestamps.size), timestamps)
+
+
+def test_ordered_integers_keep_float_order_and_every_pattern():
+    values = np.array([-np.inf, -1.0, -0.0, 0.0, 5e-324, 1.0, np.inf])
+    assert (np.diff(ordered_integers(values)) > 0).all()
+    patterns = np.array([0, 1 << 63, 0x7FF8000000000001, 0xFFF0000000000123, (1 << 64) - 1], dtype=np.uint64)
+    back = floats_from_ordered(ordered_integers(patterns.view(np.float64)))
+    np.testing.assert_array_equal(back.view(np.uint64), patterns)
+
+
+float_patterns = hnp.arrays(np.uint64, st.integers(1, 80)).map(lambda a: a.view(np.float64))
+decimal_like = st.lists(st.integers(-10**6, 10**6), min_size=1, max_size=80).map(
+    lambda ints: np.array(ints, dtype=np.float64) / 100)
+
+
+@settings(max_examples=150, deadline=None)
+@given(float_patterns | decimal_like, st.sampled_from([(LZMA1,), (DEFLATE,), (LZMA1, DEFLATE)]))
+def test_plane_value_codecs_round_trip(values, compressors):
+    for tag, encode in ((ORDERED, encode_ordered), (DECIMAL_PLANES, encode_decimal_planes)):
+        blob = encode(values, compressors)
+        if blob is None:
+            continue
+        back = decode_values_tagged(tag, blob, values.size)
+        np.testing.assert_array_equal(back.view(np.uint64), values.view(np.uint64))
+
+
+def test_plane_value_codecs_keep_nan_payloads_and_negative_zero():
+    values = np.array([1.5, -0.0, np.nan, 2.25, 0.0]).copy()
+    values.view(np.uint64)[2] = 0x7FF8DEADBEEF0001
+    for tag, encode in ((ORDERED, encode_ordered), (DECIMAL_PLANES, encode_decimal_planes)):
+        back = decode_values_tagged(tag, encode(values), values.size)
+        np.testing.assert_array_equal(back.view(np.uint64), values.view(np.uint64))
+
+
+def damaged_versions(blob):
+    yield b""
+    for cut in range(1, len(blob)):
+        yield blob[:cut]
+    yield blob + b"\x00"
+    for position in range(0, len(blob), max(1, len(blob) // 40)):
+        for flip in (0x01, 0x80, 0xFF):
+            damaged = bytearray(blob)
+            damaged[position] ^= flip
+            yield bytes(damaged)
+
+
+def test_damaged_streams_raise_format_error_only():
+    timestamps = scrape_times(300)
+    values = np.round(RNG.normal(50, 5, 300), 2)
+    cases = [(decode_timestamp_units, encode_timestamp_units(timestamps, mode), timestamps.size)
+             for mode in sorted(MODE_NAMES)]
+    cases += [(lambda b, n, tag=tag: decode_values_tagged(tag, b, n), encode(values), values.size)
+              for tag, encode in ((ORDERED, encode_ordered), (DECIMAL_PLANES, encode_decimal_planes))]
+    for decode, blob, count in cases:
+        for damaged in damaged_versions(blob):
+            try:
+                out = decode(damaged, count)
+            except FormatError:
+                continue
+            assert out.size == count  # a flipped payload byte may decode to other numbers
+
+
+def test_counts_are_checked_before_allocating():
+    blob = bytes((8, 0, NONE)) + b"\x00"
+    with pytest.raises(FormatError):
+        decode_planes(blob, [1 << 26])
+    with pytest.raises(FormatError):
+        decode_timestamp_units(bytes((SPARSE_GRID,)) + b"\x00\x01\x01\x00\xff\xff\x03\x00", 10)
+    with pytest.raises(FormatError):
+        decode_timestamp_units(b"", 3)
+    assert GRID != DELTAS
+
+
+def test_decimal_planes_worked_example():
+    blob = encode_decimal_planes(np.array([1.5, 2.25, 3.0]), (DEFLATE,))
+    # e 2, plain; g 75, zigzag(base 3) 6, no exceptions; width 1, no raw plane, stored, 3 bytes
+    assert blob == bytes.fromhex("0200 4b0600 0100 00 03 010002")
+    assert decode_values_tagged(DECIMAL_PLANES, blob, 3).tolist() == [1.5, 2.25, 3.0]
+
+
+def test_mode_is_the_most_common_value_and_the_smallest_on_a_tie():
+    from lib.codecs.byte_planes import _mode
+    assert _mode(np.array([3, 1, 3, 1, 2], dtype=np.int64)) == 1
+    assert _mode(np.array([-5, 7, 7], dtype=np.int64)) == 7
+    extremes = np.array([np.iinfo(np.int64).min, np.iinfo(np.int64).max, np.iinfo(np.int64).max], dtype=np.int64)
+    assert _mode(extremes) == np.iinfo(np.int64).max  # a span too wide to count: sorted instead
+
+
+def grid_timestamps_reference(t0, unit, interval, shift, steps, jitter):
+    """The grid formula written out with Python integers, modulo 2**64, point by point."""
+    out, slot = [], -1
+    for step, jit in zip(steps.tolist(), jitter.tolist()):
+        slot += (step >> 1 ^ -(step & 1)) + 1
+        value = (t0 + unit * (slot * interval + shift + (jit >> 1 ^ -(jit & 1)))) % (1 << 64)
+        out.append(value - (1 << 64) if value >> 63 else value)
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(INT64.min, INT64.max), st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1),
+       st.integers(INT64.min, INT64.max),
+       st.lists(st.tuples(st.integers(0, 2**64 - 1) | st.just(0), st.integers(0, 2**64 - 1) | st.just(0)),
+                min_size=1, max_size=30))
+def test_grid_timestamps_follow_the_formula_modulo_2_64(t0, unit, interval, shift, points):
+    steps, jitter = u64([p[0] for p in points]), u64([p[1] for p in points])
+    expected = grid_timestamps_reference(t0, unit, interval, shift, steps, jitter)
+    timestamps = grid_timestamps(t0, unit, interval, shift, len(points), nonzero_of(steps), nonzero_of(jitter))
+    assert timestamps.tolist() == expected
+
+
+def test_grid_timestamps_by_hand():
+    none = nonzero_of(u64([0, 0, 0]))
+    assert grid_timestamps(1000, 1, 15, 0, 3, none, nonzero_of(u64([0, 0, 2]))).tolist() == [1000, 1015, 1031]
+    assert grid_timestamps(1000, 1, 15, 0, 3, nonzero_of(u64([0, 2, 0])), none).tolist() == [1000, 1030, 1045]
