@@ -8,7 +8,7 @@ the index, then seeks to just the blocks a query needs; CRC32 checksums on the i
 block turn damage into a clear error instead of wrong numbers.
 
 Because every block is independent, each can also use the codec that suits its numbers
-(lib/codecs/values.py): decimals as their digits, floats a rounding step away from a decimal as
+(lib/codecs/selection.py): decimals as their digits, floats a rounding step away from a decimal as
 digits plus that step, a handful of repeated values as a dictionary, flat stretches as one
 pattern; timestamps as steps on a grid of the usual scrape interval. All of them end in the same
 entropy coder, bins (lib/codecs/bins.py): a coarse class per number, coded by how common it is,
@@ -34,7 +34,7 @@ from lib.errors import RoundTripError
 from lib.runner.phases import OUTPUT_FILENAMES, earlier_phase_file
 from lib.plumbing.progress import Progress
 from lib.report.table import PhaseResult, human_bytes
-from lib.codecs.values import gloss
+from lib.codecs.selection import gloss
 
 FILENAME = OUTPUT_FILENAMES[4]
 TIMING_REPEATS = 3

@@ -5,14 +5,15 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from lib.errors import FormatError
-from lib.codecs.byte_planes import (
-    DEFLATE, DELTAS, GRID, LZMA1, MODE_NAMES, NONE, SPARSE_GRID, decode_planes, decode_timestamp_units,
-    encode_planes, encode_timestamp_units, grid_timestamps, nonzero_of, scatter_runs, zero_runs,
+from lib.codecs.byte_planes import decode_planes, DEFLATE, encode_planes, LZMA1, NONE
+from lib.codecs.stream_coder import nonzero_of, scatter_runs, zero_runs
+from lib.codecs.timestamp_units import (
+    decode_timestamp_units, DELTAS, encode_timestamp_units, GRID, grid_timestamps, MODE_NAMES, SPARSE_GRID,
 )
-from lib.codecs.values import (
-    DECIMAL_PLANES, ORDERED, TIMESTAMP_UNITS, decode_timestamps_tagged, decode_values_tagged,
-    encode_decimal_planes, encode_ordered, encode_timestamps_best, floats_from_ordered, ordered_integers,
-)
+from lib.codecs.selection import decode_values_tagged
+from lib.codecs.tags import DECIMAL_PLANES, ORDERED, TIMESTAMP_UNITS
+from lib.codecs.timestamps import decode_timestamps_tagged, encode_timestamps_best
+from lib.codecs.values import encode_decimal_planes, encode_ordered, floats_from_ordered, ordered_integers
 
 INT64 = np.iinfo(np.int64)
 RNG = np.random.default_rng(7)
@@ -183,7 +184,7 @@ def test_decimal_planes_worked_example():
 
 
 def test_mode_is_the_most_common_value_and_the_smallest_on_a_tie():
-    from lib.codecs.byte_planes import _mode
+    from lib.codecs.timestamp_units import _mode
     assert _mode(np.array([3, 1, 3, 1, 2], dtype=np.int64)) == 1
     assert _mode(np.array([-5, 7, 7], dtype=np.int64)) == 7
     extremes = np.array([np.iinfo(np.int64).min, np.iinfo(np.int64).max, np.iinfo(np.int64).max], dtype=np.int64)

@@ -60,7 +60,7 @@ from lib.bitstream.bits import (
 )
 from lib.codecs.decimals import bit_lengths, unpack_fixed_width
 from lib.errors import FormatError
-from lib.codecs.byte_planes import StreamCoder, zero_runs
+from lib.codecs.stream_coder import StreamCoder, zero_runs
 from lib.bitstream.primitives import encode_varints, read_varint_list, read_varints
 
 DENSE, SPARSE = 0, 1

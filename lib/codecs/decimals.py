@@ -39,7 +39,7 @@ counts, on a sample, the smallest e each value needs, then picks the e with the 
 cost: e * 3.3 bits for every value plus EXCEPTION_BITS for every value that still does not fit.
 For two-decimal data with one stray 11.529000000000002 that is e = 2 and one exception, not e = 15
 with every value 13 digits wide. Full-precision noise fits nowhere cheaply; the block-level chooser
-(lib/codecs/values.py) then falls back to Gorilla.
+(lib/codecs/selection.py) then falls back to Gorilla.
 
 A worked example
 ----------------
@@ -371,7 +371,7 @@ def positions_from_gaps(gaps, count, what):
 # The codec ----------------------------------------------------------------------------------------
 
 
-def _check_count(count):
+def check_count(count):
     if not isinstance(count, (int, np.integer)) or isinstance(count, bool) or not 0 <= count <= MAX_COUNT:
         raise FormatError(f"value count must be an integer in 0..{MAX_COUNT}, got {count!r}")
 
@@ -424,7 +424,7 @@ def _read_header(blob):
 
 def decode_decimal(blob, count):
     """Decimal-codec bytes -> float64 array of `count` values."""
-    _check_count(count)
+    check_count(count)
     blob = bytes(blob)
     if count == 0:
         if blob:

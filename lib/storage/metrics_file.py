@@ -10,7 +10,7 @@ straight to the blocks it needs. Each series is cut into blocks of at most `bloc
 time-range reads cheaper; the default is 8,192), and every block decodes on its own.
 
 Layout. All integers are little-endian; the streams inside blocks are those of the codecs in
-lib/codecs/values.py: bins streams (lib/codecs/bins.py) by default, Gorilla's MSB-first bit streams
+lib/codecs/selection.py: bins streams (lib/codecs/bins.py) by default, Gorilla's MSB-first bit streams
 (lib/codecs/gorilla.py) with `choose_codecs=False`.
 
     Header, 32 bytes
@@ -36,7 +36,7 @@ lib/codecs/values.py: bins streams (lib/codecs/bins.py) by default, Gorilla's MS
              u32 timestamp stream length T, T bytes timestamp stream, value stream,
              u32 CRC32 of everything before it in the block
 
-Codec tags are those of lib/codecs/values.py, and each block's tag says which codec made its
+Codec tags are those of lib/codecs/tags.py, and each block's tag says which codec made its
 streams. By default (`choose_codecs=True`) the encoder estimates from each block's statistics
 which fast codec is smallest and writes only that one:
 
@@ -76,10 +76,9 @@ from lib.codecs.gorilla import encode_timestamps, encode_values
 from lib.plumbing.bounded_compression import deflate, inflate
 from lib.errors import FormatError
 from lib.plumbing.regular_files import open_regular_file
-from lib.codecs.values import (
-    GORILLA, TIMESTAMP_GORILLA, decode_timestamps_tagged, decode_values_tagged, encode_timestamps_best,
-    encode_values_best, tag_name, timestamp_tag_name,
-)
+from lib.codecs.selection import decode_values_tagged, encode_values_best, tag_name
+from lib.codecs.tags import GORILLA, TIMESTAMP_GORILLA
+from lib.codecs.timestamps import decode_timestamps_tagged, encode_timestamps_best, timestamp_tag_name
 
 MAGIC = b"METRICS!"
 FORMAT_VERSION = 2

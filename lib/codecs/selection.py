@@ -1,0 +1,270 @@
+"""Pick the value codec per block: no single encoding wins on every metric.
+
+Most metrics are written as decimals (CPU 12.5 %, 0.134 s, a byte count 3623878656); agents also
+print computed values at full precision (51.846000000000004, the float one step above 51.846), a
+few gauges take a handful of distinct values over and over, some blocks are flat, and a few
+series are real full-precision measurements. So each block is stored by the codec that suits it,
+with a one-byte tag saying which. The default choice uses only the FAST codecs, each one pass of
+numpy work ending in the bins entropy coder (lib/codecs/bins.py), and estimates before it encodes:
+
+    CONSTANT      3  the one repeated 64-bit pattern, 8 bytes little-endian
+    RUNS          4  run-length encoded bit patterns: varint run count R, R varint run lengths,
+                     R patterns of 8 bytes little-endian
+    DECIMAL_BINS  8  the decimal codec's integers (exponent, common factor, plain / delta /
+                     delta-of-delta, median centring; lib/codecs/decimals.py) as a bins stream, plus
+                     for floats that sit a few ULP steps from a decimal a second, mostly-zero bins
+                     stream of those steps ("adjustments"); NaN, infinities and values no decimal
+                     comes near are exceptions (position and raw pattern). A full-precision
+                     measurement can land here too: its shortest decimal form (up to 17 digits)
+                     as an integer, delta-coded through bins, can undercut the float's own bits
+                     (phase 4's report shows which codec won). Layout below.
+    DICTIONARY    9  tried when a sample of the block has few distinct values and their entropy
+                     undercuts the best so far: the distinct values (most frequent first) as a
+                     block of their own, then each point's rank as a bins stream
+    ORDERED_BINS  7  tried for floats that are not near decimals: the float bits as ORDERED
+                     INTEGERS (positive patterns with the sign bit set, negative ones inverted,
+                     so the integers sort like the floats), then the best of plain / delta /
+                     delta-of-delta as a bins stream. Layout: u8 transform, varint zigzag(base),
+                     bins stream.
+
+The older codecs stay readable and take part when `entropy` is set (slower, occasionally smaller):
+
+    GORILLA   1   lib.codecs.gorilla.encode_values (also the codec of `choose_codecs=False`)
+    DECIMAL   2   lib.codecs.decimals.encode_decimal, bit-packed at one width
+    ORDERED   5   ordered integers as byte planes (lib/codecs/byte_planes.py) through LZMA or DEFLATE
+    DECIMAL_PLANES 6  the decimal integers as byte planes through LZMA or DEFLATE
+
+and with `entropy` an optional stage squeezes a classic stream with a general-purpose compressor;
+its flag is OR-ed into the tag (DECIMAL | ZLIB = 0x12 is "a decimal stream, deflated"):
+
+    ZLIB      0x10   raw DEFLATE (no zlib header), level 9
+    LZMA      0x20   raw LZMA2 (no .xz container), preset 9 with a 1 MiB dictionary
+
+Timestamps are chosen the same way in lib/codecs/timestamps.py. Decoders take the tag, the bytes and the count from the caller and raise `FormatError` on unknown
+tags, damaged streams and decompressed sizes beyond what `count` values could ever need.
+"""
+
+import numpy as np
+
+from lib.bitstream.primitives import read_varints
+from lib.codecs.bins import BINS
+from lib.codecs.decimals import MAX_COUNT, SAMPLE_SIZE, check_count, decode_decimal, encode_decimal
+from lib.codecs.gorilla import encode_values
+from lib.codecs.stages import STAGES, entropy_stages, max_stream_bytes, plane_compressors, smallest, with_entropy
+from lib.codecs.tags import (
+    CODEC_MASK, CONSTANT, DECIMAL, DECIMAL_BINS, DECIMAL_PLANES, DICTIONARY, GORILLA, ORDERED, ORDERED_BINS, RUNS,
+    STAGE_MASK,
+)
+from lib.codecs.values import (
+    DICTIONARY_MAX_SHARE, Codec, bit_patterns, decode_constant, decode_decimal_bins, decode_decimal_planes,
+    decode_dictionary, decode_gorilla, decode_ordered, decode_runs, encode_constant, encode_decimal_bins,
+    encode_decimal_planes, encode_dictionary, encode_ordered, encode_runs,
+)
+from lib.errors import FormatError
+
+DEFAULT_BLOCK_SIZE = 1024
+
+
+CODECS = {
+    GORILLA: Codec("gorilla", encode_values, decode_gorilla),
+    DECIMAL: Codec("decimal", encode_decimal, decode_decimal),
+    CONSTANT: Codec("constant", encode_constant, decode_constant),
+    RUNS: Codec("runs", encode_runs, decode_runs),
+    ORDERED: Codec("ordered", encode_ordered, decode_ordered),
+    DECIMAL_PLANES: Codec("decimal-planes", encode_decimal_planes, decode_decimal_planes),
+    ORDERED_BINS: Codec("ordered-bins", lambda values: encode_ordered(values, coder=BINS),
+                        lambda blob, count: decode_ordered(blob, count, BINS)),
+    DECIMAL_BINS: Codec("decimal-bins", encode_decimal_bins, decode_decimal_bins),
+    DICTIONARY: Codec("dictionary", lambda values: encode_dictionary(values, encode_dictionary_entries),
+                      lambda blob, count: decode_dictionary(blob, count, decode_dictionary_entries)),
+}
+# The codecs the default (fast) choice tries: each costs one pass of numpy work, no compressor.
+FAST_CODECS = (CONSTANT, RUNS, DECIMAL_BINS, DICTIONARY, ORDERED_BINS)
+# These two compress inside their own layout (only the planes that pay), with the compressors the
+# entropy setting allows; the entropy stage is not applied over them again.
+PLANE_CODECS = (ORDERED, DECIMAL_PLANES)
+# ORDERED is skipped (it costs the most time) when the decimal codec is this much smaller than
+# Gorilla: then the values are short decimals and their float bits are noise to it.
+ORDERED_SKIP_RATIO = 0.75
+
+
+
+def encode_dictionary_entries(values):
+    """A dictionary's distinct values, by the fast chooser without a dictionary of their own."""
+    return smallest(fast_value_candidates(values, dictionary=False))
+
+
+def decode_dictionary_entries(tag, blob, size):
+    if tag not in FAST_CODECS or tag == DICTIONARY:
+        raise FormatError(f"dictionary entries stored with codec tag {tag}, which cannot hold them")
+    return CODECS[tag].decode(blob, size)
+
+
+def tag_name(tag):
+    """1 -> 'gorilla', 0x12 -> 'decimal+zlib'."""
+    if not isinstance(tag, (int, np.integer)) or isinstance(tag, bool) or not 0 <= tag <= 0xFF:
+        raise FormatError(f"unknown value codec tag {tag!r}")
+    codec = CODECS.get(tag & CODEC_MASK)
+    stage = STAGES.get(tag & STAGE_MASK)
+    if codec is None or (tag & STAGE_MASK and stage is None):
+        raise FormatError(f"unknown value codec tag {tag!r}")
+    return codec.name if stage is None else f"{codec.name}+{stage.name}"
+
+
+
+# Values -------------------------------------------------------------------------------------------
+
+
+def value_candidates(values, entropy=False):
+    """(tag, blob) for every codec that applies to this block, in tag order.
+
+    The plane codecs take part only with an entropy setting, and use the compressors it allows.
+    """
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    if not entropy:
+        return fast_value_candidates(values)
+    compressors = plane_compressors(entropy_stages(entropy))
+    candidates = []
+    sizes = {}
+    for tag, codec in CODECS.items():
+        if tag == ORDERED and sizes.get(DECIMAL, np.inf) <= ORDERED_SKIP_RATIO * sizes[GORILLA]:
+            continue  # decimals that fit: the ordered integers of their floats are noise
+        blob = codec.encode(values, compressors) if tag in PLANE_CODECS else codec.encode(values)
+        if blob is not None:
+            candidates.append((tag, blob))
+            sizes[tag] = len(blob)
+    return candidates
+
+
+def fast_value_candidates(values, dictionary=True):
+    """(tag, blob) of the fast codecs. ORDERED_BINS is skipped when every value is a decimal: then
+    the decimal integers are what the values are, and their float bits are noise."""
+    candidates = []
+    for tag in FAST_CODECS:
+        if not worth_trying(tag, values, candidates, dictionary):
+            continue
+        blob = CODECS[tag].encode(values)
+        if blob is None:
+            continue
+        candidates.append((tag, blob))
+        if tag == CONSTANT:
+            break
+    return candidates or [(GORILLA, encode_values(values))]  # an empty block
+
+
+def worth_trying(tag, values, candidates, dictionary=True):
+    """Whether a fast codec could beat the candidates so far, judged without encoding.
+
+    DICTIONARY: when a sample has few distinct values and its order-0 entropy, the most a rank
+    stream could need, undercuts the best so far. ORDERED_BINS: when the decimal codec could not
+    do better than 32 bits a value (full-precision floats that are not near decimals).
+    """
+    best = min((len(blob) for _, blob in candidates), default=np.inf)
+    if tag == DICTIONARY:
+        if not dictionary or values.size < 2 * DICTIONARY_MAX_SHARE:
+            return False
+        sample = bit_patterns(values)[:: -(-values.size // SAMPLE_SIZE)]
+        _, counts = np.unique(sample, return_counts=True)
+        if DICTIONARY_MAX_SHARE * counts.size > sample.size:
+            return False
+        share = counts / sample.size
+        rank_bits = float(-(share * np.log2(share)).sum()) * values.size
+        return rank_bits / 8 < best
+    if tag == ORDERED_BINS:
+        decimal = dict(candidates).get(DECIMAL_BINS)
+        return decimal is None or (len(decimal) > 4 * values.size and not _no_exceptions(decimal))
+    return True
+
+
+def _no_exceptions(decimal_bins_blob):
+    """Whether a DECIMAL_BINS blob stores no exception (its exception count varint is 0)."""
+    (_, _, exceptions), _ = read_varints(decimal_bins_blob, 3, 2)
+    return exceptions == 0
+
+
+def encode_values_best(values, entropy=False):
+    """float64 array -> (tag, blob): the smallest encoding among all codecs (and stages)."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    if values.size > MAX_COUNT:
+        raise ValueError(f"one block holds at most {MAX_COUNT} values, got {values.size}")
+    candidates = value_candidates(values, entropy)
+    if not entropy:
+        return smallest(candidates)
+    classic = [c for c in candidates if c[0] not in PLANE_CODECS]
+    planes = [c for c in candidates if c[0] in PLANE_CODECS]
+    return smallest(with_entropy(classic, entropy_stages(entropy), values.size) + planes)
+
+
+def decode_values_tagged(tag, blob, count):
+    """Inverse of `encode_values_best`: the codec (and stage) named by `tag` decodes `count` values."""
+    tag_name(tag)
+    check_count(count)
+    blob = bytes(blob)
+    stage = STAGES.get(tag & STAGE_MASK)
+    if stage is not None:
+        blob = stage.decompress(blob, max_stream_bytes(count))
+    return CODECS[tag & CODEC_MASK].decode(blob, count)
+
+
+def encode_blocks_best(values, block_size=DEFAULT_BLOCK_SIZE, entropy=False):
+    """Split a series into blocks and encode each: a list of (tag, blob, count)."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    blocks = []
+    for start in range(0, values.size, block_size):
+        block = values[start:start + block_size]
+        tag, blob = encode_values_best(block, entropy=entropy)
+        blocks.append((tag, blob, block.size))
+    return blocks
+
+
+def decode_blocks(blocks):
+    """Inverse of `encode_blocks_best`: the concatenated values of (tag, blob, count) blocks."""
+    parts = [decode_values_tagged(tag, blob, count) for tag, blob, count in blocks]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float64)
+
+
+
+# Reporting ----------------------------------------------------------------------------------------
+
+# One line per codec name, for reports that say which codec each block chose.
+GLOSSES = {
+    "gorilla": "Gorilla XOR of each float with the one before (phase 3's encoding)",
+    "decimal": "digits of a decimal (value x 10**e as an integer), bit-packed at one width",
+    "constant": "every value the same 64-bit pattern, stored once",
+    "runs": "runs of repeated patterns: run lengths and one pattern per run",
+    "ordered": "float bits as integers that sort like the floats, deltas in byte planes",
+    "decimal-planes": "decimal digits in byte planes for a general-purpose compressor",
+    "ordered-bins": "float bits as integers that sort like the floats, deltas entropy-coded as bins",
+    "decimal-bins": "decimal digits (plus a few ULP steps where a float is next to a decimal), "
+                    "delta-coded, entropy-coded as bins",
+    "dictionary": "the few distinct values once, then each point's value rank entropy-coded as bins",
+    "units": "timestamps in their common unit on a grid of the usual interval: grid steps and jitter, "
+             "as byte planes",
+    "units-bins": "timestamps in their common unit on a grid of the usual interval (or as "
+                  "delta-of-delta): grid steps and jitter entropy-coded as bins",
+}
+STAGE_GLOSSES = {"zlib": "then DEFLATE over the stream", "lzma": "then LZMA over the stream"}
+
+
+def gloss(name):
+    """'decimal+zlib' -> the decimal codec's line, then the stage's."""
+    codec, _, stage = name.partition("+")
+    return GLOSSES[codec] + (f", {STAGE_GLOSSES[stage]}" if stage else "")
+
+
+def codec_usage(blocks):
+    """Which codec won how often: {name: {blocks, values, bytes, bytes_per_value}} for a report.
+
+    `blocks` are (tag, blob, count) triples, as `encode_blocks_best` returns them. Names are
+    listed from the most bytes to the fewest.
+    """
+    usage = {}
+    for tag, blob, count in blocks:
+        row = usage.setdefault(tag_name(tag), {"blocks": 0, "values": 0, "bytes": 0})
+        row["blocks"] += 1
+        row["values"] += int(count)
+        row["bytes"] += len(blob)
+    for row in usage.values():
+        row["bytes_per_value"] = row["bytes"] / row["values"] if row["values"] else 0.0
+    return dict(sorted(usage.items(), key=lambda item: -item[1]["bytes"]))
+

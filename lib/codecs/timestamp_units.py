@@ -1,0 +1,170 @@
+"""Timestamps in their common unit on a grid of the usual interval: grid steps and jitter.
+
+Scrapes come at a fixed interval with a few milliseconds of jitter and now and then a missed one.
+The codec divides the block by its common unit (1 ms for Prometheus data in ns), snaps each point
+to the nearest slot of a grid of the most common interval, and stores two streams: the slots
+skipped between points (0 for consecutive scrapes, 1 for one missed scrape) and the jitter from the
+slot. Both are mostly zero. Example: [1000, 1015, 1031, 1060] in units of 1, interval 15: slots
+0, 1, 2, 4, steps [0, 0, 0, 1], jitter [0, 0, 1, 0]. When the grid does poorly (drifting scrapes)
+the DELTAS mode stores the delta-of-delta instead. The streams go out through a StreamCoder
+(lib/codecs/stream_coder.py): byte planes or bins. Layout: docs/format.md.
+"""
+import numpy as np
+
+from lib.bitstream.primitives import encode_varints, read_varint_list, read_varints, to_signed64
+from lib.codecs.byte_planes import DEFLATE, LZMA1, PLANES, plane_coder
+from lib.codecs.stream_coder import nonzero_of, scatter_runs, zero_runs
+from lib.errors import FormatError
+
+_U64 = np.uint64
+
+GRID, DELTAS, SPARSE_GRID = 0, 1, 2
+MODE_NAMES = {GRID: "grid", DELTAS: "delta-of-delta", SPARSE_GRID: "sparse grid"}
+MAX_SPAN = 1 << 62  # blocks whose timestamps span more are left to Gorilla
+
+
+def _zigzag(signed):
+    signed = np.asarray(signed, dtype=np.int64)
+    return ((signed << np.int64(1)) ^ (signed >> np.int64(63))).view(_U64)
+
+
+def _unzigzag(unsigned):
+    unsigned = np.asarray(unsigned, dtype=_U64)
+    return (unsigned >> _U64(1)).view(np.int64) ^ -(unsigned & _U64(1)).view(np.int64)
+
+
+MODE_BINCOUNT_SPAN = 1 << 16  # values spanning less than this are counted with bincount, not sorted
+
+
+def _mode(values):
+    """The most common value, the smallest on a tie: [3, 1, 3, 1, 2] -> 1."""
+    low = int(values.min())
+    if int(values.max()) - low < MODE_BINCOUNT_SPAN:
+        return low + int(np.argmax(np.bincount(values - low)))
+    uniques, counts = np.unique(values, return_counts=True)
+    return int(uniques[np.argmax(counts)])
+
+
+def timestamp_units(timestamps):
+    """(t0, unit, q) with timestamps == t0 + unit * q exactly, or None for spans of 2**62 and more."""
+    timestamps = np.ascontiguousarray(timestamps, dtype=np.int64)
+    if timestamps.size == 0:
+        return None
+    low, high = int(timestamps.min()), int(timestamps.max())
+    if high - low >= MAX_SPAN:
+        return None
+    t0 = int(timestamps[0])
+    offsets = timestamps - np.int64(t0)  # exact: |offset| < 2**62
+    unit = int(np.gcd.reduce(offsets)) or 1
+    return t0, unit, offsets // np.int64(unit)
+
+
+def grid_streams(q):
+    """(interval, shift, steps, jitter): q[i] == k[i] * interval + shift + jitter[i].
+
+    The interval is the most common difference; k[i] is the nearest grid slot, so a missed scrape
+    is a step of 2 slots and the jitter stays a few units either way. steps[i] = k[i] - k[i-1] - 1
+    (0 for consecutive slots) with k[-1] = -1.
+    """
+    differences = np.diff(q)
+    interval = _mode(differences) if differences.size else 1
+    interval = interval if interval > 0 else 1
+    slots = (q + np.int64(interval // 2)) // np.int64(interval)
+    offsets = q - slots * np.int64(interval)
+    shift = _mode(offsets)
+    steps = np.diff(slots, prepend=np.int64(-1)) - 1
+    return interval, shift, steps, offsets - np.int64(shift)
+
+
+def encode_timestamp_units(timestamps, mode, compressors=(LZMA1, DEFLATE), coder=None):
+    """int64 timestamps -> bytes of the timestamp-units codec in `mode`, or None when not applicable.
+
+    The streams go out as byte planes through `compressors`, or through `coder` when given.
+
+    Layout: u8 mode, varint zigzag(t0), varint unit, then
+      GRID:   varint interval, varint zigzag(shift), plane streams [zigzag(steps), zigzag(jitter)]
+      SPARSE_GRID: varint interval, varint zigzag(shift), varint S, varint J (non-zero steps and
+              jitters), plane streams [S + 1 zero runs, S steps, J + 1 zero runs, J jitters]
+      DELTAS: plane stream [zigzag(delta-of-delta of q)], the first entry being q[1] itself.
+    """
+    units = timestamp_units(timestamps)
+    if units is None:
+        return None
+    t0, unit, q = units
+    write = (coder or plane_coder(compressors)).write
+    head = bytes((mode,)) + encode_varints([int(_zigzag([t0])[0]), unit])
+    if mode == GRID:
+        interval, shift, steps, jitter = grid_streams(q)
+        return (head + encode_varints([interval, int(_zigzag([shift])[0])])
+                + write([_zigzag(steps), _zigzag(jitter)]))
+    if mode == SPARSE_GRID:
+        interval, shift, steps, jitter = grid_streams(q)
+        streams, sizes = [], []
+        for stream in (_zigzag(steps), _zigzag(jitter)):
+            positions = np.flatnonzero(stream)
+            streams += [zero_runs(positions, stream.size), stream[positions]]
+            sizes.append(positions.size)
+        return (head + encode_varints([interval, int(_zigzag([shift])[0]), *sizes])
+                + write(streams))
+    deltas = np.diff(q)
+    return head + write([_zigzag(np.diff(deltas, prepend=np.int64(0)))])
+
+
+def decode_timestamp_units(blob, count, coder=PLANES):
+    """Inverse of `encode_timestamp_units`: `count` int64 timestamps."""
+    blob = bytes(blob)
+    if count == 0:
+        raise FormatError("a timestamp-units block holds at least one timestamp")
+    if not blob or blob[0] not in MODE_NAMES:
+        raise FormatError("unknown or missing timestamp-units mode")
+    mode = blob[0]
+    (zigzag_t0, unit), offset = read_varint_list(blob, 2, 1)
+    t0 = np.int64(_unzigzag_int(zigzag_t0))
+    if mode == GRID:
+        (interval, zigzag_shift), offset = read_varint_list(blob, 2, offset)
+        (steps, jitter), offset = coder.read_nonzero(blob, [count, count], offset)
+    elif mode == SPARSE_GRID:
+        (interval, zigzag_shift, step_count, jitter_count), offset = read_varints(blob, 4, offset)
+        if step_count > count or jitter_count > count:
+            raise FormatError(f"{step_count} steps, {jitter_count} jitters in a block of {count}")
+        sizes = [int(step_count) + 1, int(step_count), int(jitter_count) + 1, int(jitter_count)]
+        (step_runs, steps, jitter_runs, jitter), offset = coder.read(blob, sizes, offset)
+        steps = nonzero_of(scatter_runs(step_runs, steps, count))
+        jitter = nonzero_of(scatter_runs(jitter_runs, jitter, count))
+    else:
+        (dods,), offset = coder.read(blob, [count - 1], offset)
+        q = np.zeros(count, dtype=np.int64)
+        q[1:] = np.cumsum(np.cumsum(_unzigzag(dods)))
+    if offset != len(blob):
+        raise FormatError(f"{len(blob) - offset} bytes of junk after a timestamp-units block")
+    if mode == DELTAS:
+        return t0 + np.uint64(unit).astype(np.int64) * q
+    return grid_timestamps(int(t0), int(unit), int(interval), _unzigzag_int(int(zigzag_shift)), count, steps, jitter)
+
+
+def _unzigzag_int(unsigned):
+    """`_unzigzag` of one Python int (below 2**64): 3 -> -2, 4 -> 2."""
+    return (unsigned >> 1) ^ -(unsigned & 1)
+
+
+def grid_timestamps(t0, unit, interval, shift, count, steps, jitter):
+    """t0 + unit * (slots * interval + shift + unzigzag(jitter)) with slots = cumsum(unzigzag(steps)
+    + 1) - 1, all modulo 2**64, as (t0 + unit * shift) + slots * (unit * interval) + unit * jitter.
+
+    `steps` and `jitter` come as (positions, values) of their non-zero entries: regular scrapes
+    miss few slots and jitter at few points, so the slots are an arange plus, from each missed
+    slot on, the slots missed so far (one np.repeat), and the jitter is added where it is. numpy
+    array arithmetic wraps modulo 2**64 like the encoder's. Example: t0 = 1000, unit 1, interval
+    15, shift 0, 3 points, no steps, jitter 1 at point 2 (zigzag 2): [1000, 1015, 1031].
+    """
+    slots = np.arange(count, dtype=np.int64)
+    step_positions, step_values = steps
+    if step_positions.size:
+        missed = np.concatenate(([0], np.cumsum(_unzigzag(step_values))))
+        slots += np.repeat(missed, np.diff(step_positions, prepend=0, append=count))
+    timestamps = slots * np.int64(to_signed64(unit * interval))
+    timestamps += np.int64(to_signed64(t0 + unit * shift))
+    jitter_positions, jitter_values = jitter
+    if jitter_positions.size:
+        timestamps[jitter_positions] += _unzigzag(jitter_values) * np.int64(to_signed64(unit))
+    return timestamps
