@@ -6,14 +6,14 @@ retention policy below; `--retention` chooses others), aligned to
 the interval (`bucket_start = ts // interval * interval`), each bucket keeping the aggregates real
 queries ask for. This is lossy on purpose: the shape inside a bucket is gone for good.
 
-What each kind keeps per bucket (lib.rollup.downsampling.STORED_FIELDS, printed by the report):
+What each kind keeps per bucket (lib.rollup.kinds.STORED_FIELDS, printed by the report):
 - gauges: count, nan_count, sum, min, max, first, last, plus a small DDSketch histogram.
   avg = sum / count; p50/p95/p99 come from the sketch, with a relative error of at most 1% at every
   level, because percentiles cannot be averaged (the "average of p99s" is a classic monitoring bug).
 - counters: count, nan_count, first, last and the increase, with resets handled as Prometheus does
   (a drop means the counter restarted from 0); rate = increase / bucket width.
 - every bucket keeps its true count, so a quiet bucket and a gap look different.
-The finest level is light (lib.rollup.downsampling.LIGHT_FIELDS: count, sum, min, max; count, increase):
+The finest level is light (lib.rollup.kinds.LIGHT_FIELDS: count, sum, min, max; count, increase):
 with about 4 points per 1-minute bucket, seven aggregates and a sketch cost more than the points, and
 the report measures what each aggregate costs at each level. Percentiles start at 5 minutes.
 
@@ -31,7 +31,7 @@ compared before it replaces the previous file.
 import argparse
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,10 +42,12 @@ from lib.data.dataset import (
     DAY_NS, HOUR_NS, MINUTE_NS, NS_PER_SECOND, assert_identical, canonical_order, display_name, first_difference,
     load_dataset_for_phase, series_key, total_points,
 )
-from lib.rollup.downsampling import (
-    COUNTER, GAUGE, LIGHT_FIELDS, RAW_RESOLUTION, SKETCH_ALPHA, STORED_FIELDS, check_resolutions,
-    check_timestamps_fit, compare_percentile_merging, metric_kind, rollup_dataset, rollup_from_raw,
+from lib.rollup.buckets import (
+    RAW_RESOLUTION, bucket_starts, check_resolutions, check_timestamps_fit, group_bounds, sorted_points,
 )
+from lib.rollup.kinds import COUNTER, GAUGE, LIGHT_FIELDS, QUANTILES, STORED_FIELDS, metric_kind
+from lib.rollup.levels import rollup_dataset, rollup_from_raw
+from lib.rollup.sketch import SKETCH_ALPHA, quantile_rank
 from lib.errors import MissingDatasetError, RoundTripError, SqueezedSignalsError
 from lib.retention.long_range_queries import QUESTION_GROUPS, QUESTIONS, answer_from_level, answer_from_raw, gauge_keys
 from lib.runner.phases import OUTPUT_FILENAMES, earlier_phase_file
@@ -444,6 +446,83 @@ def join_comparisons(parts):
     """One PercentileComparison from those of several chunks of series (their buckets side by side)."""
     first = parts[0]
     return replace(first, **{name: np.concatenate([getattr(p, name) for p in parts]) for name in ("exact", "sketch", "naive")})
+
+
+@dataclass
+class PercentileComparison:
+    """Per coarse bucket (gauge series only, buckets with finite values): the exact quantile from
+    raw, the quantile of the merged fine sketches, and the naive average of the fine buckets' exact
+    quantiles (the bug). Relative error is |estimate - exact| / |exact| (0 if both are 0)."""
+
+    quantile: str
+    fine_ns: int
+    coarse_ns: int
+    exact: np.ndarray
+    sketch: np.ndarray
+    naive: np.ndarray
+
+    def sketch_relative_error(self):
+        return relative_error(self.sketch, self.exact)
+
+    def naive_relative_error(self):
+        return relative_error(self.naive, self.exact)
+
+    def summary(self):
+        sketch, naive = self.sketch_relative_error(), self.naive_relative_error()
+        empty = len(self.exact) == 0
+        return {
+            "quantile": self.quantile,
+            "fine_ns": self.fine_ns,
+            "coarse_ns": self.coarse_ns,
+            "buckets": len(self.exact),
+            "bound": SKETCH_ALPHA,
+            "sketch_max_relative_error": 0.0 if empty else float(sketch.max()),
+            "sketch_median_relative_error": 0.0 if empty else float(np.median(sketch)),
+            "naive_max_relative_error": 0.0 if empty else float(naive.max()),
+            "naive_median_relative_error": 0.0 if empty else float(np.median(naive)),
+        }
+
+
+def compare_percentile_merging(series_list, quantile="p99", fine_ns=MINUTE_NS, coarse_ns=HOUR_NS):
+    """How well does a coarse percentile survive merging? Sketch versus naive averaging."""
+    if quantile not in QUANTILES:
+        raise ValueError(f"unknown quantile {quantile!r}, choose from {tuple(QUANTILES)}")
+    q = QUANTILES[quantile]
+    gauges = [s for s in series_list if metric_kind(s.name, s.values) == GAUGE]
+    levels = rollup_dataset(gauges, (fine_ns, coarse_ns))
+    sketch = np.concatenate([np.empty(0)] + [r.aggregate(quantile) for r in levels[coarse_ns]])
+    sketch = sketch[~np.isnan(sketch)]
+
+    sid, ts, values = finite_points(gauges)
+    _starts, _ends, coarse_group = group_bounds(sid, bucket_starts(ts, coarse_ns))
+    exact = grouped_quantile(coarse_group, values, q)
+    _starts, _ends, fine_group = group_bounds(sid, bucket_starts(ts, fine_ns))
+    fine_quantiles = grouped_quantile(fine_group, values, q)
+    first_point_of_fine = np.unique(fine_group, return_index=True)[1]
+    coarse_of_fine = coarse_group[first_point_of_fine]
+    naive = np.bincount(coarse_of_fine, weights=fine_quantiles) / np.bincount(coarse_of_fine)
+    return PercentileComparison(quantile, fine_ns, coarse_ns, exact, sketch, naive)
+
+
+def relative_error(estimate, exact):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        error = np.abs(estimate - exact) / np.abs(exact)
+    return np.where(estimate == exact, 0.0, error)
+
+
+def finite_points(series_list):
+    """All finite points of the series, sorted by (series index, timestamp)."""
+    sid, ts, values = sorted_points(series_list)
+    finite = np.isfinite(values)
+    return sid[finite], ts[finite], values[finite]
+
+
+def grouped_quantile(group, values, q):
+    """Exact q-quantile of each group (group ids dense and non-decreasing)."""
+    order = np.lexsort((values, group))
+    starts = np.flatnonzero(np.diff(group, prepend=-1))
+    sizes = np.diff(np.append(starts, len(group)))
+    return values[order][starts + quantile_rank(q, sizes)]
 
 
 def print_query_examples(series_list, store):

@@ -9,7 +9,8 @@ Layers (a module only imports from its own layer or those above it):
   codecs/                      Gorilla, decimals, byte planes, the bins entropy coder,
                                the value and timestamp codecs and the choice per block
   storage/metrics_file         the METRICS! file (layout: docs/format.md)
-  rollup/                      metric kinds, buckets, exact sums, DDSketch, query planning
+  rollup/                      buckets, metric kinds, exact sums, DDSketch, the levels of roll-ups,
+                               query planning
   storage/rollup_files         roll-ups on disk, one METRICS! file per resolution
   retention/                   tiers, the cost of a workload over time, timed long-range queries
   data/generator, data/importers, report/, runner/

@@ -2,7 +2,7 @@
 import pytest
 
 from lib.data.dataset import HOUR_NS, MINUTE_NS
-from lib.rollup.downsampling import COUNTER, GAUGE
+from lib.rollup.kinds import COUNTER, GAUGE
 from lib.retention.projection import MeasuredCosts, Workload, assumptions, project, retained_bytes, storage_over_time
 from lib.retention.policy import RetentionPolicy
 

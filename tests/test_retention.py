@@ -4,7 +4,7 @@ import pytest
 
 from lib.storage.metrics_file import read_file, write_file
 from lib.data.dataset import DAY_NS, HOUR_NS, MINUTE_NS, Series, assert_identical
-from lib.rollup.downsampling import rollup_dataset
+from lib.rollup.levels import rollup_dataset
 from lib.retention.policy import DEFAULT_POLICY, RetentionPolicy, Tier, apply_policy, format_duration, parse_duration
 from lib.storage.rollup_files import read_rollups, rollup_filename, write_rollups
 

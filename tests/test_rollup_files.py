@@ -4,8 +4,9 @@ import pytest
 
 from lib.storage.metrics_file import write_file
 from lib.data.generator import generate_dataset
-from lib.data.dataset import Series
-from lib.rollup.downsampling import HOUR_NS, MINUTE_NS, RAW_RESOLUTION, rollup_dataset
+from lib.data.dataset import HOUR_NS, MINUTE_NS, Series
+from lib.rollup.buckets import RAW_RESOLUTION
+from lib.rollup.levels import rollup_dataset
 from lib.errors import FormatError
 from lib.storage.rollup_files import RollupStore, read_rollups, resolution_label, rollup_filename, write_rollups
 

@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from lib.plumbing.atomic import write_bytes_atomically
-from lib.data.dataset import DAY_NS, load_dataset_for_phase
+from lib.data.dataset import DAY_NS, HOUR_NS, MINUTE_NS, load_dataset_for_phase
 from lib.codecs.decimals import smallest_exponents
-from lib.rollup.downsampling import GAUGE, HOUR_NS, MINUTE_NS, metric_kind, rollup_series
+from lib.rollup.kinds import GAUGE, metric_kind
+from lib.rollup.levels import rollup_series
 from lib.codecs.gorilla import (
     LEADING_ZEROS_BITS, MAX_LEADING_ZEROS, MEANINGFUL_BITS_BITS, VALUE_FIRST_BITS, WORD_BITS,
 )

@@ -18,9 +18,9 @@ import numpy as np
 
 from lib.storage.metrics_file import MetricsFile
 from lib.data.dataset import HOUR_NS, series_key
-from lib.rollup.downsampling import (
-    GAUGE, QUANTILES, Sketch, bucket_starts, metric_kind, quiet_nans, regroup_sketch, sketch_quantiles,
-)
+from lib.rollup.buckets import bucket_starts, quiet_nans
+from lib.rollup.kinds import GAUGE, QUANTILES, metric_kind
+from lib.rollup.sketch import Sketch, regroup_sketch, sketch_quantiles
 from lib.storage.rollup_files import SKETCH_COLUMNS, group_columns
 
 QUESTIONS = ("max", "avg", "p99")

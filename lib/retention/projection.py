@@ -17,7 +17,7 @@ numbers: `assumptions()` says them in words.
 from dataclasses import dataclass
 
 from lib.data.dataset import DAY_NS, NS_PER_SECOND
-from lib.rollup.downsampling import RAW_RESOLUTION
+from lib.rollup.buckets import RAW_RESOLUTION
 from lib.storage.rollup_files import resolution_label
 
 SECONDS_PER_DAY = DAY_NS // NS_PER_SECOND

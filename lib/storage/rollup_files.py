@@ -24,10 +24,11 @@ import numpy as np
 
 from lib.storage.metrics_file import MetricsFile, write_file
 from lib.data.dataset import DAY_NS, HOUR_NS, MINUTE_NS, NS_PER_SECOND, Series, series_key
-from lib.rollup.downsampling import (
-    COUNTER, GAUGE, INTEGER_FIELDS, LIGHT_FIELDS, STORED_FIELDS, Rollup, Sketch, choose_resolution, query,
-    restore_exact_sums,
-)
+from lib.rollup.exact_sums import restore_exact_sums
+from lib.rollup.kinds import COUNTER, GAUGE, INTEGER_FIELDS, LIGHT_FIELDS, STORED_FIELDS
+from lib.rollup.levels import Rollup
+from lib.rollup.queries import choose_resolution, query
+from lib.rollup.sketch import Sketch
 from lib.errors import FormatError
 
 ROLLUP_LABEL = "__rollup__"
@@ -192,7 +193,7 @@ class RollupStore:
         return restore_exact_sums(rollup_from_columns(name, labels, resolution_ns, columns))
 
     def query(self, name, labels, aggregate, start_ns, end_ns, max_points):
-        """One aggregate of one series over [start_ns, end_ns): a downsampling.QueryResult.
+        """One aggregate of one series over [start_ns, end_ns): a lib.rollup.queries.QueryResult.
 
         When the range holds at most `max_points` raw points the answer comes from those points
         (resolution RAW_RESOLUTION, only points inside the range count); otherwise from the roll-up
