@@ -47,7 +47,9 @@ from lib.codecs.gorilla import (
 )
 from lib.errors import FormatError
 from lib.runner.phases import OUTPUT_FILENAMES, earlier_phase_file, write_and_verify
-from lib.bitstream.primitives import encode_delta, encode_delta_of_delta, encode_varints, run_length_encode, zigzag_encode
+from lib.bitstream.varint import encode_varints, zigzag_encode
+from lib.codecs.delta import encode_delta, encode_delta_of_delta
+from lib.codecs.run_length import run_length_encode
 from lib.plumbing.progress import Progress
 from lib.plumbing.regular_files import read_regular_file
 from lib.report.table import PhaseResult, human_bytes

@@ -40,7 +40,8 @@ import numpy as np
 
 from lib.plumbing.bounded_compression import deflate, inflate, lzma_compress, lzma_decompress
 from lib.errors import FormatError
-from lib.bitstream.primitives import encode_varints, read_varint_list, read_varints, to_signed64
+from lib.bitstream.varint import encode_varints, read_varint_list, read_varints
+from lib.codecs.delta import to_signed64
 
 NONE, DEFLATE, LZMA1 = 0, 1, 2
 COMPRESSOR_NAMES = {NONE: "none", DEFLATE: "deflate", LZMA1: "lzma"}

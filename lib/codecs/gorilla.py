@@ -63,11 +63,11 @@ import math
 
 import numpy as np
 
-from lib.bitstream.bits import BitReader, BitWriter, pack_bit_fields, read_bit_fields, words_for_reading
+from lib.bitstream.packing import pack_bit_fields, read_bit_fields, words_for_reading
+from lib.bitstream.stream import WORD_BITS, BitReader, BitWriter
+from lib.codecs.delta import to_signed64
 from lib.errors import FormatError
-from lib.bitstream.primitives import to_signed64
 
-WORD_BITS = 64
 _MASK64 = (1 << 64) - 1
 _U64 = np.uint64
 

@@ -75,10 +75,8 @@ from lib.codecs.decimals import (
     ints_to_floats, median_base, plan_integers, planning_sample, position_gaps, positions_from_gaps,
     smallest_exponents,
 )
-from lib.bitstream.primitives import (
-    encode_varints, read_varint_list, read_varints, run_length_decode, run_length_encode, zigzag_decode,
-    zigzag_encode,
-)
+from lib.bitstream.varint import encode_varints, read_varint_list, read_varints, zigzag_decode, zigzag_encode
+from lib.codecs.run_length import run_length_decode, run_length_encode
 
 GORILLA, DECIMAL, CONSTANT, RUNS, ORDERED, DECIMAL_PLANES = 1, 2, 3, 4, 5, 6
 ORDERED_BINS, DECIMAL_BINS, DICTIONARY = 7, 8, 9
