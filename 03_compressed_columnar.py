@@ -15,7 +15,7 @@ nearly the same. Store what changes instead:
   the window of the last described XOR, '10' and the bits inside it follow ("reuse window");
   otherwise '11', the new window's position (5 + 6 bits) and its bits ("new window"). The bits
   a changed value stores inside its window are its "bits kept".
-The encoders live in lib/codecs/gorilla.py (a readable reference next to a numpy fast path, proven
+The encoders live in lib/codecs/gorilla/ (a readable reference next to a numpy fast path, proven
 byte-identical by the tests); this chapter applies them to every series and measures what each
 step buys. The file is msgpack again, with each column now a compressed byte string.
 

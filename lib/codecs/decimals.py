@@ -2,7 +2,7 @@
 
 The idea
 --------
-Gorilla XOR (lib/codecs/gorilla.py) shines on slowly changing floats, but most metrics are written as
+Gorilla XOR (lib/codecs/gorilla/) shines on slowly changing floats, but most metrics are written as
 decimals: a CPU share of 0.134, a price of 12.75, a byte count 3623878656.0. In binary, 0.134 is
 the endless fraction 0.001000100100110111010010111100011010100111111...; two such values that differ
 in the last decimal digit differ in almost every mantissa bit, so their XOR is noise and Gorilla

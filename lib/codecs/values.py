@@ -42,7 +42,7 @@ its flag is OR-ed into the tag (DECIMAL | ZLIB = 0x12 is "a decimal stream, defl
 
 Timestamps get the same treatment in `encode_timestamps_best`. Tags:
 
-    TIMESTAMP_GORILLA  1   Gorilla delta-of-delta (lib/codecs/gorilla.py), optionally with a stage flag
+    TIMESTAMP_GORILLA  1   Gorilla delta-of-delta (lib/codecs/gorilla/), optionally with a stage flag
     TIMESTAMP_UNITS    2   lib.codecs.byte_planes.encode_timestamp_units as byte planes (with entropy)
     TIMESTAMP_BINS     3   the same units codec with bins streams (the default)
 
