@@ -15,7 +15,7 @@ nearly the same. Store what changes instead:
   the window of the last described XOR, '10' and the bits inside it follow ("reuse window");
   otherwise '11', the new window's position (5 + 6 bits) and its bits ("new window"). The bits
   a changed value stores inside its window are its "bits kept".
-The encoders live in lib/codecs/gorilla.py (a readable reference next to a numpy fast path, proven
+The encoders live in lib/codecs/gorilla/ (a readable reference next to a numpy fast path, proven
 byte-identical by the tests); this chapter applies them to every series and measures what each
 step buys. The file is msgpack again, with each column now a compressed byte string.
 
@@ -47,7 +47,9 @@ from lib.codecs.gorilla import (
 )
 from lib.errors import FormatError
 from lib.runner.phases import OUTPUT_FILENAMES, earlier_phase_file, write_and_verify
-from lib.bitstream.primitives import encode_delta, encode_delta_of_delta, encode_varints, run_length_encode, zigzag_encode
+from lib.bitstream.varint import encode_varints, zigzag_encode
+from lib.codecs.delta import encode_delta, encode_delta_of_delta
+from lib.codecs.run_length import run_length_encode
 from lib.plumbing.progress import Progress
 from lib.plumbing.regular_files import read_regular_file
 from lib.report.table import PhaseResult, human_bytes

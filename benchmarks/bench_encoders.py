@@ -1,5 +1,7 @@
 """Throughput of the Gorilla encoders: reference (one loop) versus fast (numpy) paths.
 
+The two paths are lib/codecs/gorilla/reference.py and lib/codecs/gorilla/fast.py.
+
 For each kind of series this prints encode and decode speed in million points per second, the bits
 each point costs, and whether the fast and reference streams are byte-identical and round-trip bit
 for bit. The reference path is timed on a prefix of the series (it is pure Python); identity is

@@ -6,7 +6,8 @@ Layers (a module only imports from its own layer or those above it):
                                bounded decompression, safe msgpack
   data/dataset                 the data model: Series, load, save, bit-exact comparison
   bitstream/                   MSB-first bit streams, fixed-width packing, zigzag, varints
-  codecs/                      Gorilla, decimals, byte planes, the bins entropy coder,
+  codecs/                      delta and run-length transforms, Gorilla (reference and fast
+                               path), decimals, byte planes, the bins entropy coder,
                                the value and timestamp codecs and the choice per block
   storage/metrics_file         the METRICS! file (layout: docs/format.md)
   rollup/                      buckets, metric kinds, exact sums, DDSketch, the levels of roll-ups,

@@ -121,7 +121,7 @@ def test_claims_beyond_the_bytes_present_are_refused_before_allocating():
 @pytest.mark.parametrize("split", [1, 2, 3])
 def test_rank_low_bits_pack_like_fixed_width_packing(count, split):
     from lib.codecs.bins import pack_low_bits, unpack_low_bits
-    from lib.codecs.decimals import pack_fixed_width
+    from lib.bitstream.packing import pack_fixed_width
     ranks = np.random.default_rng(count).integers(0, 400, count)
     packed = pack_low_bits(ranks, split)
     assert packed == pack_fixed_width(ranks.astype(np.uint64), split)

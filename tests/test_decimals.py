@@ -4,7 +4,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from lib.bitstream.bits import pack_bit_fields
 from lib.codecs.decimals import (
     DELTA,
     E_MAX,
@@ -16,10 +15,8 @@ from lib.codecs.decimals import (
     decimal_stats,
     decode_decimal,
     encode_decimal,
-    pack_fixed_width,
     position_gaps,
     smallest_exponents,
-    unpack_fixed_width,
 )
 from lib.codecs.gorilla import encode_values
 from lib.errors import FormatError
@@ -244,20 +241,6 @@ def test_constant_round_trips(value, count):
 @given(hnp.arrays(np.int64, st.integers(1, 80), elements=st.integers(-(2**63) + 1, 2**63 - 1)))
 def test_integer_valued_round_trip(ints):
     assert_round_trip(ints.astype(np.float64))
-
-
-# Bit packing: the chunked fast path writes the same bytes as lib.bitstream.bits -------------------------
-
-
-@pytest.mark.parametrize("count", [1, 63, 64, 65, 4095, 4096, 4097, 10_000])
-@pytest.mark.parametrize("width", [0, 1, 3, 7, 13, 32, 40, 63, 64])
-def test_fixed_width_packing_matches_bit_writer(count, width):
-    values = np.random.default_rng(count * 100 + width).integers(0, 2**64 - 1, count, dtype=np.uint64)
-    packed = pack_fixed_width(values, width)
-    expected = pack_bit_fields(values, np.full(count, width)) if width else b""
-    assert packed == expected
-    mask = np.uint64((1 << width) - 1) if width < 64 else np.uint64(2**64 - 1)
-    np.testing.assert_array_equal(unpack_fixed_width(packed, count, width), values & mask)
 
 
 def test_bit_lengths_are_exact():

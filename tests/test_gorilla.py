@@ -41,6 +41,21 @@ def float_patterns(values):
     return np.asarray(values, dtype=np.float64).view(np.uint64).tolist()
 
 
+# (fast encoder, fast decoder, reference encoder, reference decoder)
+TIMESTAMPS = (encode_timestamps, decode_timestamps, encode_timestamps_reference, decode_timestamps_reference)
+VALUES = (encode_values, decode_values, encode_values_reference, decode_values_reference)
+
+
+def assert_both_paths_write_and_read(codec, data, bit_string):
+    """Both encoders write exactly `bit_string`; both decoders give `data` back bit for bit."""
+    encode, decode, encode_reference, decode_reference = codec
+    expected = bits_to_bytes(bit_string)
+    assert encode_reference(data) == expected
+    assert encode(data) == expected
+    for decoder in (decode, decode_reference):
+        assert decoder(expected, len(data)).view(np.uint64).tolist() == data.view(np.uint64).tolist()
+
+
 # Every timestamp stream starts with the first timestamp in 64 bits, then (from two points on) the
 # unit as a 6-bit length and the unit itself.
 TIMESTAMP_VECTORS = [
@@ -98,12 +113,7 @@ TIMESTAMP_VECTORS = [
 
 @pytest.mark.parametrize("timestamps, bit_string", TIMESTAMP_VECTORS)
 def test_timestamp_known_vectors(timestamps, bit_string):
-    expected = bits_to_bytes(bit_string)
-    ts = np.array(timestamps, dtype=np.int64)
-    assert encode_timestamps_reference(ts) == expected
-    assert encode_timestamps(ts) == expected
-    assert decode_timestamps(expected, len(ts)).tolist() == timestamps
-    assert decode_timestamps_reference(expected, len(ts)).tolist() == timestamps
+    assert_both_paths_write_and_read(TIMESTAMPS, np.array(timestamps, dtype=np.int64), bit_string)
 
 
 TWELVE = 0x4028000000000000  # 1.5 * 2**3
@@ -142,12 +152,7 @@ VALUE_VECTORS = [
 
 @pytest.mark.parametrize("values, bit_string", VALUE_VECTORS)
 def test_value_known_vectors(values, bit_string):
-    expected = bits_to_bytes(bit_string)
-    floats = np.asarray(values, dtype=np.float64)
-    assert encode_values_reference(floats) == expected
-    assert encode_values(floats) == expected
-    assert float_patterns(decode_values(expected, len(floats))) == float_patterns(floats)
-    assert float_patterns(decode_values_reference(expected, len(floats))) == float_patterns(floats)
+    assert_both_paths_write_and_read(VALUES, np.asarray(values, dtype=np.float64), bit_string)
 
 
 def test_decoders_return_numpy_arrays_of_the_right_dtype():
@@ -358,10 +363,7 @@ def test_garbage_gives_format_error_or_the_same_result_on_both_paths(blob, count
 @given(st.data())
 def test_damaged_streams_give_format_error_or_the_same_result_on_both_paths(data):
     # Flipping bits of a valid stream keeps its length plausible, so the decoders get far into it.
-    for encode, fast, reference in (
-        (encode_values, decode_values, decode_values_reference),
-        (encode_timestamps, decode_timestamps, decode_timestamps_reference),
-    ):
+    for encode, fast, _, reference in (VALUES, TIMESTAMPS):
         sample = SAMPLES[encode]
         blob = bytearray(encode(sample))
         for bit in data.draw(st.lists(st.integers(0, 8 * len(blob) - 1), min_size=1, max_size=3)):

@@ -54,14 +54,15 @@ integers; the tests check that both give identical bytes.
 """
 import numpy as np
 
-from lib.bitstream.bits import (
-    SHORT_FIELD_BITS, WORD_BITS, BitReader, BitWriter, pack_bit_fields, padded_for_short_fields, read_bit_fields,
-    read_short_fields, words_for_reading,
+from lib.bitstream.packing import (
+    SHORT_FIELD_BITS, pack_bit_fields, padded_for_short_fields, read_bit_fields, read_short_fields,
+    unpack_fixed_width, words_for_reading,
 )
-from lib.codecs.decimals import bit_lengths, unpack_fixed_width
+from lib.bitstream.stream import WORD_BITS, BitReader, BitWriter
+from lib.codecs.decimals import bit_lengths
 from lib.errors import FormatError
 from lib.codecs.stream_coder import StreamCoder, zero_runs
-from lib.bitstream.primitives import encode_varints, read_varint_list, read_varints
+from lib.bitstream.varint import encode_varints, read_varint_list, read_varints
 
 DENSE, SPARSE = 0, 1
 MAX_PRECISION = 3
@@ -274,7 +275,7 @@ def _bits_to_bytes(fields):
 
 def pack_low_bits(ranks, split):
     """The low `split` bits of each rank, MSB-first, back to back: split 2, [1, 6] -> 01 10 -> 0x60.
-    (The same bytes as lib.codecs.decimals.pack_fixed_width; for 1..3 bits, unpacked bits and
+    (The same bytes as lib.bitstream.packing.pack_fixed_width; for 1..3 bits, unpacked bits and
     np.packbits are quicker.)"""
     shifts = np.arange(split - 1, -1, -1)
     return np.packbits(((ranks[:, None] >> shifts) & 1).astype(np.uint8)).tobytes()

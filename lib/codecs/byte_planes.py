@@ -40,7 +40,7 @@ import numpy as np
 
 from lib.plumbing.bounded_compression import deflate, inflate, lzma_compress, lzma_decompress
 from lib.errors import FormatError
-from lib.bitstream.primitives import encode_varints, read_varints
+from lib.bitstream.varint import encode_varints, read_varints
 from lib.codecs.stream_coder import StreamCoder
 
 NONE, DEFLATE, LZMA1 = 0, 1, 2

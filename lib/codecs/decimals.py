@@ -2,7 +2,7 @@
 
 The idea
 --------
-Gorilla XOR (lib/codecs/gorilla.py) shines on slowly changing floats, but most metrics are written as
+Gorilla XOR (lib/codecs/gorilla/) shines on slowly changing floats, but most metrics are written as
 decimals: a CPU share of 0.134, a price of 12.75, a byte count 3623878656.0. In binary, 0.134 is
 the endless fraction 0.001000100100110111010010111100011010100111111...; two such values that differ
 in the last decimal digit differ in almost every mantissa bit, so their XOR is noise and Gorilla
@@ -76,18 +76,11 @@ import math
 
 import numpy as np
 
-from lib.bitstream.bits import pack_bit_fields, read_bit_fields, words_for_reading
+from lib.bitstream.packing import pack_fixed_width, unpack_fixed_width
+from lib.bitstream.stream import WORD_BITS
+from lib.bitstream.varint import encode_varints, read_varints, zigzag_decode, zigzag_encode
+from lib.codecs.delta import decode_delta, decode_delta_of_delta, encode_delta, encode_delta_of_delta
 from lib.errors import FormatError
-from lib.bitstream.primitives import (
-    decode_delta,
-    decode_delta_of_delta,
-    encode_delta,
-    encode_delta_of_delta,
-    encode_varints,
-    read_varints,
-    zigzag_decode,
-    zigzag_encode,
-)
 
 E_MAX = 18  # 10**18 < 2**63, and every power of ten up to 1e22 is an exact float64
 POWERS_OF_TEN = np.array([float(10**e) for e in range(E_MAX + 1)])  # int -> float is exact here
@@ -97,7 +90,6 @@ INT64_LIMIT = 2.0**63  # scaled values must stay below this to become int64
 PLAIN, DELTA, DELTA_OF_DELTA = 0, 1, 2
 TRANSFORM_NAMES = {PLAIN: "plain", DELTA: "delta", DELTA_OF_DELTA: "delta-of-delta"}
 
-WORD_BITS = 64
 HEADER_BYTES = 3  # e, transform, width; then four varints
 HEADER_VARINTS = 4
 EXCEPTION_PATTERN_BYTES = 8
@@ -111,7 +103,6 @@ PLAN_RUNS, PLAN_RUN_LENGTH = 16, 1024  # neighbours looked at when choosing the 
 
 _U64 = np.uint64
 _MASK64 = (1 << 64) - 1  # Python ints -> their uint64 residue: -1 & _MASK64 == 2**64 - 1
-_ALL_ONES = _U64(_MASK64)
 
 
 # Step 1: the decimal exponent --------------------------------------------------------------------
@@ -287,68 +278,6 @@ def plan_integers(ints):
     residuals = centred_residuals(FORWARD[transform](ints), base)
     width, _ = choose_width(residuals)
     return transform, base, width, residuals
-
-
-# Fixed-width bit packing -------------------------------------------------------------------------
-
-_LANE = 64  # 64 values of w bits fill exactly w words, so every group of 64 has the same layout
-_CHUNKED_MIN_COUNT = 4096  # below this, the per-lane loop costs more than it saves
-
-
-def pack_fixed_width(values, width):
-    """MSB-first concatenation of each value's low `width` bits, zero-padded to whole bytes.
-
-    The same bytes as `lib.bitstream.bits.pack_bit_fields(values, [width] * n)` (the tests check it), which
-    is what small blocks use. Large arrays use the fact that 64 fields of w bits fill exactly w
-    words: value j of every group of 64 lands at the same bit offset j * w of its group, so one
-    loop over j = 0..63 packs all groups at once with whole-column numpy operations.
-    Example, w = 40: value 1 of a group starts at bit 40 of word 0; its top 24 bits end word 0
-    and its low 16 bits start word 1.
-    """
-    values = np.ascontiguousarray(values, dtype=_U64)
-    count = values.size
-    if width == 0 or count == 0:
-        return b""
-    if count < _CHUNKED_MIN_COUNT:
-        return pack_bit_fields(values, np.full(count, width))
-    groups = -(-count // _LANE)
-    lanes = np.zeros((groups, _LANE), dtype=_U64)
-    lanes.reshape(-1)[:count] = values
-    if width < WORD_BITS:
-        lanes &= _U64((1 << width) - 1)
-    words = np.zeros((groups, width), dtype=_U64)
-    for j in range(_LANE):
-        start = j * width
-        word, offset = divmod(start, WORD_BITS)
-        end = offset + width
-        if end <= WORD_BITS:
-            words[:, word] |= lanes[:, j] << _U64(WORD_BITS - end)
-        else:
-            words[:, word] |= lanes[:, j] >> _U64(end - WORD_BITS)
-            words[:, word + 1] |= lanes[:, j] << _U64(2 * WORD_BITS - end)
-    return words.astype(">u8").tobytes()[: (count * width + 7) // 8]
-
-
-def unpack_fixed_width(data, count, width):
-    """Inverse of `pack_fixed_width`: `count` unsigned values of `width` bits from `data`."""
-    if width == 0 or count == 0:
-        return np.zeros(count, dtype=_U64)
-    if count < _CHUNKED_MIN_COUNT:
-        return read_bit_fields(words_for_reading(data), np.arange(count) * width, width)
-    groups = -(-count // _LANE)
-    padded = bytes(data) + bytes(groups * width * 8 - len(data))
-    words = np.frombuffer(padded, dtype=">u8").astype(_U64).reshape(groups, width)
-    mask = _ALL_ONES >> _U64(WORD_BITS - width)
-    lanes = np.empty((groups, _LANE), dtype=_U64)
-    for j in range(_LANE):
-        word, offset = divmod(j * width, WORD_BITS)
-        end = offset + width
-        if end <= WORD_BITS:
-            lanes[:, j] = (words[:, word] >> _U64(WORD_BITS - end)) & mask
-        else:
-            high = words[:, word] << _U64(end - WORD_BITS)
-            lanes[:, j] = (high | (words[:, word + 1] >> _U64(2 * WORD_BITS - end))) & mask
-    return lanes.reshape(-1)[:count]
 
 
 # Positions of patches and exceptions -------------------------------------------------------------

@@ -46,7 +46,7 @@ tags, damaged streams and decompressed sizes beyond what `count` values could ev
 
 import numpy as np
 
-from lib.bitstream.primitives import read_varints
+from lib.bitstream.varint import read_varints
 from lib.codecs.bins import BINS
 from lib.codecs.decimals import MAX_COUNT, SAMPLE_SIZE, check_count, decode_decimal, encode_decimal
 from lib.codecs.gorilla import encode_values

@@ -11,7 +11,8 @@ the DELTAS mode stores the delta-of-delta instead. The streams go out through a 
 """
 import numpy as np
 
-from lib.bitstream.primitives import encode_varints, read_varint_list, read_varints, to_signed64
+from lib.bitstream.varint import encode_varints, read_varint_list, read_varints
+from lib.codecs.delta import to_signed64
 from lib.codecs.byte_planes import DEFLATE, LZMA1, PLANES, plane_coder
 from lib.codecs.stream_coder import nonzero_of, scatter_runs, zero_runs
 from lib.errors import FormatError

@@ -33,10 +33,8 @@ from lib.codecs.decimals import (
 )
 from lib.codecs.gorilla import decode_values
 from lib.errors import FormatError
-from lib.bitstream.primitives import (
-    encode_varints, read_varint_list, read_varints, run_length_decode, run_length_encode, zigzag_decode,
-    zigzag_encode,
-)
+from lib.bitstream.varint import encode_varints, read_varint_list, read_varints, zigzag_decode, zigzag_encode
+from lib.codecs.run_length import run_length_decode, run_length_encode
 
 PATTERN_BYTES = 8
 Codec = namedtuple("Codec", "name encode decode")  # a registry entry of selection.py and timestamps.py

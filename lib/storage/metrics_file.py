@@ -11,7 +11,7 @@ time-range reads cheaper; the default is 8,192), and every block decodes on its 
 
 Layout. All integers are little-endian; the streams inside blocks are those of the codecs in
 lib/codecs/selection.py: bins streams (lib/codecs/bins.py) by default, Gorilla's MSB-first bit streams
-(lib/codecs/gorilla.py) with `choose_codecs=False`.
+(lib/codecs/gorilla/) with `choose_codecs=False`.
 
     Header, 32 bytes
       0   8  magic            b"METRICS!"

@@ -1,107 +1,27 @@
-"""Bit streams: MSB-first bit fields, the way Gorilla and Prometheus lay out their chunks.
+"""Vectorised bit packing: whole numpy arrays of MSB-first fields at once.
 
-Every bit-level encoder in this project writes variable-width fields (1 to 64 bits) one after the
-other with no byte alignment, most significant bit first, and pads the last byte with zero bits.
-Writing the fields 0b1 (1 bit), 0b01 (2 bits) and 0b11111 (5 bits) gives the single byte 0b10111111.
+These functions write and read exactly the bytes of `BitWriter` / `BitReader`
+(lib/bitstream/stream.py), which move one field at a time: fields one after the other, most
+significant bit first, no alignment, the last byte zero-padded. Packing the fields 1 (1 bit),
+1 (2 bits) and 31 (5 bits) gives the byte 0b1_01_11111 = 0xBF either way (the tests prove the
+two agree on random fields).
 
-Two ways to do it live here, and they produce the same bytes:
-
-- `BitWriter` / `BitReader` move one field at a time, like Prometheus' tsdb/chunkenc/bstream.go.
-  They are what the reference encoders use because they read like the paper. The writer keeps at
-  most 63 pending bits in a small int and flushes whole 64-bit words into a bytearray, so the
-  cost stays linear in the input (an ever-growing Python int would make each append O(n)).
-- `pack_bit_fields` / `read_bit_fields` do the same job for whole numpy arrays of fields at once:
-  every field's bit offset comes from a cumulative sum, so nothing is sequential. The fast encoders
-  use these; the price is memory for a few arrays the size of the field list.
-
-Readers raise `FormatError` (never IndexError) when asked for bits past the end of the stream.
+- `pack_bit_fields` / `read_bit_fields`: fields of any widths 0..64. Every field's bit offset
+  comes from a cumulative sum, so nothing is sequential; the price is memory for a few arrays
+  the size of the field list. The fast Gorilla and bins encoders use these.
+- `read_short_fields`: the same read for fields of at most 57 bits, with one gather per field.
+- `pack_fixed_width` / `unpack_fixed_width`: every field `width` bits wide (the residuals of the
+  decimal codec), where a regular layout allows a faster, column-wise loop.
 """
 import numpy as np
 
-from lib.errors import FormatError
+from lib.bitstream.stream import WORD_BITS, WORD_BYTES
 
-WORD_BITS = 64
-_ALL_ONES = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
-_U64_WORD_BITS = np.uint64(WORD_BITS)
-_U64_6 = np.uint64(6)
-_U64_63 = np.uint64(63)
-_WORD_BYTES = WORD_BITS // 8
-
-
-def _check_width(nbits):
-    if not 1 <= nbits <= WORD_BITS:
-        raise ValueError(f"a bit field is 1 to {WORD_BITS} bits wide, got {nbits}")
-
-
-class BitWriter:
-    """Append MSB-first bit fields; `to_bytes()` returns them zero-padded to whole bytes."""
-
-    def __init__(self):
-        self._full_words = bytearray()
-        self._pending = 0
-        self._pending_bits = 0
-
-    def write_bits(self, value, nbits):
-        """Append the low `nbits` bits of the non-negative int `value` (1 <= nbits <= 64)."""
-        _check_width(nbits)
-        if value < 0 or value >> nbits:
-            raise ValueError(f"{value} does not fit in {nbits} unsigned bits")
-        self._pending = (self._pending << nbits) | value
-        self._pending_bits += nbits
-        if self._pending_bits >= WORD_BITS:
-            # Flush the oldest 64 bits; what stays pending is always shorter than a word.
-            self._pending_bits -= WORD_BITS
-            self._full_words += (self._pending >> self._pending_bits).to_bytes(_WORD_BYTES, "big")
-            self._pending &= (1 << self._pending_bits) - 1
-
-    def write_bit(self, bit):
-        self.write_bits(1 if bit else 0, 1)
-
-    @property
-    def bit_length(self):
-        """Number of bits written so far (before padding)."""
-        return 8 * len(self._full_words) + self._pending_bits
-
-    def to_bytes(self):
-        tail_bytes = (self._pending_bits + 7) // 8
-        padding = 8 * tail_bytes - self._pending_bits
-        tail = (self._pending << padding).to_bytes(tail_bytes, "big")
-        return bytes(self._full_words) + tail
-
-
-class BitReader:
-    """Read MSB-first bit fields from bytes, in the order a `BitWriter` wrote them."""
-
-    def __init__(self, data):
-        self._data = bytes(data)
-        self._bit_length = 8 * len(self._data)
-        self.position = 0
-
-    @property
-    def bit_length(self):
-        return self._bit_length
-
-    @property
-    def bits_left(self):
-        return self._bit_length - self.position
-
-    def read_bits(self, nbits):
-        """Return the next `nbits` bits (1 <= nbits <= 64) as a non-negative int."""
-        _check_width(nbits)
-        end = self.position + nbits
-        if end > self._bit_length:
-            raise FormatError(
-                f"bit stream truncated: wanted {nbits} bits at bit {self.position}, "
-                f"only {self.bits_left} left"
-            )
-        first_byte = self.position >> 3
-        last_byte = (end + 7) >> 3
-        chunk = int.from_bytes(self._data[first_byte:last_byte], "big")
-        self.position = end
-        return (chunk >> (8 * last_byte - end)) & ((1 << nbits) - 1)
-
-    def read_bit(self):
-        return self.read_bits(1)
+_U64 = np.uint64
+_ALL_ONES = _U64(0xFFFF_FFFF_FFFF_FFFF)
+_U64_WORD_BITS = _U64(WORD_BITS)
+_U64_6 = _U64(6)
+_U64_63 = _U64(63)
 
 
 def pack_bit_fields(values, widths, clean=False):
@@ -152,7 +72,7 @@ def pack_bit_fields(values, widths, clean=False):
 
 def words_for_reading(data):
     """The bytes as big-endian uint64 words, padded with two zero words so any field can be read."""
-    padded = bytes(data) + bytes(-len(data) % _WORD_BYTES + 2 * _WORD_BYTES)
+    padded = bytes(data) + bytes(-len(data) % WORD_BYTES + 2 * WORD_BYTES)
     return np.frombuffer(padded, dtype=">u8").astype(np.uint64)
 
 
@@ -179,7 +99,7 @@ SHORT_FIELD_BITS = 57  # a field this wide, starting anywhere in a byte, lies wi
 
 def padded_for_short_fields(data):
     """The bytes with 8 zero bytes after them, so a window can start at any of their bytes."""
-    return bytes(data) + bytes(_WORD_BYTES)
+    return bytes(data) + bytes(WORD_BYTES)
 
 
 def read_short_fields(padded, offsets, shifts):
@@ -193,10 +113,70 @@ def read_short_fields(padded, offsets, shifts):
     of one shift by 64 - width, keeps every shift count below 64 and makes width 0 read 0.
     """
     offsets = np.asarray(offsets, dtype=np.int64)
-    windows = np.ndarray((len(padded) - _WORD_BYTES + 1,), dtype=">u8", buffer=padded, strides=(1,))
+    windows = np.ndarray((len(padded) - WORD_BYTES + 1,), dtype=">u8", buffer=padded, strides=(1,))
     fields = np.take(windows, offsets >> 3).view(np.uint64)  # np.take copies the raw bytes
     fields.byteswap(inplace=True)
     fields <<= (offsets & 7).view(np.uint64)  # offsets are not negative: the same bits
     fields >>= np.uint64(1)
     fields >>= shifts
     return fields
+
+
+_LANE = 64  # 64 values of w bits fill exactly w words, so every group of 64 has the same layout
+_CHUNKED_MIN_COUNT = 4096  # below this, the per-lane loop costs more than it saves
+
+
+def pack_fixed_width(values, width):
+    """MSB-first concatenation of each value's low `width` bits, zero-padded to whole bytes.
+
+    The same bytes as `pack_bit_fields(values, [width] * n)` (the tests check it), which is what
+    small arrays use. Large arrays use the fact that 64 fields of w bits fill exactly w words:
+    value j of every group of 64 lands at the same bit offset j * w of its group, so one loop
+    over j = 0..63 packs all groups at once with whole-column numpy operations.
+    Example, w = 40: value 1 of a group starts at bit 40 of word 0; its top 24 bits end word 0
+    and its low 16 bits start word 1.
+    """
+    values = np.ascontiguousarray(values, dtype=_U64)
+    count = values.size
+    if width == 0 or count == 0:
+        return b""
+    if count < _CHUNKED_MIN_COUNT:
+        return pack_bit_fields(values, np.full(count, width))
+    groups = -(-count // _LANE)
+    lanes = np.zeros((groups, _LANE), dtype=_U64)
+    lanes.reshape(-1)[:count] = values
+    if width < WORD_BITS:
+        lanes &= _U64((1 << width) - 1)
+    words = np.zeros((groups, width), dtype=_U64)
+    for j in range(_LANE):
+        start = j * width
+        word, offset = divmod(start, WORD_BITS)
+        end = offset + width
+        if end <= WORD_BITS:
+            words[:, word] |= lanes[:, j] << _U64(WORD_BITS - end)
+        else:
+            words[:, word] |= lanes[:, j] >> _U64(end - WORD_BITS)
+            words[:, word + 1] |= lanes[:, j] << _U64(2 * WORD_BITS - end)
+    return words.astype(">u8").tobytes()[: (count * width + 7) // 8]
+
+
+def unpack_fixed_width(data, count, width):
+    """Inverse of `pack_fixed_width`: `count` unsigned values of `width` bits from `data`."""
+    if width == 0 or count == 0:
+        return np.zeros(count, dtype=_U64)
+    if count < _CHUNKED_MIN_COUNT:
+        return read_bit_fields(words_for_reading(data), np.arange(count) * width, width)
+    groups = -(-count // _LANE)
+    padded = bytes(data) + bytes(groups * width * 8 - len(data))
+    words = np.frombuffer(padded, dtype=">u8").astype(_U64).reshape(groups, width)
+    mask = _ALL_ONES >> _U64(WORD_BITS - width)
+    lanes = np.empty((groups, _LANE), dtype=_U64)
+    for j in range(_LANE):
+        word, offset = divmod(j * width, WORD_BITS)
+        end = offset + width
+        if end <= WORD_BITS:
+            lanes[:, j] = (words[:, word] >> _U64(WORD_BITS - end)) & mask
+        else:
+            high = words[:, word] << _U64(end - WORD_BITS)
+            lanes[:, j] = (high | (words[:, word + 1] >> _U64(2 * WORD_BITS - end))) & mask
+    return lanes.reshape(-1)[:count]

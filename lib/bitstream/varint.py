@@ -1,18 +1,15 @@
-"""Small integer transforms that make time series cheap to store: numpy in, numpy out.
+"""Zigzag and LEB128 varints: how a 64-bit integer becomes as few bytes as its size needs.
 
 - zigzag maps signed to unsigned so that small magnitudes become small numbers
   (0, -1, 1, -2, 2 -> 0, 1, 2, 3, 4), which a varint then stores in few bytes.
 - LEB128 varints store an unsigned integer in 7-bit groups, low group first, with the high bit of
   each byte saying "more follows": 300 = 0b10_0101100 -> bytes 0xAC 0x02.
-- delta and delta-of-delta turn a regular sequence (timestamps every 15 s) into mostly zeros.
-- run-length encoding turns a constant stretch into one (value, count) pair.
 
-Arithmetic is done modulo 2**64 (on uint64 views), the way the hardware does it, so every int64
-input round-trips, extremes included: the delta from INT64_MIN to INT64_MAX "wraps" to -1, and
-adding -1 to INT64_MIN wraps back to INT64_MAX. The trade-off: a wrapped delta is no longer the
-true difference, so these are codecs, not arithmetic helpers.
+Together: -150 zigzags to 299 = 0b10_0101011 and is stored as the two bytes 0xAB 0x02.
 
-Decoders raise `FormatError` for truncated or malformed input.
+Arithmetic is done on uint64 views, so every int64 input round-trips, extremes included:
+zigzag(INT64_MIN) is 2**64 - 1, a ten-byte varint. Decoders raise `FormatError` for truncated or
+malformed input.
 """
 import numpy as np
 
@@ -23,30 +20,16 @@ _VARINT_PAYLOAD = 0x7F
 _VARINT_MORE = 0x80
 
 
-def _as_int64(values):
-    return np.ascontiguousarray(values, dtype=np.int64)
-
-
-def _as_uint64(values):
-    return np.ascontiguousarray(values, dtype=np.uint64)
-
-
-def to_signed64(value):
-    """A Python int as the int64 it is modulo 2**64: 2**63 -> -2**63, -1 -> -1."""
-    value &= (1 << 64) - 1
-    return value - (1 << 64) if value >> 63 else value
-
-
 def zigzag_encode(values):
     """int64 -> uint64: (x << 1) ^ (x >> 63), so 0, -1, 1, -2 become 0, 1, 2, 3."""
-    signed = _as_int64(values)
+    signed = np.ascontiguousarray(values, dtype=np.int64)
     sign_fill = (signed >> 63).view(np.uint64)  # arithmetic shift: all ones for negatives
     return (signed.view(np.uint64) << np.uint64(1)) ^ sign_fill
 
 
 def zigzag_decode(encoded):
     """uint64 -> int64, the inverse of `zigzag_encode`: (u >> 1) ^ -(u & 1)."""
-    unsigned = _as_uint64(encoded)
+    unsigned = np.ascontiguousarray(encoded, dtype=np.uint64)
     sign_fill = np.uint64(0) - (unsigned & np.uint64(1))  # wraps to all ones when odd
     return ((unsigned >> np.uint64(1)) ^ sign_fill).view(np.int64)
 
@@ -113,7 +96,7 @@ def encode_varints(values):
     """uint64 array -> bytes, each value as an unsigned LEB128 varint."""
     if isinstance(values, (list, tuple)) and len(values) <= SMALL_COUNT:
         return _encode_varints_small(values)
-    unsigned = _as_uint64(values)
+    unsigned = np.ascontiguousarray(values, dtype=np.uint64)
     if unsigned.size <= SMALL_COUNT:
         return _encode_varints_small(unsigned.tolist())
     lengths = _varint_lengths(unsigned)
@@ -169,74 +152,3 @@ def decode_varints(data, count):
     if end != len(data):
         raise FormatError(f"{len(data) - end} trailing bytes after {count} varints")
     return values
-
-
-def encode_delta(values):
-    """[x0, x1, x2, ...] -> [x0, x1 - x0, x2 - x1, ...] with wrapping int64 arithmetic."""
-    unsigned = _as_int64(values).view(np.uint64)
-    out = unsigned.copy()
-    out[1:] = unsigned[1:] - unsigned[:-1]
-    return out.view(np.int64)
-
-
-def decode_delta(deltas):
-    """Inverse of `encode_delta`: a running sum, wrapping like the encoder did."""
-    return np.cumsum(_as_int64(deltas).view(np.uint64), dtype=np.uint64).view(np.int64)
-
-
-def encode_delta_of_delta(values):
-    """[x0, x1, x2, x3, ...] -> [x0, d1, d2 - d1, d3 - d2, ...] where d_i = x_i - x_(i-1).
-
-    The first delta is kept as it is: it is what the later differences are relative to.
-    """
-    deltas = encode_delta(values)
-    out = deltas.copy()
-    out[1:] = encode_delta(deltas[1:])
-    return out
-
-
-def decode_delta_of_delta(encoded):
-    """Inverse of `encode_delta_of_delta`: rebuild the deltas, then the values."""
-    encoded = _as_int64(encoded)
-    deltas = encoded.copy()
-    deltas[1:] = decode_delta(encoded[1:])
-    return decode_delta(deltas)
-
-
-def _comparable(values):
-    """Floats compare by bit pattern, so NaN runs and -0.0 versus 0.0 are handled exactly."""
-    if values.dtype.kind == "f":
-        return values.view(np.dtype(f"u{values.dtype.itemsize}"))
-    return values
-
-
-def run_length_encode(values):
-    """Return (run_values, run_lengths): [7, 7, 7, 2, 2] -> ([7, 2], [3, 2])."""
-    values = np.ascontiguousarray(values)
-    if values.size == 0:
-        return values[:0].copy(), np.zeros(0, dtype=np.int64)
-    keys = _comparable(values)
-    run_starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-    run_lengths = np.diff(np.append(run_starts, values.size))
-    return values[run_starts], run_lengths.astype(np.int64)
-
-
-def run_length_decode(run_values, run_lengths, expected_count=None):
-    """Inverse of `run_length_encode`: repeat each value by its run length.
-
-    Pass `expected_count` when the lengths come from untrusted bytes: a damaged length is then
-    refused before it can make numpy allocate a huge array.
-    """
-    run_values = np.ascontiguousarray(run_values)
-    run_lengths = np.ascontiguousarray(run_lengths, dtype=np.int64)
-    if run_values.shape != run_lengths.shape:
-        raise FormatError(f"{run_values.size} run values but {run_lengths.size} run lengths")
-    if run_lengths.size and run_lengths.min() < 1:
-        raise FormatError("run lengths must be positive")
-    if expected_count is not None:
-        if run_lengths.size and run_lengths.max() > expected_count:
-            raise FormatError(f"a run of {run_lengths.max()} values exceeds the expected {expected_count}")
-        total = int(run_lengths.sum())  # every length is bounded, so this cannot overflow
-        if total != expected_count:
-            raise FormatError(f"runs add up to {total} values, expected {expected_count}")
-    return np.repeat(run_values, run_lengths)

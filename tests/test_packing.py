@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lib.bitstream.packing import (
+    SHORT_FIELD_BITS, pack_bit_fields, pack_fixed_width, padded_for_short_fields, read_bit_fields, read_short_fields,
+    unpack_fixed_width, words_for_reading,
+)
+from lib.bitstream.stream import BitWriter
+from tests.test_stream import bit_fields, write_all
+
+
+@settings(max_examples=200, deadline=None)
+@given(bit_fields(), st.lists(st.integers(0, 64), max_size=5))
+def test_vectorized_packing_matches_the_writer(fields, zero_width_positions):
+    widths, values = fields
+    expected = write_all(widths, values).to_bytes()
+    # Zero-width fields (with junk values) must be skipped.
+    widths_with_gaps, values_with_gaps = list(widths), list(values)
+    for position in zero_width_positions:
+        at = min(position, len(widths_with_gaps))
+        widths_with_gaps.insert(at, 0)
+        values_with_gaps.insert(at, 12345)
+    packed = pack_bit_fields(np.array(values_with_gaps, dtype=np.uint64), np.array(widths_with_gaps))
+    assert packed == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(bit_fields())
+def test_vectorized_reading_matches_the_writer(fields):
+    widths, values = fields
+    data = write_all(widths, values).to_bytes()
+    offsets = np.cumsum([0] + widths[:-1]) if widths else np.zeros(0)
+    read = read_bit_fields(words_for_reading(data), offsets, widths)
+    assert read.tolist() == values
+
+
+def test_packing_ignores_bits_above_the_width():
+    # 0xFF in a 4-bit field is 1111; 0x3 in a 4-bit field is 0011.
+    assert pack_bit_fields(np.array([0xFF, 0x3], dtype=np.uint64), np.array([4, 4])) == b"\xf3"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, SHORT_FIELD_BITS), max_size=60), st.randoms(use_true_random=False))
+def test_short_fields_read_what_the_writer_wrote_and_what_read_bit_fields_reads(widths, rng):
+    values = [rng.getrandbits(w) if w else 0 for w in widths]
+    writer = BitWriter()
+    for width, value in zip(widths, values):
+        if width:
+            writer.write_bits(value, width)
+    data = writer.to_bytes()
+    offsets = np.cumsum([0] + widths[:-1]).astype(np.int64) if widths else np.zeros(0, np.int64)
+    shifts = (63 - np.array(widths, dtype=np.int64)).astype(np.uint64)
+    assert read_short_fields(padded_for_short_fields(data), offsets, shifts).tolist() == values
+    nonzero = [i for i, w in enumerate(widths) if w]
+    reference = read_bit_fields(words_for_reading(data), offsets[nonzero], np.array(widths)[nonzero])
+    assert reference.tolist() == [values[i] for i in nonzero]
+
+
+def test_short_field_by_hand():
+    # 0x0A 0x2F = 00001010 00101111: 5 bits at offset 4 are 10100 = 20; 7 bits at offset 9 are 0101111 = 47.
+    padded = padded_for_short_fields(b"\x0a\x2f")
+    fields = read_short_fields(padded, np.array([4, 9, 3]), np.array([58, 56, 63], dtype=np.uint64))
+    assert fields.tolist() == [20, 47, 0]
+
+
+def test_fixed_width_packing_by_hand():
+    # 5, 0, 7 in 3 bits: 101 000 111, zero-padded: 1010 0011 1000 0000 = A3 80.
+    packed = pack_fixed_width(np.array([5, 0, 7], dtype=np.uint64), 3)
+    assert packed == b"\xa3\x80"
+    assert unpack_fixed_width(packed, 3, 3).tolist() == [5, 0, 7]
+
+
+@pytest.mark.parametrize("count", [1, 63, 64, 65, 4095, 4096, 4097, 10_000])
+@pytest.mark.parametrize("width", [0, 1, 3, 7, 13, 32, 40, 63, 64])
+def test_fixed_width_packing_matches_bit_writer(count, width):
+    values = np.random.default_rng(count * 100 + width).integers(0, 2**64 - 1, count, dtype=np.uint64)
+    packed = pack_fixed_width(values, width)
+    expected = pack_bit_fields(values, np.full(count, width)) if width else b""
+    assert packed == expected
+    mask = np.uint64((1 << width) - 1) if width < 64 else np.uint64(2**64 - 1)
+    np.testing.assert_array_equal(unpack_fixed_width(packed, count, width), values & mask)
