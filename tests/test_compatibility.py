@@ -19,7 +19,7 @@ from lib.codecs.values import (
 )
 from lib.codecs.byte_planes import DEFLATE, LZMA1, NONE
 from lib.errors import FormatError
-from lib.storage.metrics_file import FORMAT_VERSION, MetricsFile, read_file, write_file
+from lib.storage.metrics_file import FORMAT_VERSION, MetricsFile, decode_block, encode_block, read_file, write_file
 from lib.data.dataset import Series
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -64,7 +64,8 @@ def block_tags(path):
 
 def test_the_golden_dataset_is_what_the_folder_promises():
     names = {s["name"] for s in DATASET}
-    assert {"flat", "steps", "cpu", "share", "noise", "wide", "one", "two"} <= names
+    assert {"flat", "steps", "cpu", "share", "noise", "wide", "one", "two", "empty"} <= names
+    assert {0, 1, 2} <= {len(s["timestamps"]) for s in DATASET}
     patterns = {v for s in DATASET for v in s["values"]}
     assert {"7ff8000000000001", "8000000000000000", "0000000000000001", "7ff0000000000000"} <= patterns
     timestamps = [t for s in DATASET for t in s["timestamps"]]
@@ -132,6 +133,14 @@ def test_writing_the_dataset_again_gives_the_same_blocks_and_index(name, tmp_pat
     assert golden_header[:3] == fresh_header[:3] and golden_header[5] == fresh_header[5]
     assert inflated_index(fresh) == inflated_index(golden)
     assert fresh[fresh_header[4]:] == golden[golden_header[4]:]
+
+
+def test_the_worked_block_of_the_metrics_file_docstring():
+    block = bytes.fromhex("01000000 0101 08000000 17979CFE362A0000 3FF8000000000000 14E9F56C")
+    assert zlib.crc32(block[:-4]).to_bytes(4, "little") == block[-4:]
+    assert encode_block(np.array([1_700_000_000 * 10**9]), np.array([1.5]), choose_codecs=False) == block
+    timestamps, values = decode_block(block)
+    assert timestamps.tolist() == [1_700_000_000 * 10**9] and values.tolist() == [1.5]
 
 
 # Version refusal -----------------------------------------------------------------------------------

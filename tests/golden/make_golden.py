@@ -94,6 +94,7 @@ def dataset():
         series("awkward", "any", np.array([T0, T0, T0 - SCRAPE, T0 + 1, T0 + 1, T0 + 2**40]), AWKWARD[6:]),
         series("one", "one-point", np.array([T0]), floats(0x7FF8000000000001)),
         series("two", "two-points", np.array([T0, T0 + SCRAPE]), np.array([-0.0, 5e-324])),
+        series("empty", "no-points", np.array([], dtype=np.int64), np.array([])),
     ])
 
 
