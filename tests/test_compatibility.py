@@ -21,6 +21,7 @@ from lib.codecs.byte_planes import DEFLATE, LZMA1, NONE
 from lib.errors import FormatError
 from lib.storage.metrics_file import FORMAT_VERSION, MetricsFile, decode_block, encode_block, read_file, write_file
 from lib.data.dataset import Series
+from tests.golden.make_golden import encode_stream
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 MANIFEST = json.loads((GOLDEN / "manifest.json").read_text())
@@ -108,6 +109,57 @@ def test_the_golden_files_together_use_every_codec_tag_and_stage():
     assert {v & CODEC_MASK for v in value_tags} == set(CODECS)
     assert {t & STAGE_MASK for t in timestamp_tags} == {0, *STAGES}
     assert {v & STAGE_MASK for v in value_tags} == {0, *STAGES}
+
+
+def read_index_by_hand(data):
+    """[(name, labels, points, min, max, [(offset, length, points, min, max)])], following only
+    docs/format.md ("Index section"), none of the code's structs."""
+    index = inflated_index(data)
+    position = 0
+
+    def take(layout):
+        nonlocal position
+        fields = struct.unpack_from(layout, index, position)
+        position += struct.calcsize(layout)
+        return fields
+
+    (string_count,) = take("<I")
+    strings = []
+    for _ in range(string_count):
+        (length,) = take("<I")
+        strings.append(index[position:position + length].decode("utf-8"))
+        position += length
+    (series_count,) = take("<I")
+    series = []
+    for _ in range(series_count):
+        (name_id,) = take("<I")
+        (label_count,) = take("<H")
+        labels = dict((strings[k], strings[v]) for k, v in (take("<II") for _ in range(label_count)))
+        points, low, high, block_count = take("<QqqI")
+        series.append((strings[name_id], labels, points, low, high, [take("<QIIqq") for _ in range(block_count)]))
+    assert position == len(index)
+    return series
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_golden_file_index_and_blocks_read_by_hand(name):
+    data = (GOLDEN / name).read_bytes()
+    _, _, block_points, _, data_offset, data_length = struct.unpack_from(HEADER_LAYOUT, data)
+    series = read_index_by_hand(data)
+    expected = expected_series()
+    assert [(n, tuple(sorted(labels.items()))) for n, labels, *_ in series] == sorted(expected)
+    next_offset = 0
+    for name_, labels, points, low, high, blocks in series:
+        timestamps = expected[(name_, tuple(sorted(labels.items())))]["timestamps"]
+        assert points == len(timestamps) == sum(b[2] for b in blocks)
+        assert (low, high) == ((min(timestamps), max(timestamps)) if timestamps else (0, -1))
+        for offset, length, block_count, block_low, block_high in blocks:
+            assert offset == next_offset and 1 <= block_count <= block_points
+            block = data[data_offset + offset:data_offset + offset + length]
+            assert struct.unpack_from("<I", block)[0] == block_count
+            assert zlib.crc32(block[:-4]) == struct.unpack_from("<I", block, length - 4)[0]
+            next_offset += length
+    assert next_offset == data_length
 
 
 def dataset_series():
@@ -206,15 +258,10 @@ def test_every_golden_stream_is_in_the_manifest():
 
 
 def re_encode(stream):
-    """The stream today's encoder writes for the committed column (as make_golden.py calls it)."""
-    registry = CODECS if stream["column"] == "values" else TIMESTAMP_CODECS
-    options = stream["options"]
-    arguments = [options["mode"]] if "mode" in options else []
-    if "compressors" in options:
-        arguments.append(tuple(options["compressors"]))
+    """The stream today's encoder writes for the committed column, called as make_golden.py calls it."""
     column = expected_column(stream["series"], stream["column"])
     data = column.view(np.float64) if stream["column"] == "values" else column
-    return registry[stream["tag"] & CODEC_MASK].encode(data, *arguments)
+    return encode_stream(stream["column"], stream["tag"], data, stream["options"])
 
 
 DETERMINISTIC = [s for s in STREAMS if s["deterministic"]]

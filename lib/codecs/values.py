@@ -7,39 +7,54 @@ series are real full-precision measurements. So each block is stored by the code
 with a one-byte tag saying which. The default choice uses only the FAST codecs, each one pass of
 numpy work ending in the bins entropy coder (lib/codecs/bins.py), and estimates before it encodes:
 
-    constant      one repeated 64-bit pattern, stored once
-    runs          runs of repeated patterns: run lengths and one pattern per run
-    decimal-bins  the decimal codec's integers (lib/codecs/decimals.py) through bins, plus, for
-                  floats a few ULP steps from a decimal, a mostly-zero stream of those steps
-                  (51.846000000000004 is the decimal 51846 / 10**3 and one step up); NaN,
-                  infinities and values no decimal comes near are exceptions. A full-precision
-                  measurement can land here too: its shortest decimal form (up to 17 digits) as
-                  an integer, delta-coded through bins, can undercut the float's own bits (phase
-                  4's report shows which codec won)
-    dictionary    tried when a sample of the block has few distinct values and their entropy
-                  undercuts the best so far: the distinct values once, then each point's rank
-    ordered-bins  tried for floats that are not near decimals: the float bits as ORDERED
-                  INTEGERS (positive patterns with the sign bit set, negative ones inverted, so
-                  the integers sort like the floats), delta-coded through bins
+    CONSTANT      3  the one repeated 64-bit pattern, 8 bytes little-endian
+    RUNS          4  run-length encoded bit patterns: varint run count R, R varint run lengths,
+                     R patterns of 8 bytes little-endian
+    DECIMAL_BINS  8  the decimal codec's integers (exponent, common factor, plain / delta /
+                     delta-of-delta, median centring; lib/codecs/decimals.py) as a bins stream, plus
+                     for floats that sit a few ULP steps from a decimal a second, mostly-zero bins
+                     stream of those steps ("adjustments"); NaN, infinities and values no decimal
+                     comes near are exceptions (position and raw pattern). A full-precision
+                     measurement can land here too: its shortest decimal form (up to 17 digits)
+                     as an integer, delta-coded through bins, can undercut the float's own bits
+                     (phase 4's report shows which codec won). Layout below.
+    DICTIONARY    9  tried when a sample of the block has few distinct values and their entropy
+                     undercuts the best so far: the distinct values (most frequent first) as a
+                     block of their own, then each point's rank as a bins stream
+    ORDERED_BINS  7  tried for floats that are not near decimals: the float bits as ORDERED
+                     INTEGERS (positive patterns with the sign bit set, negative ones inverted,
+                     so the integers sort like the floats), then the best of plain / delta /
+                     delta-of-delta as a bins stream. Layout: u8 transform, varint zigzag(base),
+                     bins stream.
 
 The older codecs stay readable and take part when `entropy` is set (slower, occasionally smaller):
-Gorilla (also the codec of `choose_codecs=False`), decimal (bit-packed at one width), and ordered
-and decimal-planes (their integers as byte planes through LZMA or DEFLATE, lib/codecs/byte_planes.py).
-With `entropy` an optional stage also squeezes a classic stream with DEFLATE or LZMA; its flag is
-OR-ed into the tag, so one byte says "a decimal stream, deflated".
 
-Timestamps get the same treatment in `encode_timestamps_best`: by default the units codec with
-bins streams, which divides by the common unit of the block (1 ms for Prometheus data in ns), then
+    GORILLA   1   lib.codecs.gorilla.encode_values (also the codec of `choose_codecs=False`)
+    DECIMAL   2   lib.codecs.decimals.encode_decimal, bit-packed at one width
+    ORDERED   5   ordered integers as byte planes (lib/codecs/byte_planes.py) through LZMA or DEFLATE
+    DECIMAL_PLANES 6  the decimal integers as byte planes through LZMA or DEFLATE
+
+and with `entropy` an optional stage squeezes a classic stream with a general-purpose compressor;
+its flag is OR-ed into the tag (DECIMAL | ZLIB = 0x12 is "a decimal stream, deflated"):
+
+    ZLIB      0x10   raw DEFLATE (no zlib header), level 9
+    LZMA      0x20   raw LZMA2 (no .xz container), preset 9 with a 1 MiB dictionary
+
+Timestamps get the same treatment in `encode_timestamps_best`. Tags:
+
+    TIMESTAMP_GORILLA  1   Gorilla delta-of-delta (lib/codecs/gorilla.py), optionally with a stage flag
+    TIMESTAMP_UNITS    2   lib.codecs.byte_planes.encode_timestamp_units as byte planes (with entropy)
+    TIMESTAMP_BINS     3   the same units codec with bins streams (the default)
+
+The units codec divides by the common unit of the block (1 ms for Prometheus data in ns), then
 snaps the points onto a grid of the most common interval and stores grid steps and jitter (a
 missed scrape is one step of 2; the jitter is 0 most of the time, else a few ms), or, when the
 grid does poorly, the delta-of-delta. A series without jitter costs a few bytes a block; jitter
-costs more, and phase 4's report prints what the timestamps cost on the data at hand. Blocks
-spanning 2**62 or more are left to Gorilla.
+costs more, and phase 4's report prints what the timestamps cost on the data at hand. Blocks spanning 2**62 or more are
+left to Gorilla.
 
-Every tag number, stage flag and stream layout is specified in docs/format.md (a test checks its
-tables against CODECS, TIMESTAMP_CODECS and STAGES below). Decoders take the tag, the bytes and the
-count from the caller and raise `FormatError` on unknown tags, damaged streams and decompressed
-sizes beyond what `count` values could ever need.
+Decoders take the tag, the bytes and the count from the caller and raise `FormatError` on unknown
+tags, damaged streams and decompressed sizes beyond what `count` values could ever need.
 """
 import lzma
 from collections import namedtuple

@@ -13,8 +13,8 @@ The file is a 32-byte header (magic, version, block_points, where the index and 
 index (a string dictionary, then per series its labels, counts, time range and block entries,
 deflated), a CRC32 of header and index, then the blocks back to back. A block is its point count,
 two codec tags (timestamps, values), the two streams and its own CRC32. By default
-(`choose_codecs=True`) the encoder estimates from each block's statistics which fast codec of
-lib/codecs/values.py is smallest and writes only that one; `entropy=True` adds the older, slower
+(`choose_codecs=True`) the encoder estimates from each block's statistics which fast codec
+(lib/codecs/) is smallest and writes only that one; `entropy=True` adds the older, slower
 candidates and general-purpose compression; `choose_codecs=False` stores plain Gorilla, as phase 3
 does. docs/format.md is the reference for every byte: offsets and widths, every codec tag, each
 stream's layout, the version table and what a reader must refuse.
