@@ -50,12 +50,13 @@ def expected_column(series_name, column):
 def block_tags(path):
     """{(timestamp tag, value tag)} of every block, read by hand from the documented layout."""
     data = path.read_bytes()
-    _, _, _, index_length, data_offset, data_length = struct.unpack_from(HEADER_LAYOUT, data)
+    data_offset = struct.unpack_from(HEADER_LAYOUT, data)[4]
     tags = set()
     with MetricsFile(path) as f:
         for entry in f.series:
             for block in entry.blocks:
-                _, timestamp_tag, value_tag, _ = struct.unpack_from(BLOCK_HEADER_LAYOUT, data, data_offset + block.offset)
+                at = data_offset + block.offset
+                _, timestamp_tag, value_tag, _ = struct.unpack_from(BLOCK_HEADER_LAYOUT, data, at)
                 tags.add((timestamp_tag, value_tag))
     return tags
 

@@ -244,7 +244,8 @@ def test_rollup_columns_per_kind():
     lines = SECTIONS["Roll-up files"]
     tables = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in lines if line.startswith("|")]
     header = next(row for row in tables if row[0] == "column")
-    rows = [row for row in tables if row[0].startswith("`") and row[0] not in (f"`{ROLLUP_LABEL}`", f"`{RESOLUTION_LABEL}`")]
+    reserved_labels = (f"`{ROLLUP_LABEL}`", f"`{RESOLUTION_LABEL}`")
+    rows = [row for row in tables if row[0].startswith("`") and row[0] not in reserved_labels]
     kinds = {"gauge": (GAUGE, False), "counter": (COUNTER, False), "light gauge": (GAUGE, True),
              "light counter": (COUNTER, True)}
     for index, title in enumerate(header[1:5], start=1):
