@@ -9,58 +9,33 @@ straight to the blocks it needs. Each series is cut into blocks of at most `bloc
 (Prometheus cuts chunks at 120 samples; bigger blocks compress slightly better, smaller ones make
 time-range reads cheaper; the default is 8,192), and every block decodes on its own.
 
-Layout. All integers are little-endian; the streams inside blocks are those of the codecs in
-lib/codecs/selection.py: bins streams (lib/codecs/bins.py) by default, Gorilla's MSB-first bit streams
-(lib/codecs/gorilla/) with `choose_codecs=False`.
+The file is a 32-byte header (magic, version, block_points, where the index and the data are), the
+index (a string dictionary, then per series its labels, counts, time range and block entries,
+deflated), a CRC32 of header and index, then the blocks back to back. A block is its point count,
+two codec tags (timestamps, values), the two streams and its own CRC32. By default
+(`choose_codecs=True`) the encoder estimates from each block's statistics which fast codec
+(lib/codecs/) is smallest and writes only that one; `entropy=True` adds the older, slower
+candidates and general-purpose compression; `choose_codecs=False` stores plain Gorilla, as phase 3
+does. docs/format.md is the reference for every byte: offsets and widths, every codec tag, each
+stream's layout, the version table and what a reader must refuse.
 
-    Header, 32 bytes
-      0   8  magic            b"METRICS!"
-      8   2  version          uint16, FORMAT_VERSION
-     10   2  block_points     uint16, the most points any block holds (1..65535)
-     12   4  index_length     uint32, bytes of the index section as stored
-     16   8  data_offset      uint64, where the data section starts (= 32 + index_length + 4)
-     24   8  data_length      uint64, bytes of the data section
-    Index section, index_length bytes: u32 length of the index once inflated, then the index
-    compressed with raw DEFLATE (zlib level 9; its ids, counts and timestamps repeat a lot).
-    The index, inflated:
-      u32 string count S, then S times: u32 byte length, UTF-8 bytes   (the string dictionary:
-                                        metric names, label keys and values, each stored once)
-      u32 series count, then per series:
-        u32 name id, u16 label count L, L times (u32 key id, u32 value id)
-        u64 point count, i64 min timestamp, i64 max timestamp, u32 block count B
-        B times: u64 block offset (from data_offset), u32 block length,
-                 u32 point count, i64 min timestamp, i64 max timestamp
-    u32 CRC32 of header + index
-    Data section: the blocks, back to back
-      Block: u32 point count, u8 timestamp codec tag, u8 value codec tag,
-             u32 timestamp stream length T, T bytes timestamp stream, value stream,
-             u32 CRC32 of everything before it in the block
+A worked example: one point, 1.5 at t = 1_700_000_000 s (in ns), written with
+`choose_codecs=False`, is a 30-byte block:
 
-Codec tags are those of lib/codecs/tags.py, and each block's tag says which codec made its
-streams. By default (`choose_codecs=True`) the encoder estimates from each block's statistics
-which fast codec is smallest and writes only that one:
-
-    values      decimal-bins (8)  decimals, and floats a few ULP steps from a decimal
-                dictionary (9)    few distinct values: the values once, then ranks
-                ordered-bins (7)  other floats as integers that sort like them
-                constant (3)      one repeated bit pattern
-                runs (4)          runs of repeated bit patterns
-    timestamps  units-bins (3)    grid steps and jitter (or delta-of-delta) in the common unit
-
-all but constant and runs entropy-coded by bins (lib/codecs/bins.py). `entropy=True` adds the
-older, slower candidates (Gorilla, decimal, ordered, decimal-planes, units, each optionally through
-zlib or lzma) and keeps whatever is smallest; `choose_codecs=False` stores plain Gorilla (tags 1
-and 1), as phase 3 does.
-
-Format version 2 introduced the bins codecs; a reader refuses files of version 1 with a message
-saying how to write them again.
+    01 00 00 00                count 1, little-endian
+    01 01                      timestamp tag 1 and value tag 1: Gorilla for both
+    08 00 00 00                timestamp stream of 8 bytes
+    17 97 9C FE 36 2A 00 00    the timestamp, 64 bits MSB-first (one point: nothing else)
+    3F F8 00 00 00 00 00 00    1.5 as its IEEE 754 pattern, MSB-first: the value stream
+    14 E9 F5 6C                CRC32 of the 26 bytes before it, little-endian
 
 For a series whose timestamps go up, min and max are its first and last timestamp. A reader
 opens only regular files (a named pipe or device at the path is refused, not waited on) and
 trusts nothing it reads: every offset, length and count is checked against the bytes present
 before it is used, and any mismatch raises FormatError naming the series and block. No block can
 claim more than the header's block_points, so a damaged count never asks for more than about
-1 MB of memory per block.
+1 MB of memory per block. Files of format version 1 are refused with a message saying how to
+write them again.
 """
 import struct
 import zlib

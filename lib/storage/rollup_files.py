@@ -16,6 +16,8 @@ So every roll-up file gets the index, random access, checksums and compression o
 free, and a reader fetches one series' `max` column without touching anything else. Counts are
 stored as float64 (exact below 2**53). One file per resolution keeps each level independently
 replaceable, as a retention policy would: drop the 1-minute file after a month, keep the hours.
+The file names, the reserved labels and which columns each kind of roll-up stores are specified
+in docs/format.md ("Roll-up files").
 """
 import os
 from pathlib import Path

@@ -1,0 +1,311 @@
+"""Compatibility: files and streams written by an earlier build still read back bit for bit.
+
+The golden files in tests/golden/ were written once by tests/golden/make_golden.py and committed;
+these tests only read them (see tests/golden/README.md). A change to the format that breaks old
+files fails here, and so does a codec tag added without a golden stream.
+"""
+import json
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# The code under test, imported in one place: if the codec registry moves within lib/codecs/,
+# retarget these lines only.
+from lib.codecs.selection import CODECS, decode_values_tagged
+from lib.codecs.stages import STAGES
+from lib.codecs.tags import CODEC_MASK, STAGE_MASK
+from lib.codecs.timestamps import decode_timestamps_tagged, TIMESTAMP_CODECS
+from lib.codecs.byte_planes import DEFLATE, LZMA1, NONE
+from lib.errors import FormatError
+from lib.storage.metrics_file import FORMAT_VERSION, MetricsFile, decode_block, encode_block, read_file, write_file
+from lib.data.dataset import Series
+from tests.golden.make_golden import encode_stream
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+MANIFEST = json.loads((GOLDEN / "manifest.json").read_text())
+DATASET = json.loads((GOLDEN / "dataset.json").read_text())["series"]
+STREAMS = MANIFEST["streams"]
+FILES = MANIFEST["files"]
+
+# The documented layout, spelled out here rather than imported, so that a change to the code's
+# structs cannot silently change what these tests expect (docs/format.md, "Header").
+HEADER_LAYOUT = "<8sHHIQQ"
+BLOCK_HEADER_LAYOUT = "<IBBI"
+
+
+def expected_series():
+    return {(s["name"], tuple(sorted(s["labels"].items()))): s for s in DATASET}
+
+
+def expected_column(series_name, column):
+    """One column of the committed dataset: int64 timestamps, or values as uint64 bit patterns."""
+    (entry,) = [s for s in DATASET if s["name"] == series_name]
+    if column == "timestamps":
+        return np.array(entry["timestamps"], dtype=np.int64)
+    return np.array([int(v, 16) for v in entry["values"]], dtype=np.uint64)
+
+
+def block_tags(path):
+    """{(timestamp tag, value tag)} of every block, read by hand from the documented layout."""
+    data = path.read_bytes()
+    data_offset = struct.unpack_from(HEADER_LAYOUT, data)[4]
+    tags = set()
+    with MetricsFile(path) as f:
+        for entry in f.series:
+            for block in entry.blocks:
+                at = data_offset + block.offset
+                _, timestamp_tag, value_tag, _ = struct.unpack_from(BLOCK_HEADER_LAYOUT, data, at)
+                tags.add((timestamp_tag, value_tag))
+    return tags
+
+
+# The METRICS! files ------------------------------------------------------------------------------
+
+
+def test_the_golden_dataset_is_what_the_folder_promises():
+    names = {s["name"] for s in DATASET}
+    assert {"flat", "steps", "cpu", "share", "noise", "wide", "one", "two", "empty"} <= names
+    assert {0, 1, 2} <= {len(s["timestamps"]) for s in DATASET}
+    patterns = {v for s in DATASET for v in s["values"]}
+    assert {"7ff8000000000001", "8000000000000000", "0000000000000001", "7ff0000000000000"} <= patterns
+    timestamps = [t for s in DATASET for t in s["timestamps"]]
+    assert min(timestamps) == -(2**63) and max(timestamps) == 2**63 - 1
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_golden_file_decodes_to_the_committed_dataset(name):
+    actual = read_file(GOLDEN / name)
+    expected = expected_series()
+    assert [s.key for s in actual] == sorted(expected)
+    for s in actual:
+        entry = expected[s.key]
+        assert s.timestamps.tolist() == entry["timestamps"], s.display_name()
+        assert [f"{int(p):016x}" for p in s.values.view(np.uint64)] == entry["values"], s.display_name()
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_golden_file_header_reads_by_hand(name):
+    data = (GOLDEN / name).read_bytes()
+    magic, version, block_points, index_length, data_offset, data_length = struct.unpack_from(HEADER_LAYOUT, data)
+    assert (magic, version, block_points) == (b"METRICS!", 2, MANIFEST["block_points"])
+    assert data_offset == 32 + index_length + 4 and data_offset + data_length == len(data)
+    (stored_crc,) = struct.unpack_from("<I", data, 32 + index_length)
+    assert stored_crc == zlib.crc32(data[:32 + index_length])
+    (first_block_points, _, _, timestamp_length) = struct.unpack_from(BLOCK_HEADER_LAYOUT, data, data_offset)
+    assert 1 <= first_block_points <= block_points and timestamp_length < data_length
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_golden_file_holds_the_block_tags_its_manifest_lists(name):
+    assert block_tags(GOLDEN / name) == {tuple(pair) for pair in FILES[name]["block_tags"]}
+
+
+def test_the_golden_files_together_use_every_codec_tag_and_stage():
+    tags = set().union(*(block_tags(GOLDEN / name) for name in FILES))
+    timestamp_tags = {t for t, _ in tags}
+    value_tags = {v for _, v in tags}
+    assert {t & CODEC_MASK for t in timestamp_tags} == set(TIMESTAMP_CODECS)
+    assert {v & CODEC_MASK for v in value_tags} == set(CODECS)
+    assert {t & STAGE_MASK for t in timestamp_tags} == {0, *STAGES}
+    assert {v & STAGE_MASK for v in value_tags} == {0, *STAGES}
+
+
+def read_index_by_hand(data):
+    """[(name, labels, points, min, max, [(offset, length, points, min, max)])], following only
+    docs/format.md ("Index section"), none of the code's structs."""
+    index = inflated_index(data)
+    position = 0
+
+    def take(layout):
+        nonlocal position
+        fields = struct.unpack_from(layout, index, position)
+        position += struct.calcsize(layout)
+        return fields
+
+    (string_count,) = take("<I")
+    strings = []
+    for _ in range(string_count):
+        (length,) = take("<I")
+        strings.append(index[position:position + length].decode("utf-8"))
+        position += length
+    (series_count,) = take("<I")
+    series = []
+    for _ in range(series_count):
+        (name_id,) = take("<I")
+        (label_count,) = take("<H")
+        labels = dict((strings[k], strings[v]) for k, v in (take("<II") for _ in range(label_count)))
+        points, low, high, block_count = take("<QqqI")
+        series.append((strings[name_id], labels, points, low, high, [take("<QIIqq") for _ in range(block_count)]))
+    assert position == len(index)
+    return series
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_golden_file_index_and_blocks_read_by_hand(name):
+    data = (GOLDEN / name).read_bytes()
+    _, _, block_points, _, data_offset, data_length = struct.unpack_from(HEADER_LAYOUT, data)
+    series = read_index_by_hand(data)
+    expected = expected_series()
+    assert [(n, tuple(sorted(labels.items()))) for n, labels, *_ in series] == sorted(expected)
+    next_offset = 0
+    for name_, labels, points, low, high, blocks in series:
+        timestamps = expected[(name_, tuple(sorted(labels.items())))]["timestamps"]
+        assert points == len(timestamps) == sum(b[2] for b in blocks)
+        assert (low, high) == ((min(timestamps), max(timestamps)) if timestamps else (0, -1))
+        for offset, length, block_count, block_low, block_high in blocks:
+            assert offset == next_offset and 1 <= block_count <= block_points
+            block = data[data_offset + offset:data_offset + offset + length]
+            assert struct.unpack_from("<I", block)[0] == block_count
+            assert zlib.crc32(block[:-4]) == struct.unpack_from("<I", block, length - 4)[0]
+            next_offset += length
+    assert next_offset == data_length
+
+
+def dataset_series():
+    return [Series(s["name"], s["labels"], np.array(s["timestamps"], dtype=np.int64),
+                   np.array([int(v, 16) for v in s["values"]], dtype=np.uint64).view(np.float64)) for s in DATASET]
+
+
+def inflated_index(data):
+    _, _, _, index_length, _, _ = struct.unpack_from(HEADER_LAYOUT, data)
+    (length,) = struct.unpack_from("<I", data, 32)
+    index = zlib.decompress(data[36:32 + index_length], wbits=-15)
+    assert len(index) == length
+    return index
+
+
+@pytest.mark.parametrize("name", sorted(n for n, f in FILES.items() if f["deterministic"]))
+def test_writing_the_dataset_again_gives_the_same_blocks_and_index(name, tmp_path):
+    options = FILES[name]
+    path = tmp_path / name
+    write_file(path, dataset_series(), MANIFEST["block_points"], options["choose_codecs"], options["entropy"])
+    golden, fresh = (GOLDEN / name).read_bytes(), path.read_bytes()
+    golden_header, fresh_header = struct.unpack_from(HEADER_LAYOUT, golden), struct.unpack_from(HEADER_LAYOUT, fresh)
+    assert golden_header[:3] == fresh_header[:3] and golden_header[5] == fresh_header[5]
+    assert inflated_index(fresh) == inflated_index(golden)
+    assert fresh[fresh_header[4]:] == golden[golden_header[4]:]
+
+
+def test_the_worked_block_of_the_metrics_file_docstring():
+    block = bytes.fromhex("01000000 0101 08000000 17979CFE362A0000 3FF8000000000000 14E9F56C")
+    assert zlib.crc32(block[:-4]).to_bytes(4, "little") == block[-4:]
+    assert encode_block(np.array([1_700_000_000 * 10**9]), np.array([1.5]), choose_codecs=False) == block
+    timestamps, values = decode_block(block)
+    assert timestamps.tolist() == [1_700_000_000 * 10**9] and values.tolist() == [1.5]
+
+
+# Version refusal -----------------------------------------------------------------------------------
+
+
+def test_version_1_file_is_refused_with_a_message_to_rewrite_it():
+    path = GOLDEN / MANIFEST["version_1_file"]
+    assert struct.unpack_from(HEADER_LAYOUT, path.read_bytes())[:2] == (b"METRICS!", 1)
+    with pytest.raises(FormatError, match=r"older format \(version 1\).*reads version 2.*04_custom_binary_format\.py"):
+        MetricsFile(path)
+
+
+@pytest.mark.parametrize("version", [0, FORMAT_VERSION + 1, 0xFFFF])
+def test_other_versions_are_refused(version, tmp_path):
+    data = bytearray((GOLDEN / "metrics_v2_default.bin").read_bytes())
+    struct.pack_into("<H", data, 8, version)
+    path = tmp_path / "other_version.bin"
+    path.write_bytes(bytes(data))
+    with pytest.raises(FormatError, match=f"format version {version} is not supported"):
+        MetricsFile(path)
+
+
+def test_the_current_version_is_the_one_the_golden_files_hold():
+    assert FORMAT_VERSION == 2
+
+
+# Streams, one per codec tag -------------------------------------------------------------------------
+
+
+def decode(stream, blob, count):
+    decoder = decode_values_tagged if stream["column"] == "values" else decode_timestamps_tagged
+    return decoder(stream["tag"], blob, count)
+
+
+def as_comparable(column, decoded):
+    return decoded.view(np.uint64) if column == "values" else decoded
+
+
+@pytest.mark.parametrize("stream", STREAMS, ids=[s["file"] for s in STREAMS])
+def test_golden_stream_decodes_to_the_committed_column(stream):
+    expected = expected_column(stream["series"], stream["column"])
+    decoded = decode(stream, (GOLDEN / stream["file"]).read_bytes(), expected.size)
+    assert as_comparable(stream["column"], decoded).tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("stream", STREAMS, ids=[s["file"] for s in STREAMS])
+def test_truncated_golden_stream_is_refused(stream):
+    blob = (GOLDEN / stream["file"]).read_bytes()
+    with pytest.raises(FormatError):
+        decode(stream, blob[:-1], len(expected_column(stream["series"], stream["column"])))
+
+
+def test_every_registry_tag_has_a_golden_stream():
+    for column, registry in (("values", CODECS), ("timestamps", TIMESTAMP_CODECS)):
+        tags = {s["tag"] for s in STREAMS if s["column"] == column}
+        assert {t & CODEC_MASK for t in tags} == set(registry), column
+        assert {t & STAGE_MASK for t in tags} == {0, *STAGES}, column
+
+
+def test_every_golden_stream_is_in_the_manifest():
+    listed = {s["file"] for s in STREAMS} | set(FILES) | {MANIFEST["version_1_file"]}
+    assert {p.name for p in GOLDEN.glob("*.bin")} == listed
+
+
+def re_encode(stream):
+    """The stream today's encoder writes for the committed column, called as make_golden.py calls it."""
+    column = expected_column(stream["series"], stream["column"])
+    data = column.view(np.float64) if stream["column"] == "values" else column
+    return encode_stream(stream["column"], stream["tag"], data, stream["options"])
+
+
+DETERMINISTIC = [s for s in STREAMS if s["deterministic"]]
+
+
+@pytest.mark.parametrize("stream", DETERMINISTIC, ids=[s["file"] for s in DETERMINISTIC])
+def test_re_encoding_gives_the_golden_bytes(stream):
+    assert re_encode(stream) == (GOLDEN / stream["file"]).read_bytes()
+
+
+def test_deterministic_streams_are_exactly_those_without_a_compressor():
+    for stream in STREAMS:
+        compressed = bool(stream["tag"] & STAGE_MASK) or bool(stream["options"].get("compressors"))
+        assert stream["deterministic"] == (not compressed), stream["file"]
+    assert len(DETERMINISTIC) >= len(CODECS) + len(TIMESTAMP_CODECS) - 1
+
+
+def stream_bytes(stem):
+    (stream,) = [s for s in STREAMS if s["file"].endswith(f"_{stem}.bin")]
+    return (GOLDEN / stream["file"]).read_bytes()
+
+
+def after_varints(blob, offset, count):
+    """Where `count` LEB128 varints starting at `offset` end (each ends at a byte below 0x80)."""
+    for _ in range(count):
+        while blob[offset] & 0x80:
+            offset += 1
+        offset += 1
+    return offset
+
+
+def test_golden_streams_exercise_what_their_names_say():
+    adjusted = stream_bytes("decimal-bins_adjusted")
+    assert adjusted[1] & 0x80 and not stream_bytes("decimal-bins")[1] & 0x80  # the ULP-adjustment flag
+    assert adjusted[after_varints(adjusted, 2, 2)] > 0  # exception count X after g and zigzag(base)
+    assert stream_bytes("constant") == struct.pack("<d", 42.0)
+    assert [stream_bytes(s)[0] for s in ("units_grid", "units_sparse-grid_lzma", "units_deltas_deflate")] == [0, 2, 1]
+    assert [stream_bytes(s)[0] for s in ("units-bins_grid", "units-bins_deltas")] == [0, 1]
+    # The byte-plane compressor byte follows each codec's header and the one plane stream's W and R.
+    for stem, compressor in (("ordered", NONE), ("ordered_lzma", LZMA1)):
+        blob = stream_bytes(stem)
+        assert blob[after_varints(blob, 1, 1) + 2] == compressor, stem
+    for stem, compressor in (("decimal-planes", NONE), ("decimal-planes_deflate", DEFLATE)):
+        blob = stream_bytes(stem)
+        assert blob[after_varints(blob, 2, 3) + 2] == compressor, stem
