@@ -1,19 +1,22 @@
 """Shared pieces of squeezed-signals, one package per job; each module states its role in its docstring.
 
-Layers (a module only imports from its own layer or those above it):
-  errors                       the one error type for damaged or invalid input
-  plumbing/                    atomic writes, regular-file checks, the output lock, progress,
-                               bounded decompression, safe msgpack
-  data/dataset                 the data model: Series, load, save, bit-exact comparison
-  bitstream/                   MSB-first bit streams, fixed-width packing, zigzag, varints
-  codecs/                      delta and run-length transforms, Gorilla (reference and fast
-                               path), decimals, byte planes, the bins entropy coder,
-                               the value and timestamp codecs and the choice per block
-  storage/metrics_file         the METRICS! file (layout: docs/format.md)
-  rollup/                      buckets, metric kinds, exact sums, DDSketch, the levels of roll-ups,
-                               query planning
-  storage/rollup_files         roll-ups on disk, one METRICS! file per resolution
-  retention/                   tiers, the cost of a workload over time, timed long-range queries
-  data/generator, data/importers, report/, runner/
-                               datasets in, tables and the report page out, running the phases
+LAYERS lists the packages from the bottom up. A module imports only from its own layer or the
+layers before it (tests/test_layers.py checks every import), so each file can be read knowing only
+what comes before it: the bit streams know nothing of codecs, the codecs nothing of files.
 """
+
+LAYERS = (
+    (("errors",), "the one error type for damaged or invalid input"),
+    (("plumbing",), "atomic writes, regular-file checks, the output lock, progress, bounded decompression, "
+                    "safe msgpack"),
+    (("data.dataset",), "the data model: Series, load, save, bit-exact comparison"),
+    (("bitstream",), "MSB-first bit streams, fixed-width packing, zigzag and varints"),
+    (("codecs",), "delta and run-length transforms, Gorilla (reference and fast path), decimals, byte planes, "
+                  "the bins entropy coder, the value and timestamp codecs, their tags and the choice per block"),
+    (("storage.metrics_file",), "the METRICS! file (its layout: docs/format.md)"),
+    (("rollup",), "buckets, metric kinds, exact sums, DDSketch, the levels of roll-ups, query planning"),
+    (("storage.rollup_files",), "roll-ups on disk, one METRICS! file per resolution"),
+    (("retention",), "tiers, the cost of a workload over time, timed long-range queries"),
+    (("data.generator", "data.importers", "report", "runner"),
+     "datasets in (generator, importers), tables and the report page out, running the phases"),
+)
