@@ -15,6 +15,7 @@ Readers raise `FormatError` (never IndexError) when asked for bits past the end 
 from lib.errors import FormatError
 
 WORD_BITS = 64  # the machine word every bit stream in the project is built from and read in
+MASK64 = (1 << WORD_BITS) - 1  # a Python int -> its uint64 residue: -1 & MASK64 == 2**64 - 1
 WORD_BYTES = WORD_BITS // 8
 
 

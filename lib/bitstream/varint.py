@@ -13,6 +13,7 @@ malformed input.
 """
 import numpy as np
 
+from lib.bitstream.stream import MASK64
 from lib.errors import FormatError
 
 VARINT_MAX_BYTES = 10  # ceil(64 / 7): a uint64 never needs more than ten 7-bit groups
@@ -52,7 +53,7 @@ def _encode_varints_small(values):
         if not -(1 << 63) <= value < (1 << 64):
             raise OverflowError(f"{value} does not fit 64 bits")
         if value < 0:  # as the numpy path views int64 as uint64: -1 -> 2**64 - 1
-            value &= (1 << 64) - 1
+            value &= MASK64
         while value > _VARINT_PAYLOAD:
             out.append((value & _VARINT_PAYLOAD) | _VARINT_MORE)
             value >>= 7

@@ -77,7 +77,7 @@ import math
 import numpy as np
 
 from lib.bitstream.packing import pack_fixed_width, unpack_fixed_width
-from lib.bitstream.stream import WORD_BITS
+from lib.bitstream.stream import MASK64, WORD_BITS
 from lib.bitstream.varint import encode_varints, read_varints, zigzag_decode, zigzag_encode
 from lib.codecs.delta import decode_delta, decode_delta_of_delta, encode_delta, encode_delta_of_delta
 from lib.errors import FormatError
@@ -102,7 +102,6 @@ SAMPLE_SIZE = 1024  # values looked at when choosing the exponent
 PLAN_RUNS, PLAN_RUN_LENGTH = 16, 1024  # neighbours looked at when choosing the transform
 
 _U64 = np.uint64
-_MASK64 = (1 << 64) - 1  # Python ints -> their uint64 residue: -1 & _MASK64 == 2**64 - 1
 
 
 # Step 1: the decimal exponent --------------------------------------------------------------------
@@ -207,7 +206,7 @@ def median_base(transformed):
 
 def centred_residuals(transformed, base):
     """zigzag(x - base), modulo 2**64: [998, 1003, 1000] around 1000 -> [3, 6, 0]."""
-    centred = (transformed.view(_U64) - _U64(base & _MASK64)).view(np.int64)
+    centred = (transformed.view(_U64) - _U64(base & MASK64)).view(np.int64)
     return zigzag_encode(centred)
 
 
@@ -385,7 +384,7 @@ def decode_decimal(blob, count):
         )
     patterns = np.frombuffer(blob, dtype="<u8", offset=offset, count=exception_count).astype(_U64)
 
-    centred = zigzag_decode(residuals).view(_U64) + _U64(base & _MASK64)
+    centred = zigzag_decode(residuals).view(_U64) + _U64(base & MASK64)
     scaled = INVERSE[transform](centred.view(np.int64))
     ints = (scaled.view(_U64) * _U64(factor)).view(np.int64)  # modulo 2**64, like the encoder's inverse
     values = ints_to_floats(ints, exponent)

@@ -13,6 +13,8 @@ one Python int.
 """
 import numpy as np
 
+from lib.bitstream.stream import MASK64
+
 
 def _as_int64(values):
     return np.ascontiguousarray(values, dtype=np.int64)
@@ -20,7 +22,7 @@ def _as_int64(values):
 
 def to_signed64(value):
     """A Python int as the int64 it is modulo 2**64: 2**63 -> -2**63, -1 -> -1."""
-    value &= (1 << 64) - 1
+    value &= MASK64
     return value - (1 << 64) if value >> 63 else value
 
 

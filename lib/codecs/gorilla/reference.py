@@ -73,11 +73,10 @@ import math
 
 import numpy as np
 
-from lib.bitstream.stream import WORD_BITS, BitReader, BitWriter
+from lib.bitstream.stream import MASK64, WORD_BITS, BitReader, BitWriter
 from lib.codecs.delta import to_signed64
 from lib.errors import FormatError
 
-MASK64 = (1 << 64) - 1  # a Python int -> its uint64 residue: -1 & MASK64 == 2**64 - 1
 
 TIMESTAMP_FIRST_BITS = 64
 UNIT_LENGTH_BITS = 6
