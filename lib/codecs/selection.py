@@ -1,47 +1,23 @@
 """Pick the value codec per block: no single encoding wins on every metric.
 
-Most metrics are written as decimals (CPU 12.5 %, 0.134 s, a byte count 3623878656); agents also
-print computed values at full precision (51.846000000000004, the float one step above 51.846), a
-few gauges take a handful of distinct values over and over, some blocks are flat, and a few
-series are real full-precision measurements. So each block is stored by the codec that suits it,
-with a one-byte tag saying which. The default choice uses only the FAST codecs, each one pass of
-numpy work ending in the bins entropy coder (lib/codecs/bins.py), and estimates before it encodes:
+Each block of a series is stored by whichever codec of lib/codecs/values.py suits its numbers,
+with a one-byte tag (lib/codecs/tags.py) saying which. Trying every codec and keeping the smallest
+would be exact but slow, so the default choice tries only the FAST codecs (constant, runs,
+decimal-bins, dictionary, ordered-bins: each one pass of numpy work ending in the bins entropy
+coder) and skips a codec when an estimate says it cannot win (`worth_trying`):
 
-    CONSTANT      3  the one repeated 64-bit pattern, 8 bytes little-endian
-    RUNS          4  run-length encoded bit patterns: varint run count R, R varint run lengths,
-                     R patterns of 8 bytes little-endian
-    DECIMAL_BINS  8  the decimal codec's integers (exponent, common factor, plain / delta /
-                     delta-of-delta, median centring; lib/codecs/decimals.py) as a bins stream, plus
-                     for floats that sit a few ULP steps from a decimal a second, mostly-zero bins
-                     stream of those steps ("adjustments"); NaN, infinities and values no decimal
-                     comes near are exceptions (position and raw pattern). A full-precision
-                     measurement can land here too: its shortest decimal form (up to 17 digits)
-                     as an integer, delta-coded through bins, can undercut the float's own bits
-                     (phase 4's report shows which codec won). Layout below.
-    DICTIONARY    9  tried when a sample of the block has few distinct values and their entropy
-                     undercuts the best so far: the distinct values (most frequent first) as a
-                     block of their own, then each point's rank as a bins stream
-    ORDERED_BINS  7  tried for floats that are not near decimals: the float bits as ORDERED
-                     INTEGERS (positive patterns with the sign bit set, negative ones inverted,
-                     so the integers sort like the floats), then the best of plain / delta /
-                     delta-of-delta as a bins stream. Layout: u8 transform, varint zigzag(base),
-                     bins stream.
+    a dictionary   only when a sample has few distinct values and their order-0 entropy, the most
+                   its rank stream could cost, undercuts the best so far
+    ordered-bins   only when decimal-bins did not apply, or needed exceptions and more than 32 bits
+                   a value: full-precision floats that no decimal comes near
 
-The older codecs stay readable and take part when `entropy` is set (slower, occasionally smaller):
-
-    GORILLA   1   lib.codecs.gorilla.encode_values (also the codec of `choose_codecs=False`)
-    DECIMAL   2   lib.codecs.decimals.encode_decimal, bit-packed at one width
-    ORDERED   5   ordered integers as byte planes (lib/codecs/byte_planes.py) through LZMA or DEFLATE
-    DECIMAL_PLANES 6  the decimal integers as byte planes through LZMA or DEFLATE
-
-and with `entropy` an optional stage squeezes a classic stream with a general-purpose compressor;
-its flag is OR-ed into the tag (DECIMAL | ZLIB = 0x12 is "a decimal stream, deflated"):
-
-    ZLIB      0x10   raw DEFLATE (no zlib header), level 9
-    LZMA      0x20   raw LZMA2 (no .xz container), preset 9 with a 1 MiB dictionary
-
-Timestamps are chosen the same way in lib/codecs/timestamps.py. Decoders take the tag, the bytes and the count from the caller and raise `FormatError` on unknown
-tags, damaged streams and decompressed sizes beyond what `count` values could ever need.
+With `entropy` the older codecs (Gorilla, bit-packed decimal, ordered and decimal byte planes) take
+part too, and every classic stream is also tried through the DEFLATE and LZMA stages
+(lib/codecs/stages.py): slower, occasionally smaller. The registry `CODECS` maps each tag to its
+codec; docs/format.md gives every tag and byte layout. Timestamps are chosen the same way in
+lib/codecs/timestamps.py. Decoders take the tag, the bytes and the count from the caller and raise
+`FormatError` on unknown tags, damaged streams and decompressed sizes beyond what `count` values
+could ever need.
 """
 
 import numpy as np
