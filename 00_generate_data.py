@@ -14,7 +14,7 @@ from collections import Counter
 
 import numpy as np
 
-from lib.data import generator as data_generator, importers
+from lib.data import generator, importers
 from lib.runner.cli import add_dataset_arguments, exit_on_user_error, make_parser
 from lib.data.dataset import NS_PER_SECOND, dataset_path, save_dataset, total_points
 from lib.errors import SqueezedSignalsError
@@ -23,7 +23,7 @@ from lib.plumbing.progress import Progress
 from lib.report.table import PhaseResult, human_bytes
 
 
-def run(output_dir, size=data_generator.DEFAULT_SIZE, seed=data_generator.DEFAULT_SEED,
+def run(output_dir, size=generator.DEFAULT_SIZE, seed=generator.DEFAULT_SEED,
         series=None, points=None, import_paths=None, import_format=None):
     """Generate (or import) the dataset and write it to `output_dir`; returns the phase-0 row."""
     start = time.perf_counter()
@@ -39,17 +39,17 @@ def run(output_dir, size=data_generator.DEFAULT_SIZE, seed=data_generator.DEFAUL
 
 
 def generate(size, seed, series, points):
-    default_series, default_points = data_generator.SIZES[size]
+    default_series, default_points = generator.SIZES[size]
     series = default_series if series is None else series
     points = default_points if points is None else points
     try:
-        data_generator.check_sizes(series, points, seed)
+        generator.check_sizes(series, points, seed)
     except ValueError as exc:
         raise SqueezedSignalsError(str(exc)) from None
     progress = Progress("generating", series, unit="series")
-    series_list = data_generator.generate_dataset(series, points, seed, progress=progress)
+    series_list = generator.generate_dataset(series, points, seed, progress=progress)
     progress.finish()
-    kinds = {m.name: f"{m.kind}: {m.description}" for m in data_generator.METRICS}
+    kinds = {m.name: f"{m.kind}: {m.description}" for m in generator.METRICS}
     info = {"source": "generated", "size": size, "seed": seed, "kinds": kinds}
     return series_list, info
 

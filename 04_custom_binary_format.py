@@ -1,11 +1,11 @@
 """Phase 4: a self-contained binary file with a header, an index, checksums and random access.
 
-Phase 3's columns are small but a database cannot use them as they are: to read one series you
-would decode the file from the start. The METRICS! file (lib/storage/metrics_file.py, layout documented
-byte by byte there) puts a small index in front: metric names and labels through a string
-dictionary, and per series the offset, length and time range of each of its blocks. A reader loads
-the index, then seeks to just the blocks a query needs; CRC32 checksums on the index and on every
-block turn damage into a clear error instead of wrong numbers.
+Phase 3's columns are small but a database cannot use them as they are: to read one series you would
+decode the file from the start. The METRICS! file (lib/storage/metrics_file.py; every byte in
+docs/format.md) puts a small index in front: metric names and labels through a string dictionary,
+and per series the offset, length and time range of each of its blocks. A reader loads the index,
+then seeks to just the blocks a query needs; CRC32 checksums on the index and on every block turn
+damage into a clear error instead of wrong numbers.
 
 Because every block is independent, each can also use the codec that suits its numbers
 (lib/codecs/selection.py): decimals as their digits, floats a rounding step away from a decimal as

@@ -10,7 +10,7 @@ LAYERS = (
     (("plumbing",), "atomic writes, regular-file checks, the output lock, progress, bounded decompression, "
                     "safe msgpack"),
     (("data.dataset",), "the data model: Series, load, save, bit-exact comparison"),
-    (("bitstream",), "MSB-first bit streams, fixed-width packing, zigzag and varints"),
+    (("bitstream",), "MSB-first bit streams, packing whole arrays of bit fields at once, zigzag and varints"),
     (("codecs",), "delta and run-length transforms, Gorilla (reference and fast path), decimals, byte planes, "
                   "the bins entropy coder, the value and timestamp codecs, their tags and the choice per block"),
     (("storage.metrics_file",), "the METRICS! file (its layout: docs/format.md)"),

@@ -6,14 +6,12 @@ from hypothesis.extra import numpy as hnp
 
 from lib.errors import FormatError
 from lib.codecs.byte_planes import decode_planes, DEFLATE, encode_planes, LZMA1, NONE
-from lib.codecs.stream_coder import nonzero_of, scatter_runs, zero_runs
-from lib.codecs.timestamp_units import (
-    decode_timestamp_units, DELTAS, encode_timestamp_units, GRID, grid_timestamps, MODE_NAMES, SPARSE_GRID,
-)
+from lib.codecs.stream_coder import scatter_runs, zero_runs
+from lib.codecs.timestamp_units import decode_timestamp_units, encode_timestamp_units, MODE_NAMES
 from lib.codecs.selection import decode_values_tagged
-from lib.codecs.tags import DECIMAL_PLANES, ORDERED, TIMESTAMP_UNITS
-from lib.codecs.timestamps import decode_timestamps_tagged, encode_timestamps_best
+from lib.codecs.tags import DECIMAL_PLANES, ORDERED
 from lib.codecs.values import encode_decimal_planes, encode_ordered, floats_from_ordered, ordered_integers
+from tests.test_timestamp_units import scrape_times
 
 INT64 = np.iinfo(np.int64)
 RNG = np.random.default_rng(7)
@@ -55,54 +53,6 @@ def test_runs_of_zeros():
     assert scatter_runs(runs, u64([7, 9]), 5).tolist() == [0, 7, 9, 0, 0]
     with pytest.raises(FormatError):
         scatter_runs(u64([1, 0, 3]), u64([7, 9]), 5)
-
-
-def scrape_times(count, seed=0):
-    rng = np.random.default_rng(seed)
-    jitter = np.rint(rng.normal(0, 2, count)).astype(np.int64)
-    jitter[np.abs(jitter) <= 2] = 0
-    times = 1_704_067_200_000 + np.arange(count, dtype=np.int64) * 15_000 + jitter
-    return np.delete(times, [count // 3, count // 2]) * 1_000_000
-
-
-@pytest.mark.parametrize("mode", sorted(MODE_NAMES))
-def test_units_modes_round_trip_scrapes(mode):
-    timestamps = scrape_times(1024)
-    blob = encode_timestamp_units(timestamps, mode)
-    np.testing.assert_array_equal(decode_timestamp_units(blob, timestamps.size), timestamps)
-
-
-def test_jittered_scrapes_beat_gorilla_and_regular_series_cost_almost_nothing():
-    timestamps = scrape_times(1024)
-    tag, blob = encode_timestamps_best(timestamps, entropy=True)
-    assert tag == TIMESTAMP_UNITS and 8 * len(blob) < 2.5 * timestamps.size
-    regular = np.arange(1024, dtype=np.int64) * 15_000_000_000 + 1_704_067_200_000_000_000
-    tag, blob = encode_timestamps_best(regular, entropy=True)
-    assert len(blob) <= 1024 // 8 and (decode_timestamps_tagged(tag, blob, 1024) == regular).all()
-
-
-timestamp_arrays = hnp.arrays(np.int64, st.integers(1, 60),
-                              elements=st.integers(INT64.min, INT64.max) | st.integers(-5, 5))
-
-
-@settings(max_examples=200, deadline=None)
-@given(timestamp_arrays, st.sampled_from(sorted(MODE_NAMES)))
-def test_units_round_trip_any_int64(timestamps, mode):
-    blob = encode_timestamp_units(timestamps, mode)
-    if blob is None:  # spans of 2**62 and more are left to Gorilla
-        assert int(timestamps.max()) - int(timestamps.min()) >= 1 << 62
-        return
-    np.testing.assert_array_equal(decode_timestamp_units(blob, timestamps.size), timestamps)
-
-
-@pytest.mark.parametrize("timestamps", [
-    [5], [5, 5], [5, 4], [INT64.min, INT64.min + 1], [INT64.max, INT64.max], [0, 0, 0, 7, 3],
-    [INT64.min, INT64.max],
-])
-def test_timestamp_edge_cases(timestamps):
-    timestamps = np.array(timestamps, dtype=np.int64)
-    tag, blob = encode_timestamps_best(timestamps, entropy=True)
-    np.testing.assert_array_equal(decode_timestamps_tagged(tag, blob, timestamps.size), timestamps)
 
 
 def test_ordered_integers_keep_float_order_and_every_pattern():
@@ -169,11 +119,6 @@ def test_counts_are_checked_before_allocating():
     blob = bytes((8, 0, NONE)) + b"\x00"
     with pytest.raises(FormatError):
         decode_planes(blob, [1 << 26])
-    with pytest.raises(FormatError):
-        decode_timestamp_units(bytes((SPARSE_GRID,)) + b"\x00\x01\x01\x00\xff\xff\x03\x00", 10)
-    with pytest.raises(FormatError):
-        decode_timestamp_units(b"", 3)
-    assert GRID != DELTAS
 
 
 def test_decimal_planes_worked_example():
@@ -183,37 +128,3 @@ def test_decimal_planes_worked_example():
     assert decode_values_tagged(DECIMAL_PLANES, blob, 3).tolist() == [1.5, 2.25, 3.0]
 
 
-def test_mode_is_the_most_common_value_and_the_smallest_on_a_tie():
-    from lib.codecs.timestamp_units import _mode
-    assert _mode(np.array([3, 1, 3, 1, 2], dtype=np.int64)) == 1
-    assert _mode(np.array([-5, 7, 7], dtype=np.int64)) == 7
-    extremes = np.array([np.iinfo(np.int64).min, np.iinfo(np.int64).max, np.iinfo(np.int64).max], dtype=np.int64)
-    assert _mode(extremes) == np.iinfo(np.int64).max  # a span too wide to count: sorted instead
-
-
-def grid_timestamps_reference(t0, unit, interval, shift, steps, jitter):
-    """The grid formula written out with Python integers, modulo 2**64, point by point."""
-    out, slot = [], -1
-    for step, jit in zip(steps.tolist(), jitter.tolist()):
-        slot += (step >> 1 ^ -(step & 1)) + 1
-        value = (t0 + unit * (slot * interval + shift + (jit >> 1 ^ -(jit & 1)))) % (1 << 64)
-        out.append(value - (1 << 64) if value >> 63 else value)
-    return out
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.integers(INT64.min, INT64.max), st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1),
-       st.integers(INT64.min, INT64.max),
-       st.lists(st.tuples(st.integers(0, 2**64 - 1) | st.just(0), st.integers(0, 2**64 - 1) | st.just(0)),
-                min_size=1, max_size=30))
-def test_grid_timestamps_follow_the_formula_modulo_2_64(t0, unit, interval, shift, points):
-    steps, jitter = u64([p[0] for p in points]), u64([p[1] for p in points])
-    expected = grid_timestamps_reference(t0, unit, interval, shift, steps, jitter)
-    timestamps = grid_timestamps(t0, unit, interval, shift, len(points), nonzero_of(steps), nonzero_of(jitter))
-    assert timestamps.tolist() == expected
-
-
-def test_grid_timestamps_by_hand():
-    none = nonzero_of(u64([0, 0, 0]))
-    assert grid_timestamps(1000, 1, 15, 0, 3, none, nonzero_of(u64([0, 0, 2]))).tolist() == [1000, 1015, 1031]
-    assert grid_timestamps(1000, 1, 15, 0, 3, nonzero_of(u64([0, 2, 0])), none).tolist() == [1000, 1030, 1045]

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from lib.data import generator as data_generator
+from lib.data import generator
 from lib.plumbing.output_lock import locked_output_dir
 from tests.conftest import run_script
 
@@ -18,10 +18,10 @@ def assert_one_line_error(result, *fragments):
 
 
 @pytest.mark.parametrize("script, args, limit", [
-    ("00_generate_data.py", ["--points", "99999999999999999999999"], data_generator.MAX_POINTS),
-    ("main.py", ["--series", "1", "--points", "10000000000"], data_generator.MAX_POINTS),
-    ("main.py", ["--series", "99999999999999999999999"], data_generator.MAX_SERIES),
-    ("main.py", ["--series", "100000000", "--points", "10"], data_generator.MAX_SERIES),
+    ("00_generate_data.py", ["--points", "99999999999999999999999"], generator.MAX_POINTS),
+    ("main.py", ["--series", "1", "--points", "10000000000"], generator.MAX_POINTS),
+    ("main.py", ["--series", "99999999999999999999999"], generator.MAX_SERIES),
+    ("main.py", ["--series", "100000000", "--points", "10"], generator.MAX_SERIES),
     ("00_generate_data.py", ["--seed", "-1"], "--seed must be 0 or more"),
 ])
 def test_huge_sizes_are_refused_up_front_naming_the_limit(tmp_path, script, args, limit):
@@ -31,14 +31,14 @@ def test_huge_sizes_are_refused_up_front_naming_the_limit(tmp_path, script, args
 
 
 def test_the_big_size_stays_within_the_limits():
-    series, points = data_generator.SIZES["big"]
-    data_generator.check_sizes(series, points)
+    series, points = generator.SIZES["big"]
+    generator.check_sizes(series, points)
     with pytest.raises(ValueError, match="at most"):
-        data_generator.check_sizes(series, data_generator.MAX_POINTS + 1)
+        generator.check_sizes(series, generator.MAX_POINTS + 1)
     with pytest.raises(ValueError, match="at most"):
-        data_generator.check_sizes(data_generator.MAX_SERIES + 1, points)
+        generator.check_sizes(generator.MAX_SERIES + 1, points)
     with pytest.raises(ValueError, match="at most"):
-        data_generator.generate_dataset(data_generator.MAX_SERIES + 1, 10)
+        generator.generate_dataset(generator.MAX_SERIES + 1, 10)
 
 
 @pytest.mark.parametrize("extra", [["--format", "csv"], []])

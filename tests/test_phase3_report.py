@@ -41,9 +41,9 @@ def test_compressed_file_round_trips_and_damage_is_refused(tmp_path):
 
 
 def test_one_flipped_bit_changes_a_phase_3_value_silently_but_phase_4_refuses_it():
-    from lib.data import generator as data_generator
+    from lib.data import generator
 
-    flip = phase3.silent_bit_flip(data_generator.generate_dataset(3, 300, seed=5))
+    flip = phase3.silent_bit_flip(generator.generate_dataset(3, 300, seed=5))
     assert flip is not None
     before, after = np.array([flip["before"], flip["after"]]).view(np.uint64)
     assert before != after and bin(int(before ^ after)).count("1") >= 1

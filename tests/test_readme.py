@@ -38,7 +38,7 @@ def test_quick_start_installs_from_requirements_and_runs_main_and_tests():
 # (64 bits, 15 s scrapes). A sentence that names how else it was measured (another dataset size,
 # a benchmark script, /usr/bin/time) is exempt: it says where its figures come from.
 FIGURE = re.compile(r"(?<![\w.,])\d[\d,]*\.\d+(?:\s?%|x)?(?![\w.]\d)|(?<![\w.,])\d+(?:\s?%|x)(?!\w)")
-MEASURED_ELSEWHERE = re.compile(r"--size (?:medium|big)|compare_peers|bench_encoders|--real|/usr/bin/time|--import")
+MEASURED_ELSEWHERE = re.compile(r"--size (?:medium|big)|compare_peers|bench_gorilla|--real|/usr/bin/time|--import")
 # Worked examples in the chapters' docstrings: values chosen to explain, not measured.
 WORKED_EXAMPLES = {
     "01_ndjson_storage.py": {"75.2", "75.3", "0.0"},

@@ -2,7 +2,7 @@
 
 The idea
 --------
-Bit packing (lib/codecs/decimals.py) is the right answer when every residual is about equally
+Bit packing (lib/bitstream/packing.py) is the right answer when every residual is about equally
 likely, but it hides skew: scrape jitter that is 0 four times out of five still costs its full
 width, and a compressor run over packed bits sees no byte boundaries to model. Writing the same
 integers BYTE-ALIGNED fixes both. Each residual becomes W little-endian bytes (W just big enough

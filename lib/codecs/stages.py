@@ -15,7 +15,7 @@ from lib.plumbing.bounded_compression import deflate, inflate, lzma_compress, lz
 
 Stage = namedtuple("Stage", "name compress decompress")
 
-# No codec here needs more than this many bytes per value (decimal at its worst: an 8-byte packed
+# No codec in lib/codecs/ needs more than this many bytes per value (decimal at its worst: an 8-byte packed
 # residual, an exception pattern and two varint positions), so a decompressor is stopped there.
 MAX_BYTES_PER_VALUE = 32
 MAX_OVERHEAD_BYTES = 64

@@ -4,8 +4,8 @@ The idea
 --------
 A year of 10-second samples is 3.2 million points per series. Nobody draws them all: a dashboard
 spanning a month shows a few hundred values, each summarising many raw points. So time-series
-databases keep *roll-ups*: per series and per time bucket (by default 1 min, 5 min, 1 h), a handful of
-aggregates instead of the points. Queries over long ranges read the coarse level and touch
+databases keep *roll-ups*: per series and per time bucket (by default 1 min, 5 min, 15 min and 1 h),
+a handful of aggregates instead of the points. Queries over long ranges read the coarse level and touch
 hundreds of rows instead of millions of points (lib/rollup/queries.py).
 
 The trade-off: what is lost

@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from lib.data import generator as data_generator, importers
+from lib.data import generator, importers
 from lib.data.dataset import DEFAULT_OUTPUT_DIR
 from lib.errors import RoundTripError, SqueezedSignalsError
 from lib.plumbing.output_lock import locked_output_dir
@@ -33,10 +33,10 @@ def make_parser(doc):
 
 def add_dataset_arguments(parser):
     """Options that choose the dataset: shared by 00_generate_data.py and main.py."""
-    parser.add_argument("--size", choices=list(data_generator.SIZES), default=data_generator.DEFAULT_SIZE,
+    parser.add_argument("--size", choices=list(generator.SIZES), default=generator.DEFAULT_SIZE,
                         help="small: ~50k points (default), medium: ~1M, big: ~10M")
-    parser.add_argument("--seed", type=int, default=data_generator.DEFAULT_SEED,
-                        help=f"random seed (default {data_generator.DEFAULT_SEED})")
+    parser.add_argument("--seed", type=int, default=generator.DEFAULT_SEED,
+                        help=f"random seed (default {generator.DEFAULT_SEED})")
     parser.add_argument("--series", type=int, help="number of series (overrides --size)")
     parser.add_argument("--points", type=int, help="total number of points, about (overrides --size)")
     parser.add_argument("--import", dest="import_paths", nargs="+", metavar="PATH",

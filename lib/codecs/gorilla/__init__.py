@@ -3,8 +3,8 @@
 Timestamps become delta-of-delta codes ('0' for a scrape on time), values the XOR with the previous
 value, of which only the meaningful middle bits are kept ('0' for a repeat). One file a job:
 
-    reference.py   the streams as the paper describes them, one point at a time, with the code
-                   tables, the stream layouts, a worked example and every choice where the paper
+    reference.py   the streams as the paper describes them, one point at a time, with the prefixes
+                   as literals, the stream layouts, a worked example and every choice where the paper
                    leaves room; the readable definition
     fast.py        the same bytes with numpy, for whole arrays; what the project runs
     stats.py       where the bits go, per code class, for phase 3's report

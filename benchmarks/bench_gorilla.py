@@ -7,10 +7,10 @@ each point costs, and whether the fast and reference streams are byte-identical 
 for bit. The reference path is timed on a prefix of the series (it is pure Python); identity is
 checked on that prefix, the round trip on the whole series.
 
-    python benchmarks/bench_encoders.py              # 1,000,000 points, reference on 100,000
-    python benchmarks/bench_encoders.py --quick      # 100,000 points, reference on 10,000, one run
+    python benchmarks/bench_gorilla.py              # 1,000,000 points, reference on 100,000
+    python benchmarks/bench_gorilla.py --quick      # 100,000 points, reference on 10,000, one run
                                                      # (so first-call memory costs are included)
-    python benchmarks/bench_encoders.py --points 5000000 --repeat 3
+    python benchmarks/bench_gorilla.py --points 5000000 --repeat 3
 """
 import argparse
 import sys
