@@ -8,7 +8,10 @@ from lib.data.dataset import HOUR_NS, MINUTE_NS, Series
 from lib.rollup.buckets import RAW_RESOLUTION
 from lib.rollup.levels import rollup_dataset
 from lib.errors import FormatError
-from lib.storage.rollup_files import RollupStore, read_rollups, resolution_label, rollup_filename, write_rollups
+from lib.storage.rollup_files import (
+    ROLLUP_LABEL, RollupStore, read_rollups, resolution_label, rollup_filename, rollup_from_columns, rollup_to_series,
+    write_rollups,
+)
 
 RESOLUTIONS = (MINUTE_NS, 5 * MINUTE_NS, HOUR_NS)
 
@@ -112,3 +115,44 @@ def test_reserved_labels_are_refused(tmp_path):
                                       (86_400 * 10**9, "1d"), (1_500_000, "1500000ns")])
 def test_resolution_labels(ns, label):
     assert resolution_label(ns) == label
+
+
+def sketch_damage_cases():
+    """(what is wrong, how to damage the columns of a gauge's roll-up); each must be refused."""
+    def set_value(column, index, value):
+        def damage(columns):
+            columns[column].values[index] = value
+        return damage
+
+    def drop_last_point(column):
+        def damage(columns):
+            s = columns[column]
+            columns[column] = Series(s.name, s.labels, s.timestamps[:-1], s.values[:-1])
+        return damage
+
+    def reverse_entries(columns):
+        for column in ("sketch_sign", "sketch_key", "sketch_count"):
+            s = columns[column]
+            columns[column] = Series(s.name, s.labels, s.timestamps[::-1].copy(), s.values[::-1].copy())
+
+    return [
+        ("a sign column one point short", drop_last_point("sketch_sign")),
+        ("a sign of 7", set_value("sketch_sign", 0, 7.0)),
+        ("a key beyond int32", set_value("sketch_key", 0, 2.0**40)),
+        ("a count of 0.5", set_value("sketch_count", 0, 0.5)),
+        ("a count of 0", set_value("sketch_count", 0, 0.0)),
+        ("a NaN count", set_value("sketch_count", 0, np.nan)),
+        ("entries out of bucket order", reverse_entries),
+    ]
+
+
+@pytest.mark.parametrize("what, damage", sketch_damage_cases(), ids=[case[0] for case in sketch_damage_cases()])
+def test_damaged_sketch_columns_are_refused(what, damage):
+    times = np.arange(12, dtype=np.int64) * 20 * 10**9  # four 1-minute buckets
+    series = Series("temperature", {"h": "a"}, times, np.arange(12) * 1.5 - 4.0)
+    [rollup] = rollup_dataset([series], (MINUTE_NS,))[MINUTE_NS]
+    columns = {s.labels[ROLLUP_LABEL]: s for s in rollup_to_series(rollup)}
+    assert rollup_from_columns("temperature", {"h": "a"}, MINUTE_NS, dict(columns)).sketch is not None
+    damage(columns)
+    with pytest.raises(FormatError):
+        rollup_from_columns("temperature", {"h": "a"}, MINUTE_NS, columns)

@@ -126,12 +126,33 @@ def rollup_from_columns(name, labels, resolution_ns, columns):
         fields[field] = values.astype(np.int64) if field in INTEGER_FIELDS else values
     sketch = None
     if kind == GAUGE and not light:
-        entry_times = columns["sketch_key"].timestamps
-        row = np.searchsorted(bucket_start, entry_times)
-        if np.any(row >= len(bucket_start)) or not np.array_equal(bucket_start[np.minimum(row, len(bucket_start) - 1)], entry_times):
-            raise FormatError(f"{where}: sketch entries point at buckets that do not exist")
-        sketch = Sketch(row.astype(np.int64), *(columns[c].values.astype(SKETCH_DTYPES[c]) for c in SKETCH_COLUMNS))
+        sketch = sketch_from_columns(where, bucket_start, columns)
     return Rollup(name, labels, kind, resolution_ns, bucket_start, fields, sketch)
+
+
+# What each sketch column may hold: (smallest, largest) integer. Sign 0 counts zeros, with key 0.
+SKETCH_RANGES = {"sketch_sign": (-1, 1), "sketch_key": (-(1 << 31), (1 << 31) - 1), "sketch_count": (1, 1 << 53)}
+
+
+def sketch_from_columns(where, bucket_start, columns):
+    """The Sketch of a gauge's three sketch columns, after checking docs/format.md's rules: one point
+    per entry in each column at the same times, each time a bucket of `count`, in bucket order,
+    and integers in range (a sign of 7 or a count of 0.5 is damage, not a sketch)."""
+    entry_times = columns["sketch_key"].timestamps
+    if any(not np.array_equal(columns[c].timestamps, entry_times) for c in SKETCH_COLUMNS):
+        raise FormatError(f"{where}: the sketch columns do not have one point per entry each")
+    row = np.searchsorted(bucket_start, entry_times)
+    if np.any(row >= len(bucket_start)) or not np.array_equal(bucket_start[np.minimum(row, len(bucket_start) - 1)], entry_times):
+        raise FormatError(f"{where}: sketch entries point at buckets that do not exist")
+    if np.any(np.diff(row) < 0):
+        raise FormatError(f"{where}: sketch entries are not in bucket order")
+    for column, (low, high) in SKETCH_RANGES.items():
+        values = columns[column].values
+        if not np.all((values >= low) & (values <= high) & (values == np.floor(values))):
+            raise FormatError(f"{where}: {column} holds values that are not integers in {low}..{high}")
+    if np.any((columns["sketch_sign"].values == 0) & (columns["sketch_key"].values != 0)):
+        raise FormatError(f"{where}: a sketch entry for zeros has a key other than 0")
+    return Sketch(row.astype(np.int64), *(columns[c].values.astype(SKETCH_DTYPES[c]) for c in SKETCH_COLUMNS))
 
 
 def read_rollups(path, resolution_ns):
