@@ -18,16 +18,10 @@ their order-0 byte entropy is close to 8 bits (judged on 64 values or more), and
 Several streams (timestamps have two: grid steps and jitter) share one compressed section, so
 they pay for one compressor header.
 
-Layout (the caller knows how many streams and how many values each has)
-------------------------------------------------------------------------
-    per stream:  u8 W (bytes per value, 0..8), u8 R (raw low planes, 0..W)
-    u8       compressor: 0 none, 1 raw DEFLATE (level 9), 2 raw LZMA1 (lc=lp=pb=0, 64 KiB dict)
-    varint   C, bytes of the compressed section
-    C bytes  compressed: for each stream, planes W-1 down to R, each `count` bytes
-    raw:     for each stream, planes R-1 down to 0, each `count` bytes
-
-The section holds exactly sum(count * (W - R)) bytes once decompressed, which the decoder checks
-(and stops decompressing there). Worked example: one stream [1, 0, 300] (count 3). The largest
+Layout: docs/format.md, "Byte-plane stream": per stream its width W and raw planes R, the
+compressor, the compressed planes W-1 down to R, then the raw ones. The compressed section holds
+exactly sum(count * (W - R)) bytes, which the decoder checks (and stops decompressing there).
+Worked example: one stream [1, 0, 300] (count 3). The largest
 needs 2 bytes, so W = 2: plane 1 is 00 00 01, plane 0 is 01 00 2C. With R = 0 and no compressor
 the stream is 02 00 00 06 00 00 01 01 00 2C: ten bytes for three values, and the two planes
 become two runs a compressor can find.

@@ -51,21 +51,10 @@ the header bytes 02 00 02 (e, transform, width), the varints 4B 06 00 00 (g = 75
 zigzag(3) = 6, no patches, no exceptions) and the packed bits 01 00 10 -> 0b01001000 = 0x48:
 eight bytes for what costs 24 bytes raw. The tests spell this vector out.
 
-Stream layout (`count` is stored by the caller, as for every codec in this project)
-----------------------------------------------------------------------------------
-    u8       exponent e (0..E_MAX)
-    u8       transform: 0 plain, 1 delta, 2 delta-of-delta
-    u8       bit width w (0..64)
-    varint   common factor g (>= 1)
-    varint   zigzag(base), the median the residuals are centred on
-    varint   patch count P
-    varint   exception count X
-    ceil(count * w / 8) bytes   count residuals of w bits each, MSB-first, zero-padded
-    P varints    patch position gaps        P varints   patch high bits (residual >> w)
-    X varints    exception position gaps    X * 8 bytes exception bit patterns, little-endian
-
-Position gaps count the skipped positions: positions [3, 4, 10] are stored as [3, 0, 5].
-An empty block is the empty byte string.
+The stream is a header (e, transform, width w, common factor g, base, patch and exception
+counts), the residuals packed at w bits, then the patches and exceptions by position gap
+(positions [3, 4, 10] are stored as [3, 0, 5]); docs/format.md, "Decimal (tag 2)", gives every
+byte. An empty block is the empty byte string.
 
 Decoding reverses the steps: unpack, add patch bits, un-zigzag, add the base, undo the transform,
 multiply by g (modulo 2**64), divide by 10**e, then write the exception patterns over their

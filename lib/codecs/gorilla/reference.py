@@ -26,7 +26,8 @@ the previous one is mostly zero bits. Only the "meaningful" middle of the XOR is
     otherwise                                    '11' + 5 bits leading zeros
                                                       + 6 bits meaningful-bit count + the bits
 
-Stream layouts (MSB-first bits, last byte zero-padded; the point count is stored by the caller):
+Stream layouts (MSB-first bits, last byte zero-padded; the point count is stored by the caller;
+the normative text is docs/format.md):
 
     timestamps: first timestamp (64 bits, two's complement)
                 [if count >= 2] unit length L (6 bits), unit (L bits), then count - 1 delta-of-delta
