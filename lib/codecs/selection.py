@@ -47,6 +47,7 @@ tags, damaged streams and decompressed sizes beyond what `count` values could ev
 import numpy as np
 
 from lib.bitstream.primitives import read_varints
+from lib.codecs.batched_bins import finished
 from lib.codecs.bins import BINS
 from lib.codecs.decimals import MAX_COUNT, SAMPLE_SIZE, check_count, decode_decimal, encode_decimal
 from lib.codecs.gorilla import encode_values
@@ -56,9 +57,9 @@ from lib.codecs.tags import (
     STAGE_MASK,
 )
 from lib.codecs.values import (
-    DICTIONARY_MAX_SHARE, Codec, bit_patterns, decode_constant, decode_decimal_bins, decode_decimal_planes,
+    DICTIONARY_MAX_SHARE, Codec, DecimalBinsParts, bit_patterns, decimal_bins_decoder, decode_constant, decode_decimal_bins, decode_decimal_planes,
     decode_dictionary, decode_gorilla, decode_ordered, decode_runs, encode_constant, encode_decimal_bins,
-    encode_decimal_planes, encode_dictionary, encode_ordered, encode_runs,
+    encode_decimal_planes, encode_dictionary, encode_ordered, encode_runs, finish_decimal_bins,
 )
 from lib.errors import FormatError
 
@@ -204,6 +205,23 @@ def decode_values_tagged(tag, blob, count):
     if stage is not None:
         blob = stage.decompress(blob, max_stream_bytes(count))
     return CODECS[tag & CODEC_MASK].decode(blob, count)
+
+
+def batched_value_decoder(tag, blob, count):
+    """A decoder of one block's values for lib.codecs.batched_bins.drive: DECIMAL_BINS blocks have
+    their bins streams decoded with other blocks' (and finish in `finish_batched_values`); other
+    codecs decode on their own, at once."""
+    if tag == DECIMAL_BINS:
+        return decimal_bins_decoder(blob, count)
+    return finished(decode_values_tagged(tag, blob, count))
+
+
+def finish_batched_values(results):
+    """The values of every block from what its `batched_value_decoder` returned (in place)."""
+    parts = [n for n, result in enumerate(results) if isinstance(result, DecimalBinsParts)]
+    for n, values in zip(parts, finish_decimal_bins([results[n] for n in parts])):
+        results[n] = values
+    return results
 
 
 def encode_blocks_best(values, block_size=DEFAULT_BLOCK_SIZE, entropy=False):

@@ -23,10 +23,12 @@ from collections import namedtuple
 
 import numpy as np
 
+from lib.codecs.batched_bins import bins_stream
 from lib.codecs.bins import decode_bins, encode_bins
 from lib.codecs.byte_planes import DEFLATE, LZMA1, PLANES, plane_coder
 from lib.codecs.decimals import (
-    DIGIT_BITS, E_MAX, EXCEPTION_BITS, FORWARD, INVERSE, POWERS_OF_TEN, SAMPLE_SIZE, TRANSFORM_NAMES, bit_lengths,
+    DELTA, DELTA_OF_DELTA, DIGIT_BITS, E_MAX, EXCEPTION_BITS, FORWARD, INVERSE, PLAIN, POWERS_OF_TEN, SAMPLE_SIZE,
+    TRANSFORM_NAMES, bit_lengths,
     centred_residuals, check_count, choose_exponent, common_factor, decimal_ints, exponent_from_needs,
     fill_exceptions, ints_to_floats, median_base, plan_integers, planning_sample, position_gaps,
     positions_from_gaps, smallest_exponents,
@@ -297,6 +299,24 @@ def encode_decimal_bins(values):
 def decode_decimal_bins(blob, count):
     check_count(count)
     blob = bytes(blob)
+    head = _decimal_bins_head(blob, count)
+    residuals, offset = decode_bins(blob, count, head.offset)
+    adjustments = None
+    if head.adjusted:
+        adjustments, offset = decode_bins(blob, count, offset)
+    exceptions = _decimal_bins_exceptions(blob, offset, count, head.exceptions)
+    ints = _integers_from_residuals(head.transform, head.zigzag_base, residuals)
+    if head.factor != 1:
+        ints = (ints.view(np.uint64) * np.uint64(head.factor)).view(np.int64)
+    values = ints_to_floats(ints, head.exponent)
+    return _adjusted_with_exceptions(values, adjustments, exceptions)
+
+
+DecimalBinsHead = namedtuple("DecimalBinsHead", "exponent transform adjusted factor zigzag_base exceptions offset")
+
+
+def _decimal_bins_head(blob, count):
+    """The fields before a decimal-bins block's streams, checked; `offset` is where they start."""
     if count == 0 or len(blob) < 2:
         raise FormatError("a decimal-bins block needs a header and at least one value")
     exponent, transform, adjusted = blob[0], blob[1] & ~ADJUSTED, bool(blob[1] & ADJUSTED)
@@ -305,27 +325,99 @@ def decode_decimal_bins(blob, count):
     (factor, zigzag_base, exception_count), offset = read_varint_list(blob, 3, 2)
     if factor == 0 or exception_count > count:
         raise FormatError(f"common factor {factor}, {exception_count} exceptions in a block of {count}")
-    residuals, offset = decode_bins(blob, count, offset)
-    if adjusted:
-        adjustments, offset = decode_bins(blob, count, offset)
+    return DecimalBinsHead(exponent, transform, adjusted, factor, zigzag_base, exception_count, offset)
+
+
+def _decimal_bins_exceptions(blob, offset, count, exception_count):
+    """(positions, patterns) of the exceptions after the streams, or None when there are none."""
+    positions = None
     if exception_count:
         gaps, offset = read_varints(blob, exception_count, offset)
         positions = positions_from_gaps(gaps, count, "exception")
     if len(blob) - offset != exception_count * PATTERN_BYTES:
         raise FormatError(f"{len(blob) - offset} bytes left for {exception_count} exception patterns")
-    ints = _integers_from_residuals(transform, zigzag_base, residuals)
-    if factor != 1:
-        ints = (ints.view(np.uint64) * np.uint64(factor)).view(np.int64)
-    values = ints_to_floats(ints, exponent)
-    if adjusted:
+    if positions is None:
+        return None
+    return positions, np.frombuffer(blob, dtype="<u8", offset=offset).astype(np.uint64)
+
+
+def _adjusted_with_exceptions(values, adjustments, exceptions):
+    """The decoded decimals moved by their ULP adjustments, exceptions written over them (in place)."""
+    if adjustments is not None:
         moved = np.flatnonzero(adjustments)
         steps = zigzag_decode(adjustments[moved])
         if moved.size and int(np.abs(steps).max()) >= ADJUST_LIMIT:
             raise FormatError(f"an adjustment of {int(np.abs(steps).max())} steps is out of range")
         values[moved] = floats_from_ordered(ordered_integers(values[moved]) + steps)
-    if exception_count:
-        values.view(np.uint64)[positions] = np.frombuffer(blob, dtype="<u8", offset=offset).astype(np.uint64)
+    if exceptions is not None:
+        positions, patterns = exceptions
+        values.view(np.uint64)[positions] = patterns
     return values
+
+
+def decimal_bins_decoder(blob, count):
+    """`decode_decimal_bins` as a decoder for lib.codecs.batched_bins.drive: it asks for its bins
+    streams and returns its parts, which `finish_decimal_bins` turns into values with other blocks'."""
+    check_count(count)
+    blob = bytes(blob)
+    head = _decimal_bins_head(blob, count)
+    residuals, offset = yield from bins_stream(blob, head.offset, count)
+    adjustments = None
+    if head.adjusted:
+        adjustments, offset = yield from bins_stream(blob, offset, count)
+    return DecimalBinsParts(head, residuals, adjustments, _decimal_bins_exceptions(blob, offset, count, head.exceptions))
+
+
+DecimalBinsParts = namedtuple("DecimalBinsParts", "head residuals adjustments exceptions")
+
+
+def finish_decimal_bins(parts):
+    """The values of many decimal-bins blocks from `decimal_bins_decoder`'s parts, computed for all
+    of them at once: the blocks of each transform in one array, the running sums of the delta
+    transforms restarted at each block (`segmented_cumsum`), each value divided by its block's
+    power of ten. Returns one float64 array per block, in order."""
+    results = [None] * len(parts)
+    for transform in TRANSFORM_NAMES:
+        numbers = [n for n, (head, *_) in enumerate(parts) if head.transform == transform]
+        if not numbers:
+            continue
+        heads = [parts[n][0] for n in numbers]
+        counts = np.array([parts[n][1].size for n in numbers], dtype=np.int64)
+        firsts = np.cumsum(counts) - counts
+        residuals = np.concatenate([parts[n][1] for n in numbers]) if len(numbers) > 1 else parts[numbers[0]][1]
+        bases = np.array([h.zigzag_base for h in heads], dtype=np.uint64)
+        centred = zigzag_decode(residuals).view(np.uint64) + np.repeat(zigzag_decode(bases).view(np.uint64), counts)
+        ints = INVERSE_SEGMENTED[transform](centred, firsts, counts)
+        factors = [h.factor for h in heads]
+        if any(f != 1 for f in factors):
+            ints = ints * np.repeat(np.array(factors, dtype=np.uint64), counts)
+        floats = ints.view(np.int64).astype(np.float64)
+        exponents = [h.exponent for h in heads]
+        if any(exponents):
+            floats /= np.repeat(POWERS_OF_TEN[exponents], counts)
+        for n, first, count in zip(numbers, firsts.tolist(), counts.tolist()):
+            _, _, adjustments, exceptions = parts[n]
+            results[n] = _adjusted_with_exceptions(floats[first:first + count], adjustments, exceptions)
+    return results
+
+
+def segmented_cumsum(values, firsts, counts):
+    """Running sums (uint64, wrapping) restarted at each segment: [1, 2, 3 | 4, 5] -> [1, 3, 6 | 4, 9]."""
+    sums = np.cumsum(values, dtype=np.uint64)
+    return sums - np.repeat(sums[firsts] - values[firsts], counts)
+
+
+def _segmented_delta_of_delta(values, firsts, counts):
+    """decode_delta_of_delta of each segment: its first entry is its first delta's base."""
+    later = values.copy()
+    later[firsts] = 0
+    deltas = segmented_cumsum(later, firsts, counts)
+    deltas[firsts] = values[firsts]
+    return segmented_cumsum(deltas, firsts, counts)
+
+
+INVERSE_SEGMENTED = {PLAIN: lambda values, firsts, counts: values, DELTA: segmented_cumsum,
+                     DELTA_OF_DELTA: _segmented_delta_of_delta}
 
 
 
