@@ -192,23 +192,30 @@ GridParts = namedtuple("GridParts", "t0 unit interval shift count steps jitter")
 
 
 def finish_grids(grids):
-    """`grid_timestamps` of many blocks at once: one array of slots counted from each block's
-    start, times each block's step, plus its base; missed slots and jitter added where they are.
-    Returns one int64 array per block, in order."""
+    """`grid_timestamps` of many blocks at once, as one running sum over all of them: within a
+    block each timestamp is the one before plus the block's step (unit * interval) times one plus
+    the slots missed there; a block's first timestamp is its base (t0 + unit * shift, plus any
+    slots missed at its first point) minus the previous block's last grid timestamp. Jitter is
+    added after, where it is. Example: blocks [1000, 1015, 1030] and [5000, 5010]: increments
+    [1000, 15, 15, 3970, 10]. Returns one int64 array per block, in order (all modulo 2**64)."""
     if not grids:
         return []
     counts = np.array([g.count for g in grids], dtype=np.int64)
     firsts = np.cumsum(counts) - counts
-    slots = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(firsts, counts)
-    for g, first in zip(grids, firsts.tolist()):
+    steps = [to_signed64(g.unit * g.interval) for g in grids]
+    increments = np.repeat(np.array(steps, dtype=np.int64), counts)
+    previous_last = 0
+    for g, first, step in zip(grids, firsts.tolist(), steps):
+        base, missed_in_all, missed_first = g.t0 + g.unit * g.shift, 0, 0
         step_positions, step_values = g.steps
         if step_positions.size:
-            missed = np.concatenate(([0], np.cumsum(_unzigzag(step_values))))
-            slots[first:first + g.count] += np.repeat(missed, np.diff(step_positions, prepend=0, append=g.count))
-    steps = np.array([to_signed64(g.unit * g.interval) for g in grids], dtype=np.int64)
-    bases = np.array([to_signed64(g.t0 + g.unit * g.shift) for g in grids], dtype=np.int64)
-    timestamps = slots * np.repeat(steps, counts)
-    timestamps += np.repeat(bases, counts)
+            missed = _unzigzag(step_values)
+            increments[first + step_positions] += missed * np.int64(step)
+            missed_in_all = int(missed.sum())
+            missed_first = int(missed[0]) if step_positions[0] == 0 else 0
+        increments[first] = to_signed64(base + missed_first * step - previous_last)
+        previous_last = base + (g.count - 1 + missed_in_all) * step
+    timestamps = np.cumsum(increments)
     jittered = [n for n, g in enumerate(grids) if g.jitter[0].size]
     if jittered:
         positions = np.concatenate([grids[n].jitter[0] + firsts[n] for n in jittered])

@@ -378,41 +378,60 @@ def finish_decimal_bins(parts):
     power of ten. Returns one float64 array per block, in order."""
     results = [None] * len(parts)
     for transform in TRANSFORM_NAMES:
-        numbers = [n for n, (head, *_) in enumerate(parts) if head.transform == transform]
+        numbers = [n for n, part in enumerate(parts) if part.head.transform == transform]
         if not numbers:
             continue
-        heads = [parts[n][0] for n in numbers]
-        counts = np.array([parts[n][1].size for n in numbers], dtype=np.int64)
+        heads = [parts[n].head for n in numbers]
+        counts = np.array([parts[n].residuals.size for n in numbers], dtype=np.int64)
         firsts = np.cumsum(counts) - counts
-        residuals = np.concatenate([parts[n][1] for n in numbers]) if len(numbers) > 1 else parts[numbers[0]][1]
-        bases = np.array([h.zigzag_base for h in heads], dtype=np.uint64)
-        centred = zigzag_decode(residuals).view(np.uint64) + np.repeat(zigzag_decode(bases).view(np.uint64), counts)
+        centred = np.concatenate([parts[n].residuals for n in numbers])
+        _zigzag_decode_in_place(centred)
+        centred += np.repeat(zigzag_decode(np.array([h.zigzag_base for h in heads], dtype=np.uint64)).view(np.uint64),
+                             counts)
         ints = INVERSE_SEGMENTED[transform](centred, firsts, counts)
-        factors = [h.factor for h in heads]
-        if any(f != 1 for f in factors):
-            ints = ints * np.repeat(np.array(factors, dtype=np.uint64), counts)
+        _scale(ints, [h.factor for h in heads], 1, counts, np.multiply, lambda factors: np.array(factors, dtype=np.uint64))
         floats = ints.view(np.int64).astype(np.float64)
-        exponents = [h.exponent for h in heads]
-        if any(exponents):
-            floats /= np.repeat(POWERS_OF_TEN[exponents], counts)
+        _scale(floats, [h.exponent for h in heads], 0, counts, np.divide, lambda exponents: POWERS_OF_TEN[exponents])
         for n, first, count in zip(numbers, firsts.tolist(), counts.tolist()):
             _, _, adjustments, exceptions = parts[n]
             results[n] = _adjusted_with_exceptions(floats[first:first + count], adjustments, exceptions)
     return results
 
 
+def _zigzag_decode_in_place(unsigned):
+    """uint64 -> the bits of zigzag_decode, in the same array: (u >> 1) ^ -(u & 1)."""
+    signs = unsigned & np.uint64(1)
+    np.negative(signs, out=signs)
+    unsigned >>= np.uint64(1)
+    unsigned ^= signs
+
+
+def _scale(array, per_block, identity, counts, operation, as_array):
+    """array = operation(array, each block's number), in place; skipped when every number is the
+    identity (a factor 1, an exponent 0), one scalar when all blocks share it."""
+    if all(number == identity for number in per_block):
+        return
+    if all(number == per_block[0] for number in per_block):
+        operation(array, as_array(per_block[:1])[0], out=array)
+    else:
+        operation(array, np.repeat(as_array(per_block), counts), out=array)
+
+
 def segmented_cumsum(values, firsts, counts):
-    """Running sums (uint64, wrapping) restarted at each segment: [1, 2, 3 | 4, 5] -> [1, 3, 6 | 4, 9]."""
-    sums = np.cumsum(values, dtype=np.uint64)
-    return sums - np.repeat(sums[firsts] - values[firsts], counts)
+    """Running sums (uint64, wrapping) restarted at each segment, in place: [1, 2, 3 | 4, 5] ->
+    [1, 3, 6 | 4, 9]. Each segment's first value is lowered by the sum of the segment before it
+    ([1, 2, 3, -2, 5]), so that one running sum over all of them restarts at each segment."""
+    if firsts.size > 1:
+        values[firsts[1:]] -= np.add.reduceat(values, firsts, dtype=np.uint64)[:-1]
+    return np.cumsum(values, dtype=np.uint64, out=values)
 
 
 def _segmented_delta_of_delta(values, firsts, counts):
-    """decode_delta_of_delta of each segment: its first entry is its first delta's base."""
-    later = values.copy()
-    later[firsts] = 0
-    deltas = segmented_cumsum(later, firsts, counts)
-    deltas[firsts] = values[firsts]
+    """decode_delta_of_delta of each segment, in place: its first entry is its first delta's base."""
+    bases = values[firsts]
+    values[firsts] = 0
+    deltas = segmented_cumsum(values, firsts, counts)
+    deltas[firsts] = bases
     return segmented_cumsum(deltas, firsts, counts)
 
 
