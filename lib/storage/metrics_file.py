@@ -194,19 +194,32 @@ def open_block(block, where="block", expected_points=None):
             bytes(body[timestamps_end:]))
 
 
+BATCH_FROM_BLOCKS = 3
+
+
 def decode_blocks_batched(blocks):
-    """decode_block of many (block, where, expected_points) at once: every block's header is read
-    in Python, then the bins streams of all blocks are decoded together, stream by stream
-    (lib/codecs/batched_bins.py), and the decimal and grid arithmetic of all blocks is done in
-    whole arrays. Returns [(timestamps, values)]. Damage raises FormatError; to name the damaged
-    block, the blocks are then decoded one by one."""
+    """decode_block of many (block, where, expected_points) at once: [(timestamps, values)].
+
+    Every block's header is read in Python, then the bins streams of all blocks are decoded
+    together, stream by stream (lib/codecs/batched_bins.py), and the decimal and grid arithmetic
+    of all blocks is done in whole arrays (`decode_blocks_together`). Damage raises FormatError;
+    to name the damaged block, the blocks are then decoded one by one. A read of fewer than
+    BATCH_FROM_BLOCKS blocks decodes them one by one straight away: batching pays only across blocks."""
+    if len(blocks) < BATCH_FROM_BLOCKS:
+        return [decode_block(*block) for block in blocks]
     try:
-        opened = [open_block(*block) for block in blocks]
-        decoders = [batched_timestamp_decoder(tag, stream, count) for count, tag, stream, _, _ in opened]
-        decoders += [batched_value_decoder(tag, stream, count) for count, _, _, tag, stream in opened]
-        results = drive(decoders)
+        return decode_blocks_together(blocks)
     except FormatError:
         return [decode_block(*block) for block in blocks]
+
+
+def decode_blocks_together(blocks):
+    """The batched decoder behind `decode_blocks_batched`: FormatError on damage, without saying
+    in which block a damaged bins stream lies."""
+    opened = [open_block(*block) for block in blocks]
+    decoders = [batched_timestamp_decoder(tag, stream, count) for count, tag, stream, _, _ in opened]
+    decoders += [batched_value_decoder(tag, stream, count) for count, _, _, tag, stream in opened]
+    results = drive(decoders)
     timestamps = finish_batched_timestamps(results[:len(blocks)])
     values = finish_batched_values(results[len(blocks):])
     return list(zip(timestamps, values))
