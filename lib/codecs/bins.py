@@ -52,6 +52,8 @@ Header 00 00 02 03 00; unary codes 01 1 1 1 -> 0111 1000 = 0x78 (U = 01); offset
 `encode_bins_reference`/`decode_bins_reference` do the same one value at a time with Python
 integers; the tests check that both give identical bytes.
 """
+import functools
+
 import numpy as np
 
 from lib.bitstream.bits import (
@@ -216,10 +218,17 @@ SHORT_STREAM = 48  # up to this many values, plain Python integers beat numpy's 
 
 def _dense_bytes(unsigned):
     """One dense stream. Short ones (the zero runs of a mostly-zero stream, say) take the plain
-    Python path of `_short_dense_bytes`, which writes the same bytes without numpy's fixed cost."""
+    Python path of `_short_dense_bytes`, which writes the same bytes without numpy's fixed cost;
+    and the same short streams come back block after block (the zero runs of a block without
+    missed scrapes are [its point count]), so their bytes are remembered."""
     if unsigned.size <= SHORT_STREAM:
-        return _short_dense_bytes(unsigned.tolist())
+        return _remembered_short_dense_bytes(tuple(unsigned.tolist()))
     return _write_dense(unsigned, _dense_plan(unsigned))
+
+
+@functools.lru_cache(maxsize=4096)
+def _remembered_short_dense_bytes(values):
+    return _short_dense_bytes(values)
 
 
 def _short_dense_bytes(values):
