@@ -204,25 +204,37 @@ def finish_grids(grids):
     firsts = np.cumsum(counts) - counts
     steps = [to_signed64(g.unit * g.interval) for g in grids]
     increments = np.repeat(np.array(steps, dtype=np.int64), counts)
-    previous_last = 0
-    for g, first, step in zip(grids, firsts.tolist(), steps):
-        base, missed_in_all, missed_first = g.t0 + g.unit * g.shift, 0, 0
-        step_positions, step_values = g.steps
-        if step_positions.size:
-            missed = _unzigzag(step_values)
-            increments[first + step_positions] += missed * np.int64(step)
-            missed_in_all = int(missed.sum())
-            missed_first = int(missed[0]) if step_positions[0] == 0 else 0
-        increments[first] = to_signed64(base + missed_first * step - previous_last)
-        previous_last = base + (g.count - 1 + missed_in_all) * step
+    missed_in_all, missed_first = [0] * len(grids), [0] * len(grids)
+    stepped = [n for n, g in enumerate(grids) if g.steps[0].size]
+    if stepped:
+        positions, missed, sizes = _gathered(grids, stepped, firsts, "steps")
+        increments[positions] += missed * np.repeat(np.array(steps, dtype=np.int64)[stepped], sizes)
+        starts = np.cumsum(sizes) - sizes
+        at_first = positions[starts] == firsts[stepped]
+        for n, total, first, missed_there in zip(stepped, np.add.reduceat(missed, starts).tolist(),
+                                                 at_first.tolist(), missed[starts].tolist()):
+            missed_in_all[n], missed_first[n] = total, missed_there if first else 0
+    block_starts, previous_last = [], 0
+    for g, step, missed_there, missed_total in zip(grids, steps, missed_first, missed_in_all):
+        base = g.t0 + g.unit * g.shift
+        block_starts.append(to_signed64(base + missed_there * step - previous_last))
+        previous_last = base + (g.count - 1 + missed_total) * step
+    increments[firsts] = block_starts
     timestamps = np.cumsum(increments)
     jittered = [n for n, g in enumerate(grids) if g.jitter[0].size]
     if jittered:
-        positions = np.concatenate([grids[n].jitter[0] + firsts[n] for n in jittered])
-        values = np.concatenate([grids[n].jitter[1] for n in jittered])
+        positions, jitter, sizes = _gathered(grids, jittered, firsts, "jitter")
         units = np.array([to_signed64(grids[n].unit) for n in jittered], dtype=np.int64)
-        timestamps[positions] += _unzigzag(values) * np.repeat(units, [grids[n].jitter[0].size for n in jittered])
+        timestamps[positions] += jitter * np.repeat(units, sizes)
     return [timestamps[first:first + g.count] for g, first in zip(grids, firsts.tolist())]
+
+
+def _gathered(grids, numbers, firsts, field):
+    """(positions in all blocks, unzigzagged values, count per block) of the non-zero steps or
+    jitter (`field`) of the blocks `numbers`."""
+    positions = np.concatenate([getattr(grids[n], field)[0] + firsts[n] for n in numbers])
+    values = _unzigzag(np.concatenate([getattr(grids[n], field)[1] for n in numbers]))
+    return positions, values, [getattr(grids[n], field)[0].size for n in numbers]
 
 
 def _unzigzag_int(unsigned):
