@@ -253,7 +253,7 @@ def _low_bits(streams, split):
         ends = np.cumsum([8 * len(section) for section in sections])
         bits = np.delete(bits, np.concatenate([np.arange(end - pad, end) for end, pad in zip(ends, padding) if pad]))
     bits = bits.reshape(-1, split)
-    low = bits[:, 0].astype(np.int64)
+    low = bits[:, 0].copy()
     for column in range(1, split):
         low <<= 1
         low |= bits[:, column]
