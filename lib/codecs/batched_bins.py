@@ -155,7 +155,7 @@ def _parse_header(blob, offset, count):
     return stream
 
 
-BATCH_BELOW = 1024  # streams of at least this many values decode on their own: numpy's fixed cost is paid off
+BATCH_BELOW = 4096  # streams of at least this many values decode on their own: numpy's fixed cost is paid off
 
 
 def decode_dense_streams(requests):
