@@ -1,8 +1,9 @@
 """Decode the bins streams of many blocks in one numpy pass.
 
 Reading a block stream by stream (lib/codecs/bins.py's `decode_bins`) costs a few dozen numpy calls
-per stream, and numpy's fixed cost per call, not the work per value, is what a file of a few
-hundred blocks spends its time on. So a whole-file read decodes every block's k-th stream together:
+per stream, and for short streams (the zero runs of a timestamp block, the blocks of a short
+series) numpy's fixed cost per call, not the work per value, is what the time goes on. So a
+whole-file read decodes every block's k-th stream together:
 
 - each block's decoder is a generator that parses its headers in Python and, when it needs a bins
   stream, yields a request (blob, offset, count) and receives (values, end offset);
@@ -17,14 +18,19 @@ Example: two streams of 2 and 3 values with unary sections 0x60 (01 1 -> ranks 1
 (1 1 1 -> ranks 0, 0, 0) become the bits 0110 0000 1110 0000; their one bits are at 1, 2, 8, 9,
 10, and the ranks are the gaps before them, counted from each stream's first bit (0 and 8).
 
-Every check of the one-stream decoder is made here too, for the whole batch at once; a damaged
-stream raises FormatError (the caller can then decode block by block to name the block).
+Streams of BATCH_BELOW values or more have paid numpy's fixed cost off: they, and the rare ones
+with offsets too wide for one 8-byte window, go through the one-stream decoder instead (one long
+array is not faster than several cache-sized ones). Every check of the one-stream decoder is made
+here too, for the whole batch at once; a damaged stream raises FormatError (the caller can then
+decode block by block to name the block).
 """
 import numpy as np
 
 from lib.bitstream.bits import SHORT_FIELD_BITS, padded_for_short_fields, read_short_fields
 from lib.bitstream.primitives import read_varint_list
-from lib.codecs.bins import BIN_TABLES, DENSE, _read_dense, KEY_SPAN, MAX_KEYS_BY_PRECISION, MAX_PRECISION, MAX_SPLIT, SPARSE
+from lib.codecs.bins import (
+    BIN_TABLES, DENSE, KEY_SPAN, MAX_KEYS_BY_PRECISION, MAX_PRECISION, MAX_SPLIT, SPARSE, read_dense,
+)
 from lib.errors import FormatError
 
 _U64 = np.uint64
@@ -122,7 +128,7 @@ class _Stream:
 
 def _parse_header(blob, offset, count):
     """A dense stream's header and the places of its sections (the offset section's length waits
-    for the ranks). The checks are those of lib.codecs.bins._read_header and _read_dense."""
+    for the ranks). The checks are those of lib.codecs.bins._read_header and read_dense."""
     if offset >= len(blob):
         raise FormatError("bins stream is truncated")
     precision, split = blob[offset] & 0x0F, blob[offset] >> 4
@@ -168,7 +174,7 @@ def decode_dense_streams(requests):
     for number, (blob, offset, count) in enumerate(requests):
         stream = _parse_header(blob, offset, count)
         if count >= BATCH_BELOW or stream.wide:
-            results[number] = _read_dense(blob, offset, count)
+            results[number] = read_dense(blob, offset, count)
         elif not count:
             results[number] = (np.zeros(0, dtype=_U64), stream.end)
         else:

@@ -355,7 +355,7 @@ BIN_TABLES = [key_bins(np.arange(max_key(precision) + 1), precision) for precisi
 WIDTH_MASKS = np.array([(1 << width) - 1 for width in range(WORD_BITS)], dtype=_U64)
 
 
-def _read_dense(blob, offset, count):
+def read_dense(blob, offset, count):
     """(values, end offset) of one dense stream of `count` values."""
     precision, split, ranked, offset = _read_header(blob, offset, count)
     if count == 0:
@@ -416,7 +416,7 @@ def decode_bins(blob, count, offset=0):
     """(uint64 array of `count` values, end offset): the inverse of `encode_bins`."""
     blob = bytes(blob) if not isinstance(blob, bytes) else blob
     if offset < len(blob) and blob[offset] == DENSE:
-        return _read_dense(blob, offset + 1, count)
+        return read_dense(blob, offset + 1, count)
     positions, values, offset = decode_bins_nonzero(blob, count, offset)
     out = np.zeros(count, dtype=_U64)
     out[positions] = values
@@ -432,7 +432,7 @@ def decode_bins_nonzero(blob, count, offset=0):
         raise FormatError("bins stream is truncated")
     mode = blob[offset]
     if mode == DENSE:
-        values, offset = _read_dense(blob, offset + 1, count)
+        values, offset = read_dense(blob, offset + 1, count)
         positions = np.flatnonzero(values)
         return positions, values[positions], offset
     if mode != SPARSE:
@@ -440,8 +440,8 @@ def decode_bins_nonzero(blob, count, offset=0):
     (nonzero,), offset = read_varint_list(blob, 1, offset + 1)
     if nonzero > count:
         raise FormatError(f"{nonzero} non-zero values in a stream of {count}")
-    runs, offset = _read_dense(blob, offset, nonzero + 1)
-    values, offset = _read_dense(blob, offset, nonzero)
+    runs, offset = read_dense(blob, offset, nonzero + 1)
+    values, offset = read_dense(blob, offset, nonzero)
     if nonzero == 0:  # all zeros: one run of `count`
         if int(runs[0]) != count:
             raise FormatError(f"a zero run of {int(runs[0])} in a stream of {count}")

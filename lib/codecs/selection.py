@@ -57,8 +57,9 @@ from lib.codecs.tags import (
     STAGE_MASK,
 )
 from lib.codecs.values import (
-    DICTIONARY_MAX_SHARE, Codec, DecimalBinsParts, bit_patterns, decimal_bins_decoder, decode_constant, decode_decimal_bins, decode_decimal_planes,
-    decode_dictionary, decode_gorilla, decode_ordered, decode_runs, encode_constant, encode_decimal_bins,
+    DICTIONARY_MAX_SHARE, Codec, DecimalBinsParts, bit_patterns, decimal_bins_decoder, decode_constant,
+    decode_decimal_bins, decode_decimal_planes, decode_dictionary, decode_gorilla, decode_ordered, decode_runs,
+    encode_constant, encode_decimal_bins,
     encode_decimal_planes, encode_dictionary, encode_ordered, encode_runs, finish_decimal_bins,
 )
 from lib.errors import FormatError

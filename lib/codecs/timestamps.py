@@ -103,7 +103,6 @@ def decode_timestamps_tagged(tag, blob, count):
     return codec.decode(blob, count)
 
 
-
 def batched_timestamp_decoder(tag, blob, count):
     """A decoder of one block's timestamps for lib.codecs.batched_bins.drive: TIMESTAMP_BINS blocks
     have their bins streams decoded with other blocks' (grid blocks finish in

@@ -58,7 +58,10 @@ saying how to write them again.
 For a series whose timestamps go up, min and max are its first and last timestamp. A reader
 opens only regular files (a named pipe or device at the path is refused, not waited on) and
 trusts nothing it reads: every offset, length and count is checked against the bytes present
-before it is used, and any mismatch raises FormatError naming the series and block. No block can
+before it is used, and any mismatch raises FormatError naming the series and block. A read of
+many blocks (a whole file) decodes them together: the k-th bins stream of every block in one numpy
+pass (lib/codecs/batched_bins.py), checked as strictly as the per-block decoder, which stays the
+reference and names the block when something is damaged. No block can
 claim more than the header's block_points, so a damaged count never asks for more than about
 1 MB of memory per block.
 """
