@@ -29,7 +29,8 @@ import numpy as np
 from lib.bitstream.bits import SHORT_FIELD_BITS, padded_for_short_fields, read_short_fields
 from lib.bitstream.primitives import read_varint_list
 from lib.codecs.bins import (
-    BIN_TABLES, DENSE, KEY_SPAN, MAX_KEYS_BY_PRECISION, MAX_PRECISION, MAX_SPLIT, SPARSE, read_dense,
+    BIN_TABLES, DENSE, KEY_SPAN, MAX_PRECISION, MAX_SPLIT, read_dense, read_header_fields, read_sparse_count,
+    sparse_positions,
 )
 from lib.errors import FormatError
 
@@ -78,6 +79,15 @@ def finished(value):
     yield  # noqa: unreachable, makes this a generator
 
 
+def finish_results(results, kind, finish):
+    """Replace the results that are `kind` (parts a decoder returned) by what `finish` makes of all
+    of them at once; the others are final already."""
+    numbers = [n for n, result in enumerate(results) if isinstance(result, kind)]
+    for n, finished_result in zip(numbers, finish([results[n] for n in numbers])):
+        results[n] = finished_result
+    return results
+
+
 def bins_stream(blob, offset, count):
     """Decoder of one bins stream, dense or sparse: returns (values, end offset), as `decode_bins`."""
     positions, values, offset, dense = yield from _bins_parts(blob, offset, count)
@@ -105,20 +115,10 @@ def _bins_parts(blob, offset, count):
     if mode == DENSE:
         values, offset = yield (blob, offset + 1, count)
         return None, None, offset, values
-    if mode != SPARSE:
-        raise FormatError(f"unknown bins mode {mode}")
-    (nonzero,), offset = read_varint_list(blob, 1, offset + 1)
-    if nonzero > count:
-        raise FormatError(f"{nonzero} non-zero values in a stream of {count}")
+    nonzero, offset = read_sparse_count(blob, offset, count)
     runs, offset = yield (blob, offset, nonzero + 1)
     values, offset = yield (blob, offset, nonzero)
-    if nonzero == 0:
-        if int(runs[0]) != count:
-            raise FormatError(f"a zero run of {int(runs[0])} in a stream of {count}")
-        return np.zeros(0, dtype=np.int64), values, offset, None
-    if int(runs.max()) > count or int(runs.sum()) + nonzero != count:
-        raise FormatError(f"zero runs and values do not make {count} values")
-    return np.cumsum(runs[:-1].astype(np.int64) + 1) - 1, values + _U64(1), offset, None
+    return (*sparse_positions(runs, values, count), offset, None)
 
 
 class _Stream:
@@ -128,18 +128,9 @@ class _Stream:
 
 def _parse_header(blob, offset, count):
     """A dense stream's header and the places of its sections (the offset section's length waits
-    for the ranks). The checks are those of lib.codecs.bins._read_header and read_dense."""
-    if offset >= len(blob):
-        raise FormatError("bins stream is truncated")
-    precision, split = blob[offset] & 0x0F, blob[offset] >> 4
-    if precision > MAX_PRECISION or split > MAX_SPLIT:
-        raise FormatError(f"bins precision {precision} or rank split {split} is out of range")
-    (bins,), offset = read_varint_list(blob, 1, offset + 1)
-    if bins > MAX_KEYS_BY_PRECISION[precision] + 1 or (count and bins == 0) or bins > max(count, 1):
-        raise FormatError(f"{bins} bins for {count} values")
-    ranked, offset = read_varint_list(blob, bins, offset)
-    if ranked and max(ranked) > MAX_KEYS_BY_PRECISION[precision]:
-        raise FormatError(f"bin key {max(ranked)} is out of range")
+    for the ranks). The checks are those of lib.codecs.bins.read_dense."""
+    precision, split, ranked, offset = read_header_fields(blob, offset, count)
+    bins = len(ranked)
     stream = _Stream()
     stream.blob, stream.count, stream.bins, stream.split = blob, count, bins, split
     stream.rows = [precision * KEY_SPAN + key for key in ranked]

@@ -337,6 +337,12 @@ MAX_KEYS_BY_PRECISION = [max_key(precision) for precision in PRECISIONS]
 
 
 def _read_header(blob, offset, count):
+    precision, split, ranked, offset = read_header_fields(blob, offset, count)
+    return precision, split, np.array(ranked, dtype=np.int64), offset
+
+
+def read_header_fields(blob, offset, count):
+    """(precision, split, the ranked bin keys as a list, end offset) of a dense stream's header, checked."""
     if offset >= len(blob):
         raise FormatError("bins stream is truncated")
     precision, split = blob[offset] & 0x0F, blob[offset] >> 4
@@ -348,7 +354,7 @@ def _read_header(blob, offset, count):
     ranked, offset = read_varint_list(blob, bins, offset)
     if ranked and max(ranked) > MAX_KEYS_BY_PRECISION[precision]:
         raise FormatError(f"bin key {max(ranked)} is out of range")
-    return precision, split, np.array(ranked, dtype=np.int64), offset
+    return precision, split, ranked, offset
 
 
 BIN_TABLES = [key_bins(np.arange(max_key(precision) + 1), precision) for precision in PRECISIONS]
@@ -435,20 +441,32 @@ def decode_bins_nonzero(blob, count, offset=0):
         values, offset = read_dense(blob, offset + 1, count)
         positions = np.flatnonzero(values)
         return positions, values[positions], offset
-    if mode != SPARSE:
-        raise FormatError(f"unknown bins mode {mode}")
+    nonzero, offset = read_sparse_count(blob, offset, count)
+    runs, offset = read_dense(blob, offset, nonzero + 1)
+    values, offset = read_dense(blob, offset, nonzero)
+    return (*sparse_positions(runs, values, count), offset)
+
+
+def read_sparse_count(blob, offset, count):
+    """(N, offset of its zero runs) of a sparse stream whose mode byte is at `offset`, checked."""
+    if blob[offset] != SPARSE:
+        raise FormatError(f"unknown bins mode {blob[offset]}")
     (nonzero,), offset = read_varint_list(blob, 1, offset + 1)
     if nonzero > count:
         raise FormatError(f"{nonzero} non-zero values in a stream of {count}")
-    runs, offset = read_dense(blob, offset, nonzero + 1)
-    values, offset = read_dense(blob, offset, nonzero)
-    if nonzero == 0:  # all zeros: one run of `count`
+    return nonzero, offset
+
+
+def sparse_positions(runs, values, count):
+    """(positions, values) of the non-zero values from a sparse stream's N + 1 zero runs and N
+    values minus one, checked against `count`."""
+    if values.size == 0:  # all zeros: one run of `count`
         if int(runs[0]) != count:
             raise FormatError(f"a zero run of {int(runs[0])} in a stream of {count}")
-        return np.zeros(0, dtype=np.int64), values, offset
-    if int(runs.max()) > count or int(runs.sum()) + nonzero != count:
+        return np.zeros(0, dtype=np.int64), values
+    if int(runs.max()) > count or int(runs.sum()) + values.size != count:
         raise FormatError(f"zero runs and values do not make {count} values")
-    return np.cumsum(runs[:-1].astype(np.int64) + 1) - 1, values + _U64(1), offset
+    return np.cumsum(runs[:-1].astype(np.int64) + 1) - 1, values + _U64(1)
 
 
 def write_bin_streams(streams):

@@ -47,7 +47,7 @@ tags, damaged streams and decompressed sizes beyond what `count` values could ev
 import numpy as np
 
 from lib.bitstream.primitives import read_varints
-from lib.codecs.batched_bins import finished
+from lib.codecs.batched_bins import finish_results, finished
 from lib.codecs.bins import BINS
 from lib.codecs.decimals import MAX_COUNT, SAMPLE_SIZE, check_count, decode_decimal, encode_decimal
 from lib.codecs.gorilla import encode_values
@@ -219,10 +219,7 @@ def batched_value_decoder(tag, blob, count):
 
 def finish_batched_values(results):
     """The values of every block from what its `batched_value_decoder` returned (in place)."""
-    parts = [n for n, result in enumerate(results) if isinstance(result, DecimalBinsParts)]
-    for n, values in zip(parts, finish_decimal_bins([results[n] for n in parts])):
-        results[n] = values
-    return results
+    return finish_results(results, DecimalBinsParts, finish_decimal_bins)
 
 
 def encode_blocks_best(values, block_size=DEFAULT_BLOCK_SIZE, entropy=False):

@@ -16,7 +16,7 @@ left to Gorilla.
 """
 import numpy as np
 
-from lib.codecs.batched_bins import finished
+from lib.codecs.batched_bins import finish_results, finished
 from lib.codecs.bins import BINS
 from lib.codecs.decimals import MAX_COUNT, check_count
 from lib.codecs.gorilla import decode_timestamps, encode_timestamps
@@ -115,7 +115,4 @@ def batched_timestamp_decoder(tag, blob, count):
 
 def finish_batched_timestamps(results):
     """The timestamps of every block from what its `batched_timestamp_decoder` returned (in place)."""
-    grids = [n for n, result in enumerate(results) if isinstance(result, GridParts)]
-    for n, timestamps in zip(grids, finish_grids([results[n] for n in grids])):
-        results[n] = timestamps
-    return results
+    return finish_results(results, GridParts, finish_grids)
