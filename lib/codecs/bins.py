@@ -351,7 +351,11 @@ def read_header_fields(blob, offset, count):
     (bins,), offset = read_varint_list(blob, 1, offset + 1)
     if bins > MAX_KEYS_BY_PRECISION[precision] + 1 or (count and bins == 0) or bins > max(count, 1):
         raise FormatError(f"{bins} bins for {count} values")
-    ranked, offset = read_varint_list(blob, bins, offset)
+    keys = blob[offset:offset + bins]
+    if len(keys) == bins and (not keys or max(keys) < 0x80):  # every key one varint byte: the usual case
+        ranked, offset = list(keys), offset + bins
+    else:
+        ranked, offset = read_varint_list(blob, bins, offset)
     if ranked and max(ranked) > MAX_KEYS_BY_PRECISION[precision]:
         raise FormatError(f"bin key {max(ranked)} is out of range")
     return precision, split, ranked, offset
