@@ -193,3 +193,17 @@ def test_damaged_streams_give_format_error_or_the_reference_result(seed):
                 assert same_bits(t1, t2) and same_bits(v1, v2)
         cases += 1
     assert cases == 500
+
+
+def test_a_big_read_is_decoded_in_batches_of_about_batch_points(tmp_path, monkeypatch):
+    series_list = generate_dataset(3, 900, seed=8)
+    metrics_file.write_file(tmp_path / "m.bin", series_list, block_points=50)
+    calls = []
+    real = metrics_file.decode_blocks_together
+    monkeypatch.setattr(metrics_file, "decode_blocks_together", lambda blocks: calls.append(len(blocks)) or real(blocks))
+    monkeypatch.setattr(metrics_file, "BATCH_POINTS", 120)  # three blocks of 50 reach it
+    restored = metrics_file.read_file(tmp_path / "m.bin")
+    blocks = sum(-(-len(s) // 50) for s in series_list)
+    assert sum(calls) == blocks and max(calls) == 3 and len(calls) == -(-blocks // 3)
+    for original, back in zip(canonical_order(series_list), restored):
+        assert same_bits(original.timestamps, back.timestamps) and same_bits(original.values, back.values)

@@ -198,6 +198,7 @@ def open_block(block, where="block", expected_points=None):
 
 
 BATCH_FROM_BLOCKS = 3
+BATCH_POINTS = 1 << 18
 
 
 def decode_blocks_batched(blocks):
@@ -205,15 +206,23 @@ def decode_blocks_batched(blocks):
 
     Every block's header is read in Python, then the bins streams of all blocks are decoded
     together, stream by stream (lib/codecs/batched_bins.py), and the decimal and grid arithmetic
-    of all blocks is done in whole arrays (`decode_blocks_together`). Damage raises FormatError;
-    to name the damaged block, the blocks are then decoded one by one. A read of fewer than
-    BATCH_FROM_BLOCKS blocks decodes them one by one straight away: batching pays only across blocks."""
+    of all blocks is done in whole arrays (`decode_blocks_together`), in batches of about
+    BATCH_POINTS points so that a big file's read needs only a few batch-sized arrays more than
+    its result. Damage raises FormatError; to name the damaged block, the blocks are then decoded
+    one by one. A read of fewer than BATCH_FROM_BLOCKS blocks decodes them one by one straight
+    away: batching pays only across blocks."""
     if len(blocks) < BATCH_FROM_BLOCKS:
         return [decode_block(*block) for block in blocks]
-    try:
-        return decode_blocks_together(blocks)
-    except FormatError:
-        return [decode_block(*block) for block in blocks]
+    decoded, start, points = [], 0, 0
+    for end, (_, _, block_points) in enumerate(blocks, 1):
+        points += block_points
+        if points >= BATCH_POINTS or end == len(blocks):
+            try:
+                decoded += decode_blocks_together(blocks[start:end])
+            except FormatError:
+                decoded += [decode_block(*block) for block in blocks[start:end]]
+            start, points = end, 0
+    return decoded
 
 
 def decode_blocks_together(blocks):
