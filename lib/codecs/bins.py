@@ -291,8 +291,8 @@ def pack_low_bits(ranks, split):
 
 # [byte, j] -> the j-th field of `split` bits in that byte, for the splits that divide 8:
 # split 2, byte 0b01_10_00_11 -> [1, 2, 0, 3].
-BYTE_FIELDS = {split: ((np.arange(256)[:, None] >> np.arange(8 - split, -1, -split)) & ((1 << split) - 1)).astype(np.uint8)
-               for split in (1, 2)}
+BYTE_FIELDS = {split: ((np.arange(256)[:, None] >> np.arange(8 - split, -1, -split)) & ((1 << split) - 1))
+               .astype(np.uint8) for split in (1, 2)}
 
 
 def unpack_low_bits(data, count, split):

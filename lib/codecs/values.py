@@ -28,8 +28,8 @@ from lib.codecs.bins import decode_bins, encode_bins
 from lib.codecs.byte_planes import DEFLATE, LZMA1, PLANES, plane_coder
 from lib.codecs.decimals import (
     DELTA, DELTA_OF_DELTA, DIGIT_BITS, E_MAX, EXCEPTION_BITS, FORWARD, INVERSE, PLAIN, POWERS_OF_TEN, SAMPLE_SIZE,
-    TRANSFORM_NAMES, bit_lengths,
-    centred_residuals, check_count, choose_exponent, common_factor, decimal_ints, exponent_from_needs,
+    TRANSFORM_NAMES, bit_lengths, centred_residuals, check_count, choose_exponent, common_factor, decimal_ints,
+    exponent_from_needs,
     fill_exceptions, ints_to_floats, median_base, plan_integers, planning_sample, position_gaps,
     positions_from_gaps, smallest_exponents,
 )
@@ -365,7 +365,8 @@ def decimal_bins_decoder(blob, count):
     adjustments = None
     if head.adjusted:
         adjustments, offset = yield from bins_stream(blob, offset, count)
-    return DecimalBinsParts(head, residuals, adjustments, _decimal_bins_exceptions(blob, offset, count, head.exceptions))
+    exceptions = _decimal_bins_exceptions(blob, offset, count, head.exceptions)
+    return DecimalBinsParts(head, residuals, adjustments, exceptions)
 
 
 DecimalBinsParts = namedtuple("DecimalBinsParts", "head residuals adjustments exceptions")
@@ -386,12 +387,12 @@ def finish_decimal_bins(parts):
         firsts = np.cumsum(counts) - counts
         centred = np.concatenate([parts[n].residuals for n in numbers])
         _zigzag_decode_in_place(centred)
-        centred += np.repeat(zigzag_decode(np.array([h.zigzag_base for h in heads], dtype=np.uint64)).view(np.uint64),
-                             counts)
-        ints = INVERSE_SEGMENTED[transform](centred, firsts, counts)
-        _scale(ints, [h.factor for h in heads], 1, counts, np.multiply, lambda factors: np.array(factors, dtype=np.uint64))
+        bases = zigzag_decode(np.array([h.zigzag_base for h in heads], dtype=np.uint64)).view(np.uint64)
+        centred += np.repeat(bases, counts)
+        ints = INVERSE_SEGMENTED[transform](centred, firsts)
+        _scale(ints, [h.factor for h in heads], 1, counts, np.multiply, lambda f: np.array(f, dtype=np.uint64))
         floats = ints.view(np.int64).astype(np.float64)
-        _scale(floats, [h.exponent for h in heads], 0, counts, np.divide, lambda exponents: POWERS_OF_TEN[exponents])
+        _scale(floats, [h.exponent for h in heads], 0, counts, np.divide, lambda e: POWERS_OF_TEN[e])
         for n, first, count in zip(numbers, firsts.tolist(), counts.tolist()):
             _, _, adjustments, exceptions = parts[n]
             results[n] = _adjusted_with_exceptions(floats[first:first + count], adjustments, exceptions)
@@ -417,7 +418,7 @@ def _scale(array, per_block, identity, counts, operation, as_array):
         operation(array, np.repeat(as_array(per_block), counts), out=array)
 
 
-def segmented_cumsum(values, firsts, counts):
+def segmented_cumsum(values, firsts):
     """Running sums (uint64, wrapping) restarted at each segment, in place: [1, 2, 3 | 4, 5] ->
     [1, 3, 6 | 4, 9]. Each segment's first value is lowered by the sum of the segment before it
     ([1, 2, 3, -2, 5]), so that one running sum over all of them restarts at each segment."""
@@ -426,16 +427,16 @@ def segmented_cumsum(values, firsts, counts):
     return np.cumsum(values, dtype=np.uint64, out=values)
 
 
-def _segmented_delta_of_delta(values, firsts, counts):
+def _segmented_delta_of_delta(values, firsts):
     """decode_delta_of_delta of each segment, in place: its first entry is its first delta's base."""
     bases = values[firsts]
     values[firsts] = 0
-    deltas = segmented_cumsum(values, firsts, counts)
+    deltas = segmented_cumsum(values, firsts)
     deltas[firsts] = bases
-    return segmented_cumsum(deltas, firsts, counts)
+    return segmented_cumsum(deltas, firsts)
 
 
-INVERSE_SEGMENTED = {PLAIN: lambda values, firsts, counts: values, DELTA: segmented_cumsum,
+INVERSE_SEGMENTED = {PLAIN: lambda values, firsts: values, DELTA: segmented_cumsum,
                      DELTA_OF_DELTA: _segmented_delta_of_delta}
 
 
