@@ -242,15 +242,36 @@ def choose_adjusted_exponent(values):
     smallest = smallest_exponents(sample)
     if (smallest <= E_MAX).all():
         return exponent_from_needs(smallest)
-    best = None
-    for exponent in range(E_MAX + 1):
-        _, adjustments, usable = nearest_decimals(sample, exponent)
-        nonzero = adjustments[adjustments != 0]
-        cost = (sample.size * DIGIT_BITS * exponent + (~usable).sum() * EXCEPTION_BITS
-                + bit_lengths(zigzag_encode(nonzero)).sum() + nonzero.size * ADJUST_COST_BITS)
-        if best is None or cost < best[0]:
-            best = (cost, exponent)
-    return best[1]
+    return int(np.argmin(adjusted_exponent_costs(sample)))  # the first smallest: ties go to the smaller e
+
+
+def adjusted_exponent_cost(sample, exponent):
+    """Estimated bits of the sample as DECIMAL_BINS at this exponent: the digits, the exceptions,
+    and each non-zero adjustment's bits plus ADJUST_COST_BITS."""
+    _, adjustments, usable = nearest_decimals(sample, exponent)
+    nonzero = adjustments[adjustments != 0]
+    return (sample.size * DIGIT_BITS * exponent + (~usable).sum() * EXCEPTION_BITS
+            + bit_lengths(zigzag_encode(nonzero)).sum() + nonzero.size * ADJUST_COST_BITS)
+
+
+EXPONENTS = np.arange(E_MAX + 1)
+
+
+def adjusted_exponent_costs(sample):
+    """`adjusted_exponent_cost` at every exponent 0..E_MAX at once, one row of a 2-D array per
+    exponent, with the same float operations in the same order (so the same numbers). A zero
+    adjustment adds no bits, so the rows can sum over all values instead of the non-zero ones."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = sample[None, :] * POWERS_OF_TEN[:, None]
+        in_range = np.abs(scaled) < 2.0**63
+        ints = np.where(in_range, np.rint(scaled), 0.0).astype(np.int64)
+    nearest = ints.astype(np.float64)
+    nearest[1:] /= POWERS_OF_TEN[1:, None]  # ints_to_floats: 10**0 divides nothing
+    adjustments = ordered_integers(sample)[None, :] - ordered_integers(nearest)
+    usable = in_range & (np.abs(adjustments) < ADJUST_LIMIT)
+    adjustments = np.where(usable, adjustments, 0)
+    return (sample.size * DIGIT_BITS * EXPONENTS + (~usable).sum(axis=1) * EXCEPTION_BITS
+            + bit_lengths(zigzag_encode(adjustments)).sum(axis=1) + (adjustments != 0).sum(axis=1) * ADJUST_COST_BITS)
 
 
 BINS_PLAN_SAMPLE = (4, 512)  # runs of neighbours that choose the transform of a bins block
