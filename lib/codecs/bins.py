@@ -131,6 +131,18 @@ _SPLITS = np.arange(MAX_SPLIT + 1)
 _PRECISION_OFFSETS = (KEY_SPAN * np.arange(len(PRECISIONS)))[:, None]
 
 
+SMALL_VALUES = 1 << 16
+_SMALL_FINEST_KEYS = bin_keys(np.arange(SMALL_VALUES, dtype=_U64), MAX_PRECISION)[0]
+
+
+def _finest_keys(unsigned):
+    """bin_keys(unsigned, MAX_PRECISION)[0]; for values below SMALL_VALUES (zero runs, jitter,
+    most residuals) one lookup in a table of their keys instead of a dozen array operations."""
+    if unsigned.size and int(unsigned.max()) < SMALL_VALUES:
+        return _SMALL_FINEST_KEYS[unsigned]
+    return bin_keys(unsigned, MAX_PRECISION)[0]
+
+
 def _varint_sizes(values):
     """Bytes of each value as a varint, for values below 2**28."""
     return 1 + (values > 0x7F) + (values > 0x3FFF) + (values > 0x1FFFFF)
@@ -147,7 +159,7 @@ def _dense_plan(unsigned):
     along the finest keys), so each precision's histogram is a sum over runs of equal keys.
     """
     count = unsigned.size
-    finest, _ = bin_keys(unsigned, MAX_PRECISION)
+    finest = _finest_keys(unsigned)
     if count == 0:  # no bins: the header byte and a bin count of 0
         return 2, 0, 0, finest, np.zeros(KEY_SPAN, dtype=np.int64), np.zeros(0, dtype=np.int64)
     finest_counts = np.bincount(finest)
