@@ -167,8 +167,11 @@ def _dense_plan(unsigned):
     used_counts = finest_counts[used]
     # All precisions in one sorted array: key + precision * KEY_SPAN, runs of equal keys summed.
     keys = (_ALL_KEYS[:, used] + _PRECISION_OFFSETS).ravel()
-    starts = np.flatnonzero(np.diff(keys, prepend=-1))
-    bin_counts = np.add.reduceat(np.tile(used_counts, len(PRECISIONS)), starts)
+    new_key = np.empty(keys.size, dtype=bool)  # where a run of equal keys starts (the first always)
+    new_key[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=new_key[1:])
+    starts = np.flatnonzero(new_key)
+    bin_counts = np.add.reduceat(np.concatenate([used_counts] * len(PRECISIONS)), starts)
     bin_keys_all = keys[starts]
     precision_of = bin_keys_all // KEY_SPAN
     # Rank order within each precision: most frequent first, ties by smaller key.
