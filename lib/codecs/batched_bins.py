@@ -27,10 +27,9 @@ decode block by block to name the block).
 import numpy as np
 
 from lib.bitstream.bits import SHORT_FIELD_BITS, padded_for_short_fields, read_short_fields
-from lib.bitstream.primitives import read_varint_list
 from lib.codecs.bins import (
     BIN_TABLES, DENSE, KEY_SPAN, MAX_PRECISION, MAX_SPLIT, read_dense, read_header_fields, read_sparse_count,
-    sparse_positions,
+    read_varint, sparse_positions,
 )
 from lib.errors import FormatError
 
@@ -138,7 +137,7 @@ def _parse_header(blob, offset, count):
     stream.wide = bool(ranked) and int(BIN_TABLES[precision][1][max(ranked)]) > SHORT_FIELD_BITS
     stream.unary = stream.low = None
     if count and bins > 1:
-        (unary_length,), offset = read_varint_list(blob, 1, offset)
+        unary_length, offset = read_varint(blob, offset)
         if unary_length > len(blob) - offset or unary_length > count * bins:
             raise FormatError(f"unary section of {unary_length} bytes runs past the stream")
         stream.unary = (offset, offset + unary_length)

@@ -351,6 +351,15 @@ def encode_bins(unsigned):
 MAX_KEYS_BY_PRECISION = [max_key(precision) for precision in PRECISIONS]
 
 
+def read_varint(blob, offset):
+    """One varint: (value, end offset). A one-byte varint, the usual bin count or section length,
+    is read here without building read_varint_list's list."""
+    if offset < len(blob) and blob[offset] < 0x80:
+        return blob[offset], offset + 1
+    (value,), offset = read_varint_list(blob, 1, offset)
+    return value, offset
+
+
 def _read_header(blob, offset, count):
     precision, split, ranked, offset = read_header_fields(blob, offset, count)
     return precision, split, np.array(ranked, dtype=np.int64), offset
@@ -363,7 +372,7 @@ def read_header_fields(blob, offset, count):
     precision, split = blob[offset] & 0x0F, blob[offset] >> 4
     if precision > MAX_PRECISION or split > MAX_SPLIT:
         raise FormatError(f"bins precision {precision} or rank split {split} is out of range")
-    (bins,), offset = read_varint_list(blob, 1, offset + 1)
+    bins, offset = read_varint(blob, offset + 1)
     if bins > MAX_KEYS_BY_PRECISION[precision] + 1 or (count and bins == 0) or bins > max(count, 1):
         raise FormatError(f"{bins} bins for {count} values")
     keys = blob[offset:offset + bins]
@@ -398,7 +407,7 @@ def read_dense(blob, offset, count):
             field = int.from_bytes(blob[offset:offset + length], "big") >> (8 * length - width)
             return np.array([int(lowers[0]) | field], dtype=_U64), offset + length
         return lowers[0] | unpack_fixed_width(blob[offset:offset + length], count, width), offset + length
-    (unary_length,), offset = read_varint_list(blob, 1, offset)
+    unary_length, offset = read_varint(blob, offset)
     if unary_length > len(blob) - offset or unary_length > count * ranked.size:
         raise FormatError(f"unary section of {unary_length} bytes runs past the stream")
     bits = np.unpackbits(np.frombuffer(blob, np.uint8, unary_length, offset))
@@ -470,7 +479,7 @@ def read_sparse_count(blob, offset, count):
     """(N, offset of its zero runs) of a sparse stream whose mode byte is at `offset`, checked."""
     if blob[offset] != SPARSE:
         raise FormatError(f"unknown bins mode {blob[offset]}")
-    (nonzero,), offset = read_varint_list(blob, 1, offset + 1)
+    nonzero, offset = read_varint(blob, offset + 1)
     if nonzero > count:
         raise FormatError(f"{nonzero} non-zero values in a stream of {count}")
     return nonzero, offset
