@@ -306,18 +306,18 @@ def pack_low_bits(ranks, split):
 
 # [byte, j] -> the j-th field of `split` bits in that byte, for the splits that divide 8:
 # split 2, byte 0b01_10_00_11 -> [1, 2, 0, 3].
-BYTE_FIELDS = {split: ((np.arange(256)[:, None] >> np.arange(8 - split, -1, -split)) & ((1 << split) - 1))
-               .astype(np.uint8) for split in (1, 2)}
+BYTE_FIELDS = {split: (np.arange(256)[:, None] >> np.arange(8 - split, -1, -split)) & ((1 << split) - 1)
+               for split in (1, 2)}
 
 
 def unpack_low_bits(data, count, split):
-    """Inverse of `pack_low_bits`, as uint8. Fields of 1 or 2 bits never straddle a byte: one table
-    lookup per byte. Fields of 3 bits: the bits one column per bit, folded into numbers column by column."""
+    """Inverse of `pack_low_bits`. Fields of 1 or 2 bits never straddle a byte: one table lookup
+    per byte. Fields of 3 bits: the bits one column per bit, folded into numbers column by column."""
     data = np.frombuffer(data, np.uint8)
     if split in BYTE_FIELDS:
         return BYTE_FIELDS[split][data].reshape(-1)[:count]
     bits = np.unpackbits(data, count=count * split).reshape(count, split)
-    low = bits[:, 0].copy()
+    low = bits[:, 0].astype(np.int64)
     for column in range(1, split):
         low <<= 1
         low |= bits[:, column]
