@@ -138,17 +138,24 @@ def test_awkward_and_generated_blocks_decode_together_as_one_by_one():
     assert_decoded_alike(blocks_of(generate_dataset(8, 2_000, seed=11), 700))
 
 
-def test_a_whole_file_read_goes_through_the_batched_decoder(tmp_path, monkeypatch):
-    series_list = generate_dataset(4, 1_000, seed=5)
-    metrics_file.write_file(tmp_path / "m.bin", series_list, block_points=100)
+def batches_of_a_whole_file_read(path, series_list, block_points, monkeypatch):
+    """Write the series, read the file back (checking it bit for bit) and return how many blocks
+    each call of the batched decoder got."""
+    metrics_file.write_file(path, series_list, block_points=block_points)
     calls = []
     real = metrics_file.decode_blocks_together
     monkeypatch.setattr(metrics_file, "decode_blocks_together",
                         lambda blocks: calls.append(len(blocks)) or real(blocks))
-    restored = metrics_file.read_file(tmp_path / "m.bin")
-    assert calls == [sum(-(-len(s) // 100) for s in series_list)] and calls[0] > metrics_file.BATCH_FROM_BLOCKS
+    restored = metrics_file.read_file(path)
     for original, back in zip(canonical_order(series_list), restored):
         assert same_bits(original.timestamps, back.timestamps) and same_bits(original.values, back.values)
+    return calls
+
+
+def test_a_whole_file_read_goes_through_the_batched_decoder(tmp_path, monkeypatch):
+    series_list = generate_dataset(4, 1_000, seed=5)
+    calls = batches_of_a_whole_file_read(tmp_path / "m.bin", series_list, 100, monkeypatch)
+    assert calls == [sum(-(-len(s) // 100) for s in series_list)] and calls[0] > metrics_file.BATCH_FROM_BLOCKS
 
 
 # Damage -------------------------------------------------------------------------------------------
@@ -198,14 +205,7 @@ def test_damaged_streams_give_format_error_or_the_reference_result(seed):
 
 def test_a_big_read_is_decoded_in_batches_of_about_batch_points(tmp_path, monkeypatch):
     series_list = generate_dataset(3, 900, seed=8)
-    metrics_file.write_file(tmp_path / "m.bin", series_list, block_points=50)
-    calls = []
-    real = metrics_file.decode_blocks_together
-    monkeypatch.setattr(metrics_file, "decode_blocks_together",
-                        lambda blocks: calls.append(len(blocks)) or real(blocks))
     monkeypatch.setattr(metrics_file, "BATCH_POINTS", 120)  # three blocks of 50 reach it
-    restored = metrics_file.read_file(tmp_path / "m.bin")
+    calls = batches_of_a_whole_file_read(tmp_path / "m.bin", series_list, 50, monkeypatch)
     blocks = sum(-(-len(s) // 50) for s in series_list)
     assert sum(calls) == blocks and max(calls) == 3 and len(calls) == -(-blocks // 3)
-    for original, back in zip(canonical_order(series_list), restored):
-        assert same_bits(original.timestamps, back.timestamps) and same_bits(original.values, back.values)
