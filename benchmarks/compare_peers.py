@@ -72,7 +72,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from lib.codecs import gorilla
-from lib.data import generator as data_generator, importers
+from lib.data import generator, importers
 from lib.storage import metrics_file  # noqa: E402
 from lib.runner.cli import add_dataset_arguments, exit_on_user_error  # noqa: E402
 from lib.data.dataset import Series, canonical_order, first_difference, total_points  # noqa: E402
@@ -107,10 +107,10 @@ class Dataset:
 
 def generated_dataset(size, seed, series=None, points=None):
     """The dataset `00_generate_data.py` makes with the same options."""
-    default_series, default_points = data_generator.SIZES[size]
+    default_series, default_points = generator.SIZES[size]
     series = default_series if series is None else series
     points = default_points if points is None else points
-    series_list = data_generator.generate_dataset(series, points, seed)
+    series_list = generator.generate_dataset(series, points, seed)
     return Dataset(series_list, f"generated (size {size}, seed {seed})")
 
 

@@ -135,3 +135,14 @@ def test_rank_low_bits_pack_like_fixed_width_packing(count, split):
 def test_short_streams_in_python_match_the_numpy_writer(values):
     # Both sides of SHORT_STREAM: the plain-integer writer and the numpy one give the same bytes.
     assert _short_dense_bytes(values.tolist()) == _write_dense(values, _dense_plan(values))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 2**16 + 2), st.integers(0, 2**64 - 1)), max_size=50))
+def test_finest_keys_from_the_small_value_table_are_bin_keys(values):
+    from lib.codecs.bins import SMALL_VALUES, _finest_keys
+
+    unsigned = np.array(values, dtype=np.uint64)
+    np.testing.assert_array_equal(_finest_keys(unsigned), bin_keys(unsigned, MAX_PRECISION)[0])
+    below = unsigned[unsigned < SMALL_VALUES]
+    np.testing.assert_array_equal(_finest_keys(below), bin_keys(below, MAX_PRECISION)[0])

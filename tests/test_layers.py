@@ -1,7 +1,6 @@
 """lib/__init__.py's LAYERS is true: every module of lib/ sits in one layer and imports only from
 its own layer or the ones before it."""
 import ast
-from pathlib import Path
 
 import pytest
 

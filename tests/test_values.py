@@ -338,3 +338,15 @@ def test_nearest_decimals_by_hand():
     assert ints.tolist() == [51846, 1500, 0]
     assert adjustments.tolist() == [1, 0, 0]
     assert usable.tolist() == [True, True, False]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                          st.integers(-10**6, 10**6).map(lambda i: i / 1000),
+                          st.integers(-10**6, 10**6).map(lambda i: float(np.nextafter(i / 100, np.inf)))),
+                min_size=1, max_size=60))
+def test_exponent_costs_at_once_are_the_costs_one_by_one(values):
+    from lib.codecs.values import E_MAX, adjusted_exponent_cost, adjusted_exponent_costs
+    sample = np.array(values, dtype=np.float64)
+    one_by_one = np.array([adjusted_exponent_cost(sample, e) for e in range(E_MAX + 1)], dtype=np.float64)
+    np.testing.assert_array_equal(adjusted_exponent_costs(sample).view(np.uint64), one_by_one.view(np.uint64))

@@ -52,6 +52,8 @@ Header 00 00 02 03 00; unary codes 01 1 1 1 -> 0111 1000 = 0x78 (U = 01); offset
 `encode_bins_reference`/`decode_bins_reference` do the same one value at a time with Python
 integers; the tests check that both give identical bytes.
 """
+import functools
+
 import numpy as np
 
 from lib.bitstream.packing import (
@@ -130,6 +132,18 @@ _SPLITS = np.arange(MAX_SPLIT + 1)
 _PRECISION_OFFSETS = (KEY_SPAN * np.arange(len(PRECISIONS)))[:, None]
 
 
+SMALL_VALUES = 1 << 16
+_SMALL_FINEST_KEYS = bin_keys(np.arange(SMALL_VALUES, dtype=_U64), MAX_PRECISION)[0]
+
+
+def _finest_keys(unsigned):
+    """bin_keys(unsigned, MAX_PRECISION)[0]; for values below SMALL_VALUES (zero runs, jitter,
+    most residuals) one lookup in a table of their keys instead of a dozen array operations."""
+    if unsigned.size and int(unsigned.max()) < SMALL_VALUES:
+        return _SMALL_FINEST_KEYS[unsigned]
+    return bin_keys(unsigned, MAX_PRECISION)[0]
+
+
 def _varint_sizes(values):
     """Bytes of each value as a varint, for values below 2**28."""
     return 1 + (values > 0x7F) + (values > 0x3FFF) + (values > 0x1FFFFF)
@@ -146,7 +160,7 @@ def _dense_plan(unsigned):
     along the finest keys), so each precision's histogram is a sum over runs of equal keys.
     """
     count = unsigned.size
-    finest, _ = bin_keys(unsigned, MAX_PRECISION)
+    finest = _finest_keys(unsigned)
     if count == 0:  # no bins: the header byte and a bin count of 0
         return 2, 0, 0, finest, np.zeros(KEY_SPAN, dtype=np.int64), np.zeros(0, dtype=np.int64)
     finest_counts = np.bincount(finest)
@@ -154,8 +168,11 @@ def _dense_plan(unsigned):
     used_counts = finest_counts[used]
     # All precisions in one sorted array: key + precision * KEY_SPAN, runs of equal keys summed.
     keys = (_ALL_KEYS[:, used] + _PRECISION_OFFSETS).ravel()
-    starts = np.flatnonzero(np.diff(keys, prepend=-1))
-    bin_counts = np.add.reduceat(np.tile(used_counts, len(PRECISIONS)), starts)
+    new_key = np.empty(keys.size, dtype=bool)  # where a run of equal keys starts (the first always)
+    new_key[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=new_key[1:])
+    starts = np.flatnonzero(new_key)
+    bin_counts = np.add.reduceat(np.concatenate([used_counts] * len(PRECISIONS)), starts)
     bin_keys_all = keys[starts]
     precision_of = bin_keys_all // KEY_SPAN
     # Rank order within each precision: most frequent first, ties by smaller key.
@@ -217,10 +234,17 @@ SHORT_STREAM = 48  # up to this many values, plain Python integers beat numpy's 
 
 def _dense_bytes(unsigned):
     """One dense stream. Short ones (the zero runs of a mostly-zero stream, say) take the plain
-    Python path of `_short_dense_bytes`, which writes the same bytes without numpy's fixed cost."""
+    Python path of `_short_dense_bytes`, which writes the same bytes without numpy's fixed cost;
+    and the same short streams come back block after block (the zero runs of a block without
+    missed scrapes are [its point count]), so their bytes are remembered."""
     if unsigned.size <= SHORT_STREAM:
-        return _short_dense_bytes(unsigned.tolist())
+        return _remembered_short_dense_bytes(tuple(unsigned.tolist()))
     return _write_dense(unsigned, _dense_plan(unsigned))
+
+
+@functools.lru_cache(maxsize=4096)
+def _remembered_short_dense_bytes(values):
+    return _short_dense_bytes(values)
 
 
 def _short_dense_bytes(values):
@@ -328,26 +352,45 @@ def encode_bins(unsigned):
 MAX_KEYS_BY_PRECISION = [max_key(precision) for precision in PRECISIONS]
 
 
+def read_varint(blob, offset):
+    """One varint: (value, end offset). A one-byte varint, the usual bin count or section length,
+    is read here without building read_varint_list's list."""
+    if offset < len(blob) and blob[offset] < 0x80:
+        return blob[offset], offset + 1
+    (value,), offset = read_varint_list(blob, 1, offset)
+    return value, offset
+
+
 def _read_header(blob, offset, count):
+    precision, split, ranked, offset = read_header_fields(blob, offset, count)
+    return precision, split, np.array(ranked, dtype=np.int64), offset
+
+
+def read_header_fields(blob, offset, count):
+    """(precision, split, the ranked bin keys as a list, end offset) of a dense stream's header, checked."""
     if offset >= len(blob):
         raise FormatError("bins stream is truncated")
     precision, split = blob[offset] & 0x0F, blob[offset] >> 4
     if precision > MAX_PRECISION or split > MAX_SPLIT:
         raise FormatError(f"bins precision {precision} or rank split {split} is out of range")
-    (bins,), offset = read_varint_list(blob, 1, offset + 1)
+    bins, offset = read_varint(blob, offset + 1)
     if bins > MAX_KEYS_BY_PRECISION[precision] + 1 or (count and bins == 0) or bins > max(count, 1):
         raise FormatError(f"{bins} bins for {count} values")
-    ranked, offset = read_varint_list(blob, bins, offset)
+    keys = blob[offset:offset + bins]
+    if len(keys) == bins and (not keys or max(keys) < 0x80):  # every key one varint byte: the usual case
+        ranked, offset = list(keys), offset + bins
+    else:
+        ranked, offset = read_varint_list(blob, bins, offset)
     if ranked and max(ranked) > MAX_KEYS_BY_PRECISION[precision]:
         raise FormatError(f"bin key {max(ranked)} is out of range")
-    return precision, split, np.array(ranked, dtype=np.int64), offset
+    return precision, split, ranked, offset
 
 
 BIN_TABLES = [key_bins(np.arange(max_key(precision) + 1), precision) for precision in PRECISIONS]
 WIDTH_MASKS = np.array([(1 << width) - 1 for width in range(WORD_BITS)], dtype=_U64)
 
 
-def _read_dense(blob, offset, count):
+def read_dense(blob, offset, count):
     """(values, end offset) of one dense stream of `count` values."""
     precision, split, ranked, offset = _read_header(blob, offset, count)
     if count == 0:
@@ -365,7 +408,7 @@ def _read_dense(blob, offset, count):
             field = int.from_bytes(blob[offset:offset + length], "big") >> (8 * length - width)
             return np.array([int(lowers[0]) | field], dtype=_U64), offset + length
         return lowers[0] | unpack_fixed_width(blob[offset:offset + length], count, width), offset + length
-    (unary_length,), offset = read_varint_list(blob, 1, offset)
+    unary_length, offset = read_varint(blob, offset)
     if unary_length > len(blob) - offset or unary_length > count * ranked.size:
         raise FormatError(f"unary section of {unary_length} bytes runs past the stream")
     bits = np.unpackbits(np.frombuffer(blob, np.uint8, unary_length, offset))
@@ -408,7 +451,7 @@ def decode_bins(blob, count, offset=0):
     """(uint64 array of `count` values, end offset): the inverse of `encode_bins`."""
     blob = bytes(blob) if not isinstance(blob, bytes) else blob
     if offset < len(blob) and blob[offset] == DENSE:
-        return _read_dense(blob, offset + 1, count)
+        return read_dense(blob, offset + 1, count)
     positions, values, offset = decode_bins_nonzero(blob, count, offset)
     out = np.zeros(count, dtype=_U64)
     out[positions] = values
@@ -424,23 +467,35 @@ def decode_bins_nonzero(blob, count, offset=0):
         raise FormatError("bins stream is truncated")
     mode = blob[offset]
     if mode == DENSE:
-        values, offset = _read_dense(blob, offset + 1, count)
+        values, offset = read_dense(blob, offset + 1, count)
         positions = np.flatnonzero(values)
         return positions, values[positions], offset
-    if mode != SPARSE:
-        raise FormatError(f"unknown bins mode {mode}")
-    (nonzero,), offset = read_varint_list(blob, 1, offset + 1)
+    nonzero, offset = read_sparse_count(blob, offset, count)
+    runs, offset = read_dense(blob, offset, nonzero + 1)
+    values, offset = read_dense(blob, offset, nonzero)
+    return (*sparse_positions(runs, values, count), offset)
+
+
+def read_sparse_count(blob, offset, count):
+    """(N, offset of its zero runs) of a sparse stream whose mode byte is at `offset`, checked."""
+    if blob[offset] != SPARSE:
+        raise FormatError(f"unknown bins mode {blob[offset]}")
+    nonzero, offset = read_varint(blob, offset + 1)
     if nonzero > count:
         raise FormatError(f"{nonzero} non-zero values in a stream of {count}")
-    runs, offset = _read_dense(blob, offset, nonzero + 1)
-    values, offset = _read_dense(blob, offset, nonzero)
-    if nonzero == 0:  # all zeros: one run of `count`
+    return nonzero, offset
+
+
+def sparse_positions(runs, values, count):
+    """(positions, values) of the non-zero values from a sparse stream's N + 1 zero runs and N
+    values minus one, checked against `count`."""
+    if values.size == 0:  # all zeros: one run of `count`
         if int(runs[0]) != count:
             raise FormatError(f"a zero run of {int(runs[0])} in a stream of {count}")
-        return np.zeros(0, dtype=np.int64), values, offset
-    if int(runs.max()) > count or int(runs.sum()) + nonzero != count:
+        return np.zeros(0, dtype=np.int64), values
+    if int(runs.max()) > count or int(runs.sum()) + values.size != count:
         raise FormatError(f"zero runs and values do not make {count} values")
-    return np.cumsum(runs[:-1].astype(np.int64) + 1) - 1, values + _U64(1), offset
+    return np.cumsum(runs[:-1].astype(np.int64) + 1) - 1, values + _U64(1)
 
 
 def write_bin_streams(streams):

@@ -23,6 +23,7 @@ could ever need.
 import numpy as np
 
 from lib.bitstream.varint import read_varints
+from lib.codecs.batched_bins import finish_results, finished
 from lib.codecs.bins import BINS
 from lib.codecs.decimals import MAX_COUNT, SAMPLE_SIZE, check_count, decode_decimal, encode_decimal
 from lib.codecs.gorilla import encode_values
@@ -32,9 +33,10 @@ from lib.codecs.tags import (
     STAGE_MASK,
 )
 from lib.codecs.values import (
-    DICTIONARY_MAX_SHARE, Codec, bit_patterns, decode_constant, decode_decimal_bins, decode_decimal_planes,
-    decode_dictionary, decode_gorilla, decode_ordered, decode_runs, encode_constant, encode_decimal_bins,
-    encode_decimal_planes, encode_dictionary, encode_ordered, encode_runs,
+    DICTIONARY_MAX_SHARE, Codec, DecimalBinsParts, bit_patterns, decimal_bins_decoder, decode_constant,
+    decode_decimal_bins, decode_decimal_planes, decode_dictionary, decode_gorilla, decode_ordered, decode_runs,
+    encode_constant, encode_decimal_bins,
+    encode_decimal_planes, encode_dictionary, encode_ordered, encode_runs, finish_decimal_bins,
 )
 from lib.errors import FormatError
 
@@ -180,6 +182,20 @@ def decode_values_tagged(tag, blob, count):
     if stage is not None:
         blob = stage.decompress(blob, max_stream_bytes(count))
     return CODECS[tag & CODEC_MASK].decode(blob, count)
+
+
+def batched_value_decoder(tag, blob, count):
+    """A decoder of one block's values for lib.codecs.batched_bins.drive: DECIMAL_BINS blocks have
+    their bins streams decoded with other blocks' (and finish in `finish_batched_values`); other
+    codecs decode on their own, at once."""
+    if tag == DECIMAL_BINS:
+        return decimal_bins_decoder(blob, count)
+    return finished(decode_values_tagged(tag, blob, count))
+
+
+def finish_batched_values(results):
+    """The values of every block from what its `batched_value_decoder` returned (in place)."""
+    return finish_results(results, DecimalBinsParts, finish_decimal_bins)
 
 
 def encode_blocks_best(values, block_size=DEFAULT_BLOCK_SIZE, entropy=False):

@@ -36,7 +36,8 @@ def nonzero_of(stream):
 
 def zero_runs(positions, count):
     """Zeros before each non-zero position and after the last: positions [1, 2] of 5 -> [1, 0, 2]."""
-    return np.diff(positions, prepend=-1, append=count).astype(_U64) - _U64(1)
+    bounds = np.concatenate(([-1], positions, [count]))
+    return (bounds[1:] - bounds[:-1] - 1).astype(_U64)
 
 
 def scatter_runs(runs, nonzero, count):

@@ -9,10 +9,13 @@ slot. Both are mostly zero. Example: [1000, 1015, 1031, 1060] in units of 1, int
 the DELTAS mode stores the delta-of-delta instead. The streams go out through a StreamCoder
 (lib/codecs/stream_coder.py): byte planes or bins. Layout: docs/format.md.
 """
+from collections import namedtuple
+
 import numpy as np
 
-from lib.bitstream.varint import encode_varints, read_varint_list, read_varints
+from lib.bitstream.varint import encode_varints, read_varint_list
 from lib.codecs.delta import to_signed64
+from lib.codecs.batched_bins import bins_stream, bins_stream_nonzero
 from lib.codecs.byte_planes import DEFLATE, LZMA1, PLANES, plane_coder
 from lib.codecs.stream_coder import nonzero_of, scatter_runs, zero_runs
 from lib.errors import FormatError
@@ -114,33 +117,125 @@ def encode_timestamp_units(timestamps, mode, compressors=(LZMA1, DEFLATE), coder
 def decode_timestamp_units(blob, count, coder=PLANES):
     """Inverse of `encode_timestamp_units`: `count` int64 timestamps."""
     blob = bytes(blob)
-    if count == 0:
-        raise FormatError("a timestamp-units block holds at least one timestamp")
-    if not blob or blob[0] not in MODE_NAMES:
-        raise FormatError("unknown or missing timestamp-units mode")
-    mode = blob[0]
-    (zigzag_t0, unit), offset = read_varint_list(blob, 2, 1)
-    t0 = np.int64(_unzigzag_int(zigzag_t0))
+    mode, t0, unit, offset = _units_head(blob, count)
     if mode == GRID:
         (interval, zigzag_shift), offset = read_varint_list(blob, 2, offset)
         (steps, jitter), offset = coder.read_nonzero(blob, [count, count], offset)
     elif mode == SPARSE_GRID:
-        (interval, zigzag_shift, step_count, jitter_count), offset = read_varints(blob, 4, offset)
-        if step_count > count or jitter_count > count:
-            raise FormatError(f"{step_count} steps, {jitter_count} jitters in a block of {count}")
-        sizes = [int(step_count) + 1, int(step_count), int(jitter_count) + 1, int(jitter_count)]
+        interval, zigzag_shift, sizes, offset = _sparse_grid_head(blob, offset, count)
         (step_runs, steps, jitter_runs, jitter), offset = coder.read(blob, sizes, offset)
         steps = nonzero_of(scatter_runs(step_runs, steps, count))
         jitter = nonzero_of(scatter_runs(jitter_runs, jitter, count))
     else:
         (dods,), offset = coder.read(blob, [count - 1], offset)
-        q = np.zeros(count, dtype=np.int64)
-        q[1:] = np.cumsum(np.cumsum(_unzigzag(dods)))
+    _check_end(blob, offset)
+    if mode == DELTAS:
+        return _from_delta_of_delta(t0, unit, dods, count)
+    return grid_timestamps(t0, unit, interval, _unzigzag_int(zigzag_shift), count, steps, jitter)
+
+
+def _units_head(blob, count):
+    """(mode, t0, unit, offset of what follows) of a timestamp-units block, checked."""
+    if count == 0:
+        raise FormatError("a timestamp-units block holds at least one timestamp")
+    if not blob or blob[0] not in MODE_NAMES:
+        raise FormatError("unknown or missing timestamp-units mode")
+    (zigzag_t0, unit), offset = read_varint_list(blob, 2, 1)
+    return blob[0], _unzigzag_int(zigzag_t0), unit, offset
+
+
+def _sparse_grid_head(blob, offset, count):
+    """(interval, zigzag(shift), the four stream sizes, offset) of a SPARSE_GRID block."""
+    (interval, zigzag_shift, step_count, jitter_count), offset = read_varint_list(blob, 4, offset)
+    if step_count > count or jitter_count > count:
+        raise FormatError(f"{step_count} steps, {jitter_count} jitters in a block of {count}")
+    return interval, zigzag_shift, [step_count + 1, step_count, jitter_count + 1, jitter_count], offset
+
+
+def _check_end(blob, offset):
     if offset != len(blob):
         raise FormatError(f"{len(blob) - offset} bytes of junk after a timestamp-units block")
+
+
+def _from_delta_of_delta(t0, unit, dods, count):
+    q = np.zeros(count, dtype=np.int64)
+    q[1:] = np.cumsum(np.cumsum(_unzigzag(dods)))
+    return np.int64(t0) + np.uint64(unit).astype(np.int64) * q
+
+
+def timestamp_units_decoder(blob, count):
+    """`decode_timestamp_units` with bins streams, as a decoder for lib.codecs.batched_bins.drive.
+    A grid block returns its parts (grid, steps, jitter) for `finish_grids`, which computes many
+    blocks' timestamps at once; a delta-of-delta block returns its timestamps."""
+    blob = bytes(blob)
+    mode, t0, unit, offset = _units_head(blob, count)
+    if mode == GRID:
+        (interval, zigzag_shift), offset = read_varint_list(blob, 2, offset)
+        *steps, offset = yield from bins_stream_nonzero(blob, offset, count)
+        *jitter, offset = yield from bins_stream_nonzero(blob, offset, count)
+    elif mode == SPARSE_GRID:
+        interval, zigzag_shift, sizes, offset = _sparse_grid_head(blob, offset, count)
+        streams = []
+        for size in sizes:
+            stream, offset = yield from bins_stream(blob, offset, size)
+            streams.append(stream)
+        steps = nonzero_of(scatter_runs(streams[0], streams[1], count))
+        jitter = nonzero_of(scatter_runs(streams[2], streams[3], count))
+    else:
+        dods, offset = yield from bins_stream(blob, offset, count - 1)
+    _check_end(blob, offset)
     if mode == DELTAS:
-        return t0 + np.uint64(unit).astype(np.int64) * q
-    return grid_timestamps(int(t0), int(unit), int(interval), _unzigzag_int(int(zigzag_shift)), count, steps, jitter)
+        return _from_delta_of_delta(t0, unit, dods, count)
+    return GridParts(t0, unit, interval, _unzigzag_int(zigzag_shift), count, tuple(steps), tuple(jitter))
+
+
+GridParts = namedtuple("GridParts", "t0 unit interval shift count steps jitter")
+
+
+def finish_grids(grids):
+    """`grid_timestamps` of many blocks at once, as one running sum over all of them: within a
+    block each timestamp is the one before plus the block's step (unit * interval) times one plus
+    the slots missed there; a block's first timestamp is its base (t0 + unit * shift, plus any
+    slots missed at its first point) minus the previous block's last grid timestamp. Jitter is
+    added after, where it is. Example: blocks [1000, 1015, 1030] and [5000, 5010]: increments
+    [1000, 15, 15, 3970, 10]. Returns one int64 array per block, in order (all modulo 2**64)."""
+    if not grids:
+        return []
+    counts = np.array([g.count for g in grids], dtype=np.int64)
+    firsts = np.cumsum(counts) - counts
+    steps = [to_signed64(g.unit * g.interval) for g in grids]
+    increments = np.repeat(np.array(steps, dtype=np.int64), counts)
+    missed_in_all, missed_first = [0] * len(grids), [0] * len(grids)
+    stepped = [n for n, g in enumerate(grids) if g.steps[0].size]
+    if stepped:
+        positions, missed, sizes = _gathered(grids, stepped, firsts, "steps")
+        increments[positions] += missed * np.repeat(np.array(steps, dtype=np.int64)[stepped], sizes)
+        starts = np.cumsum(sizes) - sizes
+        at_first = positions[starts] == firsts[stepped]
+        for n, total, first, missed_there in zip(stepped, np.add.reduceat(missed, starts).tolist(),
+                                                 at_first.tolist(), missed[starts].tolist()):
+            missed_in_all[n], missed_first[n] = total, missed_there if first else 0
+    block_starts, previous_last = [], 0
+    for g, step, missed_there, missed_total in zip(grids, steps, missed_first, missed_in_all):
+        base = g.t0 + g.unit * g.shift
+        block_starts.append(to_signed64(base + missed_there * step - previous_last))
+        previous_last = base + (g.count - 1 + missed_total) * step
+    increments[firsts] = block_starts
+    timestamps = np.cumsum(increments)
+    jittered = [n for n, g in enumerate(grids) if g.jitter[0].size]
+    if jittered:
+        positions, jitter, sizes = _gathered(grids, jittered, firsts, "jitter")
+        units = np.array([to_signed64(grids[n].unit) for n in jittered], dtype=np.int64)
+        timestamps[positions] += jitter * np.repeat(units, sizes)
+    return [timestamps[first:first + g.count] for g, first in zip(grids, firsts.tolist())]
+
+
+def _gathered(grids, numbers, firsts, field):
+    """(positions in all blocks, unzigzagged values, count per block) of the non-zero steps or
+    jitter (`field`) of the blocks `numbers`."""
+    positions = np.concatenate([getattr(grids[n], field)[0] + firsts[n] for n in numbers])
+    values = _unzigzag(np.concatenate([getattr(grids[n], field)[1] for n in numbers]))
+    return positions, values, [getattr(grids[n], field)[0].size for n in numbers]
 
 
 def _unzigzag_int(unsigned):

@@ -16,12 +16,16 @@ left to Gorilla.
 """
 import numpy as np
 
+from lib.codecs.batched_bins import finish_results, finished
 from lib.codecs.bins import BINS
 from lib.codecs.decimals import MAX_COUNT, check_count
 from lib.codecs.gorilla import decode_timestamps, encode_timestamps
 from lib.codecs.stages import STAGES, entropy_stages, plane_compressors, smallest, with_entropy, max_stream_bytes
 from lib.codecs.tags import CODEC_MASK, STAGE_MASK, TIMESTAMP_BINS, TIMESTAMP_GORILLA, TIMESTAMP_UNITS
-from lib.codecs.timestamp_units import DELTAS, GRID, SPARSE_GRID, decode_timestamp_units, encode_timestamp_units
+from lib.codecs.timestamp_units import (
+    DELTAS, GRID, SPARSE_GRID, GridParts, decode_timestamp_units, encode_timestamp_units, finish_grids,
+    timestamp_units_decoder,
+)
 from lib.codecs.values import Codec
 from lib.errors import FormatError
 
@@ -98,3 +102,17 @@ def decode_timestamps_tagged(tag, blob, count):
         blob = stage.decompress(blob, max_stream_bytes(count))
     return codec.decode(blob, count)
 
+
+def batched_timestamp_decoder(tag, blob, count):
+    """A decoder of one block's timestamps for lib.codecs.batched_bins.drive: TIMESTAMP_BINS blocks
+    have their bins streams decoded with other blocks' (grid blocks finish in
+    `finish_batched_timestamps`); other codecs decode on their own, at once."""
+    if tag == TIMESTAMP_BINS:
+        check_count(count)
+        return timestamp_units_decoder(blob, count)
+    return finished(decode_timestamps_tagged(tag, blob, count))
+
+
+def finish_batched_timestamps(results):
+    """The timestamps of every block from what its `batched_timestamp_decoder` returned (in place)."""
+    return finish_results(results, GridParts, finish_grids)

@@ -23,11 +23,13 @@ from collections import namedtuple
 
 import numpy as np
 
+from lib.codecs.batched_bins import bins_stream
 from lib.codecs.bins import decode_bins, encode_bins
 from lib.codecs.byte_planes import DEFLATE, LZMA1, PLANES, plane_coder
 from lib.codecs.decimals import (
-    DIGIT_BITS, E_MAX, EXCEPTION_BITS, FORWARD, INVERSE, POWERS_OF_TEN, SAMPLE_SIZE, TRANSFORM_NAMES, bit_lengths,
-    centred_residuals, check_count, choose_exponent, common_factor, decimal_ints, exponent_from_needs,
+    DELTA, DELTA_OF_DELTA, DIGIT_BITS, E_MAX, EXCEPTION_BITS, FORWARD, INVERSE, PLAIN, POWERS_OF_TEN, SAMPLE_SIZE,
+    TRANSFORM_NAMES, bit_lengths, centred_residuals, check_count, choose_exponent, common_factor, decimal_ints,
+    exponent_from_needs,
     fill_exceptions, ints_to_floats, median_base, plan_integers, planning_sample, position_gaps,
     positions_from_gaps, smallest_exponents,
 )
@@ -238,15 +240,36 @@ def choose_adjusted_exponent(values):
     smallest = smallest_exponents(sample)
     if (smallest <= E_MAX).all():
         return exponent_from_needs(smallest)
-    best = None
-    for exponent in range(E_MAX + 1):
-        _, adjustments, usable = nearest_decimals(sample, exponent)
-        nonzero = adjustments[adjustments != 0]
-        cost = (sample.size * DIGIT_BITS * exponent + (~usable).sum() * EXCEPTION_BITS
-                + bit_lengths(zigzag_encode(nonzero)).sum() + nonzero.size * ADJUST_COST_BITS)
-        if best is None or cost < best[0]:
-            best = (cost, exponent)
-    return best[1]
+    return int(np.argmin(adjusted_exponent_costs(sample)))  # the first smallest: ties go to the smaller e
+
+
+def adjusted_exponent_cost(sample, exponent):
+    """Estimated bits of the sample as DECIMAL_BINS at this exponent: the digits, the exceptions,
+    and each non-zero adjustment's bits plus ADJUST_COST_BITS."""
+    _, adjustments, usable = nearest_decimals(sample, exponent)
+    nonzero = adjustments[adjustments != 0]
+    return (sample.size * DIGIT_BITS * exponent + (~usable).sum() * EXCEPTION_BITS
+            + bit_lengths(zigzag_encode(nonzero)).sum() + nonzero.size * ADJUST_COST_BITS)
+
+
+EXPONENTS = np.arange(E_MAX + 1)
+
+
+def adjusted_exponent_costs(sample):
+    """`adjusted_exponent_cost` at every exponent 0..E_MAX at once, one row of a 2-D array per
+    exponent, with the same float operations in the same order (so the same numbers). A zero
+    adjustment adds no bits, so the rows can sum over all values instead of the non-zero ones."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = sample[None, :] * POWERS_OF_TEN[:, None]
+        in_range = np.abs(scaled) < 2.0**63
+        ints = np.where(in_range, np.rint(scaled), 0.0).astype(np.int64)
+    nearest = ints.astype(np.float64)
+    nearest[1:] /= POWERS_OF_TEN[1:, None]  # ints_to_floats: 10**0 divides nothing
+    adjustments = ordered_integers(sample)[None, :] - ordered_integers(nearest)
+    usable = in_range & (np.abs(adjustments) < ADJUST_LIMIT)
+    adjustments = np.where(usable, adjustments, 0)
+    return (sample.size * DIGIT_BITS * EXPONENTS + (~usable).sum(axis=1) * EXCEPTION_BITS
+            + bit_lengths(zigzag_encode(adjustments)).sum(axis=1) + (adjustments != 0).sum(axis=1) * ADJUST_COST_BITS)
 
 
 BINS_PLAN_SAMPLE = (4, 512)  # runs of neighbours that choose the transform of a bins block
@@ -295,6 +318,24 @@ def encode_decimal_bins(values):
 def decode_decimal_bins(blob, count):
     check_count(count)
     blob = bytes(blob)
+    head = _decimal_bins_head(blob, count)
+    residuals, offset = decode_bins(blob, count, head.offset)
+    adjustments = None
+    if head.adjusted:
+        adjustments, offset = decode_bins(blob, count, offset)
+    exceptions = _decimal_bins_exceptions(blob, offset, count, head.exceptions)
+    ints = _integers_from_residuals(head.transform, head.zigzag_base, residuals)
+    if head.factor != 1:
+        ints = (ints.view(np.uint64) * np.uint64(head.factor)).view(np.int64)
+    values = ints_to_floats(ints, head.exponent)
+    return _adjusted_with_exceptions(values, adjustments, exceptions)
+
+
+DecimalBinsHead = namedtuple("DecimalBinsHead", "exponent transform adjusted factor zigzag_base exceptions offset")
+
+
+def _decimal_bins_head(blob, count):
+    """The fields before a decimal-bins block's streams, checked; `offset` is where they start."""
     if count == 0 or len(blob) < 2:
         raise FormatError("a decimal-bins block needs a header and at least one value")
     exponent, transform, adjusted = blob[0], blob[1] & ~ADJUSTED, bool(blob[1] & ADJUSTED)
@@ -303,27 +344,119 @@ def decode_decimal_bins(blob, count):
     (factor, zigzag_base, exception_count), offset = read_varint_list(blob, 3, 2)
     if factor == 0 or exception_count > count:
         raise FormatError(f"common factor {factor}, {exception_count} exceptions in a block of {count}")
-    residuals, offset = decode_bins(blob, count, offset)
-    if adjusted:
-        adjustments, offset = decode_bins(blob, count, offset)
+    return DecimalBinsHead(exponent, transform, adjusted, factor, zigzag_base, exception_count, offset)
+
+
+def _decimal_bins_exceptions(blob, offset, count, exception_count):
+    """(positions, patterns) of the exceptions after the streams, or None when there are none."""
+    positions = None
     if exception_count:
         gaps, offset = read_varints(blob, exception_count, offset)
         positions = positions_from_gaps(gaps, count, "exception")
     if len(blob) - offset != exception_count * PATTERN_BYTES:
         raise FormatError(f"{len(blob) - offset} bytes left for {exception_count} exception patterns")
-    ints = _integers_from_residuals(transform, zigzag_base, residuals)
-    if factor != 1:
-        ints = (ints.view(np.uint64) * np.uint64(factor)).view(np.int64)
-    values = ints_to_floats(ints, exponent)
-    if adjusted:
+    if positions is None:
+        return None
+    return positions, np.frombuffer(blob, dtype="<u8", offset=offset).astype(np.uint64)
+
+
+def _adjusted_with_exceptions(values, adjustments, exceptions):
+    """The decoded decimals moved by their ULP adjustments, exceptions written over them (in place)."""
+    if adjustments is not None:
         moved = np.flatnonzero(adjustments)
         steps = zigzag_decode(adjustments[moved])
         if moved.size and int(np.abs(steps).max()) >= ADJUST_LIMIT:
             raise FormatError(f"an adjustment of {int(np.abs(steps).max())} steps is out of range")
         values[moved] = floats_from_ordered(ordered_integers(values[moved]) + steps)
-    if exception_count:
-        values.view(np.uint64)[positions] = np.frombuffer(blob, dtype="<u8", offset=offset).astype(np.uint64)
+    if exceptions is not None:
+        positions, patterns = exceptions
+        values.view(np.uint64)[positions] = patterns
     return values
+
+
+def decimal_bins_decoder(blob, count):
+    """`decode_decimal_bins` as a decoder for lib.codecs.batched_bins.drive: it asks for its bins
+    streams and returns its parts, which `finish_decimal_bins` turns into values with other blocks'."""
+    check_count(count)
+    blob = bytes(blob)
+    head = _decimal_bins_head(blob, count)
+    residuals, offset = yield from bins_stream(blob, head.offset, count)
+    adjustments = None
+    if head.adjusted:
+        adjustments, offset = yield from bins_stream(blob, offset, count)
+    exceptions = _decimal_bins_exceptions(blob, offset, count, head.exceptions)
+    return DecimalBinsParts(head, residuals, adjustments, exceptions)
+
+
+DecimalBinsParts = namedtuple("DecimalBinsParts", "head residuals adjustments exceptions")
+
+
+def finish_decimal_bins(parts):
+    """The values of many decimal-bins blocks from `decimal_bins_decoder`'s parts, computed for all
+    of them at once: the blocks of each transform in one array, the running sums of the delta
+    transforms restarted at each block (`segmented_cumsum`), each value divided by its block's
+    power of ten. Returns one float64 array per block, in order."""
+    results = [None] * len(parts)
+    for transform in TRANSFORM_NAMES:
+        numbers = [n for n, part in enumerate(parts) if part.head.transform == transform]
+        if not numbers:
+            continue
+        heads = [parts[n].head for n in numbers]
+        counts = np.array([parts[n].residuals.size for n in numbers], dtype=np.int64)
+        firsts = np.cumsum(counts) - counts
+        centred = np.concatenate([parts[n].residuals for n in numbers])
+        _zigzag_decode_in_place(centred)
+        bases = zigzag_decode(np.array([h.zigzag_base for h in heads], dtype=np.uint64)).view(np.uint64)
+        centred += np.repeat(bases, counts)
+        ints = INVERSE_SEGMENTED[transform](centred, firsts)
+        _scale(ints, [h.factor for h in heads], 1, counts, np.multiply, lambda f: np.array(f, dtype=np.uint64))
+        floats = ints.view(np.int64).astype(np.float64)
+        _scale(floats, [h.exponent for h in heads], 0, counts, np.divide, lambda e: POWERS_OF_TEN[e])
+        for n, first, count in zip(numbers, firsts.tolist(), counts.tolist()):
+            _, _, adjustments, exceptions = parts[n]
+            results[n] = _adjusted_with_exceptions(floats[first:first + count], adjustments, exceptions)
+    return results
+
+
+def _zigzag_decode_in_place(unsigned):
+    """uint64 -> the bits of zigzag_decode, in the same array: (u >> 1) ^ -(u & 1)."""
+    signs = unsigned & np.uint64(1)
+    np.negative(signs, out=signs)
+    unsigned >>= np.uint64(1)
+    unsigned ^= signs
+
+
+def _scale(array, per_block, identity, counts, operation, as_array):
+    """array = operation(array, each block's number), in place; skipped when every number is the
+    identity (a factor 1, an exponent 0), one scalar when all blocks share it."""
+    if all(number == identity for number in per_block):
+        return
+    if all(number == per_block[0] for number in per_block):
+        operation(array, as_array(per_block[:1])[0], out=array)
+    else:
+        operation(array, np.repeat(as_array(per_block), counts), out=array)
+
+
+def segmented_cumsum(values, firsts):
+    """Running sums (uint64, wrapping) restarted at each segment, in place: [1, 2, 3 | 4, 5] ->
+    [1, 3, 6 | 4, 9]. Each segment's first value is lowered by the sum of the segment before it
+    ([1, 2, 3, -2, 5]), so that one running sum over all of them restarts at each segment."""
+    if firsts.size > 1:
+        values[firsts[1:]] -= np.add.reduceat(values, firsts, dtype=np.uint64)[:-1]
+    return np.cumsum(values, dtype=np.uint64, out=values)
+
+
+def _segmented_delta_of_delta(values, firsts):
+    """decode_delta_of_delta of each segment, in place: its first entry is its first delta's base."""
+    bases = values[firsts]
+    values[firsts] = 0
+    deltas = segmented_cumsum(values, firsts)
+    deltas[firsts] = bases
+    return segmented_cumsum(deltas, firsts)
+
+
+INVERSE_SEGMENTED = {PLAIN: lambda values, firsts: values, DELTA: segmented_cumsum,
+                     DELTA_OF_DELTA: _segmented_delta_of_delta}
 
 
 

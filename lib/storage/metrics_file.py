@@ -32,7 +32,10 @@ A worked example: one point, 1.5 at t = 1_700_000_000 s (in ns), written with
 For a series whose timestamps go up, min and max are its first and last timestamp. A reader
 opens only regular files (a named pipe or device at the path is refused, not waited on) and
 trusts nothing it reads: every offset, length and count is checked against the bytes present
-before it is used, and any mismatch raises FormatError naming the series and block. No block can
+before it is used, and any mismatch raises FormatError naming the series and block. A read of
+many blocks (a whole file) decodes them together: the k-th bins stream of every block in one numpy
+pass (lib/codecs/batched_bins.py), checked as strictly as the per-block decoder, which stays the
+reference and names the block when something is damaged. No block can
 claim more than the header's block_points, so a damaged count never asks for more than about
 1 MB of memory per block. Files of format version 1 are refused with a message saying how to
 write them again.
@@ -51,9 +54,15 @@ from lib.codecs.gorilla import encode_timestamps, encode_values
 from lib.plumbing.bounded_compression import deflate, inflate
 from lib.errors import FormatError
 from lib.plumbing.regular_files import open_regular_file
-from lib.codecs.selection import decode_values_tagged, encode_values_best, tag_name
+from lib.codecs.batched_bins import drive
+from lib.codecs.selection import (
+    batched_value_decoder, decode_values_tagged, encode_values_best, finish_batched_values, tag_name,
+)
 from lib.codecs.tags import GORILLA, TIMESTAMP_GORILLA
-from lib.codecs.timestamps import decode_timestamps_tagged, encode_timestamps_best, timestamp_tag_name
+from lib.codecs.timestamps import (
+    batched_timestamp_decoder, decode_timestamps_tagged, encode_timestamps_best, finish_batched_timestamps,
+    timestamp_tag_name,
+)
 
 MAGIC = b"METRICS!"
 FORMAT_VERSION = 2
@@ -135,6 +144,18 @@ def record_codec_usage(usage, block, metric):
 
 def decode_block(block, where="block", expected_points=None):
     """Check a block's CRC and decode it into (timestamps, values)."""
+    count, timestamp_tag, timestamp_stream, value_tag, value_stream = open_block(block, where, expected_points)
+    try:
+        timestamps = decode_timestamps_tagged(timestamp_tag, timestamp_stream, count)
+        values = decode_values_tagged(value_tag, value_stream, count)
+    except FormatError as exc:
+        raise FormatError(f"{where}: {exc}") from None
+    return timestamps, values
+
+
+def open_block(block, where="block", expected_points=None):
+    """(count, timestamp tag, timestamp stream, value tag, value stream) of a block whose CRC,
+    point count and stream length check out."""
     if len(block) < BLOCK_HEADER.size + CRC.size:
         raise FormatError(f"{where}: {len(block)} bytes is too short for a block")
     block = memoryview(block)
@@ -147,12 +168,48 @@ def decode_block(block, where="block", expected_points=None):
     timestamps_end = BLOCK_HEADER.size + timestamp_length
     if timestamps_end > len(body):
         raise FormatError(f"{where}: timestamp stream length {timestamp_length} runs past the block")
-    try:
-        timestamps = decode_timestamps_tagged(timestamp_tag, bytes(body[BLOCK_HEADER.size:timestamps_end]), count)
-        values = decode_values_tagged(value_tag, bytes(body[timestamps_end:]), count)
-    except FormatError as exc:
-        raise FormatError(f"{where}: {exc}") from None
-    return timestamps, values
+    return (count, timestamp_tag, bytes(body[BLOCK_HEADER.size:timestamps_end]), value_tag,
+            bytes(body[timestamps_end:]))
+
+
+BATCH_FROM_BLOCKS = 3
+BATCH_POINTS = 1 << 18
+
+
+def decode_blocks_batched(blocks):
+    """decode_block of many (block, where, expected_points) at once: [(timestamps, values)].
+
+    Every block's header is read in Python, then the bins streams of all blocks are decoded
+    together, stream by stream (lib/codecs/batched_bins.py), and the decimal and grid arithmetic
+    of all blocks is done in whole arrays (`decode_blocks_together`), in batches of about
+    BATCH_POINTS points so that a big file's read needs only a few batch-sized arrays more than
+    its result. Damage raises FormatError; to name the damaged block, the blocks are then decoded
+    one by one. A read of fewer than BATCH_FROM_BLOCKS blocks decodes them one by one straight
+    away: batching pays only across blocks."""
+    if len(blocks) < BATCH_FROM_BLOCKS:
+        return [decode_block(*block) for block in blocks]
+    decoded, start, points = [], 0, 0
+    for end, (_, _, block_points) in enumerate(blocks, 1):
+        points += block_points
+        if points >= BATCH_POINTS or end == len(blocks):
+            try:
+                decoded += decode_blocks_together(blocks[start:end])
+            except FormatError:
+                decoded += [decode_block(*block) for block in blocks[start:end]]
+            start, points = end, 0
+    return decoded
+
+
+def decode_blocks_together(blocks):
+    """The batched decoder behind `decode_blocks_batched`: FormatError on damage, without saying
+    in which block a damaged bins stream lies."""
+    opened = [open_block(*block) for block in blocks]
+    decoders = [batched_timestamp_decoder(tag, stream, count) for count, tag, stream, _, _ in opened]
+    decoders += [batched_value_decoder(tag, stream, count) for count, _, _, tag, stream in opened]
+    results = drive(decoders)
+    timestamps = finish_batched_timestamps(results[:len(blocks)])
+    values = finish_batched_values(results[len(blocks):])
+    return list(zip(timestamps, values))
 
 
 def split_into_blocks(count, block_points):
@@ -413,24 +470,39 @@ class MetricsFile:
     def _decode_blocks(self, entry, block_numbers, data_section=None):
         """Decode the blocks of one series; `data_section`, when given, is the whole data section
         already read (whole-file reads take it in one read instead of one per block)."""
-        timestamps, values = [], []
-        for number in block_numbers:
-            block = entry.blocks[number]
-            where = f"{self.path}: series {entry.display_name()}, block {number}"
-            if data_section is None:
-                data = self._read_at(self.data_offset + block.offset, block.length)
+        return self._decode_series_blocks([(entry, block_numbers)], data_section)[0]
+
+    def _decode_series_blocks(self, wanted, data_section=None):
+        """[(timestamps, values)] of [(series entry, block numbers)], all blocks decoded together
+        (decode_blocks_batched), each series' blocks checked against its index entries."""
+        blocks, places = [], []
+        for entry, numbers in wanted:
+            for number in numbers:
+                block = entry.blocks[number]
+                where = f"{self.path}: series {entry.display_name()}, block {number}"
+                if data_section is None:
+                    data = self._read_at(self.data_offset + block.offset, block.length)
+                else:
+                    data = data_section[block.offset:block.offset + block.length]
+                blocks.append((data, where, block.points))
+                places.append(block)
+        decoded = iter(zip(places, blocks, decode_blocks_batched(blocks)))
+        result = []
+        for entry, numbers in wanted:
+            timestamps, values = [], []
+            for _ in numbers:
+                block, (_, where, _), (ts, vs) = next(decoded)
+                if len(ts) and (int(ts.min()), int(ts.max())) != (block.min_timestamp, block.max_timestamp):
+                    raise FormatError(f"{where}: decoded timestamps do not match the index's time range")
+                timestamps.append(ts)
+                values.append(vs)
+            if not timestamps:
+                result.append((np.empty(0, np.int64), np.empty(0, np.float64)))
+            elif len(timestamps) == 1:
+                result.append((timestamps[0], values[0]))
             else:
-                data = data_section[block.offset:block.offset + block.length]
-            ts, vs = decode_block(data, where, expected_points=block.points)
-            if len(ts) and (int(ts.min()), int(ts.max())) != (block.min_timestamp, block.max_timestamp):
-                raise FormatError(f"{where}: decoded timestamps do not match the index's time range")
-            timestamps.append(ts)
-            values.append(vs)
-        if not timestamps:
-            return np.empty(0, np.int64), np.empty(0, np.float64)
-        if len(timestamps) == 1:
-            return timestamps[0], values[0]
-        return np.concatenate(timestamps), np.concatenate(values)
+                result.append((np.concatenate(timestamps), np.concatenate(values)))
+        return result
 
     def read_series(self, name, labels=None):
         """One whole series, reading only its own blocks."""
@@ -453,8 +525,8 @@ class MetricsFile:
     def read_all(self):
         """Every series, reading the data section in one go."""
         data_section = memoryview(self._read_at(self.data_offset, self.data_length))
-        return [Series(e.name, e.labels, *self._decode_blocks(e, range(len(e.blocks)), data_section))
-                for e in self.series]
+        decoded = self._decode_series_blocks([(e, range(len(e.blocks))) for e in self.series], data_section)
+        return [Series(e.name, e.labels, *arrays) for e, arrays in zip(self.series, decoded)]
 
 
 def read_file(path):
