@@ -5,19 +5,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from lib.codecs.decimals import (
-    DELTA,
-    E_MAX,
-    MAX_COUNT,
-    NO_EXPONENT,
-    PLAIN,
-    bit_lengths,
-    choose_exponent,
-    decimal_stats,
-    decode_decimal,
-    encode_decimal,
-    position_gaps,
-    smallest_exponents,
+    choose_exponent, decimal_stats, decode_decimal, DELTA, E_MAX, encode_decimal, NO_EXPONENT, PLAIN,
+    position_gaps, smallest_exponents,
 )
+from lib.codecs.limits import MAX_COUNT
 from lib.codecs.gorilla import encode_values
 from lib.errors import FormatError
 
@@ -241,12 +232,6 @@ def test_constant_round_trips(value, count):
 @given(hnp.arrays(np.int64, st.integers(1, 80), elements=st.integers(-(2**63) + 1, 2**63 - 1)))
 def test_integer_valued_round_trip(ints):
     assert_round_trip(ints.astype(np.float64))
-
-
-def test_bit_lengths_are_exact():
-    values = [0, 1, 2, 3, 255, 256, 2**53 - 1, 2**53, 2**53 + 1, 2**54 - 1, 2**63 - 1, 2**63, 2**64 - 1]
-    expected = [v.bit_length() for v in values]
-    np.testing.assert_array_equal(bit_lengths(np.array(values, dtype=np.uint64)), expected)
 
 
 def test_position_gaps():

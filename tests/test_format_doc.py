@@ -23,9 +23,8 @@ from lib.codecs.byte_planes import COMPRESSOR_NAMES, decode_planes
 from lib.codecs.timestamp_units import decode_timestamp_units, MODE_NAMES
 from lib.codecs.decimals import TRANSFORM_NAMES, decode_decimal
 from lib.codecs.gorilla.fast import DOD_PAYLOAD_BITS, DOD_PREFIX_BITS, DOD_PREFIXES
-from lib.codecs.selection import CODECS, tag_name
+from lib.codecs.selection import CODECS, tag_name, TIMESTAMP_CODECS, timestamp_tag_name
 from lib.codecs.stages import STAGES
-from lib.codecs.timestamps import TIMESTAMP_CODECS, timestamp_tag_name
 from lib.data.dataset import PROJECT_ROOT
 from lib.errors import FormatError
 from lib.rollup.kinds import COUNTER, GAUGE

@@ -4,8 +4,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lib.bitstream.packing import (
-    SHORT_FIELD_BITS, pack_bit_fields, pack_fixed_width, padded_for_short_fields, read_bit_fields, read_short_fields,
-    unpack_fixed_width, words_for_reading,
+    SHORT_FIELD_BITS, bit_lengths, pack_bit_fields, pack_fixed_width, padded_for_short_fields, read_bit_fields,
+    read_short_fields, unpack_fixed_width, words_for_reading,
 )
 from lib.bitstream.stream import BitWriter
 from tests.test_stream import bit_fields, write_all
@@ -81,3 +81,9 @@ def test_fixed_width_packing_matches_bit_writer(count, width):
     assert packed == expected
     mask = np.uint64((1 << width) - 1) if width < 64 else np.uint64(2**64 - 1)
     np.testing.assert_array_equal(unpack_fixed_width(packed, count, width), values & mask)
+
+
+def test_bit_lengths_are_exact():
+    values = [0, 1, 2, 3, 255, 256, 2**53 - 1, 2**53, 2**53 + 1, 2**54 - 1, 2**63 - 1, 2**63, 2**64 - 1]
+    expected = [v.bit_length() for v in values]
+    np.testing.assert_array_equal(bit_lengths(np.array(values, dtype=np.uint64)), expected)

@@ -10,7 +10,7 @@ from lib.codecs.tags import TIMESTAMP_UNITS
 from lib.codecs.timestamp_units import (
     decode_timestamp_units, DELTAS, encode_timestamp_units, GRID, grid_timestamps, MODE_NAMES, SPARSE_GRID,
 )
-from lib.codecs.timestamps import decode_timestamps_tagged, encode_timestamps_best
+from lib.codecs.selection import decode_timestamps_tagged, encode_timestamps_best
 from lib.errors import FormatError
 
 INT64 = np.iinfo(np.int64)

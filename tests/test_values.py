@@ -4,18 +4,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from lib.codecs.decimals import MAX_COUNT
+from lib.codecs.limits import MAX_COUNT, max_stream_bytes
 from lib.errors import FormatError
 from lib.codecs.selection import (
-    _no_exceptions, codec_usage, CODECS, decode_blocks, decode_values_tagged, encode_blocks_best,
-    encode_values_best, PLANE_CODECS, tag_name, value_candidates,
+    _no_exceptions, codec_usage, CODECS, decode_blocks, decode_timestamps_tagged, decode_values_tagged,
+    encode_blocks_best, encode_timestamps_best, encode_values_best, PLANE_CODECS, tag_name, value_candidates,
 )
-from lib.codecs.stages import max_stream_bytes, STAGES
+from lib.codecs.stages import STAGES
 from lib.codecs.tags import (
     CONSTANT, DECIMAL, DECIMAL_BINS, DECIMAL_PLANES, DICTIONARY, GORILLA, LZMA, ORDERED, ORDERED_BINS, RUNS,
     STAGE_MASK, TIMESTAMP_BINS, TIMESTAMP_GORILLA, TIMESTAMP_UNITS, ZLIB,
 )
-from lib.codecs.timestamps import decode_timestamps_tagged, encode_timestamps_best
 from lib.codecs.values import ADJUSTED, floats_from_ordered, ordered_integers
 
 

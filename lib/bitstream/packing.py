@@ -180,3 +180,21 @@ def unpack_fixed_width(data, count, width):
             high = words[:, word] << _U64(end - WORD_BITS)
             lanes[:, j] = (high | (words[:, word + 1] >> _U64(2 * WORD_BITS - end))) & mask
     return lanes.reshape(-1)[:count]
+
+
+EXACT_FLOAT_LIMIT = 1 << 53  # integers below this are exact as float64
+
+
+def bit_lengths(unsigned):
+    """Exact bit length of each uint64: 0 -> 0, 1 -> 1, 255 -> 8, 2**64 - 1 -> 64.
+
+    float64 conversion gives the length through its exponent, but rounds values above 2**53 up,
+    sometimes onto the next power of two (2**54 - 1 becomes 2**54, length 55). Checking whether
+    the top bit the float claims is really set corrects that.
+    """
+    lengths = np.minimum(np.frexp(unsigned.astype(np.float64))[1], WORD_BITS).astype(np.int64)
+    if unsigned.size == 0 or int(unsigned.max()) < EXACT_FLOAT_LIMIT:  # every value converted exactly
+        return lengths
+    top_bit = np.maximum(lengths - 1, 0).astype(_U64)
+    overshoot = (lengths > 0) & ((unsigned >> top_bit) == 0)
+    return lengths - overshoot

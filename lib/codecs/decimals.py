@@ -65,10 +65,11 @@ import math
 
 import numpy as np
 
-from lib.bitstream.packing import pack_fixed_width, unpack_fixed_width
+from lib.bitstream.packing import bit_lengths, pack_fixed_width, unpack_fixed_width
 from lib.bitstream.stream import MASK64, WORD_BITS
 from lib.bitstream.varint import encode_varints, read_varints, zigzag_decode, zigzag_encode
 from lib.codecs.delta import decode_delta, decode_delta_of_delta, encode_delta, encode_delta_of_delta
+from lib.codecs.limits import MAX_COUNT, check_count
 from lib.errors import FormatError
 
 E_MAX = 18  # 10**18 < 2**63, and every power of ten up to 1e22 is an exact float64
@@ -82,7 +83,6 @@ TRANSFORM_NAMES = {PLAIN: "plain", DELTA: "delta", DELTA_OF_DELTA: "delta-of-del
 HEADER_BYTES = 3  # e, transform, width; then four varints
 HEADER_VARINTS = 4
 EXCEPTION_PATTERN_BYTES = 8
-MAX_COUNT = 1 << 26  # values per blob; bounds what a damaged caller-side count can allocate
 
 # Cost model, in bits. An exception costs its raw pattern plus about one byte of position gap.
 DIGIT_BITS = math.log2(10)
@@ -199,24 +199,6 @@ def centred_residuals(transformed, base):
     return zigzag_encode(centred)
 
 
-EXACT_FLOAT_LIMIT = 1 << 53  # integers below this are exact as float64
-
-
-def bit_lengths(unsigned):
-    """Exact bit length of each uint64: 0 -> 0, 1 -> 1, 255 -> 8, 2**64 - 1 -> 64.
-
-    float64 conversion gives the length through its exponent, but rounds values above 2**53 up,
-    sometimes onto the next power of two (2**54 - 1 becomes 2**54, length 55). Checking whether
-    the top bit the float claims is really set corrects that.
-    """
-    lengths = np.minimum(np.frexp(unsigned.astype(np.float64))[1], WORD_BITS).astype(np.int64)
-    if unsigned.size == 0 or int(unsigned.max()) < EXACT_FLOAT_LIMIT:  # every value converted exactly
-        return lengths
-    top_bit = np.maximum(lengths - 1, 0).astype(_U64)
-    overshoot = (lengths > 0) & ((unsigned >> top_bit) == 0)
-    return lengths - overshoot
-
-
 def _varint_bits(length):
     return 8 * max(1, -(-length // 7))
 
@@ -286,11 +268,6 @@ def positions_from_gaps(gaps, count, what):
 
 
 # The codec ----------------------------------------------------------------------------------------
-
-
-def check_count(count):
-    if not isinstance(count, (int, np.integer)) or isinstance(count, bool) or not 0 <= count <= MAX_COUNT:
-        raise FormatError(f"value count must be an integer in 0..{MAX_COUNT}, got {count!r}")
 
 
 def encode_decimal(values):

@@ -1,4 +1,4 @@
-"""Pick the value codec per block: no single encoding wins on every metric.
+"""Pick the codec per block, for values and for timestamps: no single encoding wins on every metric.
 
 Each block of a series is stored by whichever codec of lib/codecs/values.py suits its numbers,
 with a one-byte tag (lib/codecs/tags.py) saying which. Trying every codec and keeping the smallest
@@ -14,31 +14,44 @@ coder) and skips a codec when an estimate says it cannot win (`worth_trying`):
 With `entropy` the older codecs (Gorilla, bit-packed decimal, ordered and decimal byte planes) take
 part too, and every classic stream is also tried through the DEFLATE and LZMA stages
 (lib/codecs/stages.py): slower, occasionally smaller. The registry `CODECS` maps each tag to its
-codec; docs/format.md gives every tag and byte layout. Timestamps are chosen the same way in
-lib/codecs/timestamps.py. Decoders take the tag, the bytes and the count from the caller and raise
+codec; docs/format.md gives every tag and byte layout. Decoders take the tag, the bytes and the count from the caller and raise
 `FormatError` on unknown tags, damaged streams and decompressed sizes beyond what `count` values
 could ever need.
+
+Timestamps are chosen the same way from their own registry, `TIMESTAMP_CODECS`: by default the
+timestamp-units codec (lib/codecs/timestamp_units.py) with bins streams, on its grid of the usual
+interval, or as delta-of-delta when the grid does poorly (drifting scrapes); Gorilla where the
+units codec does not apply (blocks spanning 2**62 or more). With `entropy`, the units codec in byte
+planes and Gorilla through the stages take part too.
 """
+from collections import namedtuple
 
 import numpy as np
 
 from lib.bitstream.varint import read_varints
 from lib.codecs.batched_bins import finish_results, finished
 from lib.codecs.bins import BINS
-from lib.codecs.decimals import MAX_COUNT, SAMPLE_SIZE, check_count, decode_decimal, encode_decimal
-from lib.codecs.gorilla import encode_values
-from lib.codecs.stages import STAGES, entropy_stages, max_stream_bytes, plane_compressors, smallest, with_entropy
+from lib.codecs.decimals import decode_decimal, encode_decimal, SAMPLE_SIZE
+from lib.codecs.limits import check_count, MAX_COUNT, max_stream_bytes
+from lib.codecs.gorilla import decode_timestamps, encode_timestamps, encode_values
+from lib.codecs.stages import entropy_stages, plane_compressors, smallest, STAGES, with_entropy
 from lib.codecs.tags import (
     CODEC_MASK, CONSTANT, DECIMAL, DECIMAL_BINS, DECIMAL_PLANES, DICTIONARY, GORILLA, ORDERED, ORDERED_BINS, RUNS,
-    STAGE_MASK,
+    STAGE_MASK, TIMESTAMP_BINS, TIMESTAMP_GORILLA, TIMESTAMP_UNITS,
+)
+from lib.codecs.timestamp_units import (
+    DELTAS, GRID, SPARSE_GRID, GridParts, decode_timestamp_units, encode_timestamp_units, finish_grids,
+    timestamp_units_decoder,
 )
 from lib.codecs.values import (
-    DICTIONARY_MAX_SHARE, Codec, DecimalBinsParts, bit_patterns, decimal_bins_decoder, decode_constant,
-    decode_decimal_bins, decode_decimal_planes, decode_dictionary, decode_gorilla, decode_ordered, decode_runs,
-    encode_constant, encode_decimal_bins,
-    encode_decimal_planes, encode_dictionary, encode_ordered, encode_runs, finish_decimal_bins,
+    DICTIONARY_MAX_SHARE, DecimalBinsParts, bit_patterns, decimal_bins_decoder, decode_constant,
+    decode_decimal_bins, decode_decimal_planes, decode_dictionary, decode_gorilla, decode_ordered,
+    decode_runs, encode_constant, encode_decimal_bins, encode_decimal_planes, encode_dictionary,
+    encode_ordered, encode_runs, finish_decimal_bins,
 )
 from lib.errors import FormatError
+
+Codec = namedtuple("Codec", "name encode decode")  # an entry of CODECS or TIMESTAMP_CODECS
 
 DEFAULT_BLOCK_SIZE = 1024
 
@@ -66,7 +79,6 @@ PLANE_CODECS = (ORDERED, DECIMAL_PLANES)
 ORDERED_SKIP_RATIO = 0.75
 
 
-
 def encode_dictionary_entries(values):
     """A dictionary's distinct values, by the fast chooser without a dictionary of their own."""
     return smallest(fast_value_candidates(values, dictionary=False))
@@ -78,16 +90,30 @@ def decode_dictionary_entries(tag, blob, size):
     return CODECS[tag].decode(blob, size)
 
 
+def codec_and_stage(tag, registry, what):
+    """(codec, stage or None) named by a tag byte of `registry`; FormatError for any other tag."""
+    valid = isinstance(tag, (int, np.integer)) and not isinstance(tag, bool) and 0 <= tag <= 0xFF
+    codec = registry.get(tag & CODEC_MASK) if valid else None
+    stage = STAGES.get(tag & STAGE_MASK) if valid else None
+    if codec is None or (tag & STAGE_MASK and stage is None):
+        raise FormatError(f"unknown {what} codec tag {tag!r}")
+    return codec, stage
+
+
+def decode_tagged(tag, blob, count, registry, what):
+    """The codec (and stage) of `tag` in `registry` decodes `count` points from `blob`."""
+    codec, stage = codec_and_stage(tag, registry, what)
+    check_count(count)
+    blob = bytes(blob)
+    if stage is not None:
+        blob = stage.decompress(blob, max_stream_bytes(count))
+    return codec.decode(blob, count)
+
+
 def tag_name(tag):
     """1 -> 'gorilla', 0x12 -> 'decimal+zlib'."""
-    if not isinstance(tag, (int, np.integer)) or isinstance(tag, bool) or not 0 <= tag <= 0xFF:
-        raise FormatError(f"unknown value codec tag {tag!r}")
-    codec = CODECS.get(tag & CODEC_MASK)
-    stage = STAGES.get(tag & STAGE_MASK)
-    if codec is None or (tag & STAGE_MASK and stage is None):
-        raise FormatError(f"unknown value codec tag {tag!r}")
+    codec, stage = codec_and_stage(tag, CODECS, "value")
     return codec.name if stage is None else f"{codec.name}+{stage.name}"
-
 
 
 # Values -------------------------------------------------------------------------------------------
@@ -175,13 +201,7 @@ def encode_values_best(values, entropy=False):
 
 def decode_values_tagged(tag, blob, count):
     """Inverse of `encode_values_best`: the codec (and stage) named by `tag` decodes `count` values."""
-    tag_name(tag)
-    check_count(count)
-    blob = bytes(blob)
-    stage = STAGES.get(tag & STAGE_MASK)
-    if stage is not None:
-        blob = stage.decompress(blob, max_stream_bytes(count))
-    return CODECS[tag & CODEC_MASK].decode(blob, count)
+    return decode_tagged(tag, blob, count, CODECS, "value")
 
 
 def batched_value_decoder(tag, blob, count):
@@ -214,6 +234,83 @@ def decode_blocks(blocks):
     parts = [decode_values_tagged(tag, blob, count) for tag, blob, count in blocks]
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float64)
 
+
+# Timestamps ---------------------------------------------------------------------------------------
+
+TIMESTAMP_CODECS = {
+    TIMESTAMP_GORILLA: Codec("gorilla", encode_timestamps, decode_timestamps),
+    TIMESTAMP_UNITS: Codec("units", encode_timestamp_units, decode_timestamp_units),
+    TIMESTAMP_BINS: Codec("units-bins", lambda ts, mode: encode_timestamp_units(ts, mode, coder=BINS),
+                          lambda blob, count: decode_timestamp_units(blob, count, BINS)),
+}
+
+
+# A grid block within this many bits a timestamp, beyond its header, is not tried as delta-of-delta.
+GRID_GOOD_ENOUGH_BITS = 2
+GRID_HEADER_BYTES = 32  # mode, t0, unit, interval, shift and four empty bins streams, about
+
+
+def fast_timestamp_candidates(timestamps):
+    """The units codec with bins: the grid mode, and delta-of-delta when the grid does poorly
+    (irregular or drifting scrapes); Gorilla where the units codec does not apply."""
+    grid = encode_timestamp_units(timestamps, GRID, coder=BINS) if timestamps.size else None
+    if grid is None:
+        return [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
+    if 8 * (len(grid) - GRID_HEADER_BYTES) <= GRID_GOOD_ENOUGH_BITS * timestamps.size:
+        return [(TIMESTAMP_BINS, grid)]
+    return [(TIMESTAMP_BINS, grid), (TIMESTAMP_BINS, encode_timestamp_units(timestamps, DELTAS, coder=BINS))]
+
+
+def timestamp_candidates(timestamps, entropy=False):
+    """(tag, blob) for Gorilla and, with an entropy setting and where the span allows, the units codec."""
+    timestamps = np.ascontiguousarray(timestamps, dtype=np.int64)
+    if not entropy:
+        return fast_timestamp_candidates(timestamps)
+    compressors = plane_compressors(entropy_stages(entropy))
+    candidates = [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
+    if timestamps.size and compressors:
+        for mode in (SPARSE_GRID, DELTAS):  # GRID rarely wins over SPARSE_GRID
+            blob = encode_timestamp_units(timestamps, mode, compressors)
+            if blob is not None:
+                candidates.append((TIMESTAMP_UNITS, blob))
+    return candidates
+
+
+def encode_timestamps_best(timestamps, entropy=False):
+    """int64 array -> (tag, blob): Gorilla delta-of-delta (or its compressed form) or the units codec."""
+    timestamps = np.ascontiguousarray(timestamps, dtype=np.int64)
+    if timestamps.size > MAX_COUNT:
+        raise ValueError(f"one block holds at most {MAX_COUNT} timestamps, got {timestamps.size}")
+    if not entropy:
+        return smallest(timestamp_candidates(timestamps))
+    gorilla, *units = timestamp_candidates(timestamps, entropy)
+    return smallest(with_entropy([gorilla], entropy_stages(entropy), timestamps.size) + units)
+
+
+def timestamp_tag_name(tag):
+    """1 -> 'gorilla', 0x11 -> 'gorilla+zlib', 2 -> 'units'."""
+    codec, stage = codec_and_stage(tag, TIMESTAMP_CODECS, "timestamp")
+    return codec.name if stage is None else f"{codec.name}+{stage.name}"
+
+
+def decode_timestamps_tagged(tag, blob, count):
+    """Inverse of `encode_timestamps_best`."""
+    return decode_tagged(tag, blob, count, TIMESTAMP_CODECS, "timestamp")
+
+
+def batched_timestamp_decoder(tag, blob, count):
+    """A decoder of one block's timestamps for lib.codecs.batched_bins.drive: TIMESTAMP_BINS blocks
+    have their bins streams decoded with other blocks' (grid blocks finish in
+    `finish_batched_timestamps`); other codecs decode on their own, at once."""
+    if tag == TIMESTAMP_BINS:
+        check_count(count)
+        return timestamp_units_decoder(blob, count)
+    return finished(decode_timestamps_tagged(tag, blob, count))
+
+
+def finish_batched_timestamps(results):
+    """The timestamps of every block from what its `batched_timestamp_decoder` returned (in place)."""
+    return finish_results(results, GridParts, finish_grids)
 
 
 # Reporting ----------------------------------------------------------------------------------------

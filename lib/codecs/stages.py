@@ -3,22 +3,19 @@ the value and timestamp choices share (the smallest candidate, candidates with e
 
 With `entropy` set the writer also tries each classic stream squeezed by DEFLATE or LZMA and keeps
 whichever is smallest; the stage's flag is OR-ed into the codec tag (lib/codecs/tags.py).
-Decompression always stops at `max_stream_bytes(count)`, the most any codec needs for `count`
+Decompression always stops at `max_stream_bytes(count)` (lib/codecs/limits.py), the most any codec needs for `count`
 values, so a damaged stream cannot make a reader allocate without bound.
 """
 import lzma
 from collections import namedtuple
 
 from lib.codecs.byte_planes import DEFLATE, LZMA1
+from lib.codecs.limits import max_stream_bytes
 from lib.codecs.tags import LZMA, ZLIB
 from lib.plumbing.bounded_compression import deflate, inflate, lzma_compress, lzma_decompress
 
 Stage = namedtuple("Stage", "name compress decompress")
 
-# No codec in lib/codecs/ needs more than this many bytes per value (decimal at its worst: an 8-byte packed
-# residual, an exception pattern and two varint positions), so a decompressor is stopped there.
-MAX_BYTES_PER_VALUE = 32
-MAX_OVERHEAD_BYTES = 64
 
 _LZMA_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 9, "dict_size": 1 << 20}]
 
@@ -35,11 +32,6 @@ STAGES = {
     ZLIB: Stage("zlib", deflate, inflate),
     LZMA: Stage("lzma", _lzma_compress, _lzma_decompress),
 }
-
-
-def max_stream_bytes(count):
-    """Upper bound on any plain stream for `count` values; decompression stops there."""
-    return MAX_BYTES_PER_VALUE * count + MAX_OVERHEAD_BYTES
 
 
 def entropy_stages(entropy):

@@ -2,7 +2,7 @@
 which codec wrote its streams, and, in the high nibble, which entropy stage squeezed them after.
 
 The numbers are part of the file format (docs/format.md lists them, and a test checks that list
-against `lib.codecs.selection.CODECS`, `lib.codecs.timestamps.TIMESTAMP_CODECS` and
+against `lib.codecs.selection.CODECS`, `lib.codecs.selection.TIMESTAMP_CODECS` and
 `lib.codecs.stages.STAGES`): never reuse one.
 Example: 0x12 is DECIMAL | ZLIB, "a decimal stream, deflated".
 """

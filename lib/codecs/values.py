@@ -26,20 +26,20 @@ import numpy as np
 from lib.codecs.batched_bins import bins_stream
 from lib.codecs.bins import decode_bins, encode_bins
 from lib.codecs.byte_planes import DEFLATE, LZMA1, PLANES, plane_coder
+from lib.bitstream.packing import bit_lengths
 from lib.codecs.decimals import (
-    DELTA, DELTA_OF_DELTA, DIGIT_BITS, E_MAX, EXCEPTION_BITS, FORWARD, INVERSE, PLAIN, POWERS_OF_TEN, SAMPLE_SIZE,
-    TRANSFORM_NAMES, bit_lengths, centred_residuals, check_count, choose_exponent, common_factor, decimal_ints,
-    exponent_from_needs,
-    fill_exceptions, ints_to_floats, median_base, plan_integers, planning_sample, position_gaps,
-    positions_from_gaps, smallest_exponents,
+    centred_residuals, choose_exponent, common_factor, decimal_ints, DELTA, DELTA_OF_DELTA, DIGIT_BITS,
+    E_MAX, EXCEPTION_BITS, exponent_from_needs, fill_exceptions, FORWARD, ints_to_floats, INVERSE,
+    median_base, PLAIN, plan_integers, planning_sample, position_gaps, positions_from_gaps, POWERS_OF_TEN,
+    SAMPLE_SIZE, smallest_exponents, TRANSFORM_NAMES,
 )
+from lib.codecs.limits import check_count
 from lib.codecs.gorilla import decode_values
 from lib.errors import FormatError
 from lib.bitstream.varint import encode_varints, read_varint_list, read_varints, zigzag_decode, zigzag_encode
 from lib.codecs.run_length import run_length_decode, run_length_encode
 
 PATTERN_BYTES = 8
-Codec = namedtuple("Codec", "name encode decode")  # a registry entry of selection.py and timestamps.py
 
 
 def bit_patterns(values):
@@ -97,7 +97,6 @@ def decode_runs(blob, count):
 def decode_gorilla(blob, count):
     check_count(count)
     return decode_values(bytes(blob), count)
-
 
 
 # Two codecs that write integers as byte planes (lib/codecs/byte_planes.py) ----------------------------
@@ -200,7 +199,6 @@ def decode_decimal_planes(blob, count):
     values = ints_to_floats(ints, exponent)
     values.view(np.uint64)[positions] = np.frombuffer(blob, dtype="<u8", offset=offset).astype(np.uint64)
     return values
-
 
 
 # DECIMAL_BINS: decimals, and floats within a few units in the last place of a decimal ------------
@@ -457,7 +455,6 @@ def _segmented_delta_of_delta(values, firsts):
 
 INVERSE_SEGMENTED = {PLAIN: lambda values, firsts: values, DELTA: segmented_cumsum,
                      DELTA_OF_DELTA: _segmented_delta_of_delta}
-
 
 
 # DICTIONARY: few distinct values, each repeated often ---------------------------------------------

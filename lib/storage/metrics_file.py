@@ -56,13 +56,11 @@ from lib.errors import FormatError
 from lib.plumbing.regular_files import open_regular_file
 from lib.codecs.batched_bins import drive
 from lib.codecs.selection import (
-    batched_value_decoder, decode_values_tagged, encode_values_best, finish_batched_values, tag_name,
-)
-from lib.codecs.tags import GORILLA, TIMESTAMP_GORILLA
-from lib.codecs.timestamps import (
-    batched_timestamp_decoder, decode_timestamps_tagged, encode_timestamps_best, finish_batched_timestamps,
+    batched_timestamp_decoder, batched_value_decoder, decode_timestamps_tagged, decode_values_tagged,
+    encode_timestamps_best, encode_values_best, finish_batched_timestamps, finish_batched_values, tag_name,
     timestamp_tag_name,
 )
+from lib.codecs.tags import GORILLA, TIMESTAMP_GORILLA
 
 MAGIC = b"METRICS!"
 FORMAT_VERSION = 2
