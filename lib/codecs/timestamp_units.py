@@ -13,7 +13,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from lib.bitstream.varint import encode_varints, read_varint_list
+from lib.bitstream.varint import encode_varints, read_varint_list, zigzag_decode, zigzag_decode_int, zigzag_encode
 from lib.codecs.delta import to_signed64
 from lib.codecs.batched_bins import bins_stream, bins_stream_nonzero
 from lib.codecs.byte_planes import DEFLATE, LZMA1, PLANES, plane_coder
@@ -25,16 +25,6 @@ _U64 = np.uint64
 GRID, DELTAS, SPARSE_GRID = 0, 1, 2
 MODE_NAMES = {GRID: "grid", DELTAS: "delta-of-delta", SPARSE_GRID: "sparse grid"}
 MAX_SPAN = 1 << 62  # blocks whose timestamps span more are left to Gorilla
-
-
-def _zigzag(signed):
-    signed = np.asarray(signed, dtype=np.int64)
-    return ((signed << np.int64(1)) ^ (signed >> np.int64(63))).view(_U64)
-
-
-def _unzigzag(unsigned):
-    unsigned = np.asarray(unsigned, dtype=_U64)
-    return (unsigned >> _U64(1)).view(np.int64) ^ -(unsigned & _U64(1)).view(np.int64)
 
 
 MODE_BINCOUNT_SPAN = 1 << 16  # values spanning less than this are counted with bincount, not sorted
@@ -96,22 +86,22 @@ def encode_timestamp_units(timestamps, mode, compressors=(LZMA1, DEFLATE), coder
         return None
     t0, unit, q = units
     write = (coder or plane_coder(compressors)).write
-    head = bytes((mode,)) + encode_varints([int(_zigzag([t0])[0]), unit])
+    head = bytes((mode,)) + encode_varints([int(zigzag_encode([t0])[0]), unit])
     if mode == GRID:
         interval, shift, steps, jitter = grid_streams(q)
-        return (head + encode_varints([interval, int(_zigzag([shift])[0])])
-                + write([_zigzag(steps), _zigzag(jitter)]))
+        return (head + encode_varints([interval, int(zigzag_encode([shift])[0])])
+                + write([zigzag_encode(steps), zigzag_encode(jitter)]))
     if mode == SPARSE_GRID:
         interval, shift, steps, jitter = grid_streams(q)
         streams, sizes = [], []
-        for stream in (_zigzag(steps), _zigzag(jitter)):
+        for stream in (zigzag_encode(steps), zigzag_encode(jitter)):
             positions = np.flatnonzero(stream)
             streams += [zero_runs(positions, stream.size), stream[positions]]
             sizes.append(positions.size)
-        return (head + encode_varints([interval, int(_zigzag([shift])[0]), *sizes])
+        return (head + encode_varints([interval, int(zigzag_encode([shift])[0]), *sizes])
                 + write(streams))
     deltas = np.diff(q)
-    return head + write([_zigzag(np.diff(deltas, prepend=np.int64(0)))])
+    return head + write([zigzag_encode(np.diff(deltas, prepend=np.int64(0)))])
 
 
 def decode_timestamp_units(blob, count, coder=PLANES):
@@ -131,7 +121,7 @@ def decode_timestamp_units(blob, count, coder=PLANES):
     _check_end(blob, offset)
     if mode == DELTAS:
         return _from_delta_of_delta(t0, unit, dods, count)
-    return grid_timestamps(t0, unit, interval, _unzigzag_int(zigzag_shift), count, steps, jitter)
+    return grid_timestamps(t0, unit, interval, zigzag_decode_int(zigzag_shift), count, steps, jitter)
 
 
 def _units_head(blob, count):
@@ -141,7 +131,7 @@ def _units_head(blob, count):
     if not blob or blob[0] not in MODE_NAMES:
         raise FormatError("unknown or missing timestamp-units mode")
     (zigzag_t0, unit), offset = read_varint_list(blob, 2, 1)
-    return blob[0], _unzigzag_int(zigzag_t0), unit, offset
+    return blob[0], zigzag_decode_int(zigzag_t0), unit, offset
 
 
 def _sparse_grid_head(blob, offset, count):
@@ -159,7 +149,7 @@ def _check_end(blob, offset):
 
 def _from_delta_of_delta(t0, unit, dods, count):
     q = np.zeros(count, dtype=np.int64)
-    q[1:] = np.cumsum(np.cumsum(_unzigzag(dods)))
+    q[1:] = np.cumsum(np.cumsum(zigzag_decode(dods)))
     return np.int64(t0) + np.uint64(unit).astype(np.int64) * q
 
 
@@ -186,7 +176,7 @@ def timestamp_units_decoder(blob, count):
     _check_end(blob, offset)
     if mode == DELTAS:
         return _from_delta_of_delta(t0, unit, dods, count)
-    return GridParts(t0, unit, interval, _unzigzag_int(zigzag_shift), count, tuple(steps), tuple(jitter))
+    return GridParts(t0, unit, interval, zigzag_decode_int(zigzag_shift), count, tuple(steps), tuple(jitter))
 
 
 GridParts = namedtuple("GridParts", "t0 unit interval shift count steps jitter")
@@ -234,13 +224,8 @@ def _gathered(grids, numbers, firsts, field):
     """(positions in all blocks, unzigzagged values, count per block) of the non-zero steps or
     jitter (`field`) of the blocks `numbers`."""
     positions = np.concatenate([getattr(grids[n], field)[0] + firsts[n] for n in numbers])
-    values = _unzigzag(np.concatenate([getattr(grids[n], field)[1] for n in numbers]))
+    values = zigzag_decode(np.concatenate([getattr(grids[n], field)[1] for n in numbers]))
     return positions, values, [getattr(grids[n], field)[0].size for n in numbers]
-
-
-def _unzigzag_int(unsigned):
-    """`_unzigzag` of one Python int (below 2**64): 3 -> -2, 4 -> 2."""
-    return (unsigned >> 1) ^ -(unsigned & 1)
 
 
 def grid_timestamps(t0, unit, interval, shift, count, steps, jitter):
@@ -256,11 +241,11 @@ def grid_timestamps(t0, unit, interval, shift, count, steps, jitter):
     slots = np.arange(count, dtype=np.int64)
     step_positions, step_values = steps
     if step_positions.size:
-        missed = np.concatenate(([0], np.cumsum(_unzigzag(step_values))))
+        missed = np.concatenate(([0], np.cumsum(zigzag_decode(step_values))))
         slots += np.repeat(missed, np.diff(step_positions, prepend=0, append=count))
     timestamps = slots * np.int64(to_signed64(unit * interval))
     timestamps += np.int64(to_signed64(t0 + unit * shift))
     jitter_positions, jitter_values = jitter
     if jitter_positions.size:
-        timestamps[jitter_positions] += _unzigzag(jitter_values) * np.int64(to_signed64(unit))
+        timestamps[jitter_positions] += zigzag_decode(jitter_values) * np.int64(to_signed64(unit))
     return timestamps
