@@ -222,6 +222,19 @@ def test_index_with_valid_crc_but_impossible_offsets_or_counts_is_refused(tmp_pa
             read_file(tmp_path / "bad.bin")
 
 
+def test_a_label_key_named_twice_is_refused_not_merged(tmp_path):
+    series = Series("m", {"a": "x", "b": "y"}, np.arange(3, dtype=np.int64), np.zeros(3))
+    write_file(tmp_path / "m.bin", [series])
+    data = (tmp_path / "m.bin").read_bytes()
+    # strings m, a, x, b, y (ids 0..4): u32 count + 5 * (u32 length + 1 byte) = 29 bytes; then u32
+    # series count, u32 name id, u16 label count: the second pair's key id starts at byte 47
+    second_key = 29 + 4 + 4 + 2 + 8
+    bad = rewrite_index(data, lambda ix: ix.__setitem__(slice(second_key, second_key + 4), struct.pack("<I", 1)))
+    (tmp_path / "bad.bin").write_bytes(bad)
+    with pytest.raises(FormatError, match="label key twice"):
+        read_file(tmp_path / "bad.bin")
+
+
 def test_block_points_cannot_exceed_what_its_bytes_can_hold(tmp_path):
     series = Series("m", {}, np.arange(10, dtype=np.int64), np.zeros(10))
     write_file(tmp_path / "m.bin", [series], block_points=10)

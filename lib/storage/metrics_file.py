@@ -431,6 +431,8 @@ class MetricsFile:
             if ids and max(ids) >= len(strings):
                 raise FormatError(f"{self.path}: string id {max(ids)} is not in the dictionary")
             labels = {strings[key]: strings[value] for key, value in zip(ids[::2], ids[1::2])}
+            if len(labels) != label_count:
+                raise FormatError(f"{self.path}: series {number} names a label key twice")
             points, min_ts, max_ts, block_count = parser.take(SERIES_FIXED, f"series {number}")
             fields = parser.take_many(BLOCK_ENTRY, block_count, f"the blocks of series {number}")
             blocks = [BlockEntry(*fields[i:i + BLOCK_ENTRY_WIDTH]) for i in range(0, len(fields), BLOCK_ENTRY_WIDTH)]
