@@ -8,7 +8,9 @@ import pytest
 from hypothesis import strategies as st
 
 from lib.data.dataset import PROJECT_ROOT, Series, canonical_order, save_dataset
+from lib.data.generator import generate_dataset
 from lib.runner.phases import load_script
+from lib.storage.metrics_file import write_file
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -65,3 +67,12 @@ def run_script(*args, timeout=300):
     return subprocess.run(
         [sys.executable, *map(str, args)], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout,
     )
+
+
+@pytest.fixture(scope="module")
+def small_file(tmp_path_factory):
+    """A METRICS! file of 6 generated series in blocks of 100 points, and its series."""
+    series_list = generate_dataset(6, 3_000, seed=3)
+    path = tmp_path_factory.mktemp("bf") / "m.bin"
+    write_file(path, series_list, block_points=100)
+    return path, series_list
