@@ -15,12 +15,12 @@ from collections import Counter
 import numpy as np
 
 from lib.data import generator, importers
-from lib.runner.cli import add_dataset_arguments, exit_on_user_error, make_parser
 from lib.data.dataset import NS_PER_SECOND, dataset_path, save_dataset, total_points
 from lib.errors import SqueezedSignalsError
 from lib.plumbing.output_lock import locked_output_dir
 from lib.plumbing.progress import Progress
 from lib.report.table import PhaseResult, human_bytes
+from lib.runner.cli import add_dataset_arguments, exit_on_user_error, make_parser
 
 
 def run(output_dir, size=generator.DEFAULT_SIZE, seed=generator.DEFAULT_SEED,

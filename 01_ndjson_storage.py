@@ -34,14 +34,14 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.plumbing.atomic import atomic_write
-from lib.runner.cli import run_phase_script
 from lib.data.dataset import Series, canonical_order, load_dataset_for_phase, series_key, total_points
 from lib.errors import FormatError
-from lib.runner.phases import OUTPUT_FILENAMES, write_and_verify
+from lib.plumbing.atomic import atomic_write
 from lib.plumbing.progress import Progress
 from lib.plumbing.regular_files import open_regular_file
 from lib.report.table import PhaseResult, human_bytes
+from lib.runner.cli import run_phase_script
+from lib.runner.phases import OUTPUT_FILENAMES, write_and_verify
 
 FILENAME = OUTPUT_FILENAMES[1]
 CHUNK_POINTS = 100_000

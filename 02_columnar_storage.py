@@ -20,15 +20,15 @@ from pathlib import Path
 
 import msgpack
 
-from lib.plumbing.atomic import atomic_write
-from lib.runner.cli import run_phase_script
-from lib.runner.phases import OUTPUT_FILENAMES, write_and_verify
 from lib.data.dataset import Series, canonical_order, load_dataset_for_phase, total_points
 from lib.errors import FormatError
+from lib.plumbing.atomic import atomic_write
 from lib.plumbing.progress import Progress
 from lib.plumbing.regular_files import open_regular_file
-from lib.report.table import PhaseResult, human_bytes
 from lib.plumbing.safe_msgpack import DAMAGE_ERRORS, limits_for
+from lib.report.table import PhaseResult, human_bytes
+from lib.runner.cli import run_phase_script
+from lib.runner.phases import OUTPUT_FILENAMES, write_and_verify
 
 FILENAME = OUTPUT_FILENAMES[2]
 

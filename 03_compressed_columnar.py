@@ -36,24 +36,26 @@ from pathlib import Path
 import msgpack
 import numpy as np
 
-from lib.plumbing.atomic import write_bytes_atomically
-from lib.runner.cli import run_phase_script
-from lib.storage import metrics_file
-from lib.data.dataset import Series, canonical_order, dataset_path, first_difference, float_bits, load_dataset, total_points
+from lib.bitstream.varint import encode_varints, zigzag_encode
 from lib.codecs.decimals import smallest_exponents
+from lib.codecs.delta import encode_delta, encode_delta_of_delta
 from lib.codecs.gorilla import (
     decode_timestamps, decode_values, encode_timestamps, encode_values, timestamp_encoding_stats,
     value_encoding_stats,
 )
-from lib.errors import FormatError
-from lib.runner.phases import OUTPUT_FILENAMES, earlier_phase_file, write_and_verify
-from lib.bitstream.varint import encode_varints, zigzag_encode
-from lib.codecs.delta import encode_delta, encode_delta_of_delta
 from lib.codecs.run_length import run_length_encode
+from lib.data.dataset import (
+    Series, canonical_order, dataset_path, first_difference, float_bits, load_dataset, total_points,
+)
+from lib.errors import FormatError
+from lib.plumbing.atomic import write_bytes_atomically
 from lib.plumbing.progress import Progress
 from lib.plumbing.regular_files import read_regular_file
-from lib.report.table import PhaseResult, human_bytes
 from lib.plumbing.safe_msgpack import DAMAGE_ERRORS, limits_for
+from lib.report.table import PhaseResult, human_bytes
+from lib.runner.cli import run_phase_script
+from lib.runner.phases import OUTPUT_FILENAMES, earlier_phase_file, write_and_verify
+from lib.storage import metrics_file
 
 FILENAME = OUTPUT_FILENAMES[3]
 

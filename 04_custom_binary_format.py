@@ -25,16 +25,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from lib.codecs.selection import gloss
+from lib.data.dataset import HOUR_NS, Series, first_difference, load_dataset_for_phase, total_points
+from lib.errors import RoundTripError
+from lib.plumbing.progress import Progress
+from lib.report.table import PhaseResult, human_bytes
+from lib.runner.cli import run_phase_script
+from lib.runner.phases import OUTPUT_FILENAMES, earlier_phase_file
 from lib.storage.metrics_file import (
     BLOCK_HEADER, CRC, DEFAULT_BLOCK_POINTS, HEADER, MetricsFile, overlapping_blocks, read_file, write_file,
 )
-from lib.runner.cli import run_phase_script
-from lib.data.dataset import HOUR_NS, Series, first_difference, load_dataset_for_phase, total_points
-from lib.errors import RoundTripError
-from lib.runner.phases import OUTPUT_FILENAMES, earlier_phase_file
-from lib.plumbing.progress import Progress
-from lib.report.table import PhaseResult, human_bytes
-from lib.codecs.selection import gloss
 
 FILENAME = OUTPUT_FILENAMES[4]
 TIMING_REPEATS = 3

@@ -36,28 +36,30 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.storage.metrics_file import DEFAULT_BLOCK_POINTS, MetricsFile, write_file
-from lib.runner.cli import run_phase_script
 from lib.data.dataset import (
-    DAY_NS, HOUR_NS, MINUTE_NS, NS_PER_SECOND, assert_identical, canonical_order, display_name, first_difference,
-    load_dataset_for_phase, series_key, total_points,
+    DAY_NS, HOUR_NS, MINUTE_NS, NS_PER_SECOND, assert_identical, canonical_order, display_name,
+    first_difference, load_dataset_for_phase, series_key, total_points,
 )
+from lib.errors import MissingDatasetError, RoundTripError, SqueezedSignalsError
+from lib.plumbing.progress import Progress
+from lib.report.table import PhaseResult, human_bytes, ratio_words
+from lib.retention.long_range_queries import (
+    QUESTION_GROUPS, QUESTIONS, answer_from_level, answer_from_raw, gauge_keys,
+)
+from lib.retention.policy import DEFAULT_POLICY, RetentionPolicy, Tier, apply_policy, format_duration
+from lib.retention.projection import MeasuredCosts, Workload, assumptions, project, storage_over_time
 from lib.rollup.buckets import (
     RAW_RESOLUTION, bucket_starts, check_resolutions, check_timestamps_fit, group_bounds, sorted_points,
 )
 from lib.rollup.kinds import COUNTER, GAUGE, LIGHT_FIELDS, QUANTILES, STORED_FIELDS, metric_kind
 from lib.rollup.levels import rollup_dataset, rollup_from_raw
 from lib.rollup.sketch import SKETCH_ALPHA, quantile_rank
-from lib.errors import MissingDatasetError, RoundTripError, SqueezedSignalsError
-from lib.retention.long_range_queries import QUESTION_GROUPS, QUESTIONS, answer_from_level, answer_from_raw, gauge_keys
+from lib.runner.cli import run_phase_script
 from lib.runner.phases import OUTPUT_FILENAMES, earlier_phase_file
-from lib.plumbing.progress import Progress
-from lib.retention.projection import MeasuredCosts, Workload, assumptions, project, storage_over_time
-from lib.report.table import PhaseResult, human_bytes, ratio_words
-from lib.retention.policy import DEFAULT_POLICY, RetentionPolicy, Tier, apply_policy, format_duration
+from lib.storage.metrics_file import DEFAULT_BLOCK_POINTS, MetricsFile, write_file
 from lib.storage.rollup_files import (
-    ROLLUP_FILE_GLOB, SKETCH_COLUMNS, RollupStore, column_bytes, column_labels, resolution_label, rollup_filename, rollup_to_series,
-    write_verified,
+    ROLLUP_FILE_GLOB, SKETCH_COLUMNS, RollupStore, column_bytes, column_labels, resolution_label,
+    rollup_filename, rollup_to_series, write_verified,
 )
 
 QUERY_MAX_POINTS = 500

@@ -8,14 +8,14 @@ import sys
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from pathlib import Path
 
-from lib.runner.cli import add_dataset_arguments, exit_on_user_error, make_parser
 from lib.errors import SqueezedSignalsError
 from lib.plumbing.output_lock import locked_output_dir
-from lib.runner.phases import GENERATOR_SCRIPT, available_phase_scripts, load_script
 from lib.plumbing.progress import Progress
+from lib.report.page import write_report_page
 from lib.report.reference_compression import COMPRESSORS, ReferenceJob, add_estimate_fields, estimate_note
 from lib.report.table import COMPARISON_TITLE, format_bar_chart, format_table, table_rows, write_json_rows
-from lib.report.page import write_report_page
+from lib.runner.cli import add_dataset_arguments, exit_on_user_error, make_parser
+from lib.runner.phases import GENERATOR_SCRIPT, available_phase_scripts, load_script
 
 
 def run_all(output_dir, size, seed, series=None, points=None, import_paths=None, import_format=None,

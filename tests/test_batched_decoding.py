@@ -6,8 +6,7 @@ import zlib
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from lib.codecs.batched_bins import bins_stream, bins_stream_nonzero, decode_dense_streams, drive
 from lib.codecs.bins import decode_bins, decode_bins_nonzero, encode_bins

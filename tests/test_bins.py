@@ -2,13 +2,13 @@
 and damage that ends in FormatError (or the right number of values), never anything else."""
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from lib.codecs.bins import (
-    DENSE, MAX_PRECISION, SHORT_STREAM, SPARSE, _dense_plan, _short_dense_bytes, _write_dense, bin_keys, bins_size,
-    decode_bins, decode_bins_nonzero, decode_bins_reference, encode_bins, encode_bins_reference, key_bins, max_key,
+    DENSE, MAX_PRECISION, SHORT_STREAM, SPARSE, _dense_plan, _short_dense_bytes, _write_dense, bin_keys,
+    bins_size, decode_bins, decode_bins_nonzero, decode_bins_reference, encode_bins, encode_bins_reference,
+    key_bins, max_key,
 )
 from lib.errors import FormatError
 
@@ -120,8 +120,8 @@ def test_claims_beyond_the_bytes_present_are_refused_before_allocating():
 @pytest.mark.parametrize("count", [0, 1, 63, 64, 65, 5000])
 @pytest.mark.parametrize("split", [1, 2, 3])
 def test_rank_low_bits_pack_like_fixed_width_packing(count, split):
-    from lib.codecs.bins import pack_low_bits, unpack_low_bits
     from lib.bitstream.packing import pack_fixed_width
+    from lib.codecs.bins import pack_low_bits, unpack_low_bits
     ranks = np.random.default_rng(count).integers(0, 400, count)
     packed = pack_low_bits(ranks, split)
     assert packed == pack_fixed_width(ranks.astype(np.uint64), split)

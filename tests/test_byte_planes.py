@@ -1,16 +1,15 @@
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from lib.errors import FormatError
-from lib.codecs.byte_planes import decode_planes, DEFLATE, encode_planes, LZMA1, NONE
-from lib.codecs.stream_coder import scatter_runs, zero_runs
-from lib.codecs.timestamp_units import decode_timestamp_units, encode_timestamp_units, MODE_NAMES
+from lib.codecs.byte_planes import DEFLATE, LZMA1, NONE, decode_planes, encode_planes
 from lib.codecs.selection import decode_values_tagged
+from lib.codecs.stream_coder import scatter_runs, zero_runs
 from lib.codecs.tags import DECIMAL_PLANES, ORDERED
+from lib.codecs.timestamp_units import MODE_NAMES, decode_timestamp_units, encode_timestamp_units
 from lib.codecs.values import encode_decimal_planes, encode_ordered, floats_from_ordered, ordered_integers
+from lib.errors import FormatError
 from tests.test_timestamp_units import scrape_times
 
 INT64 = np.iinfo(np.int64)

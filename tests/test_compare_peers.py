@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from lib.storage import metrics_file
-from lib.data.generator import generate_dataset
 from lib.data.dataset import PROJECT_ROOT
+from lib.data.generator import generate_dataset
+from lib.storage import metrics_file
 from tests.conftest import INT64_MAX, INT64_MIN, awkward_dataset
 
 STDLIB_GROUPS = ("project", "stdlib")

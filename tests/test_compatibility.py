@@ -12,15 +12,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lib.codecs.byte_planes import DEFLATE, LZMA1, NONE
 # The code under test, imported in one place: if the codec registry moves within lib/codecs/,
 # retarget these lines only.
-from lib.codecs.selection import CODECS, decode_timestamps_tagged, decode_values_tagged, TIMESTAMP_CODECS
+from lib.codecs.selection import CODECS, TIMESTAMP_CODECS, decode_timestamps_tagged, decode_values_tagged
 from lib.codecs.stages import STAGES
 from lib.codecs.tags import CODEC_MASK, STAGE_MASK
-from lib.codecs.byte_planes import DEFLATE, LZMA1, NONE
-from lib.errors import FormatError
-from lib.storage.metrics_file import FORMAT_VERSION, MetricsFile, decode_block, encode_block, read_file, write_file
 from lib.data.dataset import Series
+from lib.errors import FormatError
+from lib.storage.metrics_file import (
+    FORMAT_VERSION, MetricsFile, decode_block, encode_block, read_file, write_file,
+)
 from tests.golden.make_golden import encode_stream
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

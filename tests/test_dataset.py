@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from lib.data.dataset import (
     Series, assert_identical, canonical_order, first_difference, load_dataset, save_dataset,

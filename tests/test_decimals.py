@@ -1,15 +1,14 @@
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from lib.codecs.decimals import (
-    choose_exponent, decimal_stats, decode_decimal, DELTA, E_MAX, encode_decimal, NO_EXPONENT, PLAIN,
+    DELTA, E_MAX, NO_EXPONENT, PLAIN, choose_exponent, decimal_stats, decode_decimal, encode_decimal,
     position_gaps, smallest_exponents,
 )
-from lib.codecs.limits import MAX_COUNT
 from lib.codecs.gorilla import encode_values
+from lib.codecs.limits import MAX_COUNT
 from lib.errors import FormatError
 
 

@@ -2,15 +2,12 @@
 import math
 
 import numpy as np
-
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from lib.data.dataset import Series
 from lib.rollup.exact_sums import limbs_to_float, normalize
 from lib.rollup.levels import rollup_from_raw, rollup_series
 from tests.rollup_reference import make_series
-
 
 # m * 2**e with small m makes exact ties (halfway between two floats) frequent.
 binary_values = st.builds(

@@ -20,16 +20,18 @@ import lib.codecs
 import lib.storage.metrics_file as metrics_file_module
 from lib.codecs.bins import DENSE, SPARSE, decode_bins
 from lib.codecs.byte_planes import COMPRESSOR_NAMES, decode_planes
-from lib.codecs.timestamp_units import decode_timestamp_units, MODE_NAMES
 from lib.codecs.decimals import TRANSFORM_NAMES, decode_decimal
 from lib.codecs.gorilla.fast import DOD_PAYLOAD_BITS, DOD_PREFIX_BITS, DOD_PREFIXES
-from lib.codecs.selection import CODECS, tag_name, TIMESTAMP_CODECS, timestamp_tag_name
+from lib.codecs.selection import CODECS, TIMESTAMP_CODECS, tag_name, timestamp_tag_name
 from lib.codecs.stages import STAGES
+from lib.codecs.timestamp_units import MODE_NAMES, decode_timestamp_units
 from lib.data.dataset import PROJECT_ROOT
 from lib.errors import FormatError
 from lib.rollup.kinds import COUNTER, GAUGE
 from lib.storage.metrics_file import FORMAT_VERSION, MAGIC
-from lib.storage.rollup_files import RESOLUTION_LABEL, ROLLUP_FILE_PREFIX, ROLLUP_LABEL, SKETCH_COLUMNS, stored_columns
+from lib.storage.rollup_files import (
+    RESOLUTION_LABEL, ROLLUP_FILE_PREFIX, ROLLUP_LABEL, SKETCH_COLUMNS, stored_columns,
+)
 
 CONSTANT_MODULES = tuple(importlib.import_module(module.name)
                          for module in pkgutil.walk_packages(lib.codecs.__path__, "lib.codecs.")) + (

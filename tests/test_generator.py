@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from lib.data.generator import METRIC_KINDS, NS_PER_MS, NS_PER_SECOND, generate_dataset
 from lib.data.dataset import assert_identical, total_points
+from lib.data.generator import METRIC_KINDS, NS_PER_MS, NS_PER_SECOND, generate_dataset
 
 
 @pytest.fixture(scope="module")

@@ -1,24 +1,15 @@
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from lib.codecs import gorilla
 from lib.codecs.gorilla import (
-    decode_timestamps,
-    decode_timestamps_reference,
-    decode_values,
-    decode_values_reference,
-    encode_timestamps,
-    encode_timestamps_reference,
-    encode_values,
-    encode_values_reference,
-    timestamp_encoding_stats,
+    decode_timestamps, decode_timestamps_reference, decode_values, decode_values_reference, encode_timestamps,
+    encode_timestamps_reference, encode_values, encode_values_reference, timestamp_encoding_stats,
     value_encoding_stats,
 )
 from lib.errors import FormatError
 from tests.conftest import INT64_MAX, INT64_MIN, int64s
-
 
 
 def bits_to_bytes(bit_string):

@@ -4,14 +4,12 @@ the errors that belong to no one format, and damaged input of every kind.
 Fixtures and comparisons are in tests/importer_inputs.py; each format has its own test file.
 """
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from lib.data.dataset import assert_identical, load_dataset, save_dataset
 from lib.data.importers import FORMATS, import_paths
 from lib.errors import FormatError
 from tests.importer_inputs import LINE_PROTOCOL, PROMETHEUS, by_name, import_error, write
-
 
 # import_paths
 

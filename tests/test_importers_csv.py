@@ -4,13 +4,11 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from lib.data.dataset import canonical_order
 from lib.data.importers import ImportResult, import_paths, metric_name_from_file
 from tests.importer_inputs import T0, T0_NS, bits, by_name, import_error, traced_peak_bytes, write
-
 
 # Simple CSV
 

@@ -5,7 +5,6 @@ from lib.data.importers import detect_format, import_paths
 from lib.errors import FormatError
 from tests.importer_inputs import LINE_PROTOCOL, PROMETHEUS, by_name, import_error, write
 
-
 # Folders
 
 def test_a_folder_imports_its_csv_files_recursively_in_sorted_order(tmp_path):

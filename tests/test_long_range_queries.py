@@ -4,11 +4,11 @@ import math
 import numpy as np
 import pytest
 
-from lib.storage.metrics_file import write_file
 from lib.data.dataset import HOUR_NS, MINUTE_NS, Series
+from lib.retention.long_range_queries import answer_from_level, answer_from_raw, gauge_keys
 from lib.rollup.levels import rollup_dataset
 from lib.rollup.sketch import SKETCH_ALPHA
-from lib.retention.long_range_queries import answer_from_level, answer_from_raw, gauge_keys
+from lib.storage.metrics_file import write_file
 from lib.storage.rollup_files import write_rollups
 
 

@@ -6,13 +6,14 @@ import zlib
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from lib.storage.metrics_file import FORMAT_VERSION, HEADER, MAGIC, MetricsFile, pack_index_section, read_file, write_file
 from lib.data.dataset import Series, assert_identical
 from lib.errors import FormatError
 from lib.runner.phases import OUTPUT_FILENAMES
+from lib.storage.metrics_file import (
+    FORMAT_VERSION, HEADER, MAGIC, MetricsFile, pack_index_section, read_file, write_file,
+)
 from tests.conftest import awkward_dataset, run_script
 from tests.test_dataset import datasets
 

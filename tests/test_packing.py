@@ -1,11 +1,10 @@
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from lib.bitstream.packing import (
-    SHORT_FIELD_BITS, bit_lengths, pack_bit_fields, pack_fixed_width, padded_for_short_fields, read_bit_fields,
-    read_short_fields, unpack_fixed_width, words_for_reading,
+    SHORT_FIELD_BITS, bit_lengths, pack_bit_fields, pack_fixed_width, padded_for_short_fields,
+    read_bit_fields, read_short_fields, unpack_fixed_width, words_for_reading,
 )
 from lib.bitstream.stream import BitWriter
 from tests.test_stream import bit_fields, write_all

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from lib.data.generator import generate_dataset
 from lib.data.dataset import save_dataset
+from lib.data.generator import generate_dataset
 from lib.errors import RoundTripError
 from tests.conftest import phase_module
 

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from lib.data.dataset import Series, load_dataset_for_phase, save_dataset
-from lib.rollup.kinds import LIGHT_FIELDS, STORED_FIELDS
 from lib.errors import RoundTripError
 from lib.plumbing.output_lock import LOCK_FILENAME
+from lib.rollup.kinds import LIGHT_FIELDS, STORED_FIELDS
 from lib.storage.rollup_files import read_rollups, rollup_filename
 from tests.conftest import phase_module, run_script
 

@@ -2,9 +2,11 @@
 import pytest
 
 from lib.data.dataset import HOUR_NS, MINUTE_NS
-from lib.rollup.kinds import COUNTER, GAUGE
-from lib.retention.projection import MeasuredCosts, Workload, assumptions, project, retained_bytes, storage_over_time
 from lib.retention.policy import RetentionPolicy
+from lib.retention.projection import (
+    MeasuredCosts, Workload, assumptions, project, retained_bytes, storage_over_time,
+)
+from lib.rollup.kinds import COUNTER, GAUGE
 
 COSTS = MeasuredCosts(
     kind_share={GAUGE: 0.5, COUNTER: 0.5},

@@ -3,7 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from lib.report.table import COMPARISON_TITLE, PhaseResult, format_bar_chart, format_table, ratio_words, table_rows
+from lib.report.table import (
+    COMPARISON_TITLE, PhaseResult, format_bar_chart, format_table, ratio_words, table_rows,
+)
 
 
 def test_ratio_words_say_the_direction():

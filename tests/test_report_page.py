@@ -4,12 +4,11 @@ import json
 from html.parser import HTMLParser
 
 import numpy as np
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
-from lib.data.generator import generate_dataset
-from lib.data.dataset import Series
 from lib.codecs.gorilla import encode_values_reference
+from lib.data.dataset import Series
+from lib.data.generator import generate_dataset
 from lib.report.page import (
     REPORT_FILENAME, build_report_page, decimal_view, gorilla_records, nice_ticks, unit_of,
 )

@@ -2,10 +2,12 @@
 import numpy as np
 import pytest
 
-from lib.storage.metrics_file import read_file, write_file
 from lib.data.dataset import DAY_NS, HOUR_NS, MINUTE_NS, Series, assert_identical
+from lib.retention.policy import (
+    DEFAULT_POLICY, RetentionPolicy, Tier, apply_policy, format_duration, parse_duration,
+)
 from lib.rollup.levels import rollup_dataset
-from lib.retention.policy import DEFAULT_POLICY, RetentionPolicy, Tier, apply_policy, format_duration, parse_duration
+from lib.storage.metrics_file import read_file, write_file
 from lib.storage.rollup_files import read_rollups, rollup_filename, write_rollups
 
 START = 1_700_000_000 * 10**9 // DAY_NS * DAY_NS  # a midnight, so hours and days line up

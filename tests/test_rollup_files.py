@@ -2,15 +2,15 @@
 import numpy as np
 import pytest
 
-from lib.storage.metrics_file import write_file
-from lib.data.generator import generate_dataset
 from lib.data.dataset import HOUR_NS, MINUTE_NS, Series
+from lib.data.generator import generate_dataset
+from lib.errors import FormatError
 from lib.rollup.buckets import RAW_RESOLUTION
 from lib.rollup.levels import rollup_dataset
-from lib.errors import FormatError
+from lib.storage.metrics_file import write_file
 from lib.storage.rollup_files import (
-    ROLLUP_LABEL, RollupStore, read_rollups, resolution_label, rollup_filename, rollup_from_columns, rollup_to_series,
-    write_rollups,
+    ROLLUP_LABEL, RollupStore, read_rollups, resolution_label, rollup_filename, rollup_from_columns,
+    rollup_to_series, write_rollups,
 )
 
 RESOLUTIONS = (MINUTE_NS, 5 * MINUTE_NS, HOUR_NS)

@@ -11,7 +11,7 @@ from lib.data.dataset import Series
 from lib.rollup.kinds import AGGREGATES, COUNTER, GAUGE, indices_by_kind, metric_kind
 from lib.rollup.levels import rollup_from_raw, rollup_series
 from lib.rollup.sketch import SKETCH_ALPHA
-from tests.rollup_reference import WIDTH, points, counter_points, make_series, brute_rollup, bits
+from tests.rollup_reference import WIDTH, bits, brute_rollup, counter_points, make_series, points
 
 
 def same(a, b):

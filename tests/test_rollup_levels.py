@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from lib.data.dataset import Series
 from lib.rollup.kinds import COUNTER, GAUGE, INTEGER_FIELDS, STORED_FIELDS
 from lib.rollup.levels import coarsen, rollup_dataset, rollup_from_raw
-from tests.rollup_reference import WIDTH, LEVELS, points, counter_points, make_series, bits
+from tests.rollup_reference import LEVELS, WIDTH, bits, counter_points, make_series, points
 
 
 def assert_rollups_identical(a, b):

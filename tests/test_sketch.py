@@ -1,15 +1,15 @@
 """Tests for lib/rollup/sketch.py: DDSketch keys, merging, and the 1% bound on every percentile."""
 import numpy as np
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from lib.rollup.kinds import QUANTILES
 from lib.rollup.levels import rollup_series
 from lib.rollup.sketch import (
     SKETCH_ALPHA, Sketch, exact_quantile, merge_sketches, sketch_of_values, sketch_quantiles, slice_sketch,
 )
-from tests.rollup_reference import LEVELS, timestamps, sketch_values, make_series, brute_rollup, brute_quantile
-
+from tests.rollup_reference import (
+    LEVELS, brute_quantile, brute_rollup, make_series, sketch_values, timestamps,
+)
 
 TOLERANCE = 1e-9
 

@@ -1,16 +1,15 @@
 """lib/codecs/timestamp_units.py: timestamps as grid steps and jitter (or delta-of-delta) in their unit."""
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
+from lib.codecs.selection import decode_timestamps_tagged, encode_timestamps_best
 from lib.codecs.stream_coder import nonzero_of
 from lib.codecs.tags import TIMESTAMP_UNITS
 from lib.codecs.timestamp_units import (
-    decode_timestamp_units, DELTAS, encode_timestamp_units, GRID, grid_timestamps, MODE_NAMES, SPARSE_GRID,
+    DELTAS, GRID, MODE_NAMES, SPARSE_GRID, decode_timestamp_units, encode_timestamp_units, grid_timestamps,
 )
-from lib.codecs.selection import decode_timestamps_tagged, encode_timestamps_best
 from lib.errors import FormatError
 
 INT64 = np.iinfo(np.int64)

@@ -1,14 +1,13 @@
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from lib.codecs.limits import MAX_COUNT, max_stream_bytes
-from lib.errors import FormatError
 from lib.codecs.selection import (
-    _no_exceptions, codec_usage, CODECS, decode_blocks, decode_timestamps_tagged, decode_values_tagged,
-    encode_blocks_best, encode_timestamps_best, encode_values_best, PLANE_CODECS, tag_name, value_candidates,
+    CODECS, PLANE_CODECS, _no_exceptions, codec_usage, decode_blocks, decode_timestamps_tagged,
+    decode_values_tagged, encode_blocks_best, encode_timestamps_best, encode_values_best, tag_name,
+    value_candidates,
 )
 from lib.codecs.stages import STAGES
 from lib.codecs.tags import (
@@ -16,6 +15,7 @@ from lib.codecs.tags import (
     STAGE_MASK, TIMESTAMP_BINS, TIMESTAMP_GORILLA, TIMESTAMP_UNITS, ZLIB,
 )
 from lib.codecs.values import ADJUSTED, floats_from_ordered, ordered_integers
+from lib.errors import FormatError
 
 
 def patterns(values):
@@ -332,6 +332,7 @@ def test_nearest_decimals_take_the_exact_shortcut_without_changing_the_answer(ex
 
 def test_nearest_decimals_by_hand():
     from lib.codecs.values import nearest_decimals
+
     # 51.846000000000004 is the float one step above 51.846; 1.5 is exact; NaN has no decimal.
     ints, adjustments, usable = nearest_decimals(np.array([51.846000000000004, 1.5, np.nan]), 3)
     assert ints.tolist() == [51846, 1500, 0]

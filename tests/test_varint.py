@@ -2,8 +2,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from lib.bitstream.varint import (
     decode_varints, encode_varints, read_varints, zigzag_decode, zigzag_decode_int, zigzag_encode,

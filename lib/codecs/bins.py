@@ -57,13 +57,13 @@ import functools
 import numpy as np
 
 from lib.bitstream.packing import (
-    bit_lengths, pack_bit_fields, padded_for_short_fields, read_bit_fields, read_short_fields,
-    SHORT_FIELD_BITS, unpack_fixed_width, words_for_reading,
+    SHORT_FIELD_BITS, bit_lengths, pack_bit_fields, padded_for_short_fields, read_bit_fields,
+    read_short_fields, unpack_fixed_width, words_for_reading,
 )
 from lib.bitstream.stream import WORD_BITS, BitReader, BitWriter
-from lib.errors import FormatError
-from lib.codecs.stream_coder import StreamCoder, zero_runs
 from lib.bitstream.varint import encode_varints, read_varint_list, read_varints
+from lib.codecs.stream_coder import StreamCoder, zero_runs
+from lib.errors import FormatError
 
 DENSE, SPARSE = 0, 1
 MAX_PRECISION = 3

@@ -32,10 +32,10 @@ import lzma
 
 import numpy as np
 
-from lib.plumbing.bounded_compression import deflate, inflate, lzma_compress, lzma_decompress
-from lib.errors import FormatError
 from lib.bitstream.varint import encode_varints, read_varints
 from lib.codecs.stream_coder import StreamCoder
+from lib.errors import FormatError
+from lib.plumbing.bounded_compression import deflate, inflate, lzma_compress, lzma_decompress
 
 NONE, DEFLATE, LZMA1 = 0, 1, 2
 COMPRESSOR_NAMES = {NONE: "none", DEFLATE: "deflate", LZMA1: "lzma"}

@@ -31,13 +31,13 @@ import numpy as np
 from lib.bitstream.varint import read_varints
 from lib.codecs.batched_bins import finish_results, finished
 from lib.codecs.bins import BINS
-from lib.codecs.decimals import decode_decimal, encode_decimal, SAMPLE_SIZE
-from lib.codecs.limits import check_count, MAX_COUNT, max_stream_bytes
+from lib.codecs.decimals import SAMPLE_SIZE, decode_decimal, encode_decimal
 from lib.codecs.gorilla import decode_timestamps, encode_timestamps, encode_values
-from lib.codecs.stages import entropy_stages, plane_compressors, smallest, STAGES, with_entropy
+from lib.codecs.limits import MAX_COUNT, check_count, max_stream_bytes
+from lib.codecs.stages import STAGES, entropy_stages, plane_compressors, smallest, with_entropy
 from lib.codecs.tags import (
-    CODEC_MASK, CONSTANT, DECIMAL, DECIMAL_BINS, DECIMAL_PLANES, DICTIONARY, GORILLA, ORDERED, ORDERED_BINS, RUNS,
-    STAGE_MASK, TIMESTAMP_BINS, TIMESTAMP_GORILLA, TIMESTAMP_UNITS,
+    CODEC_MASK, CONSTANT, DECIMAL, DECIMAL_BINS, DECIMAL_PLANES, DICTIONARY, GORILLA, ORDERED, ORDERED_BINS,
+    RUNS, STAGE_MASK, TIMESTAMP_BINS, TIMESTAMP_GORILLA, TIMESTAMP_UNITS,
 )
 from lib.codecs.timestamp_units import (
     DELTAS, GRID, SPARSE_GRID, GridParts, decode_timestamp_units, encode_timestamp_units, finish_grids,

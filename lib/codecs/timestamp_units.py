@@ -13,10 +13,12 @@ from collections import namedtuple
 
 import numpy as np
 
-from lib.bitstream.varint import encode_varints, read_varint_list, zigzag_decode, zigzag_decode_int, zigzag_encode
-from lib.codecs.delta import to_signed64
+from lib.bitstream.varint import (
+    encode_varints, read_varint_list, zigzag_decode, zigzag_decode_int, zigzag_encode,
+)
 from lib.codecs.batched_bins import bins_stream, bins_stream_nonzero
 from lib.codecs.byte_planes import DEFLATE, LZMA1, PLANES, plane_coder
+from lib.codecs.delta import to_signed64
 from lib.codecs.stream_coder import nonzero_of, scatter_runs, zero_runs
 from lib.errors import FormatError
 

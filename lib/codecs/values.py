@@ -23,21 +23,21 @@ from collections import namedtuple
 
 import numpy as np
 
+from lib.bitstream.packing import bit_lengths
+from lib.bitstream.varint import encode_varints, read_varint_list, read_varints, zigzag_decode, zigzag_encode
 from lib.codecs.batched_bins import bins_stream
 from lib.codecs.bins import decode_bins, encode_bins
 from lib.codecs.byte_planes import DEFLATE, LZMA1, PLANES, plane_coder
-from lib.bitstream.packing import bit_lengths
 from lib.codecs.decimals import (
-    centred_residuals, choose_exponent, common_factor, decimal_ints, DELTA, DELTA_OF_DELTA, DIGIT_BITS,
-    E_MAX, EXCEPTION_BITS, exponent_from_needs, fill_exceptions, FORWARD, ints_to_floats, INVERSE,
-    median_base, PLAIN, plan_integers, planning_sample, position_gaps, positions_from_gaps, POWERS_OF_TEN,
-    SAMPLE_SIZE, smallest_exponents, TRANSFORM_NAMES,
+    DELTA, DELTA_OF_DELTA, DIGIT_BITS, E_MAX, EXCEPTION_BITS, FORWARD, INVERSE, PLAIN, POWERS_OF_TEN,
+    SAMPLE_SIZE, TRANSFORM_NAMES, centred_residuals, choose_exponent, common_factor, decimal_ints,
+    exponent_from_needs, fill_exceptions, ints_to_floats, median_base, plan_integers, planning_sample,
+    position_gaps, positions_from_gaps, smallest_exponents,
 )
-from lib.codecs.limits import check_count
 from lib.codecs.gorilla import decode_values
-from lib.errors import FormatError
-from lib.bitstream.varint import encode_varints, read_varint_list, read_varints, zigzag_decode, zigzag_encode
+from lib.codecs.limits import check_count
 from lib.codecs.run_length import run_length_decode, run_length_encode
+from lib.errors import FormatError
 
 PATTERN_BYTES = 8
 

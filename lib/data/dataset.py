@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.plumbing.atomic import atomic_write
 from lib.errors import FormatError, MissingDatasetError, RoundTripError
+from lib.plumbing.atomic import atomic_write
 from lib.plumbing.regular_files import read_regular_file
 
 NS_PER_MS = 1_000_000

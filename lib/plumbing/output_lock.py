@@ -18,8 +18,8 @@ import fcntl
 import os
 from pathlib import Path
 
-from lib.plumbing.atomic import ensure_folder
 from lib.errors import SqueezedSignalsError
+from lib.plumbing.atomic import ensure_folder
 
 LOCK_FILENAME = ".squeezed-signals.lock"
 

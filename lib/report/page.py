@@ -20,15 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.plumbing.atomic import write_bytes_atomically
-from lib.data.dataset import DAY_NS, HOUR_NS, MINUTE_NS, load_dataset_for_phase
-from lib.codecs.decimals import smallest_exponents
-from lib.rollup.kinds import GAUGE, metric_kind
-from lib.rollup.levels import rollup_series
 from lib.bitstream.stream import WORD_BITS
+from lib.codecs.decimals import smallest_exponents
 from lib.codecs.gorilla import LEADING_ZEROS_BITS, MAX_LEADING_ZEROS, MEANINGFUL_BITS_BITS, VALUE_FIRST_BITS
+from lib.data.dataset import DAY_NS, HOUR_NS, MINUTE_NS, load_dataset_for_phase
+from lib.plumbing.atomic import write_bytes_atomically
 from lib.report.table import human_bytes, marked_name
 from lib.retention.policy import format_duration
+from lib.rollup.kinds import GAUGE, metric_kind
+from lib.rollup.levels import rollup_series
 from lib.storage.rollup_files import resolution_label
 
 REPORT_FILENAME = "report.html"

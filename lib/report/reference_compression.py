@@ -24,8 +24,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from lib.plumbing.atomic import atomic_write
 from lib.errors import RoundTripError
+from lib.plumbing.atomic import atomic_write
 from lib.report.table import PhaseResult, human_bytes
 
 READ_CHUNK = 1 << 20

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lib.storage.metrics_file import MetricsFile
 from lib.data.dataset import HOUR_NS, series_key
 from lib.rollup.buckets import bucket_starts, quiet_nans
 from lib.rollup.kinds import GAUGE, QUANTILES, metric_kind
 from lib.rollup.sketch import Sketch, regroup_sketch, sketch_quantiles
+from lib.storage.metrics_file import MetricsFile
 from lib.storage.rollup_files import SKETCH_COLUMNS, group_columns
 
 QUESTIONS = ("max", "avg", "p99")

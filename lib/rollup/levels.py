@@ -35,13 +35,13 @@ import numpy as np
 
 from lib.data.dataset import NS_PER_SECOND
 from lib.rollup.buckets import (
-    DEFAULT_RESOLUTIONS_NS, bucket_starts, check_resolutions, check_timestamps_fit, first_last, group_bounds, pick,
-    sorted_points, sum_groups,
+    DEFAULT_RESOLUTIONS_NS, bucket_starts, check_resolutions, check_timestamps_fit, first_last, group_bounds,
+    pick, sorted_points, sum_groups,
 )
 from lib.rollup.exact_sums import ExactSum, exact_sums, limbs_to_float, normalize
 from lib.rollup.kinds import (
-    DERIVED_AGGREGATES, DERIVED_FROM, GAUGE, QUANTILES, STORED_FIELDS, counter_deltas, indices_by_kind, metric_kind,
-    reduce_extreme, with_infinities,
+    DERIVED_AGGREGATES, DERIVED_FROM, GAUGE, QUANTILES, STORED_FIELDS, counter_deltas, indices_by_kind,
+    metric_kind, reduce_extreme, with_infinities,
 )
 from lib.rollup.sketch import (
     Sketch, canonical_sketch, sketch_from_values, sketch_quantiles, slice_sketch, stack_sketches,

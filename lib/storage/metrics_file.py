@@ -48,19 +48,19 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.plumbing.atomic import atomic_write
-from lib.data.dataset import Series, canonical_order, display_name, series_key
-from lib.codecs.gorilla import encode_timestamps, encode_values
-from lib.plumbing.bounded_compression import deflate, inflate
-from lib.errors import FormatError
-from lib.plumbing.regular_files import open_regular_file
 from lib.codecs.batched_bins import drive
+from lib.codecs.gorilla import encode_timestamps, encode_values
 from lib.codecs.selection import (
     batched_timestamp_decoder, batched_value_decoder, decode_timestamps_tagged, decode_values_tagged,
     encode_timestamps_best, encode_values_best, finish_batched_timestamps, finish_batched_values, tag_name,
     timestamp_tag_name,
 )
 from lib.codecs.tags import GORILLA, TIMESTAMP_GORILLA
+from lib.data.dataset import Series, canonical_order, display_name, series_key
+from lib.errors import FormatError
+from lib.plumbing.atomic import atomic_write
+from lib.plumbing.bounded_compression import deflate, inflate
+from lib.plumbing.regular_files import open_regular_file
 
 MAGIC = b"METRICS!"
 FORMAT_VERSION = 2

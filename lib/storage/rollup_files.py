@@ -24,14 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.storage.metrics_file import MetricsFile, write_file
 from lib.data.dataset import DAY_NS, HOUR_NS, MINUTE_NS, NS_PER_SECOND, Series, series_key
+from lib.errors import FormatError
 from lib.rollup.exact_sums import restore_exact_sums
 from lib.rollup.kinds import COUNTER, GAUGE, INTEGER_FIELDS, LIGHT_FIELDS, STORED_FIELDS
 from lib.rollup.levels import Rollup
 from lib.rollup.queries import choose_resolution, query
 from lib.rollup.sketch import Sketch
-from lib.errors import FormatError
+from lib.storage.metrics_file import MetricsFile, write_file
 
 ROLLUP_LABEL = "__rollup__"
 RESOLUTION_LABEL = "__resolution__"

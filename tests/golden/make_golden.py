@@ -19,13 +19,13 @@ GOLDEN = Path(__file__).resolve().parent
 sys.path.insert(0, str(GOLDEN.parents[1]))
 
 from lib.codecs.byte_planes import DEFLATE, LZMA1
-from lib.codecs.timestamp_units import DELTAS, GRID, SPARSE_GRID
 from lib.codecs.selection import CODECS, TIMESTAMP_CODECS
 from lib.codecs.stages import STAGES
 from lib.codecs.tags import (
     CONSTANT, DECIMAL, DECIMAL_BINS, DECIMAL_PLANES, DICTIONARY, GORILLA, LZMA, ORDERED, ORDERED_BINS, RUNS,
     TIMESTAMP_BINS, TIMESTAMP_GORILLA, TIMESTAMP_UNITS, ZLIB,
 )
+from lib.codecs.timestamp_units import DELTAS, GRID, SPARSE_GRID
 from lib.data.dataset import Series, canonical_order  # noqa: E402
 from lib.storage.metrics_file import BLOCK_HEADER, CRC, HEADER, MetricsFile, write_file  # noqa: E402
 

@@ -17,13 +17,8 @@ count is stored by the caller; decoders raise `FormatError` on damaged input.
 """
 from lib.codecs.gorilla.fast import decode_timestamps, decode_values, encode_timestamps, encode_values
 from lib.codecs.gorilla.reference import (
-    LEADING_ZEROS_BITS,
-    MAX_LEADING_ZEROS,
-    MEANINGFUL_BITS_BITS,
-    VALUE_FIRST_BITS,
-    decode_timestamps_reference,
-    decode_values_reference,
-    encode_timestamps_reference,
+    LEADING_ZEROS_BITS, MAX_LEADING_ZEROS, MEANINGFUL_BITS_BITS, VALUE_FIRST_BITS,
+    decode_timestamps_reference, decode_values_reference, encode_timestamps_reference,
     encode_values_reference,
 )
 from lib.codecs.gorilla.stats import timestamp_encoding_stats, value_encoding_stats

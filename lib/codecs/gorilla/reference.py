@@ -78,7 +78,6 @@ from lib.bitstream.stream import MASK64, WORD_BITS, BitReader, BitWriter
 from lib.codecs.delta import to_signed64
 from lib.errors import FormatError
 
-
 TIMESTAMP_FIRST_BITS = 64
 UNIT_LENGTH_BITS = 6
 LARGEST_UNIT = 1 << 62  # used instead of the gcd 2**63, which needs 64 bits
