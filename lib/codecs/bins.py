@@ -31,8 +31,8 @@ in between whichever is smaller. The encoder computes the exact size of every ch
 s) from one histogram and writes only the smallest, so choosing costs no trial encodings; on a tie
 the smaller p, then the smaller s wins.
 
-Layout of one stream (the caller knows the count n)
----------------------------------------------------
+Layout of one stream (the caller knows the count n; docs/format.md, "Bins stream", is normative)
+----------------------------------------------------------------------------------------------
     u8  mode: 0 dense, 1 sparse
     dense:  u8 p | s << 4, varint B (bins used), B varints bin keys in rank order,
             [B > 1: varint U, U bytes: the n unary codes of rank >> s, MSB-first, zero-padded,

@@ -77,7 +77,7 @@ def encode_timestamp_units(timestamps, mode, compressors=(LZMA1, DEFLATE), coder
 
     The streams go out as byte planes through `compressors`, or through `coder` when given.
 
-    Layout: u8 mode, varint zigzag(t0), varint unit, then
+    Layout (docs/format.md, "Timestamp units", is normative): u8 mode, varint zigzag(t0), varint unit, then
       GRID:   varint interval, varint zigzag(shift), plane streams [zigzag(steps), zigzag(jitter)]
       SPARSE_GRID: varint interval, varint zigzag(shift), varint S, varint J (non-zero steps and
               jitters), plane streams [S + 1 zero runs, S steps, J + 1 zero runs, J jitters]
