@@ -135,6 +135,14 @@ def sketch_damage_cases():
             s = columns[column]
             columns[column] = Series(s.name, s.labels, s.timestamps[::-1].copy(), s.values[::-1].copy())
 
+    def swap_first_two_entries(columns):
+        for column in ("sketch_sign", "sketch_key", "sketch_count"):
+            columns[column].values[[0, 1]] = columns[column].values[[1, 0]]
+
+    def repeat_first_entry(columns):
+        for column in ("sketch_sign", "sketch_key", "sketch_count"):
+            columns[column].values[1] = columns[column].values[0]
+
     return [
         ("a sign column one point short", drop_last_point("sketch_sign")),
         ("a sign of 7", set_value("sketch_sign", 0, 7.0)),
@@ -143,6 +151,10 @@ def sketch_damage_cases():
         ("a count of 0", set_value("sketch_count", 0, 0.0)),
         ("a NaN count", set_value("sketch_count", 0, np.nan)),
         ("entries out of bucket order", reverse_entries),
+        ("two entries of a bucket swapped", swap_first_two_entries),
+        ("an entry repeated", repeat_first_entry),
+        ("a count column holding 0.5", set_value("count", 0, 0.5)),
+        ("a negative nan_count", set_value("nan_count", 0, -3.0)),
     ]
 
 

@@ -15,10 +15,10 @@ two agree on random fields).
 """
 import numpy as np
 
-from lib.bitstream.stream import WORD_BITS, WORD_BYTES
+from lib.bitstream.stream import MASK64, WORD_BITS, WORD_BYTES
 
 _U64 = np.uint64
-_ALL_ONES = _U64(0xFFFF_FFFF_FFFF_FFFF)
+_ALL_ONES = _U64(MASK64)
 _U64_WORD_BITS = _U64(WORD_BITS)
 _U64_6 = _U64(6)
 _U64_63 = _U64(63)

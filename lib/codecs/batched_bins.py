@@ -182,8 +182,7 @@ def _decode_batch(streams):
     SHORT_FIELD_BITS bits), in an order of their own."""
     # Streams with several bins first, by rank split: their ranks are then one slice of the
     # element arrays per split.
-    streams = sorted(streams, key=lambda s: -1 if s.unary is None else s.split)
-    streams = [s for s in streams if s.unary is not None] + [s for s in streams if s.unary is None]
+    streams = sorted(streams, key=lambda s: (s.unary is None, s.split))
     counts = np.array([s.count for s in streams], dtype=np.int64)
     firsts = np.cumsum(counts) - counts
     table = np.array([row for s in streams for row in s.rows], dtype=np.int64)

@@ -82,11 +82,11 @@ TRANSFORM_NAMES = {PLAIN: "plain", DELTA: "delta", DELTA_OF_DELTA: "delta-of-del
 
 HEADER_BYTES = 3  # e, transform, width; then four varints
 HEADER_VARINTS = 4
-EXCEPTION_PATTERN_BYTES = 8
+PATTERN_BYTES = 8  # a float64 stored raw (an exception, a run's or a constant's pattern)
 
 # Cost model, in bits. An exception costs its raw pattern plus about one byte of position gap.
 DIGIT_BITS = math.log2(10)
-EXCEPTION_BITS = 8 * (EXCEPTION_PATTERN_BYTES + 1)
+EXCEPTION_BITS = 8 * (PATTERN_BYTES + 1)
 SAMPLE_SIZE = 1024  # values looked at when choosing the exponent
 PLAN_RUNS, PLAN_RUN_LENGTH = 16, 1024  # neighbours looked at when choosing the transform
 
@@ -343,10 +343,10 @@ def decode_decimal(blob, count):
 
     exception_gaps, offset = read_varints(blob, exception_count, offset)
     exception_positions = positions_from_gaps(exception_gaps, count, "exception")
-    if len(blob) - offset != exception_count * EXCEPTION_PATTERN_BYTES:
+    if len(blob) - offset != exception_count * PATTERN_BYTES:
         raise FormatError(
             f"{len(blob) - offset} bytes left for {exception_count} exception patterns of "
-            f"{EXCEPTION_PATTERN_BYTES} bytes"
+            f"{PATTERN_BYTES} bytes"
         )
     patterns = np.frombuffer(blob, dtype="<u8", offset=offset, count=exception_count).astype(_U64)
 

@@ -63,7 +63,6 @@ def with_entropy(candidates, stages, count):
     return candidates + compressed
 
 
-
 def plane_compressors(stages):
     """Entropy stage flags -> the compressors of lib/codecs/byte_planes.py: LZMA -> LZMA1, ZLIB -> DEFLATE."""
     return tuple({LZMA: LZMA1, ZLIB: DEFLATE}[flag] for flag in stages)

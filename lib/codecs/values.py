@@ -29,17 +29,15 @@ from lib.codecs.batched_bins import bins_stream
 from lib.codecs.bins import decode_bins, encode_bins
 from lib.codecs.byte_planes import DEFLATE, LZMA1, PLANES, plane_coder
 from lib.codecs.decimals import (
-    DELTA, DELTA_OF_DELTA, DIGIT_BITS, E_MAX, EXCEPTION_BITS, FORWARD, INVERSE, PLAIN, POWERS_OF_TEN,
-    SAMPLE_SIZE, TRANSFORM_NAMES, centred_residuals, choose_exponent, common_factor, decimal_ints,
-    exponent_from_needs, fill_exceptions, ints_to_floats, median_base, plan_integers, planning_sample,
-    position_gaps, positions_from_gaps, smallest_exponents,
+    DELTA, DELTA_OF_DELTA, DIGIT_BITS, E_MAX, EXCEPTION_BITS, FORWARD, INT64_LIMIT, INVERSE, PATTERN_BYTES,
+    PLAIN, POWERS_OF_TEN, SAMPLE_SIZE, TRANSFORM_NAMES, centred_residuals, choose_exponent, common_factor,
+    decimal_ints, exponent_from_needs, fill_exceptions, ints_to_floats, median_base, plan_integers,
+    planning_sample, position_gaps, positions_from_gaps, smallest_exponents,
 )
 from lib.codecs.gorilla import decode_values
 from lib.codecs.limits import check_count
 from lib.codecs.run_length import run_length_decode, run_length_encode
 from lib.errors import FormatError
-
-PATTERN_BYTES = 8
 
 
 def bit_patterns(values):
@@ -220,7 +218,7 @@ def nearest_decimals(values, exponent):
     to the value, and where that is a usable pair (in range, within ADJUST_LIMIT steps)."""
     with np.errstate(over="ignore", invalid="ignore"):
         scaled = values * POWERS_OF_TEN[exponent]
-        in_range = np.abs(scaled) < 2.0**63
+        in_range = np.abs(scaled) < INT64_LIMIT
         ints = np.where(in_range, np.rint(scaled), 0.0).astype(np.int64)
     nearest = ints_to_floats(ints, exponent)
     if (nearest.view(np.uint64) == values.view(np.uint64)).all():  # all exact decimals: no steps to take
@@ -259,7 +257,7 @@ def adjusted_exponent_costs(sample):
     adjustment adds no bits, so the rows can sum over all values instead of the non-zero ones."""
     with np.errstate(over="ignore", invalid="ignore"):
         scaled = sample[None, :] * POWERS_OF_TEN[:, None]
-        in_range = np.abs(scaled) < 2.0**63
+        in_range = np.abs(scaled) < INT64_LIMIT
         ints = np.where(in_range, np.rint(scaled), 0.0).astype(np.int64)
     nearest = ints.astype(np.float64)
     nearest[1:] /= POWERS_OF_TEN[1:, None]  # ints_to_floats: 10**0 divides nothing

@@ -123,35 +123,49 @@ def rollup_from_columns(name, labels, resolution_ns, columns):
         if not np.array_equal(columns[field].timestamps, bucket_start):
             raise FormatError(f"{where}: column {field} has other buckets than count")
         values = columns[field].values
-        fields[field] = values.astype(np.int64) if field in INTEGER_FIELDS else values
+        if field in INTEGER_FIELDS:
+            check_integers(where, field, values, 0, MAX_EXACT_INTEGER)
+            values = values.astype(np.int64)
+        fields[field] = values
     sketch = None
     if kind == GAUGE and not light:
         sketch = sketch_from_columns(where, bucket_start, columns)
     return Rollup(name, labels, kind, resolution_ns, bucket_start, fields, sketch)
 
 
+MAX_EXACT_INTEGER = 1 << 53  # counts are stored as float64, exact up to here
 # What each sketch column may hold: (smallest, largest) integer. Sign 0 counts zeros, with key 0.
-SKETCH_RANGES = {"sketch_sign": (-1, 1), "sketch_key": (-(1 << 31), (1 << 31) - 1), "sketch_count": (1, 1 << 53)}
+SKETCH_RANGES = {"sketch_sign": (-1, 1), "sketch_key": (-(1 << 31), (1 << 31) - 1), "sketch_count": (1, MAX_EXACT_INTEGER)}
+
+
+def check_integers(where, column, values, low, high):
+    """Refuse a column that should hold integers in low..high but holds 0.5, NaN or 1e300."""
+    if not np.all((values >= low) & (values <= high) & (values == np.floor(values))):
+        raise FormatError(f"{where}: {column} holds values that are not integers in {low}..{high}")
 
 
 def sketch_from_columns(where, bucket_start, columns):
     """The Sketch of a gauge's three sketch columns, after checking docs/format.md's rules: one point
     per entry in each column at the same times, each time a bucket of `count`, in bucket order,
-    and integers in range (a sign of 7 or a count of 0.5 is damage, not a sketch)."""
+    by value within a bucket, and integers in range (a sign of 7 or a count of 0.5 is damage)."""
     entry_times = columns["sketch_key"].timestamps
     if any(not np.array_equal(columns[c].timestamps, entry_times) for c in SKETCH_COLUMNS):
         raise FormatError(f"{where}: the sketch columns do not have one point per entry each")
     row = np.searchsorted(bucket_start, entry_times)
     if np.any(row >= len(bucket_start)) or not np.array_equal(bucket_start[np.minimum(row, len(bucket_start) - 1)], entry_times):
         raise FormatError(f"{where}: sketch entries point at buckets that do not exist")
-    if np.any(np.diff(row) < 0):
-        raise FormatError(f"{where}: sketch entries are not in bucket order")
     for column, (low, high) in SKETCH_RANGES.items():
-        values = columns[column].values
-        if not np.all((values >= low) & (values <= high) & (values == np.floor(values))):
-            raise FormatError(f"{where}: {column} holds values that are not integers in {low}..{high}")
-    if np.any((columns["sketch_sign"].values == 0) & (columns["sketch_key"].values != 0)):
+        check_integers(where, column, columns[column].values, low, high)
+    sign, key = columns["sketch_sign"].values, columns["sketch_key"].values
+    if np.any((sign == 0) & (key != 0)):
         raise FormatError(f"{where}: a sketch entry for zeros has a key other than 0")
+    # Within a bucket the entries go up by the value they stand for: by sign, then by sign * key
+    # (a larger key is a larger magnitude). Quantiles walk them in this order, so a swap or a
+    # repeat would change the answers without a word.
+    step_row, step_sign, step_key = np.diff(row), np.diff(sign), np.diff(sign * key)
+    ascending = (step_row > 0) | ((step_row == 0) & ((step_sign > 0) | ((step_sign == 0) & (step_key > 0))))
+    if not ascending.all():
+        raise FormatError(f"{where}: sketch entries are not in bucket, then value order, or repeat one")
     return Sketch(row.astype(np.int64), *(columns[c].values.astype(SKETCH_DTYPES[c]) for c in SKETCH_COLUMNS))
 
 

@@ -14,7 +14,7 @@ from lib.bitstream.packing import pack_bit_fields, read_bit_fields, words_for_re
 from lib.bitstream.stream import WORD_BITS, BitReader
 from lib.codecs.gorilla.reference import (
     LEADING_ZEROS_BITS, MASK64, MAX_LEADING_ZEROS, MEANINGFUL_BITS_BITS, TIMESTAMP_FIRST_BITS,
-    UNIT_LENGTH_BITS, VALUE_FIRST_BITS, as_timestamps, as_value_bits, check_count, check_stream_end,
+    UNIT_LENGTH_BITS, VALUE_FIRST_BITS, as_timestamps, as_value_bits, check_count_fits, check_stream_end,
     minimum_timestamp_bits, minimum_value_bits, read_unit, representable_unit,
 )
 from lib.errors import FormatError
@@ -134,7 +134,7 @@ _DOD_LENGTH_BY_PEEK = tuple(DOD_PREFIX_BITS[k] + DOD_PAYLOAD_BITS[k] for k in _D
 
 def decode_timestamps(blob, count):
     """Gorilla delta-of-delta bytes -> int64 array of `count` timestamps."""
-    count = check_count(count, blob, minimum_timestamp_bits, "timestamp")
+    count = check_count_fits(count, blob, minimum_timestamp_bits, "timestamp")
     if count == 0:
         return np.zeros(0, dtype=np.int64)
     first = int.from_bytes(blob[:8], "big", signed=True)
@@ -323,7 +323,7 @@ _XOR_PEEK_NEW = XOR_NEW_WINDOW << (_XOR_PEEK_BITS - XOR_CONTROL_BITS)
 
 def decode_values(blob, count):
     """Gorilla XOR bytes -> float64 array of `count` values."""
-    count = check_count(count, blob, minimum_value_bits, "value")
+    count = check_count_fits(count, blob, minimum_value_bits, "value")
     if count == 0:
         return np.zeros(0, dtype=np.float64)
     starts = _record_starts(_xor_record_starts, blob, VALUE_FIRST_BITS, count - 1, "value")

@@ -112,7 +112,7 @@ def minimum_value_bits(count):
     return 0 if count == 0 else VALUE_FIRST_BITS + (count - 1)
 
 
-def check_count(count, blob, minimum_bits_for, what):
+def check_count_fits(count, blob, minimum_bits_for, what):
     """The point count as an int, refused before anything is allocated if `blob` cannot hold it.
 
     `minimum_bits_for(count)` is a lower bound of the stream's length; every point costs at least
@@ -232,7 +232,7 @@ def read_unit(reader):
 
 def decode_timestamps_reference(blob, count):
     """Inverse of `encode_timestamps_reference`: int64 array of `count` timestamps."""
-    count = check_count(count, blob, minimum_timestamp_bits, "timestamp")
+    count = check_count_fits(count, blob, minimum_timestamp_bits, "timestamp")
     if count == 0:
         return np.zeros(0, dtype=np.int64)
     reader = BitReader(blob)
@@ -292,7 +292,7 @@ def _read_window(reader):
 
 def decode_values_reference(blob, count):
     """Inverse of `encode_values_reference`: float64 array of `count` values."""
-    count = check_count(count, blob, minimum_value_bits, "value")
+    count = check_count_fits(count, blob, minimum_value_bits, "value")
     if count == 0:
         return np.zeros(0, dtype=np.float64)
     reader = BitReader(blob)
