@@ -174,3 +174,18 @@ def test_block_point_count_disagreeing_with_a_valid_index_is_refused(tmp_path):
         assert [b.points for b in metrics_file.series[0].blocks] == [5, 5]
     with pytest.raises(FormatError, match="holds 6 points, the index says 5"):
         read_file(tmp_path / "bad.bin")
+
+
+@pytest.mark.parametrize("blocks_read", ["whole file", "one series"])
+def test_a_damaged_block_is_named_by_series_and_number(tmp_path, blocks_read):
+    series = [Series("cpu", {"h": "a"}, np.arange(50, dtype=np.int64) * 10**9, np.arange(50) * 0.5)]
+    write_file(tmp_path / "m.bin", series, block_points=10)
+    damaged = bytearray((tmp_path / "m.bin").read_bytes())
+    damaged[-3] ^= 0xFF  # inside the last block's CRC: the fifth block, number 4
+    (tmp_path / "bad.bin").write_bytes(damaged)
+    with pytest.raises(FormatError, match=r'series cpu\{h="a"\}, block 4: checksum mismatch'):
+        if blocks_read == "whole file":
+            read_file(tmp_path / "bad.bin")
+        else:
+            with MetricsFile(tmp_path / "bad.bin") as f:
+                f.read_series("cpu", {"h": "a"})

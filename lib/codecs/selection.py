@@ -110,10 +110,15 @@ def decode_tagged(tag, blob, count, registry, what):
     return codec.decode(blob, count)
 
 
+def name_of(tag, registry, what):
+    """The codec's name, then the stage's if any: 0x12 -> 'decimal+zlib'."""
+    codec, stage = codec_and_stage(tag, registry, what)
+    return codec.name if stage is None else f"{codec.name}+{stage.name}"
+
+
 def tag_name(tag):
     """1 -> 'gorilla', 0x12 -> 'decimal+zlib'."""
-    codec, stage = codec_and_stage(tag, CODECS, "value")
-    return codec.name if stage is None else f"{codec.name}+{stage.name}"
+    return name_of(tag, CODECS, "value")
 
 
 # Values -------------------------------------------------------------------------------------------
@@ -289,8 +294,7 @@ def encode_timestamps_best(timestamps, entropy=False):
 
 def timestamp_tag_name(tag):
     """1 -> 'gorilla', 0x11 -> 'gorilla+zlib', 2 -> 'units'."""
-    codec, stage = codec_and_stage(tag, TIMESTAMP_CODECS, "timestamp")
-    return codec.name if stage is None else f"{codec.name}+{stage.name}"
+    return name_of(tag, TIMESTAMP_CODECS, "timestamp")
 
 
 def decode_timestamps_tagged(tag, blob, count):

@@ -179,24 +179,51 @@ def encode_decimal_planes(values, compressors=(LZMA1, DEFLATE)):
 def decode_decimal_planes(blob, count):
     check_count(count)
     blob = bytes(blob)
+    head = read_decimal_head(blob, count, "decimal-planes")
+    (residuals,), offset = PLANES.read(blob, [count], head.offset)
+    exceptions = read_exceptions(blob, offset, count, head.exceptions)
+    values = _decimals_from_residuals(head, residuals)
+    return _adjusted_with_exceptions(values, None, exceptions)
+
+
+DecimalHead = namedtuple("DecimalHead", "exponent transform adjusted factor zigzag_base exceptions offset")
+
+
+def read_decimal_head(blob, count, what, adjustable=False):
+    """The fields before a decimal block's streams (e, transform, g, base, exception count), checked;
+    `offset` is where the streams start. Only decimal-bins may set the ADJUSTED flag (`adjustable`)."""
     if count == 0 or len(blob) < 2:
-        raise FormatError("a decimal-planes block needs a header and at least one value")
-    exponent, transform = blob[0], blob[1]
+        raise FormatError(f"a {what} block needs a header and at least one value")
+    adjusted = adjustable and bool(blob[1] & ADJUSTED)
+    exponent, transform = blob[0], blob[1] & ~ADJUSTED if adjustable else blob[1]
     if exponent > E_MAX or transform not in TRANSFORM_NAMES:
-        raise FormatError(f"decimal-planes exponent {exponent} or transform {transform} is invalid")
-    (factor, zigzag_base, exception_count), offset = read_varints(blob, 3, 2)
+        raise FormatError(f"{what} exponent {exponent} or transform {transform} is invalid")
+    (factor, zigzag_base, exception_count), offset = read_varint_list(blob, 3, 2)
     if factor == 0 or exception_count > count:
         raise FormatError(f"common factor {factor}, {exception_count} exceptions in a block of {count}")
-    (residuals,), offset = PLANES.read(blob, [count], offset)
-    gaps, offset = read_varints(blob, int(exception_count), offset)
-    positions = positions_from_gaps(gaps, count, "exception")
-    if len(blob) - offset != int(exception_count) * PATTERN_BYTES:
+    return DecimalHead(exponent, transform, adjusted, factor, zigzag_base, exception_count, offset)
+
+
+def read_exceptions(blob, offset, count, exception_count):
+    """(positions, patterns) of the exceptions after a decimal block's streams, or None when there
+    are none; the patterns must end the block."""
+    positions = None
+    if exception_count:
+        gaps, offset = read_varints(blob, exception_count, offset)
+        positions = positions_from_gaps(gaps, count, "exception")
+    if len(blob) - offset != exception_count * PATTERN_BYTES:
         raise FormatError(f"{len(blob) - offset} bytes left for {exception_count} exception patterns")
-    scaled = _integers_from_residuals(transform, zigzag_base, residuals)
-    ints = (scaled.view(np.uint64) * np.uint64(factor)).view(np.int64)
-    values = ints_to_floats(ints, exponent)
-    values.view(np.uint64)[positions] = np.frombuffer(blob, dtype="<u8", offset=offset).astype(np.uint64)
-    return values
+    if positions is None:
+        return None
+    return positions, np.frombuffer(blob, dtype="<u8", offset=offset).astype(np.uint64)
+
+
+def _decimals_from_residuals(head, residuals):
+    """Undo centring and the transform, multiply by g, divide by 10**e: the decimals of one block."""
+    ints = _integers_from_residuals(head.transform, head.zigzag_base, residuals)
+    if head.factor != 1:
+        ints = (ints.view(np.uint64) * np.uint64(head.factor)).view(np.int64)
+    return ints_to_floats(ints, head.exponent)
 
 
 # DECIMAL_BINS: decimals, and floats within a few units in the last place of a decimal ------------
@@ -314,46 +341,13 @@ def encode_decimal_bins(values):
 def decode_decimal_bins(blob, count):
     check_count(count)
     blob = bytes(blob)
-    head = _decimal_bins_head(blob, count)
+    head = read_decimal_head(blob, count, "decimal-bins", adjustable=True)
     residuals, offset = decode_bins(blob, count, head.offset)
     adjustments = None
     if head.adjusted:
         adjustments, offset = decode_bins(blob, count, offset)
-    exceptions = _decimal_bins_exceptions(blob, offset, count, head.exceptions)
-    ints = _integers_from_residuals(head.transform, head.zigzag_base, residuals)
-    if head.factor != 1:
-        ints = (ints.view(np.uint64) * np.uint64(head.factor)).view(np.int64)
-    values = ints_to_floats(ints, head.exponent)
-    return _adjusted_with_exceptions(values, adjustments, exceptions)
-
-
-DecimalBinsHead = namedtuple("DecimalBinsHead", "exponent transform adjusted factor zigzag_base exceptions offset")
-
-
-def _decimal_bins_head(blob, count):
-    """The fields before a decimal-bins block's streams, checked; `offset` is where they start."""
-    if count == 0 or len(blob) < 2:
-        raise FormatError("a decimal-bins block needs a header and at least one value")
-    exponent, transform, adjusted = blob[0], blob[1] & ~ADJUSTED, bool(blob[1] & ADJUSTED)
-    if exponent > E_MAX or transform not in TRANSFORM_NAMES:
-        raise FormatError(f"decimal-bins exponent {exponent} or transform {transform} is invalid")
-    (factor, zigzag_base, exception_count), offset = read_varint_list(blob, 3, 2)
-    if factor == 0 or exception_count > count:
-        raise FormatError(f"common factor {factor}, {exception_count} exceptions in a block of {count}")
-    return DecimalBinsHead(exponent, transform, adjusted, factor, zigzag_base, exception_count, offset)
-
-
-def _decimal_bins_exceptions(blob, offset, count, exception_count):
-    """(positions, patterns) of the exceptions after the streams, or None when there are none."""
-    positions = None
-    if exception_count:
-        gaps, offset = read_varints(blob, exception_count, offset)
-        positions = positions_from_gaps(gaps, count, "exception")
-    if len(blob) - offset != exception_count * PATTERN_BYTES:
-        raise FormatError(f"{len(blob) - offset} bytes left for {exception_count} exception patterns")
-    if positions is None:
-        return None
-    return positions, np.frombuffer(blob, dtype="<u8", offset=offset).astype(np.uint64)
+    exceptions = read_exceptions(blob, offset, count, head.exceptions)
+    return _adjusted_with_exceptions(_decimals_from_residuals(head, residuals), adjustments, exceptions)
 
 
 def _adjusted_with_exceptions(values, adjustments, exceptions):
@@ -375,12 +369,12 @@ def decimal_bins_decoder(blob, count):
     streams and returns its parts, which `finish_decimal_bins` turns into values with other blocks'."""
     check_count(count)
     blob = bytes(blob)
-    head = _decimal_bins_head(blob, count)
+    head = read_decimal_head(blob, count, "decimal-bins", adjustable=True)
     residuals, offset = yield from bins_stream(blob, head.offset, count)
     adjustments = None
     if head.adjusted:
         adjustments, offset = yield from bins_stream(blob, offset, count)
-    exceptions = _decimal_bins_exceptions(blob, offset, count, head.exceptions)
+    exceptions = read_exceptions(blob, offset, count, head.exceptions)
     return DecimalBinsParts(head, residuals, adjustments, exceptions)
 
 
@@ -462,7 +456,7 @@ INVERSE_SEGMENTED = {PLAIN: lambda values, firsts: values, DELTA: segmented_cums
 # frequent first, then for each point the rank of its value in that list, as a bins stream (the
 # frequent ones get short codes). Layout: varint U, u8 tag and varint length of the dictionary's
 # own block (U values, encoded by the fast chooser), the block, bins stream of the U-based ranks.
-# The chooser lives a layer below (lib/codecs/selection.py), so it is passed in: `encode_entries(values)
+# The chooser (lib/codecs/selection.py) imports this module, so it is passed in: `encode_entries(values)
 # -> (tag, blob)` and `decode_entries(tag, blob, size) -> values`, which refuses tags that cannot hold them.
 
 DICTIONARY_MAX_SHARE = 4  # tried when a sample has at most 1/4 as many distinct patterns as values

@@ -170,6 +170,18 @@ def open_block(block, where="block", expected_points=None):
             bytes(body[timestamps_end:]))
 
 
+@dataclass(frozen=True)
+class BlockName:
+    """Names a block in error messages, turned into text only when one is raised: the series'
+    display name costs more to build than a small block costs to decode."""
+    path: Path
+    entry: object  # the SeriesEntry of the block's series
+    number: int
+
+    def __str__(self):
+        return f"{self.path}: series {self.entry.display_name()}, block {self.number}"
+
+
 BATCH_FROM_BLOCKS = 3
 BATCH_POINTS = 1 << 18
 
@@ -479,7 +491,7 @@ class MetricsFile:
         for entry, numbers in wanted:
             for number in numbers:
                 block = entry.blocks[number]
-                where = f"{self.path}: series {entry.display_name()}, block {number}"
+                where = BlockName(self.path, entry, number)
                 if data_section is None:
                     data = self._read_at(self.data_offset + block.offset, block.length)
                 else:
