@@ -20,7 +20,11 @@ from lib.errors import SqueezedSignalsError
 from lib.plumbing.output_lock import locked_output_dir
 from lib.plumbing.progress import Progress
 from lib.report.table import PhaseResult, human_bytes
+from lib.report.text import shorten, wrap
 from lib.runner.cli import add_dataset_arguments, exit_on_user_error, make_parser
+
+
+MAX_NAMES_SHOWN = 20  # an import of thousands of metrics lists the first few
 
 
 def run(output_dir, size=generator.DEFAULT_SIZE, seed=generator.DEFAULT_SEED,
@@ -73,7 +77,8 @@ def print_summary(series_list, info, path, size_bytes):
         print(f"  time span: {format_utc(first)} .. {format_utc(last)} ({(last - first) / 3.6e12:.1f} h)")
         print(f"  scrape intervals: {format_intervals(scrape_intervals(nonempty))}")
     metrics = Counter(s.name for s in series_list)
-    print(f"  metrics: {len(metrics)} ({', '.join(sorted(metrics))})")
+    print(wrap(f"metrics: {len(metrics):,} ({', '.join(shorten(name, 60) for name in sorted(metrics)[:MAX_NAMES_SHOWN])}"
+               f"{', ...' if len(metrics) > MAX_NAMES_SHOWN else ''})", hanging="    "))
     for name, description in sorted(info.get("kinds", {}).items()):
         print(f"    {name}: {description}")
     print(f"  wrote {path} ({human_bytes(size_bytes)}, {size_bytes / max(points, 1):.1f} bytes/point)")
@@ -86,9 +91,11 @@ def scrape_intervals(series_list):
                    for s in series_list if len(s) > 1)
 
 
-def format_intervals(counts):
-    """{15: 30, 10: 10} -> "15 s: 30 series, 10 s: 10 series" (the most common first)."""
-    return ", ".join(f"{seconds} s: {n} series" for seconds, n in counts.most_common()) or "-"
+def format_intervals(counts, shown=6):
+    """{15: 30, 10: 10} -> "15 s: 30 series, 10 s: 10 series" (the most common first, at most `shown`)."""
+    common = counts.most_common()
+    text = ", ".join(f"{seconds} s: {n} series" for seconds, n in common[:shown]) or "-"
+    return text + (f", and {len(common) - shown} other intervals" if len(common) > shown else "")
 
 
 def format_utc(ns):

@@ -40,6 +40,7 @@ from lib.plumbing.atomic import atomic_write
 from lib.plumbing.progress import Progress
 from lib.plumbing.regular_files import open_regular_file
 from lib.report.table import PhaseResult, human_bytes
+from lib.report.text import REPORT_WIDTH, shorten
 from lib.runner.cli import run_phase_script
 from lib.runner.phases import OUTPUT_FILENAMES, write_and_verify
 
@@ -274,9 +275,10 @@ def run(output_dir):
 def print_report(path, size, points):
     with open(path, "rb") as f:
         example = f.readline().decode().strip()
-    print(f"Phase 1: NDJSON, one JSON object per point -> {path}")
+    print("Phase 1: NDJSON, one JSON object per point")
+    print(f"  wrote {path}")
     print(f"  {points:,} points in {human_bytes(size)}: {size / max(points, 1):.1f} bytes per point")
-    print(f"  a line: {example}")
+    print(f"  a line: {shorten(example, REPORT_WIDTH - 10)}")
     print("  Every line repeats the metric name, all labels and the field names; numbers are text.")
     print("  Read back and verified identical, bit for bit.")
 

@@ -19,6 +19,7 @@ report shows it happening); phase 4's METRICS! file adds a CRC32 to every block 
 from pathlib import Path
 
 import msgpack
+import numpy as np
 
 from lib.data.dataset import Series, canonical_order, load_dataset_for_phase, total_points
 from lib.errors import FormatError
@@ -27,6 +28,7 @@ from lib.plumbing.progress import Progress
 from lib.plumbing.regular_files import open_regular_file
 from lib.plumbing.safe_msgpack import DAMAGE_ERRORS, limits_for
 from lib.report.table import PhaseResult, human_bytes
+from lib.report.text import plural, wrap
 from lib.runner.cli import run_phase_script
 from lib.runner.phases import OUTPUT_FILENAMES, write_and_verify
 
@@ -95,13 +97,45 @@ def run(output_dir):
     return PhaseResult(2, "columnar msgpack", path, size, points, seconds, verified=verified)
 
 
+def redundancy(series_list):
+    """What phase 3 will take out, measured on this data: the share of timestamp steps within 1% of
+    their series' most common step, and the shares of values equal to the one before (bit for bit)
+    and within 1% of it. Steps [15, 15, 16, 30] (ms): the usual step 15, three of four within 1%."""
+    steps_near = steps = equal = close = pairs = 0
+    for s in series_list:
+        if len(s) < 2:
+            continue
+        step = s.timestamps[1:].view(np.uint64) - s.timestamps[:-1].view(np.uint64)  # wraps, never overflows
+        distinct, counts = np.unique(step, return_counts=True)
+        usual = distinct[counts.argmax()]
+        steps += step.size
+        steps_near += int(np.count_nonzero(np.abs(step.astype(np.float64) - float(usual)) <= float(usual) / 100))
+        previous, current = s.values[:-1], s.values[1:]
+        same = previous.view(np.uint64) == current.view(np.uint64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            near = ~same & (np.abs(current - previous) <= 0.01 * np.abs(previous))
+        equal += int(same.sum())
+        close += int(near.sum())
+        pairs += step.size
+    share = (lambda n, of: 100 * n / of if of else 0.0)
+    return share(steps_near, steps), share(equal, pairs), share(close, pairs)
+
+
 def print_report(series_list, path, size, points):
     metadata_bytes = len(msgpack.packb([{"name": s.name, "labels": s.labels} for s in series_list]))
-    print(f"Phase 2: columnar msgpack -> {path}")
+    print("Phase 2: columnar msgpack")
+    print(f"  wrote {path}")
     print(f"  {points:,} points in {human_bytes(size)}: {size / max(points, 1):.1f} bytes per point")
-    print(f"  series metadata is written once: {human_bytes(metadata_bytes)} for {len(series_list)} series")
-    print("  Still wasteful: 9 bytes per timestamp although they step by a near-constant interval, and 9 bytes per")
-    print("  value although most values barely change. Phase 3 encodes the differences instead.")
+    print(f"  series metadata is written once: {human_bytes(metadata_bytes)} for {plural(len(series_list), 'series', 'series')}")
+    steady, repeated, close = redundancy(series_list)
+    if not any(len(s) > 1 for s in series_list):
+        print("  9 bytes per timestamp and per value; no series has two points, so there is no difference to store.")
+    else:
+        print(wrap(f"Still 9 bytes per timestamp, {'although' if steady >= 50 else 'and'} {steady:.0f}% of the steps "
+                   f"between a series' timestamps are within 1% of its usual step; and 9 bytes per value, "
+                   f"{'although' if repeated + close >= 50 else 'and'} {repeated:.0f}% of values repeat the one "
+                   f"before and {close:.0f}% more differ from it by under 1%. Phase 3 stores the differences "
+                   f"instead."))
     print("  Read back and verified identical, bit for bit.")
 
 

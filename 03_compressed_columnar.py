@@ -27,8 +27,9 @@ on average, because its repeats cost one bit each; the report prints both.)
 
 What this file cannot do, like phases 1 and 2: notice damage. It carries no checksum, and a
 compressed stream has no spare bits, so a bit flipped on disk often decodes without complaint
-into a different value. That is not a bug to patch here but the reason phase 4 exists: its METRICS!
-file has a CRC32 per block and refuses the same flip. The report demonstrates both on one series.
+into a different value; the report finds such a flip on one series of the data. That is not a bug
+to patch here but one reason phase 4 exists: its METRICS! file has a CRC32 per block, and its
+report shows a flip refused.
 """
 import tempfile
 from pathlib import Path
@@ -37,7 +38,6 @@ import msgpack
 import numpy as np
 
 from lib.bitstream.varint import encode_varints, zigzag_encode
-from lib.codecs.decimals import smallest_exponents
 from lib.codecs.delta import encode_delta, encode_delta_of_delta
 from lib.codecs.gorilla import (
     decode_timestamps, decode_values, encode_timestamps, encode_values, timestamp_encoding_stats,
@@ -45,17 +45,17 @@ from lib.codecs.gorilla import (
 )
 from lib.codecs.run_length import run_length_encode
 from lib.data.dataset import (
-    Series, canonical_order, dataset_path, first_difference, float_bits, load_dataset, total_points,
+    Series, canonical_order, dataset_path, float_bits, load_dataset, total_points,
 )
 from lib.errors import FormatError
 from lib.plumbing.atomic import write_bytes_atomically
 from lib.plumbing.progress import Progress
 from lib.plumbing.regular_files import read_regular_file
 from lib.plumbing.safe_msgpack import DAMAGE_ERRORS, limits_for
-from lib.report.table import PhaseResult, human_bytes
+from lib.report.table import PhaseResult, human_bytes, ratio_words
+from lib.report.text import REPORT_WIDTH, plural, shorten, wrap
 from lib.runner.cli import run_phase_script
 from lib.runner.phases import OUTPUT_FILENAMES, earlier_phase_file, write_and_verify
-from lib.storage import metrics_file
 
 FILENAME = OUTPUT_FILENAMES[3]
 
@@ -156,17 +156,18 @@ def print_report(path, size, series_list, info):
     table = per_metric_table(series_list)
     ts_bits = sum(r["ts_bits"] for r in table.values())
     value_bits = sum(r["value_bits"] for r in table.values())
-    pairs = sum(max(r["points"] - 1, 0) for r in table.values()) or 1
-    print(f"Phase 3: compressed columns (delta-of-delta timestamps, Gorilla XOR values) -> {path}")
+    pairs = sum(max(r["points"] - 1, 0) for r in table.values())
+    print("Phase 3: compressed columns (delta-of-delta timestamps, Gorilla XOR values)")
+    print(f"  wrote {path}")
     print(f"  {points:,} points in {human_bytes(size)}: {size / max(points, 1):.2f} bytes per point")
     phase2 = earlier_phase_file(Path(path).parent, 2)
     if phase2:
-        print(f"  {phase2.stat().st_size / size:.1f}x smaller than phase 2's columns ({human_bytes(phase2.stat().st_size)})")
-    print(f"  timestamps: {ts_bits / max(points, 1):.2f} bits each; "
-          f"{100 * sum(r['dod_zero'] for r in table.values()) / pairs:.1f}% of delta-of-deltas are 0")
-    print_one_late_scrape()
+        print(f"  {ratio_words(phase2.stat().st_size, size)} than phase 2's columns ({human_bytes(phase2.stat().st_size)})")
+    zero_share = 100 * sum(r["dod_zero"] for r in table.values()) / max(pairs, 1)
+    print(f"  timestamps: {ts_bits / max(points, 1):.2f} bits each; {zero_share:.1f}% of delta-of-deltas are 0")
+    print_late_scrapes(series_list, zero_share)
     print(f"  values:     {value_bits / max(points, 1):.2f} bits each; "
-          f"{100 * sum(r['same'] for r in table.values()) / pairs:.1f}% of XORs are 0 (value repeated)")
+          f"{100 * sum(r['same'] for r in table.values()) / max(pairs, 1):.1f}% of XORs are 0 (value repeated)")
 
     steps, runs = timestamp_steps(series_list)
     print("  What each step does to the timestamps:")
@@ -184,34 +185,73 @@ def print_report(path, size, series_list, info):
     for name, row in sorted(table.items(), key=lambda item: item[1]["value_bits"] / item[1]["points"]):
         n, xors = row["points"], max(row["points"] - 1, 1)
         nonzero = row["reuse"] + row["new"]
-        print(f"    {name:<31} {n:>8,} {row['ts_bits'] / n:>6.2f} {row['value_bits'] / n:>6.2f}  "
-              f"{100 * row['same'] / xors:>4.0f}% {100 * row['reuse'] / xors:>4.0f}% {100 * row['new'] / xors:>4.0f}%  "
-              f"{row['meaningful'] / nonzero if nonzero else 0:>9.1f}  {kinds.get(name, '')}")
+        line = (f"    {shorten(name, 31):<31} {n:>8,} {row['ts_bits'] / n:>6.2f} {row['value_bits'] / n:>6.2f}  "
+                f"{100 * row['same'] / xors:>4.0f}% {100 * row['reuse'] / xors:>4.0f}% {100 * row['new'] / xors:>4.0f}%  "
+                f"{row['meaningful'] / nonzero if nonzero else 0:>9.1f}  ")
+        print(line + shorten(kinds.get(name, ""), REPORT_WIDTH - len(line)))
     print_decimal_weakness(series_list, table)
     print("  Read back and verified identical, bit for bit.")
     print_bit_flip_demonstration(series_list)
 
 
-def print_one_late_scrape(interval_ms=15_000, late_ms=3):
-    """Why the zero share is lower than the share of punctual scrapes, on a worked example."""
+def most_common(values):
+    distinct, counts = np.unique(values, return_counts=True)
+    return distinct[counts.argmax()]
+
+
+def late_scrapes(series_list):
+    """(scrapes off their series' grid, non-zero delta-of-deltas). A series' grid is its most
+    common interval, from its most common remainder: timestamps [0, 15, 31, 45] ms have the interval
+    15 and the remainders [0, 0, 1, 0], so the scrape at 31 is one unit late."""
+    off_grid = nonzero = 0
+    for s in series_list:
+        if len(s) < 3:
+            continue
+        steps = s.timestamps[1:].view(np.uint64) - s.timestamps[:-1].view(np.uint64)  # wraps, never overflows
+        interval = most_common(steps)
+        if interval == 0 or interval >= 1 << 62:  # no usual step forwards in time
+            continue
+        remainders = s.timestamps.view(np.uint64) % interval
+        off_grid += int(np.count_nonzero(remainders != most_common(remainders)))
+        nonzero += int(np.count_nonzero(encode_delta_of_delta(s.timestamps)[2:]))
+    return off_grid, nonzero
+
+
+def print_late_scrapes(series_list, zero_share, interval_ms=15_000, late_ms=3):
+    """Why the share of zero delta-of-deltas is lower than the share of punctual scrapes: a worked
+    example, then what this data does."""
+    off_grid, nonzero = late_scrapes(series_list)
+    if not off_grid:
+        where = (f"the {nonzero:,} non-zero ones after each series' second point are at missed scrapes and gaps"
+                 if nonzero else "none is missed: each series' only non-zero delta-of-delta is its first, "
+                 "taken against an implicit previous delta of 0")
+        print(wrap(f"Every scrape lies on its series' grid of its usual interval; {where}.", indent="    "))
+        return
     timestamps = np.arange(5, dtype=np.int64) * interval_ms
     timestamps[2] += late_ms
     deltas = encode_delta(timestamps)[1:]
     dods = encode_delta_of_delta(timestamps)[2:]
-    print(f"    one scrape {late_ms} ms late: timestamps {', '.join(map(str, timestamps))} ms")
-    print(f"    have deltas {', '.join(map(str, deltas))} and delta-of-deltas {', '.join(f'{d:+d}' for d in dods)}: "
-          f"{np.count_nonzero(dods)} non-zero codes")
-    print("    for one late scrape, so the share of zeros is well below the share of punctual scrapes")
+    print(f"    one scrape {late_ms} ms late: timestamps {', '.join(map(str, timestamps))} ms have deltas "
+          f"{', '.join(map(str, deltas))}")
+    print(f"    and delta-of-deltas {', '.join(f'{d:+d}' for d in dods)}: {np.count_nonzero(dods)} non-zero codes for "
+          f"one late scrape.")
+    print(wrap(f"Here {plural(off_grid, 'scrape')} off the grid {'makes' if off_grid == 1 else 'make'} {nonzero:,} "
+               f"non-zero delta-of-deltas "
+               f"({nonzero / off_grid:.1f} each, missed scrapes included), so the share of zeros is "
+               f"{'well below' if nonzero > 1.5 * off_grid else 'about'} the share of punctual scrapes.",
+               indent="    "))
 
 
 def decimal_places(values, most=6):
-    """Fewest decimals (up to `most`) that write every finite value exactly, or None.
-
-    A value "has e decimals" exactly when the decimal codec of phase 4 can store it at exponent e.
-    """
+    """Fewest decimals (up to `most`) that write every finite value exactly, or None: a value has e
+    decimals when rint(value * 10**e) / 10**e gives back its very bits ([12.5, 3.25] -> 2)."""
     finite = values[np.isfinite(values)]
-    places = int(smallest_exponents(finite).max()) if finite.size else 0
-    return places if places <= most else None
+    for places in range(most + 1):
+        with np.errstate(over="ignore", invalid="ignore"):
+            back = np.rint(finite * 10.0**places) / 10.0**places
+        if np.array_equal(float_bits(back), float_bits(finite)):
+            return places
+    return None
 
 
 def print_decimal_weakness(series_list, table):
@@ -220,38 +260,43 @@ def print_decimal_weakness(series_list, table):
     xor = int(np.float64(a).view(np.uint64) ^ np.float64(b).view(np.uint64))
     meaningful = xor.bit_length() - ((xor & -xor).bit_length() - 1)
     print(f"  Where Gorilla struggles: {a} and {b} differ by one cent, yet their XOR {xor:#018x} has")
-    print(f"    {meaningful} meaningful bits, because 0.01 has no short binary form. Decimal metrics pay")
-    print("    for it whenever the value changes; repeats still cost 1 bit, so a mostly constant one stays cheap:")
+    print(f"    {meaningful} meaningful bits, because 0.01 has no short binary form.")
+    decimal_metrics = []
     for name, row in sorted(table.items()):
         values = np.concatenate([s.values for s in series_list if s.name == name])
         places = decimal_places(values)
         finite = values[np.isfinite(values)]
-        if not places or finite.size == 0:
-            continue
-        information = np.log2((finite.max() - finite.min()) * 10**places + 1)
+        if places and finite.size:
+            decimal_metrics.append((name, row, places, finite))
+    if not decimal_metrics:
+        print("    No metric here is written with 1 to 6 decimals, so this weakness does not show on this data.")
+        return
+    print("    The metrics written with a few decimals pay for it whenever the value changes (a repeat costs 1 bit):")
+    for name, row, places, finite in decimal_metrics:
+        with np.errstate(over="ignore"):
+            information = np.log2((finite.max() - finite.min()) * 10**places + 1)
         changed = row["reuse"] + row["new"]
         kept = row["meaningful"] / changed if changed else 0.0
-        print(f"    {name}: {places} decimals in [{finite.min():g}, {finite.max():g}], at most "
-              f"{information:.1f} bits of information per value; Gorilla stores {row['value_bits'] / row['points']:.1f}")
-        print(f"      on average: {100 * row['same'] / max(row['points'] - 1, 1):.0f}% repeats at 1 bit, "
-              f"and each change keeps {kept:.1f} bits")
+        print(f"    {shorten(name, 60)}: {places} decimals in [{finite.min():g}, {finite.max():g}], at most "
+              f"{information:.1f} bits of information per value;")
+        print(f"      Gorilla stores {row['value_bits'] / row['points']:.1f} on average: "
+              f"{100 * row['same'] / max(row['points'] - 1, 1):.0f}% repeats at 1 bit, and each change keeps "
+              f"{kept:.1f} bits")
 
 
-def read_with_one_bit_flipped(write, read, series, byte_from_end):
-    """Write one series to a temporary file, flip the lowest bit of one byte, read the file back.
-
-    Returns (the dataset read, None), or (None, the reader's error) if it refused the file.
-    """
+def read_with_one_bit_flipped(series, byte_from_end):
+    """Write one series to a phase-3 file in a temporary folder, flip the lowest bit of one byte,
+    read the file back: the dataset read, or None if the reader refused the file."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "one_series"
-        write([series], path)
+        write_compressed([series], path)
         data = bytearray(read_regular_file(path))
         data[-byte_from_end] ^= 1
         path.write_bytes(data)
         try:
-            return read(path), None
-        except FormatError as exc:
-            return None, str(exc).replace(f"{path}: ", "")
+            return read_compressed(path)
+        except FormatError:
+            return None
 
 
 def changed_values(series, read_back):
@@ -265,42 +310,32 @@ def changed_values(series, read_back):
 
 def silent_bit_flip(series_list):
     """Counting back from the end of a phase-3 file of one series, the first one-bit flip that reads
-    back without any error as different values; then the same flip in a METRICS! file.
-
-    Returns None if there is no such flip, else a dict: series, byte_from_end, index, before and
-    after (the first changed value), and refused (the METRICS! reader's error, or None).
-    """
+    back without any error as different values. Returns None if there is none, else a dict: series,
+    byte_from_end, index, before and after (the first changed value)."""
     series = next((s for s in series_list if len(s)), None)
     if series is None:
         return None
     for byte_from_end in range(1, 64):
-        read_back, _error = read_with_one_bit_flipped(write_compressed, read_compressed, series, byte_from_end)
+        read_back = read_with_one_bit_flipped(series, byte_from_end)
         changed = None if read_back is None else changed_values(series, read_back)
         if changed is not None and changed.size:
-            break
-    else:
-        return None
-    index = int(changed[0])
-    # A METRICS! file ends with its last block's CRC32; flip the same bit of the byte before it.
-    _read, refused = read_with_one_bit_flipped(lambda data, path: metrics_file.write_file(path, data),
-                                               metrics_file.read_file, series, metrics_file.CRC.size + 1)
-    return {"series": series, "byte_from_end": byte_from_end, "index": index,
-            "before": float(series.values[index]), "after": float(read_back[0].values[index]),
-            "refused": refused}
+            index = int(changed[0])
+            return {"series": series, "byte_from_end": byte_from_end, "index": index,
+                    "before": float(series.values[index]), "after": float(read_back[0].values[index])}
+    return None
 
 
 def print_bit_flip_demonstration(series_list):
     flip = silent_bit_flip(series_list)
     if flip is None:
+        print("  No checksum: a flipped bit near the end of a one-series file of this data was refused or changed")
+        print("  nothing here, but nothing in the format would notice one that changes a value.")
         return
-    print(f"  No checksum, no warning: one flipped bit in a phase-3 file holding one {flip['series'].name}")
-    print(f"    series (lowest bit of byte {flip['byte_from_end']} from the end)")
-    print(f"    reads back without error, but value {flip['index']:,} is now {flip['after']!r} instead of "
-          f"{flip['before']!r}.")
-    if flip["refused"]:
-        print(f"    The same flip in a METRICS! file (phase 4) is refused: {flip['refused'].rsplit(': ', 1)[-1]}")
-    else:
-        print("    The same flip in a METRICS! file (phase 4) was NOT detected.")
+    print(f"  No checksum, no warning: one flipped bit (the lowest of byte {flip['byte_from_end']} from the end) in a "
+          f"phase-3 file holding")
+    print(f"    {shorten(flip['series'].display_name(), 100)}")
+    print(wrap(f"reads back without error, but value {flip['index']:,} is now {flip['after']!r} instead of "
+               f"{flip['before']!r}. Phase 4 adds a CRC32 to every block for that.", indent="    "))
 
 
 if __name__ == "__main__":

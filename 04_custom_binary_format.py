@@ -27,11 +27,13 @@ from pathlib import Path
 
 from lib.codecs.selection import gloss
 from lib.data.dataset import HOUR_NS, Series, first_difference, load_dataset_for_phase, total_points
-from lib.errors import RoundTripError
+from lib.errors import FormatError, RoundTripError
 from lib.plumbing.progress import Progress
-from lib.report.table import PhaseResult, human_bytes
+from lib.report.table import PhaseResult, human_bytes, ratio_words
+from lib.report.text import plural, shorten, wrap
 from lib.runner.cli import run_phase_script
 from lib.runner.phases import OUTPUT_FILENAMES, earlier_phase_file
+from lib.runner.provenance import record_written
 from lib.storage.metrics_file import (
     BLOCK_HEADER, CRC, DEFAULT_BLOCK_POINTS, HEADER, MetricsFile, overlapping_blocks, read_file, write_file,
 )
@@ -60,6 +62,7 @@ def run(output_dir):
     verified = not failed
     if not verified:
         raise RoundTripError(f"phase 4 ({path}): " + "; ".join(f"{k}: {v}" for k, v in failed.items()))
+    record_written(output_dir, path)
     return PhaseResult(4, "METRICS! binary file", path, size, total_points(series_list), seconds,
                        verified=verified)
 
@@ -141,11 +144,6 @@ def measure_random_access(path, series_list, output_dir, differences):
                       (big_blocks_hour, in_hour), (small_blocks_hour, small)]}
 
 
-def plural(count, noun):
-    """plural(1, "block") -> "1 block", plural(7, "block") -> "7 blocks"."""
-    return f"{count:,} {noun}" + ("" if count == 1 else "s")
-
-
 def print_codec_usage(usage, points):
     glossed = {}
     for column in ("timestamps", "values"):
@@ -162,7 +160,38 @@ def print_codec_usage(usage, points):
         print(f"    {metric:<31} {chosen}")
     print("  The codecs named above:")
     for name, line in glossed.items():
-        print(f"    {name:<16} {line}")
+        print(wrap(f"{name:<16} {line}", indent="    ", hanging=" " * 21))
+
+
+def block_size_lesson(big, small):
+    """What the hour's read on blocks of two sizes shows, from its numbers."""
+    sizes = (f"The series takes {human_bytes(big['series_bytes'])} in {plural(big['of_blocks'], 'block')} of up to "
+             f"{DEFAULT_BLOCK_POINTS:,} points and {human_bytes(small['series_bytes'])} in "
+             f"{plural(small['of_blocks'], 'block')} of {DEMO_BLOCK_POINTS}")
+    if small["of_blocks"] == big["of_blocks"]:
+        return f"{sizes}: it fits one block either way, so the block size changes nothing here."
+    cheaper = small["bytes_read"] < big["bytes_read"]
+    larger = small["series_bytes"] > big["series_bytes"]
+    read = (f"the hour reads {human_bytes(small['bytes_read'])} instead of {human_bytes(big['bytes_read'])}"
+            if cheaper else f"the hour still reads {human_bytes(small['bytes_read'])} (blocks it spans)")
+    cost = "and the series is larger: each block starts its encoders afresh" if larger else "at no cost in size here"
+    return f"{sizes}: with small blocks {read}, {cost}."
+
+
+def crc_lesson(path):
+    """Flip the lowest bit of the byte before the file's last CRC32 (a copy, in a scratch folder)
+    and say what the reader does: the damage phase 3's file would have read as another value."""
+    data = bytearray(Path(path).read_bytes())
+    data[-CRC.size - 1] ^= 1
+    with tempfile.TemporaryDirectory() as scratch:
+        damaged = Path(scratch) / "damaged.bin"
+        damaged.write_bytes(data)
+        try:
+            read_file(damaged)
+        except FormatError as exc:
+            return (f"One flipped bit (the lowest of the byte before the last CRC32) in a copy of this file is "
+                    f"refused: {str(exc).rsplit(': ', 1)[-1]}.")
+    return "One flipped bit in a copy of this file (before its last CRC32) was NOT detected: a bug."
 
 
 def print_report(path, size, seconds, series_list, usage, gorilla, access, differences):
@@ -171,39 +200,39 @@ def print_report(path, size, seconds, series_list, usage, gorilla, access, diffe
         index_size = metrics_file.data_offset
         blocks = sum(len(e.blocks) for e in metrics_file.series)
     framing = blocks * (BLOCK_HEADER.size + CRC.size)
-    print(f"Phase 4: METRICS! binary file with index, checksums and a codec per block -> {path}")
+    print("Phase 4: METRICS! binary file with index, checksums and a codec per block")
+    print(f"  wrote {path}")
     print(f"  {points:,} points in {human_bytes(size)}: {size / max(points, 1):.2f} bytes per point, "
           f"written and verified in {seconds:.2f} s")
-    print(f"  header {HEADER.size} B + index and CRC {human_bytes(index_size - HEADER.size)} + block framing "
-          f"{human_bytes(framing)} ({len(series_list)} series, {blocks} blocks of <= {DEFAULT_BLOCK_POINTS:,} "
-          f"points): {100 * (index_size + framing) / max(size, 1):.1f}% of the file")
+    print(wrap(f"header {HEADER.size} B + index and CRC {human_bytes(index_size - HEADER.size)} + block framing "
+               f"{human_bytes(framing)} ({plural(len(series_list), 'series', 'series')}, {plural(blocks, 'block')} of "
+               f"<= {DEFAULT_BLOCK_POINTS:,} points): {100 * (index_size + framing) / max(size, 1):.1f}% of the file"))
     print_codec_usage(usage, points)
     gorilla_size, gorilla_seconds = gorilla
-    print(f"  The same file with plain Gorilla in every block (phase 3's encoding): {human_bytes(gorilla_size)}, "
-          f"{gorilla_size / max(points, 1):.2f} B/point, written in {gorilla_seconds:.2f} s; "
-          f"the codec choice makes it {gorilla_size / max(size, 1):.2f}x smaller")
+    print(wrap(f"The same file with plain Gorilla in every block (phase 3's encoding): {human_bytes(gorilla_size)}, "
+               f"{gorilla_size / max(points, 1):.2f} B/point, written in {gorilla_seconds:.2f} s: the codec choice "
+               f"makes the file {ratio_words(gorilla_size, size)}."))
     phase3 = earlier_phase_file(Path(path).parent, 3)
     if phase3:
         extra = gorilla_size - phase3.stat().st_size
-        print(f"  Gorilla-only METRICS! file versus phase 3's msgpack file: {extra:+,} bytes "
-              f"({100 * extra / phase3.stat().st_size:+.1f}%), index, block framing and checksums included "
-              f"({'smaller: its binary framing costs less than msgpack' if extra < 0 else 'larger'})")
+        framing = "smaller: its binary framing costs less than msgpack's" if extra < 0 else "larger: its framing costs more"
+        print(wrap(f"Gorilla-only METRICS! file versus phase 3's msgpack file: {extra:+,} bytes "
+                   f"({100 * extra / phase3.stat().st_size:+.1f}%), index, block framing and checksums included "
+                   f"({framing})."))
     if access:
-        print(f"  random access on {access['series']} (best of {TIMING_REPEATS}; index {human_bytes(access['index_bytes'])} "
-              f"read once on open):")
+        print(f"  random access on {shorten(access['series'], 52)} (best of {TIMING_REPEATS}; index "
+              f"{human_bytes(access['index_bytes'])} read on open):")
         for label, row in access["reads"]:
             decoded = f"{plural(row['blocks'], 'block')} decoded" + (f" of its {row['of_blocks']}" if "of_blocks" in row else "")
             print(f"    {label:<27} {row['points']:>10,} points  {1000 * row['seconds']:8.2f} ms  "
                   f"{human_bytes(row['bytes_read']):>10} of data read ({decoded})")
-        big, small = access["reads"][2][1], access["reads"][3][1]
-        print(f"  The series takes {human_bytes(big['series_bytes'])} in {plural(big['of_blocks'], 'block')} of up to "
-              f"{DEFAULT_BLOCK_POINTS:,} points, {human_bytes(small['series_bytes'])} in {small['of_blocks']} "
-              f"blocks of {DEMO_BLOCK_POINTS}: small blocks make an hour cheap to read and the file larger.")
+        print(wrap(block_size_lesson(access["reads"][2][1], access["reads"][3][1])))
+    print(wrap(crc_lesson(path)))
     checked = ", ".join(differences)
     if all(difference is None for difference in differences.values()):
-        print(f"  Read back and verified identical, bit for bit ({checked}).")
+        print(wrap(f"Read back and verified identical, bit for bit ({checked})."))
     else:
-        print(f"  Read back DIFFERENT from the dataset ({checked}): see the error below.")
+        print(wrap(f"Read back DIFFERENT from the dataset ({checked}): see the error below."))
 
 
 if __name__ == "__main__":

@@ -35,7 +35,8 @@ def test_waiting_for_the_reference_rows_shows_progress(monkeypatch):
 
 def test_a_run_with_a_large_ndjson_file_marks_its_reference_rows_estimated(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(reference, "SAMPLE_BYTES", 100_000)
-    results = main.run_all(tmp_path, "small", 42, series=4, points=2000)
+    results, stopped = main.run_all(tmp_path, "small", 42, series=4, points=2000)
+    assert stopped is None
     rows = main.print_comparison(results)
     ndjson_bytes = next(row["bytes"] for row in rows if row["phase"] == 1)
     references = [row for row in rows if row["phase"] == "ref"]

@@ -39,3 +39,12 @@ def test_a_read_that_differs_fails_the_phase_instead_of_claiming_verified(output
     monkeypatch.setattr(phase4, "read_file", one_value_off)
     with pytest.raises(RoundTripError, match="read_file"):
         phase4.run(output_dir)
+
+
+def test_the_crc_lesson_flips_a_bit_of_a_copy_and_quotes_the_refusal(output_dir):
+    phase4.run(output_dir)
+    path = output_dir / "04_metrics.bin"
+    before = path.read_bytes()
+    lesson = phase4.crc_lesson(path)
+    assert "is refused: checksum mismatch, the block is damaged" in lesson
+    assert path.read_bytes() == before  # the file itself is untouched

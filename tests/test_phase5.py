@@ -4,8 +4,11 @@ import pytest
 
 from lib.data.dataset import Series, load_dataset_for_phase, save_dataset
 from lib.errors import RoundTripError
+from lib.retention.projection import Workload
+from lib.runner.provenance import PROVENANCE_FILENAME
 from lib.plumbing.output_lock import LOCK_FILENAME
 from lib.rollup.kinds import LIGHT_FIELDS, STORED_FIELDS
+from lib.storage.metrics_file import MetricsFile
 from lib.storage.rollup_files import read_rollups, rollup_filename
 from tests.conftest import phase_module, run_script
 
@@ -36,18 +39,19 @@ def test_a_level_that_fails_its_check_never_replaces_the_previous_file(small_run
     phase5.run(small_run)
     finest = small_run / rollup_filename(60 * 10**9)
     before = finest.read_bytes()
-    original_read = phase5.read_column
+    original_read = MetricsFile.read_series
 
-    def read_with_one_bit_flipped(metrics_file, column):
-        series = original_read(metrics_file, column)
+    def read_with_one_bit_flipped(metrics_file, name, labels=None):
+        series = original_read(metrics_file, name, labels)
         series.values.view(np.uint64)[-1:] ^= 1
         return series
 
-    monkeypatch.setattr(phase5, "read_column", read_with_one_bit_flipped)
+    monkeypatch.setattr(MetricsFile, "read_series", read_with_one_bit_flipped)
     with pytest.raises(RoundTripError):
         phase5.run(small_run)
     assert finest.read_bytes() == before
-    temporary = [p for p in small_run.iterdir() if p.name.startswith(".") and p.name != LOCK_FILENAME]
+    temporary = [p for p in small_run.iterdir()
+                 if p.name.startswith(".") and p.name not in (LOCK_FILENAME, PROVENANCE_FILENAME)]
     assert not temporary
 
 
@@ -57,8 +61,7 @@ def test_phase_5_row_is_a_projected_lossy_year_and_its_report_says_so(small_run,
     assert result.projected and result.lossy and result.verified
     assert result.on_disk_bytes == sum(p.stat().st_size for p in small_run.glob("05_rollup_*.bin"))
     assert result.points > sum(len(s) for s in load_dataset_for_phase(small_run))  # a year, not these hours
-    for text in ("Projected storage", "Assumptions:", "speed-up", "largest error against raw", "x smaller",
-                 "Retention policy"):
+    for text in ("Projected storage", "Assumptions:", "largest error against raw", "x smaller", "Retention policy"):
         assert text in out
     table = out.split("The same hours at each level")[1].split("  B/bucket =")[0].splitlines()[2:]
     assert table and all(line.endswith(("x smaller", "x larger")) for line in table)  # each says its direction
@@ -105,5 +108,61 @@ def test_a_policy_whose_levels_do_not_tile_an_hour_still_runs(small_run, policy,
     result = run_script("05_downsampling_storage.py", "--output-dir", small_run, "--retention", policy)
     assert result.returncode == 0, result.stderr
     assert (small_run / rollup_filename(level_ns)).exists()
-    timing = result.stdout.split("largest error against raw")[1].split("error = ")[0]
-    assert [line.split()[0] for line in timing.strip().splitlines()[1:]] == ["raw"]  # only raw answers per hour
+    timing = result.stdout.split("largest error against raw\n")[1].splitlines()[1:]
+    rows = [line.split()[0] for line in timing[:next(i for i, line in enumerate(timing) if not line.startswith("    "))]]
+    assert rows == ["raw"]  # only raw answers per hour
+
+
+def counter_block_offset(path):
+    """Where the first block of the first counter series lies in a METRICS! file."""
+    with MetricsFile(path) as f:
+        entry = next(e for e in f.series if e.name.endswith("_total"))
+        return f.data_offset + entry.blocks[0].offset
+
+
+def test_a_damaged_counter_block_is_refused_with_one_line(small_run):
+    # Phase 5 used to read back gauges only: a damaged counter block passed with exit 0.
+    path = small_run / "04_metrics.bin"
+    data = bytearray(path.read_bytes())
+    data[counter_block_offset(path) + 12] ^= 0x10
+    path.write_bytes(data)
+    result = run_script("05_downsampling_storage.py", "--output-dir", small_run)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "checksum mismatch" in result.stderr and "_total" in result.stderr
+
+
+def test_a_phase_4_file_whose_counters_alone_differ_is_refused(small_run):
+    series_list = load_dataset_for_phase(small_run)
+    changed = [Series(s.name, s.labels, s.timestamps, s.values + (1 if s.name.endswith("_total") else 0))
+               for s in series_list]
+    save_dataset(changed, small_run / "00_dataset.bin")
+    assert run_script("04_custom_binary_format.py", "--output-dir", small_run).returncode == 0
+    save_dataset(series_list, small_run / "00_dataset.bin")
+    result = run_script("05_downsampling_storage.py", "--output-dir", small_run)
+    assert result.returncode == 2 and "another dataset" in result.stderr and "_total" in result.stderr
+
+
+def test_the_missing_phase_4_hint_names_the_output_folder(small_run):
+    (small_run / "04_metrics.bin").unlink()
+    result = run_script("05_downsampling_storage.py", "--output-dir", small_run)
+    assert result.returncode == 2
+    assert f"run `python 04_custom_binary_format.py --output-dir {small_run}` first" in result.stderr
+
+
+def test_the_row_and_the_report_project_the_same_named_workload(small_run, capsys):
+    result = phase5.run(small_run, workload=Workload(1000, 30))
+    out = capsys.readouterr().out
+    assert "Projected storage for 1,000 series every 30 s" in " ".join(out.split())
+    assert result.file_label == "1,000 series every 30 s" and result.points == 1000 * 2880 * 365
+    assert result.workload == {"series": 1000, "interval_s": 30} and "1,000 series every 30 s" in result.note
+    assert result.storage_over_time["series"] == 1000
+
+
+def test_a_counter_only_dataset_runs_and_says_what_it_cannot_show(tmp_path, capsys):
+    ts = np.arange(600, dtype=np.int64) * 15 * 10**9
+    save_dataset([Series("jobs_total", {"site": "x"}, ts, np.cumsum(np.ones(600)))], tmp_path / "00_dataset.bin")
+    phase_module("04_custom_binary_format.py").run(tmp_path)
+    assert phase5.run(tmp_path).verified
+    out = " ".join(capsys.readouterr().out.split())
+    assert "No gauge series: the long-range questions" in out and "No gauge holds a finite value" in out
+    assert "No gauge series in this dataset, so no max to look up" in out and "increase of the counter jobs_total" in out

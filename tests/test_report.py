@@ -19,15 +19,17 @@ def test_a_projected_row_is_compared_per_point_and_explained():
         PhaseResult(1, "NDJSON", Path("01.ndjson"), 2000, 10, 0.1, True),
         PhaseResult(4, "METRICS!", Path("04.bin"), 20, 10, 0.1, True),
         PhaseResult(5, "a year", Path("05_rollup_*.bin"), 1000, 1000, 0.1, True, lossy=True, projected=True,
-                    on_disk_bytes=30),
+                    on_disk_bytes=30, file_label="2 series every 60 s",
+                    note="phase 5's row is a year of 2 series every 60 s, 1,000 points, " + "projected " * 20),
     ]
     rows = table_rows(results, 2000)
     assert [r["ratio_vs_ndjson"] for r in rows] == [1.0, 100.0, 200.0]  # NDJSON: 200 bytes a point
     assert rows[2]["projected"] and rows[2]["lossy"] and rows[2]["on_disk_bytes"] == 30
     assert not rows[1]["projected"] and "on_disk_bytes" not in rows[1]
     table = format_table(rows)
-    assert "a year *" in table and "* phase 5 is not these points in a smaller file" in table
-    assert "1,000 points" in table and "30 B" in table
+    assert "a year *" in table and "2 series every 60 s" in table and "05_rollup" not in table
+    assert "\n* phase 5's row is a year of 2 series every 60 s, 1,000 points" in table  # the note, wrapped
+    assert max(len(line) for line in table.splitlines()) <= 120
     assert "bytes per point" in format_bar_chart(rows)
     assert "same points" in COMPARISON_TITLE and "projected" in COMPARISON_TITLE
 

@@ -241,3 +241,17 @@ def assert_identical(expected, actual, context="round trip"):
     difference = first_difference(expected, actual)
     if difference is not None:
         raise RoundTripError(f"{context}: {difference}")
+
+
+def chunks_of_points(series_list, max_points):
+    """The series in consecutive groups of at most `max_points` points (a longer series alone), so
+    that work done a group at a time needs memory for a group, not the dataset."""
+    chunk, points = [], 0
+    for s in series_list:
+        if chunk and points + len(s) > max_points:
+            yield chunk
+            chunk, points = [], 0
+        chunk.append(s)
+        points += len(s)
+    if chunk:
+        yield chunk

@@ -10,10 +10,12 @@ for rows of the same points is the same as comparing sizes. Everything here is p
 machines: no plotting dependency.
 """
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from lib.plumbing.atomic import write_bytes_atomically
+from lib.report.text import wrap
 
 BAR_WIDTH = 40
 
@@ -31,16 +33,24 @@ class PhaseResult:
     projected: bool = False
     on_disk_bytes: int = None  # when projected: the size of the files actually written
     storage_over_time: dict = None  # when projected: lib.retention.projection.storage_over_time of the workload
+    file_label: str = None  # the table's `file` cell when it is not path.name (a projection)
+    note: str = None  # the sentence under the table that says what a starred row is
+    workload: dict = None  # when projected: {"series", "interval_s"} of the projected workload
 
     @property
     def bytes_per_point(self):
         return self.bytes / self.points if self.points else 0.0
 
+    @property
+    def file(self):
+        return self.file_label or self.path.name
+
     def summary_line(self):
         mark = "verified" if self.verified else "NOT verified"
         if self.projected:
             return (f"phase {self.phase} ({self.name}): wrote {self.path} {human_bytes(self.on_disk_bytes)}, {mark}; "
-                    f"projected {human_bytes(self.bytes)} for {self.points:,} points, {self.bytes_per_point:.3f} bytes/point")
+                    f"projected {human_bytes(self.bytes)} for {self.points:,} points ({self.file}), "
+                    f"{self.bytes_per_point:.3f} bytes/point")
         return (
             f"phase {self.phase} ({self.name}): {self.path} {human_bytes(self.bytes)}, "
             f"{self.bytes_per_point:.2f} bytes/point, {mark}"
@@ -85,7 +95,7 @@ def table_rows(results, baseline_bytes):
         row = {
             "phase": r.phase,
             "name": r.name,
-            "file": str(r.path.name),
+            "file": r.file,
             "bytes": r.bytes,
             "points": r.points,
             "bytes_per_point": round(r.bytes_per_point, 4),
@@ -95,10 +105,14 @@ def table_rows(results, baseline_bytes):
             "lossy": r.lossy,
             "projected": r.projected,
         }
-        if r.projected:
+        if r.on_disk_bytes is not None:
             row["on_disk_bytes"] = r.on_disk_bytes
+        if r.workload:
+            row["workload"] = r.workload
         if r.storage_over_time:
             row["storage_over_time"] = r.storage_over_time
+        if r.note:
+            row["note"] = r.note
         rows.append(row)
     return rows
 
@@ -111,13 +125,9 @@ def table_notes(rows):
     """Under the table: what a lossy or projected row is, so nobody reads it as the same points."""
     notes = []
     for row in rows:
-        if row.get("projected"):
-            notes.append(f"* phase {row['phase']} is not these points in a smaller file: it is {row['points']:,} points, "
-                         f"a year of this dataset's series at its scrape rate, stored under the retention policy "
-                         f"(raw points for days, roll-ups after), projected from the sizes measured in this run; "
-                         f"its files on disk hold {human_bytes(row['on_disk_bytes'])}. Lossy: old data keeps "
-                         f"aggregates, not points.")
-        elif row.get("lossy"):
+        if row.get("note"):
+            notes.append(wrap(f"* {row['note']}", indent="", hanging="  "))
+        elif row.get("projected") or row.get("lossy"):
             notes.append(f"* phase {row['phase']} is lossy: it keeps aggregates, not the points.")
     return notes
 
@@ -149,16 +159,29 @@ def format_table(rows):
 
 
 def format_bar_chart(rows, width=BAR_WIDTH):
-    """Horizontal bars proportional to bytes per point (for rows of the same points, to size), so
-    the drop from phase to phase is visible at a glance, the projected row included."""
-    largest = max((row["bytes_per_point"] for row in rows), default=0)
-    label_width = max((len(f"{row['phase']} {marked_name(row)}") for row in rows), default=0)
-    lines = ["bytes per point:"]
+    """Horizontal bars of bytes per point on a log scale, so that every step shows: on a linear
+    scale NDJSON's 211 bytes leave phases 3 to 5 one `#` each. The bars start at the power of ten
+    below the smallest value; each `|` under the chart marks a factor of ten."""
+    drawn = [row for row in rows if row["bytes_per_point"] > 0]
+    if not drawn:
+        return ""
+    low = 10 ** math.floor(math.log10(min(row["bytes_per_point"] for row in drawn)))
+    high = 10 ** math.ceil(math.log10(max(row["bytes_per_point"] for row in drawn) * 1.000001))
+    decades = max(round(math.log10(high / low)), 1)
+    label_width = max(len(f"{row['phase']} {marked_name(row)}") for row in rows)
+    lines = ["bytes per point (log scale):"]
     for row in rows:
-        filled = round(width * row["bytes_per_point"] / largest) if largest else 0
-        bar = "#" * max(filled, 1 if row["bytes"] else 0)
+        value = row["bytes_per_point"]
+        filled = round(width * math.log10(value / low) / decades) if value > 0 else 0
+        bar = "#" * max(filled, 1 if value > 0 else 0)
         label = f"{row['phase']} {marked_name(row)}"
-        lines.append(f"{label.ljust(label_width)}  {bar.ljust(width)}  {row['bytes_per_point']:.3f}")
+        lines.append(f"{label.ljust(label_width)}  {bar.ljust(width)}  {value:.3f}")
+    ticks = [" "] * (width + 1)
+    for decade in range(decades + 1):
+        ticks[round(width * decade / decades)] = "|"
+    lines.append(" " * (label_width + 2) + "".join(ticks).rstrip())
+    scale = "  ".join(f"{low * 10 ** d:g}" for d in range(decades + 1))
+    lines.append(" " * (label_width + 2) + f"(ticks at {scale} bytes)")
     return "\n".join(lines)
 
 

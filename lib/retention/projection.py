@@ -16,6 +16,8 @@ numbers: `assumptions()` says them in words.
 """
 from dataclasses import dataclass
 
+import numpy as np
+
 from lib.data.dataset import DAY_NS, NS_PER_SECOND
 from lib.rollup.buckets import RAW_RESOLUTION
 from lib.storage.rollup_files import resolution_label
@@ -37,9 +39,40 @@ class Workload:
     def points_per_day(self):
         return self.series * SECONDS_PER_DAY / self.interval_s
 
+    def __str__(self):
+        """"50 series every 15 s"."""
+        return f"{self.series:,} series every {format_seconds(self.interval_s)}"
+
     def buckets_per_day(self, width_ns):
         width_s = width_ns / NS_PER_SECOND
         return self.series * SECONDS_PER_DAY / max(width_s, self.interval_s)
+
+
+def format_seconds(seconds):
+    """15 -> "15 s", 0.25 -> "0.25 s", 86400 -> "1 d", 7200 -> "2 h" (the largest unit that divides
+    it; seconds with up to 3 significant decimals otherwise)."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:.4g} s"
+
+
+def series_interval_s(timestamps):
+    """A series' scrape interval in seconds: the median gap between its distinct timestamps in time
+    order, or None with fewer than two distinct timestamps."""
+    distinct = np.unique(timestamps).view(np.uint64)
+    gaps = distinct[1:] - distinct[:-1]  # sorted, so the unsigned difference is exact even across 0
+    return float(np.median(gaps)) / NS_PER_SECOND if gaps.size else None
+
+
+def workload_of(series_list):
+    """This dataset as a workload: its series with points, each scraped at the median of their
+    intervals; None when no series has two distinct timestamps (nothing says how often it is scraped)."""
+    present = [s for s in series_list if len(s)]
+    intervals = [i for i in (series_interval_s(s.timestamps) for s in present) if i]
+    if not intervals:
+        return None
+    return Workload(len(present), float(np.median(intervals)))
 
 
 @dataclass

@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from lib.data.dataset import PROJECT_ROOT, dataset_path, first_difference
+from lib.data.dataset import DEFAULT_OUTPUT_DIR, PROJECT_ROOT, first_difference
 from lib.errors import RoundTripError
+from lib.runner.provenance import record_written, written_from_current_dataset
 
 GENERATOR_SCRIPT = "00_generate_data.py"
 # The file each phase writes into the output folder; a later phase may read an earlier one's file.
@@ -37,19 +38,23 @@ def load_script(filename):
     return module
 
 
+def command_for(script, output_dir):
+    """The command that runs `script` on `output_dir`, as a user would type it:
+    `python 04_custom_binary_format.py --output-dir /tmp/x` (no option for the default folder)."""
+    folder = "" if Path(output_dir).resolve() == DEFAULT_OUTPUT_DIR else f" --output-dir {output_dir}"
+    return f"python {script}{folder}"
+
+
 def available_phase_scripts():
     """The phase scripts present in this checkout, in order (later phases arrive one by one)."""
     return [name for name in PHASE_SCRIPTS if (PROJECT_ROOT / name).exists()]
 
 
 def earlier_phase_file(output_dir, phase):
-    """An earlier phase's file for a size comparison, or None if it is missing or older than the
-    dataset (then it describes some other data and comparing with it would mislead)."""
+    """An earlier phase's file for a size comparison, or None if it is missing or was written from
+    another dataset (lib/runner/provenance.py): comparing with it would mislead."""
     path = Path(output_dir) / OUTPUT_FILENAMES[phase]
-    dataset = dataset_path(output_dir)
-    if path.exists() and dataset.exists() and path.stat().st_mtime_ns >= dataset.stat().st_mtime_ns:
-        return path
-    return None
+    return path if written_from_current_dataset(path) else None
 
 
 class WriteCheck(NamedTuple):
@@ -72,4 +77,5 @@ def write_and_verify(series_list, path, write, read, context):
     verified = difference is None
     if not verified:
         raise RoundTripError(f"{context} ({path}): {difference}")
+    record_written(Path(path).parent, path)
     return WriteCheck(size, time.perf_counter() - start, verified)

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.data.dataset import DAY_NS, HOUR_NS, MINUTE_NS, NS_PER_SECOND, Series, series_key
-from lib.errors import FormatError
+from lib.data.dataset import DAY_NS, HOUR_NS, MINUTE_NS, NS_PER_SECOND, Series, first_difference, series_key
+from lib.errors import FormatError, RoundTripError
 from lib.rollup.exact_sums import restore_exact_sums
 from lib.rollup.kinds import COUNTER, GAUGE, INTEGER_FIELDS, LIGHT_FIELDS, STORED_FIELDS
 from lib.rollup.levels import Rollup
@@ -108,6 +108,26 @@ def write_verified(path, write, verify):
     finally:
         temporary.unlink(missing_ok=True)
     return size
+
+
+def write_level(path, columns, block_points):
+    """Write one level's columns (series, canonical order) so that `path` only ever holds a file
+    that read back identical: through a temporary file checked column by column (`check_holds`)
+    before it replaces `path`. Returns the file's size; raises RoundTripError on a difference."""
+    return write_verified(path, lambda temporary: write_file(temporary, columns, block_points),
+                          lambda temporary: check_holds(temporary, columns))
+
+
+def check_holds(path, columns):
+    """Raise RoundTripError unless the METRICS! file at `path` holds exactly these series, read
+    back one at a time (memory stays that of one column)."""
+    with MetricsFile(path) as f:
+        if [e.key for e in f.series] != [c.key for c in columns]:
+            raise RoundTripError(f"{path}: the file lists other columns than were written")
+        for column in columns:
+            difference = first_difference([column], [f.read_series(column.name, column.labels)])
+            if difference is not None:
+                raise RoundTripError(f"{path}: {difference}")
 
 
 def rollup_from_columns(name, labels, resolution_ns, columns):
