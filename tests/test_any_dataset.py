@@ -13,6 +13,7 @@ import json
 import math
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -170,3 +171,25 @@ def test_an_import_that_fails_leaves_no_page_of_the_previous_dataset(tmp_path):
     assert result.returncode == 2 and "unparseable timestamp" in result.stderr
     assert not (tmp_path / "report.html").exists()
 
+
+
+USERS_FILES = {
+    "counter_only": "timestamp,metric,value,site\n" + "".join(
+        f"{1717200000 + 30 * i},jobs_done_total,{(i * 7) % 13 + 10 * (i % 900)},x\n" for i in range(2000)),
+    "gauge_only": "timestamp,metric,value,site\n" + "".join(
+        f"{1717200000 + 30 * i},tank_level_litres,{1000 - (i % 400) * 0.25},x\n" for i in range(2000)),
+    "one_series": "timestamp,value\n" + "".join(f"{1717200000 + 60 * i},{i % 17}\n" for i in range(500)),
+    "one_point": "timestamp,value\n1717200000,3.5\n",
+}
+
+
+@pytest.mark.parametrize("name", USERS_FILES)
+def test_main_on_a_users_own_csv_ends_with_the_table_every_row_verified(tmp_path, name):
+    (tmp_path / f"{name}.csv").write_text(USERS_FILES[name])
+    result = run_script("main.py", "--import", tmp_path / f"{name}.csv", "--output-dir", tmp_path / "out",
+                        "--no-reference")
+    assert result.returncode == 0, result.stderr
+    table = result.stdout.split("Comparison")[1].split("\n\n")[0].splitlines()[3:]
+    rows = [line for line in table if line[:1].isdigit()]
+    assert [row.split()[0] for row in rows] == ["0", "1", "2", "3", "4", "5"]
+    assert all(row.rstrip().endswith("✓") for row in rows) and "Traceback" not in result.stderr
