@@ -1,16 +1,18 @@
-"""Phase 1's reader: the fast canonical-line path and the plain json.loads path give the same dataset."""
+"""lib/data/ndjson.py, phase 1's reader: the fast canonical-line path and the plain json.loads path
+(the reference) give the same dataset."""
 import json
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 
+from lib.data import ndjson
 from lib.data.dataset import Series, assert_identical
 from lib.errors import FormatError
 from tests.conftest import INT64_MAX, awkward_dataset, phase_module
 from tests.test_dataset import datasets
 
-ndjson = phase_module("01_ndjson_storage.py")
+chapter = phase_module("01_ndjson_storage.py")
 
 
 def read_one_by_one(path):
@@ -32,7 +34,7 @@ def fast_path_takes(path):
 @given(series_list=datasets())
 def test_fast_and_plain_readers_agree_on_any_dataset(tmp_path_factory, series_list):
     path = tmp_path_factory.mktemp("n") / "m.ndjson"
-    ndjson.write_ndjson(series_list, path)
+    chapter.write_ndjson(series_list, path)
     assert_identical(series_list, ndjson.read_ndjson(path))
     assert_identical(series_list, read_one_by_one(path))
     if all(len(s) for s in series_list):  # no declaration line: every line is the writer's layout
@@ -41,7 +43,7 @@ def test_fast_and_plain_readers_agree_on_any_dataset(tmp_path_factory, series_li
 
 def test_the_writer_s_lines_take_the_fast_path(tmp_path):
     with_points = [s for s in awkward_dataset() if len(s)]  # an empty series is a declaration line
-    ndjson.write_ndjson(with_points, tmp_path / "m.ndjson")
+    chapter.write_ndjson(with_points, tmp_path / "m.ndjson")
     assert fast_path_takes(tmp_path / "m.ndjson")
 
 
@@ -62,7 +64,7 @@ def test_lines_in_another_layout_fall_back_to_json_loads(tmp_path, line):
 
 def test_a_file_in_another_layout_reads_back_identical(tmp_path):
     series_list = awkward_dataset()
-    ndjson.write_ndjson(series_list, tmp_path / "m.ndjson")
+    chapter.write_ndjson(series_list, tmp_path / "m.ndjson")
     lines = (tmp_path / "m.ndjson").read_text().splitlines()
     relaid = [json.dumps(dict(reversed(json.loads(line).items())), separators=(",", ":")) for line in lines]
     (tmp_path / "r.ndjson").write_text("\r\n".join(relaid))  # CRLF, and no newline after the last line
@@ -83,7 +85,7 @@ def test_chunks_cut_anywhere_give_whole_lines_and_right_line_numbers(tmp_path):
 def test_a_bad_line_deep_in_the_file_is_named_by_its_number(tmp_path, monkeypatch):
     series_list = [Series("m", {"host": "a"}, np.arange(500), np.arange(500) * 0.5)]
     path = tmp_path / "m.ndjson"
-    ndjson.write_ndjson(series_list, path)
+    chapter.write_ndjson(series_list, path)
     lines = path.read_bytes().split(b"\n")
     lines[376] = lines[376].replace(b'"value": ', b'"value": "lots", "x": ')
     path.write_bytes(b"\n".join(lines))
@@ -112,6 +114,6 @@ def test_labels_text_that_is_not_one_json_object_is_refused(tmp_path, labels):
 def test_without_a_checksum_a_flipped_digit_reads_back_as_another_valid_value(tmp_path):
     # The docstring's warning, demonstrated: NDJSON has nothing that could notice the damage.
     path = tmp_path / "m.ndjson"
-    ndjson.write_ndjson([Series("m", {}, [1], [75.2])], path)
+    chapter.write_ndjson([Series("m", {}, [1], [75.2])], path)
     path.write_bytes(path.read_bytes().replace(b"75.2", b"75.3"))
     assert ndjson.read_ndjson(path)[0].values.tolist() == [75.3]
