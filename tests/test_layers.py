@@ -71,18 +71,18 @@ def test_every_layer_names_something_that_exists():
             assert any(m == f"lib.{prefix}" or m.startswith(f"lib.{prefix}.") for m in modules), prefix
 
 
-def readme_layout_block():
-    text = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+def layout_block():
+    text = (PROJECT_ROOT / "docs" / "project.md").read_text(encoding="utf-8")
     section = text.split("## Layout", 1)[1].split("\n## ", 1)[0]
     return section.split("```", 2)[1]
 
 
-def test_the_readme_layout_names_every_lib_module_and_only_those():
+def test_the_documented_layout_names_every_lib_module_and_only_those():
     import re
-    block = readme_layout_block()
+    block = layout_block()
     lib_part = block.split("\nlib/", 1)[1].split("\nbenchmarks/", 1)[0]
     for path in ALL_MODULES:
         name = path.parent.name + "/" if path.name == "__init__.py" else path.stem
-        assert re.search(rf"(?<![\w/]){re.escape(name)}(?![\w])", lib_part), f"README Layout does not name {name}"
+        assert re.search(rf"(?<![\w/]){re.escape(name)}(?![\w])", lib_part), f"docs/project.md Layout does not name {name}"
     listed_packages = re.findall(r"^  (\w+)/", lib_part, re.M)
     assert listed_packages and all((LIB / package).is_dir() for package in listed_packages), listed_packages
