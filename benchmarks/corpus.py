@@ -22,7 +22,7 @@ import importlib.util
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from benchmarks import corpus_exports, corpus_metrics, corpus_sensors, corpus_timestamps
+from benchmarks import corpus_exports, corpus_metrics, corpus_real, corpus_sensors, corpus_timestamps
 from benchmarks.corpus_kit import rng_factory
 from lib.data.dataset import canonical_order
 from lib.data.generator import DEFAULT_SEED
@@ -80,6 +80,8 @@ CLASSES = (
     CorpusClass("constants", corpus_metrics.constants, 40, 5_000),
     CorpusClass("cloudwatch_5min", corpus_exports.cloudwatch_5min, 40, 5_000),
     CorpusClass("exchange_rates", corpus_exports.exchange_rates, 80, 2_500),
+    # Real data: the shape is the files' (series and points per series before gaps).
+    CorpusClass("real_pvlib_weather", corpus_real.pvlib_weather, 27, 8_760, package="pvlib"),
 )
 BY_NAME = {c.name: c for c in CLASSES}
 

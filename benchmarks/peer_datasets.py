@@ -79,7 +79,7 @@ STATSMODELS_FILES = (
              package="statsmodels"),
     VegaFile("nile/nile.csv", "%Y", {"volume": "nile_flow_volume"}, date_column="year", package="statsmodels"),
 )
-PACKAGE_DATA_FOLDERS = {"vega_datasets": "_data", "statsmodels": "datasets"}
+PACKAGE_DATA_FOLDERS = {"vega_datasets": "_data", "statsmodels": "datasets", "pvlib": "data"}
 VEGA_DESCRIPTION = (
     "real data from vega_datasets: hourly temperatures of Seattle and San Francisco (2010), "
     "daily Seattle weather (2012-2015), monthly stock prices (2000-2010), monthly US employment "

@@ -7,6 +7,7 @@ import pytest
 
 from benchmarks import corpus
 from benchmarks.corpus_metrics import extrapolated_rates
+from benchmarks.corpus_real import tmy3_utc
 from lib.data.dataset import NS_PER_MS, NS_PER_SECOND, first_difference
 from tests.test_compare_peers import cp
 
@@ -283,10 +284,12 @@ def test_compare_peers_corpus_runs_every_class_verified_with_a_summary(tmp_path,
              "--json", str(target)])
     out = capsys.readouterr().out
     summary = out.split("corpus summary", 1)[1]
-    for name in GENERATED:
+    available = {c.name for c in corpus.CLASSES if c.available()}
+    assert set(GENERATED) <= available
+    for name in available:
         assert f"\n{name} " in summary, name
     rows = json.loads(target.read_text())
-    assert {r["class"] for r in rows} == set(GENERATED)
+    assert {r["class"] for r in rows} == available
     assert all(r["verified"] for r in rows)
     assert {r["points"] for r in rows if r["class"] == "high_cardinality"} == {100 * 120}
 
@@ -318,3 +321,34 @@ def test_runs_are_interleaved_and_ratios_are_medians_of_per_run_ratios():
     cp.add_speed_ratios([reference, row])
     assert row.encode_ratio == 0.5  # per-run ratios 0.5, 0.25, 1.0
     assert row.decode_ratio == 1.0  # per-run ratios 1, 2, 0.3 (the ratio of the medians would be 2)
+
+
+# Real data from packages
+
+REAL = corpus.get("real_pvlib_weather")
+
+
+def test_tmy3_hours_end_at_24_and_move_to_utc():
+    assert tmy3_utc("01/01/1988", "24:00", -5.0) == "2001-01-02T05:00:00Z"
+    assert tmy3_utc("12/31/1997", "01:00", -9.0) == "2001-12-31T10:00:00Z"
+
+
+@pytest.mark.skipif(not REAL.available(), reason="pvlib is not installed (benchmarks/requirements-peers.txt)")
+def test_real_pvlib_weather_is_hourly_measurements_with_gaps_for_missing_values():
+    series_list = corpus.build(REAL.name)
+    assert len(series_list) == REAL.series and 200_000 <= sum(len(s) for s in series_list) <= REAL.series * 8760
+    for s in series_list:
+        steps = np.diff(s.timestamps)
+        assert (steps > 0).all() and (steps % (3600 * NS_PER_SECOND) == 0).all(), s.display_name()
+        assert not np.isin(s.values, [-9900.0]).any()
+    assert first_difference(series_list, corpus.build(REAL.name)) is None
+    small = corpus.build(REAL.name, scale=0.01)
+    assert [len(s) for s in small] == [round(len(s) * 0.01) for s in series_list]
+
+
+def test_a_class_whose_package_is_missing_is_skipped_with_a_note(monkeypatch, capsys):
+    monkeypatch.setattr(corpus.CorpusClass, "available", lambda self: self.package is None)
+    cp.main(["--corpus", REAL.name, "constants", "--scale", "0.001", "--peers", "project", "--repeat", "1"])
+    out = capsys.readouterr().out
+    assert f"skipped: class {REAL.name}: needs the pvlib package: pip install -r" in out
+    assert "\nconstants " in out.split("corpus summary", 1)[1]
