@@ -190,7 +190,8 @@ def stale_and_nan(series_count, points, rng_of):
     summary's 10-minute window the exporter writes NaN (Go's math.NaN(), bits 0x7ff8000000000001),
     so most samples are NaN. Half are series an exporter exposes only some of the time (a label
     set that comes and goes): each time it disappears Prometheus appends a staleness marker at the
-    next scrape, a NaN with bits 0x7ff0000000000002, and nothing until it comes back.
+    next scrape, a NaN with bits 0x7ff0000000000002, and nothing until it comes back. A failed
+    scrape marks every series of its target stale the same way.
     """
     result = []
     for index in range(series_count):

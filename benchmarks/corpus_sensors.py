@@ -121,7 +121,8 @@ def binary_fractions(series_count, points, rng_of):
     12-bit resolution, so multiples of 1/16 degC): fridges and freezers cycling on their thermostat,
     server-room inlets, aquariums, outdoor air. Half are 10-bit ADC counts reported as a fraction of
     full scale (count / 1024): light sensors with a daily cycle and clouds, soil moisture drying
-    between waterings. Both print at least 4 decimals, so every value x 1024 is an integer.
+    between waterings. The values travel as shortest round-trip text (Go's strconv, Python's repr),
+    so they arrive exact: every value x 1024 is an integer.
     """
     result = []
     for index in range(series_count):
