@@ -26,6 +26,22 @@ def test_a_folder_without_csv_files_is_an_error(tmp_path):
     assert str(tmp_path / "d") in error
 
 
+def test_a_symbolic_link_loop_is_named_as_such_in_a_folder_or_given_directly(tmp_path):
+    write(tmp_path, "d/a.csv", "timestamp,value\n1,1\n")
+    (tmp_path / "d" / "loop.csv").symlink_to("loop.csv")
+    (tmp_path / "one.csv").symlink_to("two.csv")
+    (tmp_path / "two.csv").symlink_to("one.csv")
+    for given in (tmp_path / "d", tmp_path / "d" / "loop.csv"):
+        error = import_error([given], "symbolic link loop")
+        assert error.startswith(f"{tmp_path / 'd' / 'loop.csv'}: ")
+    assert import_error([tmp_path / "one.csv"], "symbolic link loop").startswith(f"{tmp_path / 'one.csv'}: ")
+
+
+def test_a_dangling_symbolic_link_is_no_such_file(tmp_path):
+    (tmp_path / "gone.csv").symlink_to("nowhere.csv")
+    assert import_error([tmp_path / "gone.csv"], "no such file") == f"{tmp_path / 'gone.csv'}: no such file"
+
+
 def test_a_folder_with_a_non_csv_format_is_refused(tmp_path):
     write(tmp_path, "d/a.csv", "timestamp,value\n1,1\n")
     with pytest.raises(FormatError, match="folder imports its CSV files"):

@@ -19,6 +19,7 @@ from pathlib import Path
 from lib.data.importers.csv_files import METRIC_COLUMNS, TIMESTAMP_COLUMNS, VALUE_COLUMN
 from lib.data.importers.files import first_content_line
 from lib.errors import FormatError
+from lib.plumbing.regular_files import is_symlink_loop
 
 FORMATS = ("csv", "csv-long", "influx", "prometheus-json")
 
@@ -70,10 +71,18 @@ def expand_paths(paths, fmt):
         elif path.exists():
             files.append(path)  # reading it refuses anything but a regular file (files._open_input)
         else:
+            _refuse_symlink_loop(path)  # exists() is False for a loop too
             raise FormatError(f"{path}: no such file")
+    for path in files:
+        _refuse_symlink_loop(path)  # before anything resolves it (Path.resolve raises RuntimeError)
     if not files:
         raise FormatError("no input files given")
     return files
+
+
+def _refuse_symlink_loop(path):
+    if is_symlink_loop(path):
+        raise FormatError(f"{path}: a symbolic link loop (the link leads back to itself), not a file")
 
 
 def _csv_files_below(folder):
