@@ -5,6 +5,8 @@ from lib.data.importers import detect_format, import_paths
 from lib.errors import FormatError
 from tests.importer_inputs import LINE_PROTOCOL, PROMETHEUS, by_name, import_error, write
 
+OPENMETRICS = "# TYPE up gauge\nup 1 1700000000\n# EOF\n"
+
 # Folders
 
 def test_a_folder_imports_its_csv_files_recursively_in_sorted_order(tmp_path):
@@ -65,6 +67,13 @@ def test_a_folder_with_a_non_csv_format_is_refused(tmp_path):
         ("a.txt", "# influx export\n" + LINE_PROTOCOL, "influx"),
         ("a", LINE_PROTOCOL, "influx"),
         ("a.txt", "disk\\ io,host=a read=1i 1700000000000000000\n", "influx"),
+        ("a.om", OPENMETRICS, "openmetrics"),
+        ("a.prom", OPENMETRICS, "openmetrics"),
+        ("a.txt", OPENMETRICS, "openmetrics"),
+        ("a", "# HELP up Up.\n" + OPENMETRICS, "openmetrics"),
+        ("a", "# UNIT up_seconds seconds\nup_seconds 1 5\n# EOF\n", "openmetrics"),
+        ("a.txt", "# DDL\n# comment\n" + LINE_PROTOCOL, "influx"),  # other '#' lines are comments
+        ("a.txt", "# TYPEWRITER\n" + LINE_PROTOCOL, "influx"),
     ],
 )
 def test_detection_by_extension_then_content(tmp_path, name, content, expected):
