@@ -104,7 +104,8 @@ SEED_FILES = [
     ("b.csv", 'timestamp,metric,host,value\n1700000000,cpu,"a,b",1\n1.5e9,mem,,-Inf\n'),
     ("c.lp", '# c\nw,loc\\ a=us\\,mid t=82,s="a b\\"c",n=12i,u=3u,ok=true 1465839830100400200\ncpu v=1 -5\n'),
     ("d.json", PROMETHEUS),
-    ("e.om", '# TYPE m counter\nm_total{a="x\\"y",b=""} 1 1700000000.5 # {t="1"} 1\nm_total 2 1.7e9\n# EOF\n'),
+    ("e.om", '# TYPE m counter\nm_total{a="x\\"y",b=""} 1 1700000000.5 # {t="1"} 1\nm_total 2 1.7e9\n'
+             '# EOF\n'),
 ]
 
 

@@ -47,7 +47,9 @@ def test_a_field_named_value_is_the_measurement_itself(tmp_path):
     content = "http_requests,host=a value=1027,value_max=3 1700000000000000000\nup value=1i 5\n"
     series = by_name(import_paths([write(tmp_path, "x.lp", content)]))
     values = {name: s.values.tolist() for name, s in series.items()}
-    assert values == {'http_requests{host="a"}': [1027.0], 'http_requests_value_max{host="a"}': [3.0], "up{}": [1.0]}
+    assert values == {
+        'http_requests{host="a"}': [1027.0], 'http_requests_value_max{host="a"}': [3.0], "up{}": [1.0],
+    }
 
 
 def test_only_a_space_separates_the_parts_of_a_line(tmp_path):

@@ -9,7 +9,8 @@ EXPOSITION = (
     "# HELP http_requests Requests \\\"served\\\".\n"
     '# UNIT http_requests \n'
     'http_requests_total{code="200",path="/a \\"b\\"\\\\c\\nd"} 1027 1700000000.5\n'
-    'http_requests_total{code="200",path="/a \\"b\\"\\\\c\\nd"} 1031 1700000015.5 # {trace_id="x y"} 1 1700000015.2\n'
+    'http_requests_total{code="200",path="/a \\"b\\"\\\\c\\nd"} 1031 1700000015.5'
+    ' # {trace_id="x y"} 1 1700000015.2\n'
     'http_requests_created{code="200",path="/a \\"b\\"\\\\c\\nd"} 1699999000 1700000000.5\n'
     "# TYPE latency histogram\n"
     'latency_bucket{le="0.1"} 3 1700000000\n'
