@@ -6,12 +6,13 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from lib.bitstream.varint import encode_varints
-from lib.codecs.batched_bins import bins_stream, bins_stream_nonzero, drive
+from lib.codecs.bins.batched import bins_stream, bins_stream_nonzero, drive
 from lib.codecs.bins import (
-    DENSE, MAX_PRECISION, SHORT_STREAM, SPARSE, _dense_plan, _short_dense_bytes, _write_dense, bin_keys,
-    bins_size, decode_bins, decode_bins_nonzero, decode_bins_parts, decode_bins_reference, encode_bins,
-    encode_bins_reference, key_bins, max_key, read_dense,
+    bins_size, decode_bins, decode_bins_nonzero, decode_bins_parts, decode_bins_reference, encode_bins, encode_bins_reference,
 )
+from lib.codecs.bins.fast import SHORT_STREAM, _dense_plan, _write_dense, read_dense
+from lib.codecs.bins.layout import DENSE, MAX_PRECISION, SPARSE, bin_keys, key_bins, max_key
+from lib.codecs.bins.reference import dense_stream_reference
 from lib.codecs.limits import MAX_COUNT
 from lib.errors import FormatError
 from tests.conftest import MEMORY_COUNT, assert_decodes_within, small_slices, traced_peak
@@ -125,7 +126,7 @@ def test_claims_beyond_the_bytes_present_are_refused_before_allocating():
 @pytest.mark.parametrize("split", [1, 2, 3])
 def test_rank_low_bits_pack_like_fixed_width_packing(count, split):
     from lib.bitstream.packing import pack_fixed_width
-    from lib.codecs.bins import pack_low_bits, unpack_low_bits
+    from lib.codecs.bins.fast import pack_low_bits, unpack_low_bits
     ranks = np.random.default_rng(count).integers(0, 400, count)
     packed = pack_low_bits(ranks, split)
     assert packed == pack_fixed_width(ranks.astype(np.uint64), split)
@@ -138,13 +139,13 @@ def test_rank_low_bits_pack_like_fixed_width_packing(count, split):
 @given(uint64_arrays.filter(lambda values: values.size <= 2 * SHORT_STREAM))
 def test_short_streams_in_python_match_the_numpy_writer(values):
     # Both sides of SHORT_STREAM: the plain-integer writer and the numpy one give the same bytes.
-    assert _short_dense_bytes(values.tolist()) == _write_dense(values, _dense_plan(values))
+    assert dense_stream_reference(values.tolist()) == _write_dense(values, _dense_plan(values))
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.one_of(st.integers(0, 2**16 + 2), st.integers(0, 2**64 - 1)), max_size=50))
 def test_finest_keys_from_the_small_value_table_are_bin_keys(values):
-    from lib.codecs.bins import SMALL_VALUES, _finest_keys
+    from lib.codecs.bins.fast import SMALL_VALUES, _finest_keys
 
     unsigned = np.array(values, dtype=np.uint64)
     np.testing.assert_array_equal(_finest_keys(unsigned), bin_keys(unsigned, MAX_PRECISION)[0])

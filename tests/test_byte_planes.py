@@ -6,10 +6,12 @@ from hypothesis.extra import numpy as hnp
 from lib.bitstream.varint import encode_varints
 from lib.codecs.byte_planes import DEFLATE, LZMA1, NONE, decode_planes, encode_planes
 from lib.codecs.limits import MAX_COUNT
-from lib.codecs.selection import decode_values_tagged
-from lib.codecs.tags import DECIMAL_PLANES, ORDERED
+from lib.codecs.registry import decode_values_tagged
+from lib.codecs.registry import DECIMAL_PLANES, ORDERED
 from lib.codecs.timestamp_units import MODE_NAMES, decode_timestamp_units, encode_timestamp_units
-from lib.codecs.values import encode_decimal_planes, encode_ordered, floats_from_ordered, ordered_integers
+from lib.codecs.decimal_planes import encode_decimal_planes
+from lib.codecs.ordered import encode_ordered
+from lib.codecs.transforms import floats_from_ordered, ordered_integers
 from lib.errors import FormatError
 from lib.plumbing.bounded_compression import deflate
 from tests.conftest import MEMORY_COUNT, assert_decodes_within, traced_peak

@@ -3,14 +3,13 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from lib.codecs.decimals import (
-    DELTA, E_MAX, NO_EXPONENT, PLAIN, choose_exponent, decimal_stats, decode_decimal, encode_decimal,
-    position_gaps, smallest_exponents,
-)
+from lib.codecs.decimal import decimal_stats, decode_decimal, encode_decimal
+from lib.codecs.decimal_digits import E_MAX, NO_EXPONENT, choose_exponent, smallest_exponents
+from lib.codecs.transforms import DELTA, PLAIN, position_gaps
 from lib.codecs.gorilla import encode_values
 from lib.codecs.limits import MAX_COUNT
-from lib.codecs.selection import decode_values_tagged
-from lib.codecs.tags import DECIMAL_BINS, DECIMAL_PLANES
+from lib.codecs.registry import decode_values_tagged
+from lib.codecs.registry import DECIMAL_BINS, DECIMAL_PLANES
 from lib.errors import FormatError
 
 

@@ -42,9 +42,9 @@ def test_hand_built_file_with_one_empty_series_is_read(tmp_path):
 @settings(max_examples=40, deadline=None)
 @given(datasets(max_points=40), st.integers(1, 12), st.booleans(), st.booleans())
 def test_any_dataset_round_trips_for_any_block_size_and_codec_setting(tmp_path_factory, series_list, block_points,
-                                                                       choose_codecs, entropy):
+                                                                       choose_codecs, exhaustive):
     path = tmp_path_factory.mktemp("bf") / "m.bin"
-    write_file(path, series_list, block_points, choose_codecs=choose_codecs, entropy=entropy)
+    write_file(path, series_list, block_points, choose_codecs=choose_codecs, exhaustive=exhaustive)
     assert_identical(series_list, read_file(path))
 
 
