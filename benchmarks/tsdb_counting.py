@@ -104,8 +104,10 @@ def _matched_point_by_point(result, written, returned):
     w_left, r_left = list(range(len(w_times))), list(range(len(r_times)))
     same_time, w_left, r_left = _pair_by(w_left, r_left, w_times.__getitem__, r_times.__getitem__,
                                          w_bits, r_bits)
-    same_ms, w_left, r_left = _pair_by(w_left, r_left, lambda i: w_times[i] // NS_PER_MS,
-                                       lambda j: r_times[j] // NS_PER_MS if r_times[j] % NS_PER_MS == 0 else None,
+    def whole_ms(j):
+        return r_times[j] // NS_PER_MS if r_times[j] % NS_PER_MS == 0 else None
+
+    same_ms, w_left, r_left = _pair_by(w_left, r_left, lambda i: w_times[i] // NS_PER_MS, whole_ms,
                                        w_bits, r_bits)
     same_value, w_left, r_left = _pair_by(w_left, r_left, w_bits.__getitem__, r_bits.__getitem__,
                                           w_bits, r_bits)
@@ -116,9 +118,11 @@ def _matched_point_by_point(result, written, returned):
     _count_values(result, written, returned, [i for i, _ in pairs], [j for _, j in pairs])
     name = written.display_name()
     if w_left:
-        result.examples["missing"] = f"{name}: the point at {w_times[w_left[0]]} ns ({float(written.values[w_left[0]])!r})"
+        i = w_left[0]
+        result.examples["missing"] = f"{name}: the point at {w_times[i]} ns ({float(written.values[i])!r})"
     if r_left:
-        result.examples["extra"] = f"{name}: a point at {r_times[r_left[0]]} ns ({float(returned.values[r_left[0]])!r})"
+        j = r_left[0]
+        result.examples["extra"] = f"{name}: a point at {r_times[j]} ns ({float(returned.values[j])!r})"
     moved = same_ms + same_value
     if moved:
         i, j = min(moved)

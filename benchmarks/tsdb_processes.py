@@ -49,7 +49,8 @@ def free_port():
 
 def clean_environment(home):
     """The environment of a database process: a path to find programs, a home of its own, UTC."""
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8", "TZ": "UTC"}
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
+            "TZ": "UTC"}
 
 
 def _die_with_parent():
@@ -103,7 +104,8 @@ class Server:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise SystemFailure(f"{self.name} exited with code {self.process.returncode}: {self.log_tail()}")
+                code = self.process.returncode
+                raise SystemFailure(f"{self.name} exited with code {code}: {self.log_tail()}")
             with contextlib.suppress(OSError):
                 with _LOCAL.open(url, timeout=2) as answer:
                     if 200 <= answer.status < 300:

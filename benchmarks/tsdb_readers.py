@@ -32,7 +32,8 @@ from lib.errors import FormatError
 NAME_LABEL = "__name__"
 _DUMP_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 # Every backslash starts a match; the last alternative catches the escapes Go never writes.
-_GO_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{3}|[abfnrtv\\'\"]|.?)", re.S)
+_GO_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{3}|[abfnrtv\\'\"]|.?)",
+                        re.S)
 _GO_SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
                       "\\": "\\", "'": "'", '"': '"'}
 VM_VALUES, VM_TIMESTAMPS, VM_END = ',"values":[', '],"timestamps":[', "]}"
@@ -47,7 +48,8 @@ class SeriesCollector:
 
     def add(self, name, labels, timestamps_ns, values):
         key = (name, tuple(sorted(labels.items())))
-        self.pieces[key].append((np.asarray(timestamps_ns, dtype=np.int64), np.asarray(values, dtype=np.float64)))
+        self.pieces[key].append((np.asarray(timestamps_ns, dtype=np.int64),
+                                 np.asarray(values, dtype=np.float64)))
 
     def series(self):
         return [Series(name, dict(labels), np.concatenate([t for t, _ in pieces]),
@@ -139,7 +141,8 @@ def read_vm_export(lines):
             continue
         where = f"VictoriaMetrics export line {number}"
         labels, values, timestamps_ms = parse_vm_line(line.strip(), where)
-        collector.add(*_identity(labels, where), np.asarray(timestamps_ms, dtype=np.int64) * NS_PER_MS, values)
+        timestamps_ns = np.asarray(timestamps_ms, dtype=np.int64) * NS_PER_MS
+        collector.add(*_identity(labels, where), timestamps_ns, values)
     return collector.series()
 
 
@@ -151,7 +154,8 @@ def parse_vm_line(line, where="VictoriaMetrics export"):
     """
     head, found, rest = line.partition(VM_VALUES)
     values_text, found_timestamps, timestamps_text = rest.partition(VM_TIMESTAMPS)
-    if not found or not found_timestamps or not timestamps_text.endswith(VM_END) or not head.startswith('{"metric":'):
+    shaped = found and found_timestamps and timestamps_text.endswith(VM_END) and head.startswith('{"metric":')
+    if not shaped:
         raise FormatError(f"{where}: not a VictoriaMetrics export line: {line[:80]!r}")
     try:
         labels = json.loads(head + "}")["metric"]

@@ -10,6 +10,7 @@ from lib.data.dataset import float_bits
 from lib.errors import FormatError
 
 MS = 1_000_000
+SERIES_WITH_ROWS = '{{"results":[{{"series":[{{"name":"m","columns":["time","value"],"values":{}}}]}}]}}'
 
 
 def by_key(series_list):
@@ -65,7 +66,8 @@ def test_victoriametrics_export_lines():
         '{"metric":{"__name__":"cpu","host":"a"},"values":[1,0.5,+Inf],"timestamps":[1000,2000,3000]}\n',
         '{"metric":{"__name__":"cpu","host":"a"},"values":[-Inf,NaN],"timestamps":[4000,5000]}\n',
         # A label value holding the text that ends the metric object, escaped as JSON escapes it.
-        '{"metric":{"__name__":"odd","x":"\\",\\"values\\":[1],\\"timestamps\\":[2]}"},"values":[],"timestamps":[]}\n',
+        '{"metric":{"__name__":"odd","x":"\\",\\"values\\":[1],\\"timestamps\\":[2]}"},'
+        '"values":[],"timestamps":[]}\n',
     ]
     series = by_key(read_vm_export(lines))
     cpu = series[("cpu", (("host", "a"),))]
@@ -101,7 +103,7 @@ def test_influxql_chunks_join_a_series_and_drop_empty_tags():
     series = by_key(read_influxql_chunks(answer))
     cpu = series[("cpu", (("host", "a"),))]
     assert cpu.timestamps.tolist() == [1704067200000000001, 1704067215000000000, 1704067230000000000]
-    assert float_bits(cpu.values).tolist() == [0x3FB999999999999A, 0x8000000000000000, float_bits(np.array([1e16]))[0]]
+    assert float_bits(cpu.values).tolist() == [0x3FB999999999999A, 0x8000000000000000, 0x4341C37937E08000]
     assert series[("up", ())].timestamps.tolist() == [-5]
 
 
@@ -109,8 +111,8 @@ def test_influxql_chunks_join_a_series_and_drop_empty_tags():
     ('{"error":"database not found: x"}', "database not found"),
     ('{"results":[{"statement_id":0,"error":"bad query"}]}', "bad query"),
     ('{"results":[{"series":[{"name":"m","columns":["time","other"],"values":[]}]}]}', "columns"),
-    ('{"results":[{"series":[{"name":"m","columns":["time","value"],"values":[[1,null]]}]}]}', "not \\[nanoseconds"),
-    ('{"results":[{"series":[{"name":"m","columns":["time","value"],"values":[[1.5,2]]}]}]}', "not \\[nanoseconds"),
+    (SERIES_WITH_ROWS.format("[[1,null]]"), "not \\[nanoseconds"),
+    (SERIES_WITH_ROWS.format("[[1.5,2]]"), "not \\[nanoseconds"),
     ("not json", "not JSON"),
 ])
 def test_influxql_answers_that_are_errors_or_not_points_are_refused(line, problem):
