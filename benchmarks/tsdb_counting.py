@@ -123,10 +123,10 @@ def _matched_point_by_point(result, written, returned):
     if r_left:
         j = r_left[0]
         result.examples["extra"] = f"{name}: a point at {r_times[j]} ns ({float(returned.values[j])!r})"
-    moved = same_ms + same_value
-    if moved:
-        i, j = min(moved)
-        result.examples["other_timestamp"] = f"{name}: {w_times[i]} ns came back as {r_times[j]} ns"
+    for kind, moved in (("sub_ms_only", same_ms), ("other_timestamp", same_value)):
+        if moved:
+            i, j = moved[0]
+            result.examples[kind] = f"{name}: {w_times[i]} ns came back as {r_times[j]} ns"
     return result
 
 

@@ -72,6 +72,15 @@ def test_a_point_at_another_time_with_its_value_is_moved_not_missing():
     assert counts(count_mismatches(written, returned)) == (1, 1, 0, 0, 0, 0)
 
 
+def test_a_timestamp_rounded_up_to_the_next_millisecond_is_not_a_sub_millisecond_loss():
+    # promtool reads seconds as a float64: 1704102726.924999989 s is stored as ...925 ms, not ...924.
+    written = [one([1_704_102_726_924_999_989], [4.0])]
+    returned = [one([1_704_102_726_925_000_000], [4.0])]
+    result = count_mismatches(written, returned)
+    assert counts(result) == (0, 0, 1, 0, 0, 0)
+    assert result.examples["other_timestamp"].endswith("1704102726924999989 ns came back as 1704102726925000000 ns")
+
+
 def test_a_timestamp_that_is_not_a_whole_millisecond_is_not_a_sub_millisecond_loss():
     written = [one([T0 + 5], [1.0])]
     returned = [one([T0 + 3], [1.0])]  # same millisecond, but not cut to it: moved by value
