@@ -16,6 +16,7 @@ What comes back differs where Prometheus stores less than was written: timestamp
 (promtool cuts the sub-millisecond digits), and of two samples of a series that fall in the same
 millisecond the second is dropped without a word.
 """
+import json
 import time
 from pathlib import Path
 
@@ -60,6 +61,7 @@ class Prometheus(System):
         ingest_seconds = time.perf_counter() - start
         text.unlink()
         parts, block_count = block_parts(blocks)
+        samples, chunks = block_stats(blocks)
         progress(f"{self.name}: promtool tsdb dump")
         (blocks / "wal").mkdir()  # `dump` opens the folder as a database, which needs a (here empty) WAL
         dump = folder / "dump.txt"
@@ -71,7 +73,20 @@ class Prometheus(System):
                           mismatches=count_mismatches(series_list, returned), ingest_seconds=ingest_seconds)
         outcome.notes.append(f"blocks of up to {BLOCK_HOURS:,} hours; timestamps kept in ms "
                              f"({NS_PER_MS:,} ns)")
+        if chunks:
+            outcome.notes.append(f"{plural(chunks, 'chunk')} of {samples / chunks:.1f} samples on average "
+                                 f"(meta.json)")
         return outcome
+
+
+def block_stats(blocks):
+    """(samples, chunks) over the blocks, as their meta.json files count them."""
+    samples = chunks = 0
+    for meta in Path(blocks).glob("*/meta.json"):
+        stats = json.loads(meta.read_text()).get("stats", {})
+        samples += stats.get("numSamples", 0)
+        chunks += stats.get("numChunks", 0)
+    return samples, chunks
 
 
 def block_parts(blocks):
