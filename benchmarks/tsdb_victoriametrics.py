@@ -2,14 +2,14 @@
 `/api/v1/import/prometheus`, flushed and merged, read back from `/api/v1/export`.
 
 VictoriaMetrics keeps a folder per calendar month under `data/` (parts of rows sorted by series and
-time, values and timestamps compressed in blocks of up to 8,192 with its own delta and zstd coding)
-and an inverted index of the labels in `indexdb/`; both are what it needs to answer a query and both
-are counted. Not counted: `cache/` (rebuilt from those two), `metadata/`, `snapshots/` and `tmp/`.
+time, values and timestamps compressed in blocks) and an inverted index of the labels in
+`indexdb/`; both are what it needs to answer a query and both are counted. Not counted: `cache/`
+(rebuilt from those two), `metadata/`, `snapshots/` and `tmp/`.
 
-Values are stored as decimal mantissa and exponent, not as float64: a value with more significant
-digits than its int64 mantissa keeps (about 12 to 15 of the 17 a float64 can need) comes back
-rounded, NaN is dropped (only Prometheus' stale marker is kept), and -0.0 comes back as 0. Timestamps
-are milliseconds. The import formats have no finer unit, so sub-millisecond digits are floored here
+Values are stored as a decimal mantissa and exponent, not as float64: a value printed with all the
+17 digits a float64 can need comes back rounded (by a relative error of up to 1e-12 on the datasets
+of docs/databases.md), a NaN is dropped, -0.0 comes back as 0 and a subnormal as 0. Timestamps are
+milliseconds. The import formats have no finer unit, so sub-millisecond digits are floored here
 before writing, and counted as "another timestamp (sub-ms only)" when they do not come back. Two
 samples at the same millisecond are both kept (deduplication is off by default). A timestamp below
 2**31 ms (before 1970-01-25) is taken for seconds and multiplied by 1000.
