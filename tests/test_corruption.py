@@ -189,3 +189,35 @@ def test_a_damaged_block_is_named_by_series_and_number(tmp_path, blocks_read):
         else:
             with MetricsFile(tmp_path / "bad.bin") as f:
                 f.read_series("cpu", {"h": "a"})
+
+
+def test_a_string_id_one_past_the_dictionary_is_refused(tmp_path):
+    series = Series("m", {"a": "x"}, np.arange(3, dtype=np.int64), np.zeros(3))
+    write_file(tmp_path / "m.bin", [series])
+    data = (tmp_path / "m.bin").read_bytes()
+    # strings m, a, x (ids 0..2): u32 count + 3 * (u32 length + 1 byte) = 19 bytes; then u32 series
+    # count, u32 name id (at 23), u16 label count, the label's key id (at 29) and value id (at 33).
+    for at in (23, 29, 33):
+        (tmp_path / "bad.bin").write_bytes(rewrite_index(data, lambda ix: ix.__setitem__(slice(at, at + 4),
+                                                                                         struct.pack("<I", 3))))
+        with pytest.raises(FormatError, match="string id 3 is not in the dictionary"):
+            read_file(tmp_path / "bad.bin")
+        (tmp_path / "ok.bin").write_bytes(rewrite_index(data, lambda ix: ix.__setitem__(slice(at, at + 4),
+                                                                                        struct.pack("<I", 2))))
+        with MetricsFile(tmp_path / "ok.bin") as f:  # id 2, the last string: read
+            assert len(f.series) == 1
+
+
+def test_a_third_series_out_of_order_is_refused(tmp_path):
+    write_file(tmp_path / "m.bin", [Series(name, {}, [1], [1.0]) for name in "abc"])
+    data = (tmp_path / "m.bin").read_bytes()
+    # strings a, b, c: 4 + 3 * 5 = 19 bytes, u32 series count; each series 4 + 2 + 28 + 32 = 66 bytes.
+    second, third = 19 + 4 + 66, 19 + 4 + 2 * 66
+
+    def swap_last_two(index):
+        index[second:second + 4] = struct.pack("<I", 2)  # a, c, b: b is after a but before c
+        index[third:third + 4] = struct.pack("<I", 1)
+
+    (tmp_path / "bad.bin").write_bytes(rewrite_index(data, swap_last_two))
+    with pytest.raises(FormatError, match="out of order"):
+        read_file(tmp_path / "bad.bin")

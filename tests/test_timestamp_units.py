@@ -16,7 +16,7 @@ from lib.codecs.registry import (
 from lib.codecs.stream_coder import compact, nonzero_of
 from lib.codecs.registry import TIMESTAMP_BINS, TIMESTAMP_UNITS
 from lib.codecs.timestamp_units import (
-    DELTA_OF_DELTA_MODE, GRID, MODE_NAMES, SPARSE_GRID, decode_timestamp_units, encode_timestamp_units, grid_timestamps, timestamp_units_decoder,
+    DELTA_OF_DELTA_MODE, GRID, MODE_NAMES, SPARSE_GRID, decode_timestamp_units, encode_timestamp_units, grid_streams, grid_timestamps, timestamp_units, timestamp_units_decoder,
 )
 from lib.errors import FormatError
 from tests.conftest import MEMORY_COUNT, assert_decodes_within, small_slices, traced_peak
@@ -190,3 +190,27 @@ def test_a_decode_holds_a_few_times_its_result(blob, coder, results):
             lambda: finish_batched_timestamps(drive([batched_timestamp_decoder(TIMESTAMP_BINS, blob, MEMORY_COUNT)])),
             8 * MEMORY_COUNT, len(blob), results)
         np.testing.assert_array_equal(batched[0], timestamps)
+
+
+def test_no_timestamps_have_no_units_and_blocks_of_none_are_refused():
+    assert timestamp_units(np.zeros(0, dtype=np.int64)) is None
+    assert encode_timestamp_units(np.zeros(0, dtype=np.int64), GRID) is None
+    blob = encode_timestamp_units(np.array([10, 25, 40], dtype=np.int64), GRID, coder=BINS)
+    assert decode_timestamp_units(blob, 3, BINS).tolist() == [10, 25, 40]
+    with pytest.raises(FormatError, match="at least one"):
+        decode_timestamp_units(blob, 0, BINS)
+
+
+def test_a_span_below_2_to_the_62_has_units_and_one_of_2_to_the_62_none():
+    assert timestamp_units(np.array([0, 2**62 - 1], dtype=np.int64)) is not None
+    assert timestamp_units(np.array([0, 2**62], dtype=np.int64)) is None
+    assert timestamp_units(np.array([-(2**61), 2**61], dtype=np.int64)) is None
+
+
+def test_repeated_timestamps_sit_on_a_grid_of_one_unit():
+    timestamps = np.array([5, 5, 5, 7], dtype=np.int64)  # the most common difference is 0
+    interval, shift, steps, jitter = grid_streams(timestamps - 5)
+    assert interval == 1
+    for coder in (PLANES, BINS):
+        blob = encode_timestamp_units(timestamps, GRID, coder=coder)
+        np.testing.assert_array_equal(decode_timestamp_units(blob, 4, coder), timestamps)

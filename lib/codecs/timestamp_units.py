@@ -260,10 +260,10 @@ def grid_timestamps(t0, unit, interval, shift, count, steps, jitter):
     + 1) - 1, all modulo 2**64, as (t0 + unit * shift) + slots * (unit * interval) + unit * jitter.
 
     `steps` and `jitter` come as (positions, values) of their non-zero entries (regular scrapes
-    miss few slots and jitter at few points) or as arrays of all `count` (lib.codecs.stream_coder's
-    `compact` forms). The timestamps are built in one array: each point is
-    one slot after the one before, plus the slots missed there; a running sum gives the slots, and
-    the jitter is added where it is. numpy array arithmetic wraps modulo 2**64 like the encoder's.
+    miss few slots and jitter at few points) or as arrays of all `count` values (the two forms of
+    lib.codecs.stream_coder.compact). The timestamps are built in one array: each point is one
+    slot after the one before, plus the slots missed there; a running sum gives the slots, and the
+    jitter is added where it is. numpy array arithmetic wraps modulo 2**64 like the encoder's.
     Example: t0 = 1000, unit 1, interval 15, shift 0, 3 points, no steps, jitter 1 at point 2
     (zigzag 2): slots [0, 1, 2], [1000, 1015, 1031].
     """
