@@ -41,7 +41,7 @@ from lib.data.dataset import HOUR_NS, Series, first_difference, load_dataset_for
 from lib.errors import FormatError, RoundTripError
 from lib.plumbing.progress import Progress
 from lib.report.table import PhaseResult, human_bytes, ratio_words
-from lib.report.text import plural, shorten, wrap
+from lib.report.text import REPORT_WIDTH, plural, shorten, wrap
 from lib.runner.cli import run_phase_script
 from lib.runner.phases import OUTPUT_FILENAMES, earlier_phase_file
 from lib.runner.provenance import record_written
@@ -108,15 +108,20 @@ def print_traced_block(series_list):
     ints, adjustments, usable = nearest_decimals(values, exponent)
     factor = common_factor(ints[usable])
     transform, base, residuals = plan_for_bins(fill_exceptions(ints // factor, usable))
-    print(f"  values            {numbers(values[:show])}")
-    print(f"  {'x 10**' + str(exponent):<17} {numbers(ints[:show])}   ({usable.sum():,} of {len(values):,} values are decimals, "
-          f"{np.count_nonzero(adjustments):,} of them a few ULP off)")
-    print(f"  / factor {factor:<8} {numbers(ints[:show] // factor)}")
-    print(f"  {TRANSFORM_NAMES[transform]:<17} then centred on {base} and zigzagged: {numbers(residuals[:show])}")
+    steps = [("values", values[:show]), (f"x 10**{exponent}", ints[:show]), (f"/ factor {factor}", ints[:show] // factor),
+             (f"{TRANSFORM_NAMES[transform]}, centred on {base}, zigzagged", residuals[:show])]
+    width = max(len(label) for label, _ in steps)
+    for label, first in steps:
+        print(shorten(f"  {label:<{width}}  {numbers(first)}", REPORT_WIDTH))
+    exceptions = len(values) - int(usable.sum())
+    print(wrap(f"({usable.sum():,} of {len(values):,} values are decimals with {exponent} digits after the point, "
+               f"{np.count_nonzero(adjustments):,} of them a few ULP off"
+               + (f"; {plural(exceptions, 'value')} stored raw as exceptions)" if exceptions else ")")))
     stream = encode_values_best(values)[1]
     head = read_decimal_head(stream, len(values), "decimal-bins", adjustable=True)
     bins, end = describe_stream(stream, len(values), head.offset)
-    print(wrap(f"residuals as bins: {bins_words(bins)}", hanging="    "))
+    for line in bins_lines("residuals as bins", bins):
+        print(line)
     parts = {"header": head.offset, "residual bins": end - head.offset, "adjustments and exceptions": len(stream) - end}
     print(wrap(f"value stream {len(stream):,} B = " + " + ".join(f"{name} {size:,} B" for name, size in parts.items())
                + f": {8 * len(stream) / len(values):.2f} bits a value", hanging="    "))
@@ -131,14 +136,15 @@ def numbers(array):
     return "  ".join(f"{x:g}" if isinstance(x, float) else f"{x}" for x in array.tolist())
 
 
-def bins_words(parts):
-    """'dense, precision 2, split 1, 23 bins: header 27 B, unary codes 812 B, ...' of describe_stream."""
+def bins_lines(title, parts):
+    """Report lines of `describe_stream`'s parts: what the bins stream chose, and its bytes."""
     if parts["mode"] == "sparse":
-        return (f"sparse (mostly zeros): header {parts['header']} B; zero runs {bins_words(parts['zero runs'])}; "
-                f"non-zero values {bins_words(parts['non-zero values'])}")
-    return (f"dense, precision {parts['precision']}, rank split {parts['split']}, {plural(parts['bins'], 'bin')} used; "
-            f"header {parts['header']} B, unary codes {parts['unary']:,} B, low rank bits {parts['low bits']:,} B, "
-            f"offsets {parts['offsets']:,} B")
+        return ([f"  {title}: sparse (mostly zeros), {parts['header']} B of header, then"]
+                + bins_lines("  the zero runs", parts["zero runs"]) + bins_lines("  the non-zero values", parts["non-zero values"]))
+    return [f"  {title}: dense, precision {parts['precision']}, rank split {parts['split']}, "
+            f"{plural(parts['bins'], 'bin')} used",
+            f"{' ' * (len(title) - len(title.lstrip()) + 4)}bytes: header {parts['header']:,}, unary codes {parts['unary']:,}, low rank bits {parts['low bits']:,}, "
+            f"offsets {parts['offsets']:,}"]
 
 
 def measure_gorilla_only(series_list, output_dir):

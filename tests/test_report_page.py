@@ -9,9 +9,9 @@ from hypothesis import given, strategies as st
 from lib.codecs.gorilla import encode_values_reference
 from lib.data.dataset import Series
 from lib.data.generator import generate_dataset
-from lib.report.page import (
-    REPORT_FILENAME, build_report_page, decimal_view, gorilla_records, nice_ticks, unit_of,
-)
+from lib.report.page import REPORT_FILENAME, build_report_page, decimal_view, gorilla_records
+from lib.report.rollup_figures import unit_of
+from lib.report.svg import nice_ticks
 from tests.conftest import AWKWARD_VALUES, awkward_dataset, run_script
 
 LESSON_FIGURES = {"gorilla-bits", "stage-sizes", "rollup-vs-raw", "retention"}
