@@ -63,11 +63,12 @@ from lib.rollup.sketch import SKETCH_ALPHA
 from lib.runner.cli import run_phase_script
 from lib.runner.phases import OUTPUT_FILENAMES, command_for, earlier_phase_file
 from lib.runner.provenance import record_written
-from lib.storage.metrics_file import DEFAULT_BLOCK_POINTS, MetricsFile, read_file, write_file
+from lib.storage.metrics_file import DEFAULT_BLOCK_POINTS, MetricsFile, read_file
 from lib.storage.rollup_files import (
     ROLLUP_FILE_GLOB, SKETCH_COLUMNS, RollupStore, column_bytes, column_labels, resolution_label,
     rollup_filename, rollup_to_series, write_level,
 )
+from lib.storage.streaming_writer import write_file
 
 QUERY_MAX_POINTS = 500
 # Series are rolled up a chunk at a time, so memory follows the chunk, not the dataset.

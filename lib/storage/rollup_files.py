@@ -31,7 +31,8 @@ from lib.rollup.kinds import COUNTER, GAUGE, INTEGER_FIELDS, LIGHT_FIELDS, STORE
 from lib.rollup.levels import Rollup
 from lib.rollup.queries import choose_resolution, query
 from lib.rollup.sketch import Sketch
-from lib.storage.metrics_file import MetricsFile, write_file
+from lib.storage.metrics_file import MetricsFile
+from lib.storage.streaming_writer import write_file
 
 ROLLUP_LABEL = "__rollup__"
 RESOLUTION_LABEL = "__resolution__"
