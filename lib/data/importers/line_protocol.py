@@ -27,7 +27,7 @@ _UNESCAPE_KEY = re.compile(r"\\([,= \\])")
 def read_line_protocol(path, collector, warnings):
     series_columns = {}  # (raw series key, raw field key) -> arrays, parsed once per series
     strings_skipped = 0
-    for line_number, line in enumerate(text_lines(path), 1):
+    for line_number, line in enumerate(text_lines(path, collector.chunk_done), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
