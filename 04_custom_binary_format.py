@@ -35,7 +35,9 @@ from lib.runner.cli import run_phase_script
 from lib.runner.phases import OUTPUT_FILENAMES, earlier_phase_file
 from lib.runner.provenance import record_written
 from lib.storage.file_layout import CRC
-from lib.storage.metrics_file import BLOCK_HEADER, DEFAULT_BLOCK_POINTS, MetricsFile, overlapping_blocks, read_file
+from lib.storage.metrics_file import (
+    BLOCK_HEADER, DEFAULT_BLOCK_POINTS, MetricsFile, overlapping_blocks, read_file,
+)
 from lib.storage.streaming_writer import write_file
 
 FILENAME = OUTPUT_FILENAMES[4]

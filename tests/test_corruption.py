@@ -2,7 +2,6 @@
 was damaged, in exactly the original data: never an IndexError, a hang or a silently different
 result. Byte flips, truncation, and indexes with a valid CRC but impossible contents."""
 import struct
-import zlib
 
 import numpy as np
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from lib.data.dataset import Series, first_difference
 from lib.errors import FormatError
 from lib.storage.file_layout import FOOTER, HEADER, pack_footer, pack_index_section, unpack_index_section
-from lib.storage.index_section import BlockEntry, pack_index, parse_index, series_entry
+from lib.storage.index_section import pack_index, parse_index
 from lib.storage.metrics_file import BLOCK_HEADER, MetricsFile, decode_block, encode_block, read_file
 from lib.storage.streaming_writer import write_file
 

@@ -38,7 +38,9 @@ INFLATED_LENGTH = struct.Struct("<I")
 @dataclass
 class Layout:
     """Where a file's sections are: data from data_offset (data_length bytes), index section at
-    index_offset (index_length bytes). `overhead` is every byte that is not a block."""
+    index_offset (index_length bytes). `checksum` is the CRC32 of header and index section, which
+    names this version of the file (its blocks' offsets, lengths and times are all in the index).
+    `overhead` is every byte that is not a block."""
 
     version: int
     block_points: int
@@ -47,6 +49,7 @@ class Layout:
     index_offset: int
     index_length: int
     file_size: int
+    checksum: int
 
     @property
     def overhead(self):
@@ -100,7 +103,7 @@ def _read_layout_v3(start, read_at, file_size, path):
     if zlib.crc32(index, zlib.crc32(header)) != stored_crc:
         raise FormatError(f"{path}: header/index checksum mismatch, the index is damaged")
     layout = Layout(FORMAT_VERSION, block_points, HEADER.size, index_offset - HEADER.size, index_offset,
-                    index_length, file_size)
+                    index_length, file_size, stored_crc)
     return layout, index
 
 
@@ -116,7 +119,9 @@ def _read_layout_v2(start, read_at, file_size, path):
     (stored_crc,) = CRC.unpack(read_at(HEADER_V2.size + index_length, CRC.size))
     if zlib.crc32(index, zlib.crc32(header)) != stored_crc:
         raise FormatError(f"{path}: header/index checksum mismatch, the index is damaged")
-    return Layout(version, block_points, data_offset, data_length, HEADER_V2.size, index_length, file_size), index
+    layout = Layout(version, block_points, data_offset, data_length, HEADER_V2.size, index_length, file_size,
+                    stored_crc)
+    return layout, index
 
 
 def pack_index_section(index):

@@ -68,6 +68,9 @@ class SeriesEntry:
         """series_key(name, labels), worked out once: the reader compares and looks up by it."""
         return series_key(self.name, self.labels)
 
+    def __len__(self):
+        return self.points  # as a Series' length: entries group like series (dataset.chunks_of_points)
+
     def display_name(self):
         return display_name(self.name, self.labels)
 

@@ -60,7 +60,7 @@ from lib.data.dataset import Series, series_key
 from lib.errors import FormatError
 from lib.plumbing.regular_files import open_regular_file
 from lib.storage.file_layout import CRC, FORMAT_VERSION, read_layout, unpack_index_section
-from lib.storage.index_section import BlockEntry, SeriesEntry, check_tiling, parse_index, parse_index_v2
+from lib.storage.index_section import check_tiling, parse_index, parse_index_v2
 
 DEFAULT_BLOCK_POINTS = 8192
 MAX_BLOCK_POINTS = 0xFFFF  # the header stores block_points in 16 bits
@@ -83,14 +83,15 @@ def encode_block(timestamps, values, choose_codecs=True, entropy=False):
     return body + CRC.pack(zlib.crc32(body))
 
 
-def record_codec_usage(usage, block, metric):
+def record_codec_usage(usage, block, metric, length=None):
     """Count a block's codecs and stream bytes into usage = {"timestamps": {...}, "values": {...}},
     each {codec name: {"blocks", "points", "bytes"}}, for a report of which codec won how often;
-    and usage["by_metric"] = {metric name: {value codec name: points}}, which codec each metric chose."""
+    and usage["by_metric"] = {metric name: {value codec name: points}}, which codec each metric chose.
+    `block` may be the block's first BLOCK_HEADER.size bytes alone, with `length` its whole length."""
     points, timestamp_tag, value_tag, timestamp_length = BLOCK_HEADER.unpack_from(block)
     by_metric = usage.setdefault("by_metric", {}).setdefault(metric, {})
     by_metric[tag_name(value_tag)] = by_metric.get(tag_name(value_tag), 0) + points
-    value_length = len(block) - BLOCK_HEADER.size - timestamp_length - CRC.size
+    value_length = (len(block) if length is None else length) - BLOCK_HEADER.size - timestamp_length - CRC.size
     for column, name, length in (("timestamps", timestamp_tag_name(timestamp_tag), timestamp_length),
                                  ("values", tag_name(value_tag), value_length)):
         row = usage.setdefault(column, {}).setdefault(name, {"blocks": 0, "points": 0, "bytes": 0})
@@ -264,6 +265,18 @@ class MetricsFile:
                 raise FormatError(f"{where()}, block {number}: {block.points} points, but blocks hold at most "
                                   f"{self.block_points}")
 
+    def read_block_header(self, entry, number):
+        """The first BLOCK_HEADER.size bytes of one block (its count, tags and timestamp stream
+        length), read without the rest of the block; FormatError if they disagree with the index."""
+        block = entry.blocks[number]
+        if block.length < BLOCK_HEADER.size + CRC.size:
+            raise FormatError(f"{BlockName(self.path, entry, number)}: {block.length} bytes is too short for a block")
+        header = self._read_at(self.data_offset + block.offset, BLOCK_HEADER.size)
+        count, _, _, timestamp_length = BLOCK_HEADER.unpack(header)
+        if count != block.points or timestamp_length > block.length - BLOCK_HEADER.size - CRC.size:
+            raise FormatError(f"{BlockName(self.path, entry, number)}: block header disagrees with the index")
+        return header
+
     def find(self, name, labels=None):
         entry = self._by_key.get(series_key(name, labels or {}))
         if entry is None:
@@ -306,6 +319,10 @@ class MetricsFile:
             else:
                 result.append((np.concatenate(timestamps), np.concatenate(values)))
         return result
+
+    def read_blocks(self, entry, block_numbers):
+        """(timestamps, values) of some blocks of a series (an index entry), in the order given."""
+        return self._decode_blocks(entry, block_numbers)
 
     def read_series(self, name, labels=None):
         """One whole series, reading only its own blocks."""
