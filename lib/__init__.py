@@ -18,7 +18,7 @@ LAYERS = (
     (("rollup",), "buckets, metric kinds, exact sums, DDSketch, the levels of roll-ups, query planning"),
     (("storage.rollup_files",), "roll-ups on disk, one METRICS! file per resolution"),
     (("retention",), "tiers, the cost of a workload over time, timed long-range queries"),
-    (("data.generator", "data.importers", "data.ndjson", "report", "runner", "tool"),
-     "datasets in (generator, importers, phase 1's NDJSON), tables and the report page out, running the phases, "
-     "squeeze.py's commands"),
+    (("data.generator", "data.importers", "data.exporters", "data.ndjson", "report", "runner", "tool"),
+     "datasets in (generator, importers, phase 1's NDJSON) and out (exporters), tables, the report page, "
+     "running the phases, squeeze.py's commands"),
 )

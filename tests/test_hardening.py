@@ -63,6 +63,14 @@ def test_importing_through_a_symlink_to_a_regular_file_works(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.parametrize("given", ["folder", "folder/loop.csv"])
+def test_importing_a_symbolic_link_loop_is_one_line_not_a_traceback(tmp_path, given):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "loop.csv").symlink_to("loop.csv")
+    result = run_script("00_generate_data.py", "--output-dir", tmp_path / "out", "--import", tmp_path / given)
+    assert_one_line_error(result, str(tmp_path / "folder" / "loop.csv"), "symbolic link loop")
+
+
 @pytest.mark.parametrize("script", ["02_columnar_storage.py", "03_compressed_columnar.py"])
 def test_a_dataset_that_is_a_symlink_to_a_device_is_refused(tmp_path, script):
     (tmp_path / "00_dataset.bin").symlink_to("/dev/zero")

@@ -19,7 +19,7 @@ def test_a_single_path_needs_no_list(tmp_path):
 
 
 def test_formats_lists_every_name():
-    assert FORMATS == ("csv", "csv-long", "influx", "prometheus-json")
+    assert FORMATS == ("csv", "csv-long", "influx", "openmetrics", "prometheus-json")
 
 
 def test_mixed_formats_in_one_import(tmp_path):
@@ -104,6 +104,8 @@ SEED_FILES = [
     ("b.csv", 'timestamp,metric,host,value\n1700000000,cpu,"a,b",1\n1.5e9,mem,,-Inf\n'),
     ("c.lp", '# c\nw,loc\\ a=us\\,mid t=82,s="a b\\"c",n=12i,u=3u,ok=true 1465839830100400200\ncpu v=1 -5\n'),
     ("d.json", PROMETHEUS),
+    ("e.om", '# TYPE m counter\nm_total{a="x\\"y",b=""} 1 1700000000.5 # {t="1"} 1\nm_total 2 1.7e9\n'
+             '# EOF\n'),
 ]
 
 

@@ -5,6 +5,8 @@ from lib.data.importers import detect_format, import_paths
 from lib.errors import FormatError
 from tests.importer_inputs import LINE_PROTOCOL, PROMETHEUS, by_name, import_error, write
 
+OPENMETRICS = "# TYPE up gauge\nup 1 1700000000\n# EOF\n"
+
 # Folders
 
 def test_a_folder_imports_its_csv_files_recursively_in_sorted_order(tmp_path):
@@ -24,6 +26,22 @@ def test_a_folder_without_csv_files_is_an_error(tmp_path):
     write(tmp_path, "d/readme.txt", "hello")
     error = import_error([tmp_path / "d"], "no CSV files")
     assert str(tmp_path / "d") in error
+
+
+def test_a_symbolic_link_loop_is_named_as_such_in_a_folder_or_given_directly(tmp_path):
+    write(tmp_path, "d/a.csv", "timestamp,value\n1,1\n")
+    (tmp_path / "d" / "loop.csv").symlink_to("loop.csv")
+    (tmp_path / "one.csv").symlink_to("two.csv")
+    (tmp_path / "two.csv").symlink_to("one.csv")
+    for given in (tmp_path / "d", tmp_path / "d" / "loop.csv"):
+        error = import_error([given], "symbolic link loop")
+        assert error.startswith(f"{tmp_path / 'd' / 'loop.csv'}: ")
+    assert import_error([tmp_path / "one.csv"], "symbolic link loop").startswith(f"{tmp_path / 'one.csv'}: ")
+
+
+def test_a_dangling_symbolic_link_is_no_such_file(tmp_path):
+    (tmp_path / "gone.csv").symlink_to("nowhere.csv")
+    assert import_error([tmp_path / "gone.csv"], "no such file") == f"{tmp_path / 'gone.csv'}: no such file"
 
 
 def test_a_folder_with_a_non_csv_format_is_refused(tmp_path):
@@ -49,6 +67,13 @@ def test_a_folder_with_a_non_csv_format_is_refused(tmp_path):
         ("a.txt", "# influx export\n" + LINE_PROTOCOL, "influx"),
         ("a", LINE_PROTOCOL, "influx"),
         ("a.txt", "disk\\ io,host=a read=1i 1700000000000000000\n", "influx"),
+        ("a.om", OPENMETRICS, "openmetrics"),
+        ("a.prom", OPENMETRICS, "openmetrics"),
+        ("a.txt", OPENMETRICS, "openmetrics"),
+        ("a", "# HELP up Up.\n" + OPENMETRICS, "openmetrics"),
+        ("a", "# UNIT up_seconds seconds\nup_seconds 1 5\n# EOF\n", "openmetrics"),
+        ("a.txt", "# DDL\n# comment\n" + LINE_PROTOCOL, "influx"),  # other '#' lines are comments
+        ("a.txt", "# TYPEWRITER\n" + LINE_PROTOCOL, "influx"),
     ],
 )
 def test_detection_by_extension_then_content(tmp_path, name, content, expected):

@@ -42,6 +42,25 @@ def test_influx_escapes_and_quoted_string_fields(tmp_path):
     assert result.warnings == [f"{tmp_path / 'x.lp'}: skipped 1 string field values (only numbers are series)"]
 
 
+def test_a_field_named_value_is_the_measurement_itself(tmp_path):
+    # InfluxDB's layout for Prometheus remote-write data: the sample is the field `value`.
+    content = "http_requests,host=a value=1027,value_max=3 1700000000000000000\nup value=1i 5\n"
+    series = by_name(import_paths([write(tmp_path, "x.lp", content)]))
+    values = {name: s.values.tolist() for name, s in series.items()}
+    assert values == {
+        'http_requests{host="a"}': [1027.0], 'http_requests_value_max{host="a"}': [3.0], "up{}": [1.0],
+    }
+
+
+def test_only_a_space_separates_the_parts_of_a_line(tmp_path):
+    # A tab or a non-breaking space is part of the name it is in (str.split() would cut there).
+    content = "cpu\tx,host=a\u00a0b usage=1 5\n\t cpu,host=c\u2003 v=2 6 \r\n"
+    result = import_paths([write(tmp_path, "x.lp", content)])
+    assert sorted(s.display_name() for s in result.series) == [
+        'cpu\tx_usage{host="a\u00a0b"}', 'cpu_v{host="c\u2003"}',
+    ]
+
+
 def test_influx_measurement_without_tags_and_negative_timestamp(tmp_path):
     [series] = import_paths([write(tmp_path, "x.lp", "uptime seconds=5 -1000000000\n")]).series
     assert (series.name, series.labels) == ("uptime_seconds", {})
@@ -69,6 +88,8 @@ def test_influx_measurement_without_tags_and_negative_timestamp(tmp_path):
         ("cpu v=99999999999999999999u 1700000000000000000", "64 bits"),
         ("cpu v=18446744073709551616u 1700000000000000000", "64 bits"),
         ("cpu usage=1 1700000000000000000 extra", "after the timestamp"),
+        ("cpu usage=1\t1700000000000000000", "missing timestamp"),  # a tab is no separator
+        ("cpu,host=a\u00a0b=c 1700000000000000000", "malformed field '1700000000000000000'"),  # nor U+00A0
     ],
 )
 def test_influx_malformed_lines_name_file_and_line(tmp_path, line, message):

@@ -1,10 +1,11 @@
 """Timestamps from text (lib/data/importers/timestamps.py): epoch numbers in every unit, ISO 8601,
-the int64 range. Expected nanoseconds are worked out by hand: 2023-10-12T14:30:00Z is
-19642 days * 86400 s + 14.5 h = 1697121000 s after the epoch.
+the int64 range, and seconds alone. Expected nanoseconds are worked out by hand:
+2023-10-12T14:30:00Z is 19642 days * 86400 s + 14.5 h = 1697121000 s after the epoch.
 """
 import pytest
 
 from lib.data.importers import parse_timestamp
+from lib.data.importers.timestamps import parse_seconds
 
 
 @pytest.mark.parametrize(
@@ -91,3 +92,31 @@ def test_just_below_1e17_is_microseconds_so_beyond_2262(text):
 )
 def test_epoch_numbers_at_the_microsecond_nanosecond_boundary(text, expected_ns):
     assert parse_timestamp(text) == expected_ns
+
+
+# Seconds only (OpenMetrics): no unit by magnitude, no dates
+
+@pytest.mark.parametrize(
+    "text, expected_ns",
+    [
+        ("1700000000000", None),  # milliseconds are not guessed: 1.7e12 s is past 2262
+        ("1700000000.5", 1_700_000_000_500_000_000),
+        ("1.7e9", 1_700_000_000_000_000_000),
+        ("-1", -1_000_000_000),
+        (".5", 500_000_000),
+        ("5.", 5_000_000_000),
+        ("0.0000000015", 2),  # half a nanosecond: rounded half to even
+        ("-9223372036.854775808", -(2**63)),
+        ("9223372036.854775807", 2**63 - 1),
+        ("9223372036.854775808", None),
+        ("2023-10-12T14:30:00Z", None),
+        ("NaN", None),
+        ("1e99999999999999999999", None),
+    ],
+)
+def test_parse_seconds(text, expected_ns):
+    if expected_ns is None:
+        with pytest.raises(ValueError):
+            parse_seconds(text)
+    else:
+        assert parse_seconds(text) == expected_ns

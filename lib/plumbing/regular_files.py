@@ -4,8 +4,10 @@ A path can name a device (`/dev/zero` never ends), a named pipe (opening it wait
 that may never come) or a folder, directly or through a symlink. Every reader in the project opens
 its input here: the file is opened without blocking, checked to be a regular file after symlinks
 are resolved, and read no further than the size it had when opened, so no input can hang a run
-or grow its memory past the file's own size.
+or grow its memory past the file's own size. A symbolic link that leads back to itself (directly
+or through others) is named as such, not as a missing file (`is_symlink_loop`).
 """
+import errno
 import os
 import stat
 
@@ -44,3 +46,12 @@ def read_regular_file(path):
     f, size = open_regular_file(path)
     with f:
         return f.read(size)
+
+
+def is_symlink_loop(path):
+    """True when following the symbolic links of `path` goes round in a circle (ELOOP)."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False

@@ -2,7 +2,8 @@
 
 The synthetic generator is convenient, but the point of the project is to see how real telemetry
 compresses. This package turns the files people can actually export (CSV, InfluxDB line protocol,
-a Prometheus `query_range` response) into the same list of `Series` every phase reads.
+OpenMetrics text, a Prometheus `query_range` response) into the same list of `Series` every phase
+reads; lib/data/exporters/ writes them back out.
 
     result = import_paths(["exports/"], fmt=None)
     result.series     # list of Series, canonical order
@@ -18,7 +19,10 @@ The formats (`FORMATS`), each with its rules in the docstring of its module:
 
 - "csv" and "csv-long" (csv_files.py): `timestamp,value`, one series per file named after it; or
   `timestamp,metric,value` with one column per label.
-- "influx" (line_protocol.py): InfluxDB line protocol, a series per measurement and numeric field.
+- "influx" (line_protocol.py): InfluxDB line protocol, a series per measurement and numeric field
+  (a field named `value` is the measurement's own series).
+- "openmetrics" (openmetrics.py): OpenMetrics 1.0 text with timestamps, a series per sample name
+  and label set.
 - "prometheus-json" (prometheus_json.py): the body of `/api/v1/query_range` (or an instant query).
 
 How a format is chosen for each file, and which files a folder imports, is in detection.py: by
@@ -35,11 +39,11 @@ An import in which no file had any point is an error, as is a file with nothing 
 Every problem with the input raises `FormatError` with one line naming the file and, where there
 is one, the line: "data/cpu.csv:17: unparseable timestamp 'yesterday'".
 
-Memory follows the number of points (16 bytes each), not the size of the text: CSV and line
-protocol are never held as a whole text, and JSON samples become columns as they are parsed.
-`read_paths` into a `WriterSink` (points.py) bounds it further: CSV and line protocol hand their
-points on after every chunk of text, so memory holds a chunk, not the import. A Prometheus JSON
-document is one piece of text and is read whole even then.
+Memory follows the number of points (16 bytes each), not the size of the text: CSV, line protocol
+and OpenMetrics are never held as a whole text, and JSON samples become columns as they are parsed.
+`read_paths` into a `WriterSink` (points.py) bounds it further: CSV, line protocol and OpenMetrics
+hand their points on after every chunk of text, so memory holds a chunk, not the import. A
+Prometheus JSON document is one piece of text and is read whole even then.
 """
 import os
 from dataclasses import dataclass, field
@@ -50,6 +54,7 @@ from lib.data.importers.detection import FORMATS, detect_format, expand_paths, f
 from lib.data.importers.fields import parse_value
 from lib.data.importers.files import first_content_line
 from lib.data.importers.line_protocol import read_line_protocol
+from lib.data.importers.openmetrics import read_openmetrics
 from lib.data.importers.points import Collector, WriterSink, order_warnings
 from lib.data.importers.prometheus_json import read_prometheus_json
 from lib.data.importers.timestamps import parse_timestamp
@@ -66,6 +71,7 @@ _READERS = {
     "csv": read_csv_simple,
     "csv-long": read_csv_long,
     "influx": read_line_protocol,
+    "openmetrics": read_openmetrics,
     "prometheus-json": read_prometheus_json,
 }
 

@@ -6,9 +6,13 @@ Formats (`FORMATS`) and how one is chosen when `fmt` is None:
   "." (hidden files and folders) are skipped. A folder with none is an error.
 - A file ending in `.csv` is CSV: "csv-long" if its header has a `metric` (or `metric_name`)
   column, otherwise "csv". `.json` is "prometheus-json". `.lp`, `.line` and `.influx` are "influx".
+  `.om` and `.prom` are "openmetrics" (`.prom` is what node_exporter's textfile collector reads).
 - Any other file is recognised by its first non-blank line: `{` starts Prometheus JSON, a header
-  naming `timestamp` and `value` columns is CSV (long or simple as above), `#` or the shape
-  `measurement[,tags] field=value` is line protocol. Anything else asks for an explicit format.
+  naming `timestamp` and `value` columns is CSV (long or simple as above), `# TYPE `, `# HELP `,
+  `# UNIT ` or `# EOF` (OpenMetrics' only `#` lines) start OpenMetrics, and any other `#` line (a
+  comment) or the shape `measurement[,tags] field=value` is line protocol. Anything else asks for
+  an explicit format. A Prometheus 0.0.4 text file also starts with `# HELP` or `# TYPE`: it is
+  taken for OpenMetrics, whose reader then says that 0.0.4 is not read.
 - `fmt` overrides detection for every file ("csv" then means the simple form only).
 """
 import csv
@@ -19,13 +23,16 @@ from pathlib import Path
 from lib.data.importers.csv_files import METRIC_COLUMNS, TIMESTAMP_COLUMNS, VALUE_COLUMN
 from lib.data.importers.files import first_content_line
 from lib.errors import FormatError
+from lib.plumbing.regular_files import is_symlink_loop
 
-FORMATS = ("csv", "csv-long", "influx", "prometheus-json")
+FORMATS = ("csv", "csv-long", "influx", "openmetrics", "prometheus-json")
 
 CSV_SUFFIXES = (".csv",)
 JSON_SUFFIXES = (".json",)
 INFLUX_SUFFIXES = (".lp", ".line", ".influx")
+OPENMETRICS_SUFFIXES = (".om", ".prom")
 
+_OPENMETRICS_START = re.compile(r"# (?:TYPE|HELP|UNIT) |# EOF$")
 _LINE_PROTOCOL_SHAPE = re.compile(r"[^\s,=]+(?:,\S+)?\s+[^\s=]+=\S")
 
 
@@ -46,10 +53,14 @@ def format_from(path, first):
         return "prometheus-json"
     if suffix in INFLUX_SUFFIXES:
         return "influx"
+    if suffix in OPENMETRICS_SUFFIXES:
+        return "openmetrics"
     if first.startswith("{"):
         return "prometheus-json"
     if _looks_like_csv_header(first):
         return _csv_form(first)
+    if _OPENMETRICS_START.match(first):
+        return "openmetrics"
     if first.startswith("#") or _LINE_PROTOCOL_SHAPE.match(first):
         return "influx"
     raise FormatError(f"{path}: cannot tell the format from its content; give one of {', '.join(FORMATS)}")
@@ -70,10 +81,18 @@ def expand_paths(paths, fmt):
         elif path.exists():
             files.append(path)  # reading it refuses anything but a regular file (files._open_input)
         else:
+            _refuse_symlink_loop(path)  # exists() is False for a loop too
             raise FormatError(f"{path}: no such file")
+    for path in files:
+        _refuse_symlink_loop(path)  # before anything resolves it (Path.resolve raises RuntimeError)
     if not files:
         raise FormatError("no input files given")
     return files
+
+
+def _refuse_symlink_loop(path):
+    if is_symlink_loop(path):
+        raise FormatError(f"{path}: a symbolic link loop (the link leads back to itself), not a file")
 
 
 def _csv_files_below(folder):

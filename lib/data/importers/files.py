@@ -1,9 +1,10 @@
-"""Reading an input file as UTF-8 text: whole (JSON), a chunk at a time (CSV, line protocol), or
-just its first line (detection).
+"""Reading an input file as UTF-8 text: whole (JSON), a chunk at a time (CSV, line protocol,
+OpenMetrics), or just its first line (detection).
 
 Only regular files are read (lib/plumbing/regular_files.py; a symlink to one is fine). A leading
-byte order mark is dropped, and text that is not UTF-8 is refused naming its line. CSV and line
-protocol are read a chunk at a time and never held as a whole text; JSON is parsed in one piece.
+byte order mark is dropped, and text that is not UTF-8 is refused naming its line. CSV, line
+protocol and OpenMetrics are read a chunk at a time and never held as a whole text; JSON is parsed
+in one piece.
 """
 import codecs
 import contextlib

@@ -1,12 +1,16 @@
 """InfluxDB line protocol: `measurement[,tag=value...] field=value[,...] timestamp`.
 
 Each numeric field of a line becomes a point of the series `<measurement>_<field>` with the tags
-as labels. Integers (`12i`), unsigned integers (`12u`) and floats are values; booleans become 1.0
-and 0.0 (like Prometheus' `up`, a 0/1 gauge loses nothing); string fields are skipped and counted
-in a warning. Comments (`#`) and blank lines are ignored. Timestamps are nanoseconds, the
-protocol's default precision; a line without one is an error, because the server would have
-stamped it with its arrival time, which a file cannot tell us. Integers must fit their 64-bit type
-(`i` signed, `u` unsigned).
+as labels, except a field named `value`, which is the series `<measurement>` itself: that is how
+InfluxDB stores Prometheus remote-write data (`http_requests,host=a value=1027 ...`), and how
+lib/data/exporters/line_protocol.py writes a series. Integers (`12i`), unsigned integers (`12u`)
+and floats are values; booleans become 1.0 and 0.0 (like Prometheus' `up`, a 0/1 gauge loses
+nothing); string fields are skipped and counted in a warning. Comments (`#`) and blank lines are
+ignored. Timestamps are nanoseconds, the protocol's default precision; a line without one is an
+error, because the server would have stamped it with its arrival time, which a file cannot tell
+us. Integers must fit their 64-bit type (`i` signed, `u` unsigned). As in InfluxDB, only a space
+separates the parts of a line (a tab or a non-breaking space belongs to the name it is in), and
+blank space is trimmed only at the ends of a line.
 """
 import re
 
@@ -22,13 +26,15 @@ _INFLUX_TRUE = frozenset(("t", "T", "true", "True", "TRUE"))
 _INFLUX_FALSE = frozenset(("f", "F", "false", "False", "FALSE"))
 _UNESCAPE_MEASUREMENT = re.compile(r"\\([, \\])")
 _UNESCAPE_KEY = re.compile(r"\\([,= \\])")
+VALUE_FIELD = "value"  # the field whose series is named after the measurement alone
+_LINE_ENDS = " \t\r\n"  # what InfluxDB skips around a line; other blank characters are data
 
 
 def read_line_protocol(path, collector, warnings):
     series_columns = {}  # (raw series key, raw field key) -> arrays, parsed once per series
     strings_skipped = 0
     for line_number, line in enumerate(text_lines(path, collector.chunk_done), 1):
-        line = line.strip()
+        line = line.strip(_LINE_ENDS)
         if not line or line.startswith("#"):
             continue
         try:
@@ -42,7 +48,7 @@ def read_line_protocol(path, collector, warnings):
                 target = series_columns.get((series_key, field_key))
                 if target is None:
                     measurement, tags = _parse_series_key(series_key)
-                    name = measurement + "_" + _UNESCAPE_KEY.sub(r"\1", field_key)
+                    name = _series_name(measurement, _UNESCAPE_KEY.sub(r"\1", field_key))
                     target = series_columns[series_key, field_key] = collector.columns(name, tags)
                 target[0].append(timestamp)
                 target[1].append(value)
@@ -52,11 +58,15 @@ def read_line_protocol(path, collector, warnings):
         warnings.append(f"{path}: skipped {strings_skipped} string field values (only numbers are series)")
 
 
+def _series_name(measurement, field):
+    return measurement if field == VALUE_FIELD else f"{measurement}_{field}"
+
+
 def _split_line(line):
     """Split a line into (series key, [(field key, raw value)], timestamp text or None)."""
     if "\\" not in line and '"' not in line:
         # The common case needs no escape handling, and plain str.split is much faster.
-        series_key, *rest = line.split()
+        series_key, *rest = [part for part in line.split(" ") if part]
         fields = [_field_pair(part, part.partition("=")) for part in rest[0].split(",")] if rest else []
     else:
         series_key, _, remainder = _partition_unescaped(line, " ", quotes=False)

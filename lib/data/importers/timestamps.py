@@ -9,6 +9,9 @@ and Decimal arithmetic, never float: "1700000000.123" seconds is 170000000012300
 finer than a nanosecond are rounded half to even. ISO 8601 (`2023-10-12T14:30:00Z`,
 `2023-10-12T14:30:00.123456789+02:00`, a date alone) and `2023-10-12 14:30:00` are also
 accepted; without an offset the time is UTC. ISO offsets run from 00:00 to 23:59.
+
+Formats whose timestamps are always seconds (OpenMetrics) use `parse_seconds`: no unit by
+magnitude, no ISO dates, the same exact conversion and range.
 """
 import re
 from datetime import date
@@ -52,6 +55,16 @@ def parse_timestamp(text):
     return nanoseconds
 
 
+def parse_seconds(text):
+    """Nanoseconds from unix seconds written as a decimal number ("1700000000.5", "-1", "1.7e9")."""
+    if len(text) > _MAX_TIMESTAMP_CHARACTERS or not _DECIMAL_NUMBER.fullmatch(text):
+        raise BadField(f"unparseable timestamp {show(text)}: expected unix seconds")
+    nanoseconds = seconds_to_ns(_exact_decimal(text))
+    if not INT64_MIN <= nanoseconds <= INT64_MAX:
+        raise BadField(f"timestamp {show(text)} is outside the years 1677-2262")
+    return nanoseconds
+
+
 def seconds_to_ns(seconds):
     """Unix seconds, an int or an exact Decimal, as integer nanoseconds (range not checked)."""
     return _scaled_to_int(seconds, _SECONDS_POWER)
@@ -59,15 +72,7 @@ def seconds_to_ns(seconds):
 
 def _parse_timestamp_slowly(text):
     if _DECIMAL_NUMBER.fullmatch(text):
-        try:
-            number = Decimal(text)
-        except ArithmeticError:  # an exponent beyond what Decimal represents, e.g. 1e-99999999999999999999
-            raise BadField(f"timestamp {show(text)} is outside the years 1677-2262") from None
-        if number.adjusted() < -30:
-            number = Decimal(0)  # far below a nanosecond in any unit
-        if number.adjusted() > 30:
-            # Checked before any int() so "1e999999" cannot build a million-digit integer.
-            raise BadField(f"timestamp {show(text)} is outside the years 1677-2262")
+        number = _exact_decimal(text)
         if number == number.to_integral_value():
             return _epoch_to_ns(int(number))
         return _epoch_to_ns(number)
@@ -75,6 +80,20 @@ def _parse_timestamp_slowly(text):
     if match:
         return _iso_to_ns(match, text)
     raise BadField(f"unparseable timestamp {show(text)}")
+
+
+def _exact_decimal(text):
+    """A decimal number's text as a Decimal, refusing magnitudes no timestamp in any unit has."""
+    try:
+        number = Decimal(text)
+    except ArithmeticError:  # an exponent beyond what Decimal represents, e.g. 1e-99999999999999999999
+        raise BadField(f"timestamp {show(text)} is outside the years 1677-2262") from None
+    if number.adjusted() < -30:
+        return Decimal(0)  # far below a nanosecond in any unit
+    if number.adjusted() > 30:
+        # Checked before any int() so "1e999999" cannot build a million-digit integer.
+        raise BadField(f"timestamp {show(text)} is outside the years 1677-2262")
+    return number
 
 
 def _epoch_to_ns(number):
