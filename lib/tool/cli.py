@@ -9,6 +9,7 @@ import json
 import sys
 from pathlib import Path
 
+from lib.data import exporters
 from lib.data.importers import FORMATS, WHOLE_FORMATS
 from lib.errors import SqueezedSignalsError
 from lib.retention.policy import DEFAULT_POLICY_TEXT, RetentionPolicy
@@ -16,7 +17,7 @@ from lib.rollup.kinds import AGGREGATES
 from lib.runner.cli import EXIT_USER_ERROR, exit_on_user_error
 from lib.storage.metrics_file import DEFAULT_BLOCK_POINTS, MAX_BLOCK_POINTS
 from lib.storage.streaming_writer import DEFAULT_MEMORY_BUDGET
-from lib.tool import compress, inspection, query, rollups
+from lib.tool import compress, export, inspection, query, rollups
 from lib.tool.arguments import parse_label, parse_size, parse_step
 
 
@@ -44,7 +45,8 @@ def retention_policy(text):
 def add_compress(commands):
     parser = commands.add_parser(
         "compress", help="import metrics files straight into a METRICS! file",
-        description="Read exported metrics (CSV, long CSV, InfluxDB line protocol, Prometheus query_range JSON) "
+        description="Read exported metrics (CSV, long CSV, InfluxDB line protocol, OpenMetrics text, Prometheus "
+                    "query_range JSON) "
                     "and write them to one METRICS! file, streaming: memory holds one chunk of text, a bounded "
                     f"buffer per series and the index, never the whole input. {', '.join(WHOLE_FORMATS)} is one "
                     "JSON document and is read whole. Prints points, series, bytes and bytes per point.")
@@ -142,11 +144,34 @@ def run_query(args):
         query.print_csv(answer)
 
 
+def add_export(commands):
+    parser = commands.add_parser(
+        "export", help="a METRICS! file back out as text",
+        description="Write a METRICS! file's series as text the importers read back bit for bit, one series "
+                    "at a time. A format that cannot carry the data (a NaN in line protocol, a NaN payload such "
+                    "as Prometheus' stale marker in any text, a name OpenMetrics forbids) is refused in one line "
+                    "and nothing else is written instead; with --out the file appears only when complete. csv "
+                    "holds one series without its name: choose it with --metric and --label.")
+    parser.add_argument("file", metavar="FILE", type=Path)
+    parser.add_argument("--format", required=True, choices=exporters.FORMATS)
+    parser.add_argument("--out", type=Path, metavar="PATH", help="the file to write (default: stdout)")
+    parser.add_argument("--metric", metavar="NAME", help="only the series of this metric")
+    parser.add_argument("--label", type=parse_label, action="append", default=[], metavar="K=V",
+                        help="only the series whose label K is V (repeat for more labels)")
+    parser.set_defaults(run=run_export)
+
+
+def run_export(args):
+    points = export.export(args.file, args.format, args.out, args.metric, args.label)
+    if args.out is not None:
+        print(f"{points:,} points as {args.format}: {args.out.stat().st_size:,} bytes ({args.out})")
+
+
 def make_parser():
     parser = OneLineParser(prog="squeeze.py", description="The METRICS! codec as a tool: compress exported metrics, "
                            "inspect, roll up, query and export the files.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
-    for add in (add_compress, add_inspect, add_rollup, add_query):
+    for add in (add_compress, add_inspect, add_rollup, add_query, add_export):
         add(commands)
     return parser
 

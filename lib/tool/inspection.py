@@ -9,11 +9,15 @@ bytes and block framing whatever its points (the cost of high cardinality). A ro
 (lib/storage/rollup_files.py) is recognised by its reserved labels: its resolution, columns and
 buckets are listed, and its streams are shown per column instead of per metric.
 """
+from lib.report.text import shorten, wrap
 from lib.rollup.kinds import COUNTER, GAUGE, LIGHT_FIELDS, STORED_FIELDS
 from lib.storage.file_layout import CRC
 from lib.storage.metrics_file import BLOCK_HEADER, MetricsFile, record_codec_usage
-from lib.storage.rollup_files import RESOLUTION_LABEL, ROLLUP_LABEL, SKETCH_COLUMNS
+from lib.storage.rollup_files import (
+    RESOLUTION_LABEL, ROLLUP_FILE_GLOB, ROLLUP_FILE_PREFIX, ROLLUP_LABEL, SKETCH_COLUMNS,
+)
 from lib.tool.arguments import format_time
+from lib.tool.rollups import built_from, default_folder
 
 RESERVED_LABELS = (ROLLUP_LABEL, RESOLUTION_LABEL)
 FRAMING_BYTES = BLOCK_HEADER.size + CRC.size
@@ -33,10 +37,25 @@ def describe(path):
         summary = file_summary(f)
         summary["groups_by"] = "column" if rollup else "metric"
         summary["groups"] = [group_summary(name, usage, entries) for name, (entries, usage) in groups.items()]
-        summary["labels"] = label_cardinality(f.series)
         summary["rollup"] = rollup_summary(f.series) if rollup else None
+        # In a roll-up file a series is one of its sources, whose columns are series of the file.
+        sources = {source_key(e): e for e in f.series}.values() if rollup else f.series
+        summary["labels"] = label_cardinality(sources)
+        summary["source_series"] = len(sources)
         summary["bytes_read"] = f.bytes_read
+        summary["rollups"] = None if rollup else rollups_beside(f)
     return summary
+
+
+def rollups_beside(f):
+    """The roll-up levels `squeeze.py rollup` left beside the file (FILE.rollups), and whether
+    they were built from this version of it; None when there are none."""
+    folder = default_folder(f.path)
+    levels = sorted(folder.glob(ROLLUP_FILE_GLOB)) if folder.is_dir() else []
+    if not levels:
+        return None
+    return {"folder": str(folder), "levels": [p.stem.removeprefix(ROLLUP_FILE_PREFIX) for p in levels],
+            "current": bool(built_from(folder, f))}
 
 
 def file_summary(f):
@@ -81,12 +100,16 @@ def label_cardinality(entries):
     return sorted(rows, key=lambda row: (-row["values"], row["label"]))
 
 
+def source_key(entry):
+    """The identity of the series a roll-up column was made from: its name and labels but the reserved ones."""
+    return entry.name, tuple(sorted((k, v) for k, v in entry.labels.items() if k not in RESERVED_LABELS))
+
+
 def rollup_summary(entries):
     """Resolution, source series by kind, their columns, and buckets of a roll-up file."""
     sources = {}
     for entry in entries:
-        key = (entry.name, tuple(sorted((k, v) for k, v in entry.labels.items() if k not in RESERVED_LABELS)))
-        sources.setdefault(key, {})[entry.labels[ROLLUP_LABEL]] = entry
+        sources.setdefault(source_key(entry), {})[entry.labels[ROLLUP_LABEL]] = entry
     kinds = {}
     for columns in sources.values():
         kind = COUNTER if "increase" in columns else GAUGE
@@ -114,6 +137,9 @@ def print_description(d):
     print(f"         block framing {d['block_framing_bytes']:,}, header, index and footer {d['layout_bytes']:,}")
     if d["rollup"]:
         print_rollup(d["rollup"])
+    if d["rollups"]:
+        state = "built from this file" if d["rollups"]["current"] else "built from another version: run rollup again"
+        print(f"  roll-ups in {d['rollups']['folder']}: {', '.join(d['rollups']['levels'])} ({state})")
     print_groups(d["groups_by"], d["groups"])
     print_labels(d)
 
@@ -131,7 +157,7 @@ def print_groups(by, groups):
     for g in groups:
         codecs = ", ".join(f"{codec} {100 * points / max(g['points'], 1):.0f}%" for codec, points in
                            sorted(g["value_codecs"].items(), key=lambda item: -item[1]))
-        print(f"  {g['name'][:32]:<32} {g['series']:>7,} {g['points']:>11,} {g['blocks']:>7,} "
+        print(f"  {shorten(g['name'], 32):<32} {g['series']:>7,} {g['points']:>11,} {g['blocks']:>7,} "
               f"{g['bits_per_timestamp']:>8.2f} {g['bits_per_value']:>10.2f}  {codecs}")
 
 
@@ -141,11 +167,12 @@ def print_labels(d):
         return
     print(f"  {'label':<32} {'values':>7} {'series':>7}")
     for row in d["labels"]:
-        print(f"  {row['label'][:32]:<32} {row['values']:>7,} {row['series']:>7,}")
+        print(f"  {shorten(row['label'], 32):<32} {row['values']:>7,} {row['series']:>7,}")
     top = d["labels"][0]
     per_value = top["series"] / top["values"]
-    index_per_series = d["index_section_bytes"] / max(d["series"], 1)
-    blocks_per_series = d["blocks"] / max(d["series"], 1)
-    print(f"  {top['label']} has the most values ({top['values']:,}); each is in {per_value:,.1f} series on average, "
-          f"so one more {top['label']} adds about {per_value:,.1f} series. A series costs {index_per_series:,.1f} bytes "
-          f"of index and {blocks_per_series * FRAMING_BYTES:,.1f} bytes of block framing here, whatever its points.")
+    index_per_series = d["index_section_bytes"] / max(d["source_series"], 1)
+    blocks_per_series = d["blocks"] / max(d["source_series"], 1)
+    print(wrap(f"{top['label']} has the most values ({top['values']:,}); each is in {per_value:,.1f} series on "
+               f"average, so one more {top['label']} adds about {per_value:,.1f} series. A series costs "
+               f"{index_per_series:,.1f} bytes of index and {blocks_per_series * FRAMING_BYTES:,.1f} bytes of block "
+               f"framing here, whatever its points."))

@@ -23,7 +23,6 @@ also reads the blocks holding the last real sample before `from`.
 Example: `--agg max --step 1h --from -7d --to end` on a file whose newest point is at 10:37 ends at
 11:00 (the end rounds up to the step), starts seven days before, and reads the 1 h level.
 """
-import json
 import math
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -44,7 +43,7 @@ from lib.storage.rollup_files import (
     resolution_label,
 )
 from lib.tool.arguments import format_time, parse_time
-from lib.tool.rollups import SOURCE_FILENAME, default_folder, fingerprint
+from lib.tool.rollups import SOURCE_FILENAME, built_from, default_folder
 
 MAX_WINDOWS = 100_000
 RAW = "raw"
@@ -117,20 +116,25 @@ def run_query(path, rollups, metric, selector, start_text, end_text, aggregate, 
     return Answer(entry.display_name(), aggregate, kind, label, str(file), starts, ends, values, bytes_read)
 
 
-def select_series(f, metric, selector):
-    """The one series named `metric` whose labels match every (key, value) of `selector` (an empty
-    value matches a series without that label, as in Prometheus)."""
+def matching_series(f, metric, selector):
+    """The series named `metric` whose labels match every (key, value) of `selector` (an empty value
+    matches a series without that label, as in Prometheus); a one-line error when none does."""
     found = [e for e in f.series if e.name == metric and all(e.labels.get(k, "") == v for k, v in selector)]
-    if len(found) == 1:
-        return found[0]
-    wanted = display_name(metric, dict(selector))
     if not found:
         names = sorted({e.name for e in f.series})
         known = "" if metric in names else f"; its metrics: {', '.join(names[:8])}{' ...' if len(names) > 8 else ''}"
-        raise SqueezedSignalsError(f"{f.path}: no series matches {wanted}{known}")
-    shown = ", ".join(e.display_name() for e in found[:3])
-    raise SqueezedSignalsError(f"{f.path}: {len(found)} series match {wanted} ({shown}{', ...' if len(found) > 3 else ''}): "
-                               f"add --label to choose one")
+        raise SqueezedSignalsError(f"{f.path}: no series matches {display_name(metric, dict(selector))}{known}")
+    return found
+
+
+def select_series(f, metric, selector):
+    """The one series `matching_series` finds; a one-line error when several match."""
+    found = matching_series(f, metric, selector)
+    if len(found) > 1:
+        shown = ", ".join(e.display_name() for e in found[:3]) + (", ..." if len(found) > 3 else "")
+        raise SqueezedSignalsError(f"{f.path}: {len(found)} series match {display_name(metric, dict(selector))} "
+                                   f"({shown}): add --label to choose one")
+    return found[0]
 
 
 def open_levels(files, raw, path, folder):
@@ -143,11 +147,11 @@ def open_levels(files, raw, path, folder):
             raise SqueezedSignalsError(f"{folder}: no such folder of roll-ups (write one with `squeeze.py rollup {path}`)")
         return {}
     again = f"run `python squeeze.py rollup {path}{'' if not explicit else f' --out {folder}'}` again"
-    try:
-        source = json.loads((folder / SOURCE_FILENAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise SqueezedSignalsError(f"{folder}: no readable {SOURCE_FILENAME} saying which file these roll-ups are of: {again}") from None
-    if not isinstance(source, dict) or source.get("fingerprint") != fingerprint(raw):
+    current = built_from(folder, raw)
+    if current is None:
+        raise SqueezedSignalsError(f"{folder}: no readable {SOURCE_FILENAME} saying which file these roll-ups are of: "
+                                   f"{again}")
+    if not current:
         raise SqueezedSignalsError(f"{folder}: these roll-ups were built from another version of {path}: {again}")
     levels = {}
     for level_path in sorted(folder.glob(ROLLUP_FILE_GLOB)):

@@ -46,6 +46,16 @@ def fingerprint(metrics_file):
     return f"{metrics_file.file_size}:{metrics_file.layout.checksum:08x}"
 
 
+def built_from(folder, metrics_file):
+    """True if the roll-ups in `folder` were built from this version of the opened file, False if
+    from another, None if the folder has no readable source.json."""
+    try:
+        source = json.loads((Path(folder) / SOURCE_FILENAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return isinstance(source, dict) and source.get("fingerprint") == fingerprint(metrics_file)
+
+
 @dataclass
 class Level:
     resolution_ns: int
