@@ -1,10 +1,10 @@
-"""Streaming import: the same readers feed a StreamingWriter through a WriterSink, holding one chunk
-of text's points at a time, and the file holds exactly what import_paths collects."""
+"""Streaming import: the same readers feed a StreamingWriter through a WriterSink, holding a bounded
+number of points at a time, and the file holds exactly what import_paths collects."""
 import numpy as np
 import pytest
 
 from lib.data.dataset import canonical_order
-from lib.data.importers import files, import_paths, read_paths
+from lib.data.importers import files, import_paths, points, read_paths
 from lib.data.importers.points import WriterSink
 from lib.storage.metrics_file import read_file
 from lib.storage.streaming_writer import StreamingWriter
@@ -55,19 +55,28 @@ def test_a_streamed_import_writes_what_import_paths_collects(tmp_path, monkeypat
         assert np.array_equal(a.values.view(np.uint64), b.values.view(np.uint64))
 
 
-def test_the_sink_hands_points_on_after_every_chunk_so_it_holds_one_chunk(tmp_path, monkeypatch):
+def test_the_sink_hands_points_on_between_chunks_so_it_holds_a_bounded_number(tmp_path, monkeypatch):
     monkeypatch.setattr(files, "CHUNK_BYTES", SMALL_CHUNK)
+    monkeypatch.setattr(points, "MOVE_POINTS", 10)
     content = interleaved_long_csv(points=200)
     path = write(tmp_path, "long.csv", content)
+    held = []
+
+    class CountingSink(WriterSink):
+        def finish(self):
+            held.append(sum(len(entry[2]) for entry in self._series.values()))  # (name, labels, timestamps, values)
+            super().finish()
+
     writer = RecordingWriter()
-    read_paths([path], WriterSink(writer))
+    read_paths([path], CountingSink(writer))
     shortest = min(len(line) + 1 for line in content.splitlines()[1:])
     lines_per_chunk = SMALL_CHUNK // shortest + 1  # the most lines a chunk can complete
-    assert len(writer.calls) > 200 // lines_per_chunk  # handed on many times, not once at the end
-    assert max(len(call[2]) for call in writer.calls) <= lines_per_chunk
+    assert len(held) > 600 // (10 + lines_per_chunk)  # handed on many times, not once at the end
+    assert max(held) < 10 + lines_per_chunk and sum(held) == 600
     per_host = {}
     for name, labels, timestamps, _ in writer.calls:
-        per_host.setdefault(labels["host"], []).extend(timestamps.tolist())
+        if name == "cpu":
+            per_host.setdefault(labels["host"], []).extend(timestamps.tolist())
     assert all(times == [T0_NS + 15 * 10**9 * i for i in range(200)] for times in per_host.values())
 
 

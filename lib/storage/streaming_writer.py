@@ -67,7 +67,7 @@ class StreamingWriter:
     """Points in, a METRICS! file out, with memory bounded by `memory_budget` bytes of buffered points.
 
     choose_codecs, entropy: as for encode_block. codec_usage: a dict filled by record_codec_usage.
-    progress: a lib.plumbing.progress.Progress advanced by the points of each block written.
+    progress: a lib.plumbing.progress.Progress advanced by the points of each `add`.
     """
 
     def __init__(self, path, block_points=DEFAULT_BLOCK_POINTS, memory_budget=DEFAULT_MEMORY_BUDGET,
@@ -118,6 +118,8 @@ class StreamingWriter:
             self._cut(buffer, self.block_points)
         if self.buffered > self.budget_points:
             self._relieve()
+        if self.progress is not None:
+            self.progress.advance(len(timestamps))
 
     def end_series(self, name, labels):
         """No more points of this series will come: cut what it has buffered into a block now."""
@@ -179,8 +181,6 @@ class StreamingWriter:
         buffer.blocks.append(BlockEntry(self.data_length, len(block), len(timestamps), *time_range(timestamps)))
         self.data_length += len(block)
         self.points += len(timestamps)
-        if self.progress is not None:
-            self.progress.advance(len(timestamps))
 
 
 def canonical_order_of_entries(buffers):
@@ -196,7 +196,7 @@ def write_file(path, series_list, block_points=DEFAULT_BLOCK_POINTS, choose_code
     entropy: also try the older codecs and zlib/lzma over each stream, kept where smaller (much
     slower to write).
     codec_usage: a dict to fill for reports (see record_codec_usage).
-    progress: a lib.plumbing.progress.Progress advanced by each block's points as it is encoded.
+    progress: a lib.plumbing.progress.Progress advanced by each series' points as it is encoded.
     """
     with StreamingWriter(path, block_points, choose_codecs=choose_codecs, entropy=entropy,
                          codec_usage=codec_usage, progress=progress) as writer:

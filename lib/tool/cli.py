@@ -47,7 +47,7 @@ def add_compress(commands):
         "compress", help="import metrics files straight into a METRICS! file",
         description="Read exported metrics (CSV, long CSV, InfluxDB line protocol, OpenMetrics text, Prometheus "
                     "query_range JSON) "
-                    "and write them to one METRICS! file, streaming: memory holds one chunk of text, a bounded "
+                    "and write them to one METRICS! file, streaming: memory holds a few chunks of text, a bounded "
                     f"buffer per series and the index, never the whole input. {', '.join(WHOLE_FORMATS)} is one "
                     "JSON document and is read whole. Prints points, series, bytes and bytes per point.")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", type=Path,

@@ -1,9 +1,9 @@
 """`squeeze.py compress`: exported metrics streamed straight into a METRICS! file.
 
-The importers' readers (lib/data/importers) write into a WriterSink, which hands each chunk of
-text's points to a StreamingWriter (lib/storage/streaming_writer.py): memory holds one chunk of
-text, a bounded buffer per series and the index, never the whole import, so an export larger than
-memory compresses. Without the phase-0 dataset file, the points go from text to blocks once.
+The importers' readers (lib/data/importers) write into a WriterSink, which hands the points of
+a few chunks of text at a time to a StreamingWriter (lib/storage/streaming_writer.py): memory
+holds those, a bounded buffer per series and the index, never the whole import, so an export
+larger than memory compresses. Without the phase-0 dataset file, the points go from text to blocks once.
 A Prometheus query_range response is one JSON document and is read whole.
 """
 import sys

@@ -42,7 +42,7 @@ is one, the line: "data/cpu.csv:17: unparseable timestamp 'yesterday'".
 Memory follows the number of points (16 bytes each), not the size of the text: CSV, line protocol
 and OpenMetrics are never held as a whole text, and JSON samples become columns as they are parsed.
 `read_paths` into a `WriterSink` (points.py) bounds it further: CSV, line protocol and OpenMetrics
-hand their points on after every chunk of text, so memory holds a chunk, not the import. A
+hand their points on between chunks of text, so memory holds a few chunks, not the import. A
 Prometheus JSON document is one piece of text and is read whole even then.
 """
 import os
@@ -126,6 +126,7 @@ def read_paths(paths, sink, fmt=None):
             raise FormatError(f"{path}: unreadable ({type(exc).__name__}: {exc})") from None
         result.files.append(str(path))
         result.formats[str(path)] = file_format
+    sink.finish()
     return result
 
 

@@ -3,13 +3,15 @@
 Every reader talks to a sink the same way: `sink.columns(name, labels)` hands out the
 (timestamps, values) arrays of one series to append to, and `sink.chunk_done()` (passed to
 files.text_lines, and called once more after each file) says that the points appended so far are
-complete and may move on. Two sinks:
+complete and may move on; `sink.finish()` comes after the last file. Two sinks:
 
 - `Collector` keeps everything (import_paths, the phase-0 dataset): a series met in several files
   (or several times in one file) is one series, its points concatenated in reading order.
 - `WriterSink` empties the arrays into a writer (lib/storage/streaming_writer.py's
-  StreamingWriter) at every `chunk_done`, so an import holds one chunk of text's points at a time
-  and a file larger than memory can be compressed.
+  StreamingWriter) at the first `chunk_done` after they hold MOVE_POINTS points in all, and at
+  `finish`, so an import holds about MOVE_POINTS points and a chunk of text at a time, and a file
+  larger than memory can be compressed. Moving a few dozen points of each series at a time, not
+  a few, keeps the per-call cost of the writer small.
 
 Points are kept as given. Duplicate and out-of-order timestamps stay in file order (every codec
 in the project is lossless for them) and each affected series gets one warning with the counts.
@@ -24,6 +26,7 @@ import numpy as np
 from lib.data.dataset import Series, display_name, series_key
 
 UNNAMED_METRIC = "unnamed"  # the name of a series whose source gives it none
+MOVE_POINTS = 1 << 16  # a WriterSink hands points on once it holds this many (1 MiB of arrays)
 
 
 class PointBuffers:
@@ -43,6 +46,9 @@ class PointBuffers:
     def chunk_done(self):
         """The points appended so far are complete (see the module docstring)."""
 
+    def finish(self):
+        """Every file has been read."""
+
 
 class Collector(PointBuffers):
     """Every point of the import, in memory, until `to_series`."""
@@ -57,7 +63,7 @@ class Collector(PointBuffers):
 
 
 class WriterSink(PointBuffers):
-    """Moves the points into `writer.add(name, labels, timestamps, values)` after every chunk of text,
+    """Moves the points into `writer.add(name, labels, timestamps, values)` between chunks of text,
     counting repeated and decreasing timestamps on the way (each compared with the one before it)."""
 
     def __init__(self, writer):
@@ -67,6 +73,11 @@ class WriterSink(PointBuffers):
         self._order = {}  # series key -> [last timestamp, repeated, earlier than the one before]
 
     def chunk_done(self):
+        if sum(len(entry[2]) for entry in self._series.values()) >= MOVE_POINTS:
+            self.finish()
+
+    def finish(self):
+        """Hand every point held on to the writer."""
         for key, (name, labels, timestamps, values) in self._series.items():
             if not timestamps:
                 continue
