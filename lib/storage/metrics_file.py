@@ -83,15 +83,16 @@ def encode_block(timestamps, values, choose_codecs=True, entropy=False):
     return body + CRC.pack(zlib.crc32(body))
 
 
-def record_codec_usage(usage, block, metric, length=None):
+def record_codec_usage(usage, block, metric, block_length=None):
     """Count a block's codecs and stream bytes into usage = {"timestamps": {...}, "values": {...}},
     each {codec name: {"blocks", "points", "bytes"}}, for a report of which codec won how often;
     and usage["by_metric"] = {metric name: {value codec name: points}}, which codec each metric chose.
-    `block` may be the block's first BLOCK_HEADER.size bytes alone, with `length` its whole length."""
+    `block` may be the block's first BLOCK_HEADER.size bytes alone, with `block_length` its whole length."""
     points, timestamp_tag, value_tag, timestamp_length = BLOCK_HEADER.unpack_from(block)
     by_metric = usage.setdefault("by_metric", {}).setdefault(metric, {})
     by_metric[tag_name(value_tag)] = by_metric.get(tag_name(value_tag), 0) + points
-    value_length = (len(block) if length is None else length) - BLOCK_HEADER.size - timestamp_length - CRC.size
+    block_length = len(block) if block_length is None else block_length
+    value_length = block_length - BLOCK_HEADER.size - timestamp_length - CRC.size
     for column, name, length in (("timestamps", timestamp_tag_name(timestamp_tag), timestamp_length),
                                  ("values", tag_name(value_tag), value_length)):
         row = usage.setdefault(column, {}).setdefault(name, {"blocks": 0, "points": 0, "bytes": 0})

@@ -82,7 +82,6 @@ class StreamingWriter:
         self.codec_usage, self.progress = codec_usage, progress
         self.series = {}  # series key -> SeriesBuffer, in order of first appearance
         self.buffered = 0  # points in all buffers
-        self.points = 0  # points in blocks written
         self.header = pack_header(block_points)
         self._target = atomic_write(path)
         self.file = self._target.__enter__()
@@ -180,7 +179,6 @@ class StreamingWriter:
         self.file.write(block)
         buffer.blocks.append(BlockEntry(self.data_length, len(block), len(timestamps), *time_range(timestamps)))
         self.data_length += len(block)
-        self.points += len(timestamps)
 
 
 def canonical_order_of_entries(buffers):

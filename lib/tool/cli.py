@@ -115,8 +115,10 @@ def add_query(commands):
         description="Answer one aggregate of one series per step from the coarsest roll-up level that answers it "
                     "exactly (percentiles within the sketch's 1%%), else from the raw points; only the blocks the "
                     "range needs are read. Times are epoch seconds, ISO 8601, 'end' (the file's newest point, "
-                    "rounded up to the step) or a duration before it such as -7d. Prints CSV, one row per step, "
-                    "and on stderr which level answered and the bytes read.")
+                    "rounded up to the step) or a duration before it such as -7d. A series is a counter if its "
+                    "roll-ups say so; without roll-ups, if its name ends in _total, _count, _sum or _bucket and no "
+                    "point read is negative. Prints CSV, one row per step, and on stderr which level answered and "
+                    "the bytes read.")
     parser.add_argument("file", metavar="FILE", type=Path)
     parser.add_argument("--rollups", type=Path, metavar="DIR", help="folder of roll-up files (default: FILE.rollups, "
                                                                     "if it exists)")

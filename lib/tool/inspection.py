@@ -33,7 +33,7 @@ def describe(path):
             entries, usage = groups.setdefault(name, ([], {}))
             entries.append(entry)
             for number, block in enumerate(entry.blocks):
-                record_codec_usage(usage, f.read_block_header(entry, number), name, length=block.length)
+                record_codec_usage(usage, f.read_block_header(entry, number), name, block_length=block.length)
         summary = file_summary(f)
         summary["groups_by"] = "column" if rollup else "metric"
         summary["groups"] = [group_summary(name, usage, entries) for name, (entries, usage) in groups.items()]

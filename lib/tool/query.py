@@ -96,7 +96,8 @@ def run_query(path, rollups, metric, selector, start_text, end_text, aggregate, 
         starts, ends = windows(start, end, step_ns)
         columns = {r: group_columns(f.series).get(entry.key, {}) for r, f in levels.items()}
         kind = next((COUNTER if "increase" in c else GAUGE for c in columns.values() if c), None)
-        aggregate = aggregate or ("rate" if (kind or metric_kind(entry.name, [])) == COUNTER else "avg")
+        likely = kind or metric_kind(entry.name, [])  # without roll-ups, by name until the points are read
+        aggregate = aggregate or ("rate" if likely == COUNTER else "avg")
         if kind is not None:
             check_answerable(kind, aggregate, entry)
         able = [r for r in levels if columns[r] and set(COLUMNS[aggregate]) <= set(columns[r])
@@ -106,8 +107,7 @@ def run_query(path, rollups, metric, selector, start_text, end_text, aggregate, 
             values = from_level(levels[source], entry, columns[source], aggregate, starts, ends)
             file, label = levels[source].path, resolution_label(source)
         else:
-            series = raw_points(raw, entry, start, end, counter=kind == COUNTER or (
-                kind is None and metric_kind(entry.name, []) == COUNTER))
+            series = raw_points(raw, entry, start, end, counter=likely == COUNTER)
             kind = kind or metric_kind(series.name, series.values)
             check_answerable(kind, aggregate, entry)
             values = from_raw(series, kind, aggregate, starts, ends)
