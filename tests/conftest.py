@@ -1,12 +1,15 @@
 """Shared fixtures: awkward datasets, a way to load the numbered scripts, and a subprocess runner."""
 import subprocess
 import sys
+import tracemalloc
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
 import pytest
 from hypothesis import strategies as st
 
+from lib.codecs import limits
 from lib.data.dataset import PROJECT_ROOT, Series, canonical_order, save_dataset
 from lib.data.generator import generate_dataset
 from lib.runner.phases import load_script
@@ -76,3 +79,38 @@ def small_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("bf") / "m.bin"
     write_file(path, series_list, block_points=100)
     return path, series_list
+
+
+def traced_peak(call):
+    """(what `call()` returns, the most memory it held at once in bytes, as tracemalloc counts it:
+    numpy reports its arrays there). Measured, never timed."""
+    tracemalloc.start()
+    try:
+        start, _ = tracemalloc.get_traced_memory()
+        result = call()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result, peak - start
+
+
+@contextmanager
+def small_slices(size=3):
+    """Decoders work through long arrays in slices (lib/codecs/limits.py); with slices of a few
+    values, short test arrays take the many-slice paths too."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(limits, "SLICE_VALUES", size)
+        yield
+
+
+MEMORY_COUNT = 1 << 21  # values per decode in the memory tests: 16 MiB of result, a few ms of work
+
+
+def assert_decodes_within(call, result_bytes, input_bytes, results=3):
+    """`call()`, a decode, holds at most `results` times the bytes of its result at once, plus what
+    its input needs (16 bytes a byte: its bits unpacked, a padded copy) and the temporaries of a few
+    slices, which do not grow with the count. Returns what the call returned."""
+    result, peak = traced_peak(call)
+    bound = results * result_bytes + 16 * input_bytes + 8 * 8 * limits.SLICE_VALUES
+    assert peak <= bound, f"peaked at {peak / 2**20:.1f} MiB, more than {bound / 2**20:.1f} MiB"
+    return result

@@ -8,16 +8,17 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from lib.bitstream.varint import encode_varints
 from lib.codecs.batched_bins import bins_stream, bins_stream_nonzero, decode_dense_streams, drive
-from lib.codecs.bins import decode_bins, decode_bins_nonzero, encode_bins
-from lib.codecs.values import segmented_cumsum
+from lib.codecs.bins import DENSE, decode_bins, decode_bins_nonzero, encode_bins
+from lib.codecs.limits import MAX_COUNT
 from lib.data.dataset import Series, canonical_order
 from lib.data.generator import generate_dataset
 from lib.errors import FormatError
 from lib.storage import metrics_file
 from lib.storage.metrics_file import BLOCK_HEADER, CRC, decode_block, decode_blocks_together, encode_block
 from lib.storage.streaming_writer import write_file
-from tests.conftest import awkward_dataset
+from tests.conftest import MEMORY_COUNT, assert_decodes_within, awkward_dataset, small_slices, traced_peak
 from tests.test_dataset import datasets
 
 
@@ -39,12 +40,6 @@ def test_two_dense_streams_decode_together_by_hand():
     (a, a_end), (b, b_end) = decode_dense_streams([(blob, 1, 4), (blob, len(first) + 1, 2)])
     assert a.tolist() == [0, 5, 4, 5] and a_end == len(first)
     assert b.tolist() == [7, 7] and b_end == len(blob)
-
-
-def test_segmented_cumsum_restarts_at_each_segment():
-    values = np.array([1, 2, 3, 4, 5, 6], dtype=np.uint64)
-    sums = segmented_cumsum(values, np.array([0, 3, 5]))
-    assert sums.tolist() == [1, 3, 6, 4, 9, 6]
 
 
 stream_values = st.one_of(
@@ -70,6 +65,58 @@ def test_many_bins_streams_decode_together_as_one_by_one(streams):
         reference_positions, reference_found, _ = decode_bins_nonzero(blob, len(values), start)
         assert same_bits(positions, reference_positions) and same_bits(found, reference_found)
         assert nonzero_end == reference_end
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(stream_values, min_size=1, max_size=8))
+def test_streams_decode_alike_in_small_slices_and_groups(streams):
+    # Slices of 3 values: groups of 12, so many batches, and streams of 13 values or more decode alone.
+    blobs = [encode_bins(np.array(values, dtype=np.uint64)) for values in streams]
+    blob = b"".join(blobs)
+    starts = np.cumsum([0] + [len(b) for b in blobs]).tolist()
+    with small_slices():
+        together = drive([bins_stream(blob, start, len(values)) for start, values in zip(starts, streams)])
+    for values, (decoded, end), start, length in zip(streams, together, starts, map(len, blobs)):
+        assert decoded.tolist() == values and end == start + length
+
+
+def rank_stream(rank):
+    """Two values in two bins (keys 0 and 1): ranks 0 and `rank`, unary '1', '0' * rank + '1'."""
+    return bytes([DENSE, 0x00, 2, 0, 1, 1, 0x80 | 0x40 >> rank])
+
+
+def test_a_rank_one_beyond_its_streams_bins_is_refused_not_read_from_the_next_stream():
+    after = bytes([DENSE, 0x00, 2, 1, 0, 1, 0xC0])  # keys 1 and 0, both values rank 0: [1, 1]
+    for rank, expected in ((1, [0, 1]), (2, None)):
+        blob = rank_stream(rank)[1:] + after[1:]
+        requests = [(blob, 0, 2), (blob, len(rank_stream(rank)) - 1, 2)]
+        if expected is None:
+            with pytest.raises(FormatError, match="rank"):
+                decode_dense_streams(requests)
+        else:
+            (first, _), (second, _) = decode_dense_streams(requests)
+            assert first.tolist() == expected and second.tolist() == [1, 1]
+
+
+@pytest.mark.parametrize("count", [-1, MAX_COUNT + 1, 2**31, 2**62, 1.5, None])
+def test_a_bad_count_is_refused_by_the_batched_decoder_before_allocating(count):
+    one_bin = bytes([DENSE, 0x00, 1, 0])
+
+    def attempt():
+        with pytest.raises(FormatError):
+            decode_dense_streams([(one_bin, 1, count)])
+        with pytest.raises(FormatError):
+            drive([bins_stream(one_bin, 0, count)])
+
+    _, peak = traced_peak(attempt)
+    assert peak < 1 << 20
+
+
+def test_a_long_stream_in_a_batch_holds_a_few_times_its_values():
+    blob = bytes([DENSE, 0x00, 2, 0, 1]) + encode_varints([MEMORY_COUNT // 8]) + b"\xff" * (MEMORY_COUNT // 8)
+    [(values, _)] = assert_decodes_within(lambda: drive([bins_stream(blob, 0, MEMORY_COUNT)]), 8 * MEMORY_COUNT,
+                                          len(blob))
+    assert values.size == MEMORY_COUNT and not values.any()
 
 
 # Whole blocks -------------------------------------------------------------------------------------
@@ -131,6 +178,13 @@ def test_metric_like_blocks_decode_together_as_one_by_one(series_list, block_poi
 @given(datasets(max_points=40), st.integers(1, 12))
 def test_random_blocks_decode_together_as_one_by_one(series_list, block_points):
     assert_decoded_alike(blocks_of(series_list, block_points))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(metric_like_series(), min_size=1, max_size=5, unique_by=lambda s: s.name), st.integers(1, 40))
+def test_blocks_decode_alike_in_small_slices_and_groups(series_list, block_points):
+    with small_slices():
+        assert_decoded_alike(blocks_of(series_list, block_points))
 
 
 def test_awkward_and_generated_blocks_decode_together_as_one_by_one():

@@ -5,12 +5,16 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
+from lib.bitstream.varint import encode_varints
+from lib.codecs.batched_bins import bins_stream, bins_stream_nonzero, drive
 from lib.codecs.bins import (
     DENSE, MAX_PRECISION, SHORT_STREAM, SPARSE, _dense_plan, _short_dense_bytes, _write_dense, bin_keys,
-    bins_size, decode_bins, decode_bins_nonzero, decode_bins_reference, encode_bins, encode_bins_reference,
-    key_bins, max_key,
+    bins_size, decode_bins, decode_bins_nonzero, decode_bins_parts, decode_bins_reference, encode_bins,
+    encode_bins_reference, key_bins, max_key, read_dense,
 )
+from lib.codecs.limits import MAX_COUNT
 from lib.errors import FormatError
+from tests.conftest import MEMORY_COUNT, assert_decodes_within, small_slices, traced_peak
 
 U64_MAX = (1 << 64) - 1
 
@@ -146,3 +150,112 @@ def test_finest_keys_from_the_small_value_table_are_bin_keys(values):
     np.testing.assert_array_equal(_finest_keys(unsigned), bin_keys(unsigned, MAX_PRECISION)[0])
     below = unsigned[unsigned < SMALL_VALUES]
     np.testing.assert_array_equal(_finest_keys(below), bin_keys(below, MAX_PRECISION)[0])
+
+
+ONE_BIN = bytes([DENSE, 0x00, 1, 0])  # precision 0, one bin, key 0: every value 0, whatever the count
+BAD_COUNTS = [-1, MAX_COUNT + 1, 2**31, 2**62, 1.5, True, "3", None]
+DECODERS = {
+    "decode_bins": decode_bins,
+    "decode_bins_nonzero": decode_bins_nonzero,
+    "decode_bins_parts": decode_bins_parts,
+    "decode_bins_reference": decode_bins_reference,
+    "read_dense": lambda blob, count: read_dense(blob, 1, count),
+}
+
+
+@pytest.mark.parametrize("count", BAD_COUNTS)
+@pytest.mark.parametrize("decoder", DECODERS)
+def test_a_bad_count_is_refused_before_anything_is_allocated(decoder, count):
+    def attempt():
+        with pytest.raises(FormatError):
+            DECODERS[decoder](ONE_BIN, count)
+
+    _, peak = traced_peak(attempt)
+    assert peak < 1 << 20  # 2**31 zeros would be 16 GiB
+
+
+def test_a_count_the_unary_section_cannot_hold_is_refused_before_allocating():
+    # Two bins (keys 0 and 1), a unary section of one byte: at most 8 codes of at least 1 bit each.
+    blob = bytes([DENSE, 0x00, 2, 0, 1, 1, 0xFF])
+    assert decode_bins(blob, 8)[0].tolist() == [0] * 8  # eight codes '1': rank 0, key 0
+    _, peak = traced_peak(lambda: pytest.raises(FormatError, decode_bins, blob, 9))
+    _, peak_huge = traced_peak(lambda: pytest.raises(FormatError, decode_bins, blob, MAX_COUNT))
+    assert max(peak, peak_huge) < 1 << 20
+
+
+def sparse_one_value(stored):
+    """A sparse stream of one value whose stored "value - 1" is `stored` (one bin at precision 0:
+    key 64, bit length 64, its 63 offset bits after the leading one)."""
+    runs = bytes([0x00, 1, 0])  # two zero runs of 0 (one bin, key 0)
+    value = bytes([0x00, 1, 64]) + ((stored - (1 << 63)) << 1).to_bytes(8, "big")
+    return bytes([SPARSE, 1]) + runs + value
+
+
+def test_the_largest_sparse_value_is_2_to_the_64_minus_1():
+    blob = sparse_one_value(2**64 - 2)
+    assert decode_bins(blob, 1)[0].tolist() == [2**64 - 1]
+    assert decode_bins_reference(blob, 1) == [2**64 - 1]
+    assert drive([bins_stream(blob, 0, 1)])[0][0].tolist() == [2**64 - 1]
+
+
+@pytest.mark.parametrize("decoder", ["decode_bins", "decode_bins_nonzero", "decode_bins_reference", "batched",
+                                     "batched_nonzero"])
+def test_a_sparse_value_of_2_to_the_64_is_refused_by_every_decoder(decoder):
+    blob = sparse_one_value(2**64 - 1)  # value - 1 = 2**64 - 1: the value does not fit 64 bits
+    decode = {
+        "batched": lambda: drive([bins_stream(blob, 0, 1)]),
+        "batched_nonzero": lambda: drive([bins_stream_nonzero(blob, 0, 1)]),
+    }.get(decoder, lambda: DECODERS[decoder](blob, 1))
+    with pytest.raises(FormatError, match="2\\*\\*64"):
+        decode()
+
+
+def two_bins_with_rank(rank):
+    """Two values in a dense stream of two bins (keys 0 and 1): rank 0 ('1'), then `rank` ('0' * rank + '1')."""
+    return bytes([DENSE, 0x00, 2, 0, 1, 1, 0x80 | 0x40 >> rank])
+
+
+def test_a_rank_one_beyond_the_bins_is_refused():
+    assert decode_bins(two_bins_with_rank(1), 2)[0].tolist() == [0, 1]  # rank 1: the last bin
+    with pytest.raises(FormatError, match="rank"):
+        decode_bins(two_bins_with_rank(2), 2)
+    # Split 1: unary '1' and '01' (high parts 0 and 1), low bits 0 and 0: ranks 0 and 2.
+    with pytest.raises(FormatError, match="rank"):
+        decode_bins(bytes([DENSE, 0x10, 2, 0, 1, 1, 0xA0, 0x00]), 2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(uint64_arrays)
+def test_decoded_a_few_values_at_a_time_as_at_once(values):
+    blob = encode_bins(values)
+    with small_slices():
+        decoded, end = decode_bins(blob, values.size)
+        positions, nonzero, _ = decode_bins_nonzero(blob, values.size)
+    assert end == len(blob)
+    np.testing.assert_array_equal(decoded, values)
+    assert positions.tolist() == np.flatnonzero(values).tolist() and nonzero.tolist() == values[values != 0].tolist()
+
+
+def dense_two_bins(count, split=0, offset_bits=0):
+    """A dense stream of `count` values, all rank 0 (unary '1'), 2**split + 1 bins whose rank-0 bin
+    has offsets of `offset_bits` bits (key 2 at precision 0 has 1, key 3 has 2), all zero."""
+    bins = (1 << split) + 1
+    first = {0: 0, 1: 2, 2: 3}[offset_bits]
+    keys = bytes([first]) + bytes(key for key in range(8, 8 + bins - 1))
+    unary = b"\xff" * (count // 8)
+    return (bytes([DENSE, split << 4, bins]) + keys + encode_varints([len(unary)]) + unary
+            + bytes(count * split // 8) + bytes(count * offset_bits // 8))
+
+
+@pytest.mark.parametrize("blob, results", [
+    (ONE_BIN, 1),
+    (dense_two_bins(MEMORY_COUNT), 3),
+    (dense_two_bins(MEMORY_COUNT, split=3), 3),
+    (dense_two_bins(MEMORY_COUNT, offset_bits=2), 3),
+    (bytes([SPARSE]) + encode_varints([MEMORY_COUNT]) + bytes([0, 1, 0, 0, 1, 0]), 3),  # every value 1
+    # All zeros: one run of 2**21 (one bin at precision 0, key 22: bit length 22, 21 offset bits), no values.
+    (bytes([SPARSE, 0]) + bytes([0, 1, 22]) + bytes(3) + bytes([0, 0]), 1),
+])
+def test_a_decode_holds_a_few_times_its_result_whatever_the_count(blob, results):
+    values, _ = assert_decodes_within(lambda: decode_bins(blob, MEMORY_COUNT), 8 * MEMORY_COUNT, len(blob), results)
+    assert values.size == MEMORY_COUNT

@@ -3,13 +3,16 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
+from lib.bitstream.varint import encode_varints
 from lib.codecs.byte_planes import DEFLATE, LZMA1, NONE, decode_planes, encode_planes
+from lib.codecs.limits import MAX_COUNT
 from lib.codecs.selection import decode_values_tagged
-from lib.codecs.stream_coder import scatter_runs, zero_runs
 from lib.codecs.tags import DECIMAL_PLANES, ORDERED
 from lib.codecs.timestamp_units import MODE_NAMES, decode_timestamp_units, encode_timestamp_units
 from lib.codecs.values import encode_decimal_planes, encode_ordered, floats_from_ordered, ordered_integers
 from lib.errors import FormatError
+from lib.plumbing.bounded_compression import deflate
+from tests.conftest import MEMORY_COUNT, assert_decodes_within, traced_peak
 from tests.test_timestamp_units import scrape_times
 
 INT64 = np.iinfo(np.int64)
@@ -43,15 +46,6 @@ def test_random_low_planes_are_stored_raw():
     blob = encode_planes([noise])
     assert blob[0] == 5 and blob[1] >= 4  # width 5, the random low planes raw
     np.testing.assert_array_equal(decode_planes(blob, [1024])[0][0], noise)
-
-
-def test_runs_of_zeros():
-    positions = np.array([1, 2])
-    runs = zero_runs(positions, 5)
-    assert runs.tolist() == [1, 0, 2]
-    assert scatter_runs(runs, u64([7, 9]), 5).tolist() == [0, 7, 9, 0, 0]
-    with pytest.raises(FormatError):
-        scatter_runs(u64([1, 0, 3]), u64([7, 9]), 5)
 
 
 def test_ordered_integers_keep_float_order_and_every_pattern():
@@ -127,3 +121,29 @@ def test_decimal_planes_worked_example():
     assert decode_values_tagged(DECIMAL_PLANES, blob, 3).tolist() == [1.5, 2.25, 3.0]
 
 
+
+
+@pytest.mark.parametrize("count", [-1, MAX_COUNT + 1, 2**31, 2**62, 1.5, True, None])
+def test_a_bad_count_is_refused_before_anything_is_allocated(count):
+    width_zero = bytes((0, 0, NONE, 0))  # one stream of width 0: all zeros, whatever the count
+
+    def attempt():
+        with pytest.raises(FormatError):
+            decode_planes(width_zero, [count])
+        with pytest.raises(FormatError):
+            decode_planes(width_zero[:2] + width_zero, [3, count])
+
+    _, peak = traced_peak(attempt)
+    assert peak < 1 << 20
+
+
+@pytest.mark.parametrize("blob", [
+    bytes((0, 0, NONE, 0)),  # width 0: four bytes for any count
+    bytes((1, 0, NONE)) + encode_varints([MEMORY_COUNT]) + bytes(MEMORY_COUNT),  # one stored plane
+    bytes((2, 1, DEFLATE)) + encode_varints([len(deflate(bytes(MEMORY_COUNT)))]) + deflate(bytes(MEMORY_COUNT))
+    + bytes(MEMORY_COUNT),  # a compressed plane and a raw one
+])
+def test_a_decode_holds_about_its_result(blob):
+    (stream,), _ = assert_decodes_within(lambda: decode_planes(blob, [MEMORY_COUNT]), 8 * MEMORY_COUNT,
+                                         len(blob), results=2)
+    assert stream.size == MEMORY_COUNT and not stream.any()

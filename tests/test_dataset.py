@@ -1,3 +1,5 @@
+import zlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -96,3 +98,15 @@ def test_damaged_dataset_files_raise_format_error(tmp_path):
         path.write_bytes(content)
         with pytest.raises(FormatError):
             load_dataset(path)
+
+
+@pytest.mark.parametrize("extra", [-8, 8, 16])
+def test_a_body_longer_or_shorter_than_its_point_counts_is_refused(tmp_path, extra):
+    # The CRC is made to match, so only the sizes disagree: 16 bytes a point, no more, no fewer.
+    path = tmp_path / "d.bin"
+    save_dataset(awkward_dataset(), path)
+    body = path.read_bytes()[:-4]
+    body = body[:extra] if extra < 0 else body + bytes(extra)
+    path.write_bytes(body + zlib.crc32(body).to_bytes(4, "little"))
+    with pytest.raises(FormatError, match="point counts do not match the file size"):
+        load_dataset(path)

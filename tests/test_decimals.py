@@ -9,6 +9,8 @@ from lib.codecs.decimals import (
 )
 from lib.codecs.gorilla import encode_values
 from lib.codecs.limits import MAX_COUNT
+from lib.codecs.selection import decode_values_tagged
+from lib.codecs.tags import DECIMAL_BINS, DECIMAL_PLANES
 from lib.errors import FormatError
 
 
@@ -294,3 +296,34 @@ def test_garbage_decodes_or_raises_format_error(blob, count):
     except FormatError:
         return
     assert values.size == count
+
+
+def test_exponent_18_is_read_and_19_refused_by_every_decimal_codec():
+    # One value, 1 / 10**18: the integer 1 (zigzag 2) at the largest exponent.
+    decimal = [0, 0, 1, 2, 0, 0]  # transform plain, width 0; g 1, zigzag(1) = 2, no patches or exceptions
+    decimal_bins = bytes([0, 1, 2, 0]) + bytes([0, 0, 1, 0])  # plain; g 1, base 2, none; residual bins: 0
+    decimal_planes = bytes([0, 1, 2, 0]) + bytes([0, 0, 0, 0])  # the same, a plane stream of width 0
+    for exponent, readable in ((E_MAX, True), (E_MAX + 1, False)):
+        blobs = [(decode_decimal, bytes([exponent] + decimal)),
+                 (lambda b, n: decode_values_tagged(DECIMAL_BINS, b, n), bytes([exponent]) + decimal_bins),
+                 (lambda b, n: decode_values_tagged(DECIMAL_PLANES, b, n), bytes([exponent]) + decimal_planes)]
+        for decode, blob in blobs:
+            if readable:
+                assert decode(blob, 1).tolist() == [1e-18]
+            else:
+                with pytest.raises(FormatError, match="exponent"):
+                    decode(blob, 1)
+    assert E_MAX == 18
+
+
+@pytest.mark.parametrize("high, readable", [(0b1111, True), (0b1_0000, False)])
+def test_a_patch_may_fill_the_64_bits_above_its_field_and_no_more(high, readable):
+    # Width 60, one value: its packed field 0 (8 bytes), one patch at gap 0 whose high bits go above
+    # bit 60. Four bits fit; a fifth would be bit 64.
+    blob = bytes([0, PLAIN, 60]) + bytes([1, 0, 1, 0]) + bytes(8) + bytes([0, high])
+    if readable:
+        residual = 0b1111 << 60  # zigzag of 15 << 59, a positive integer
+        assert decode_decimal(blob, 1).tolist() == [float(residual >> 1)]
+    else:
+        with pytest.raises(FormatError, match="patch"):
+            decode_decimal(blob, 1)

@@ -3,7 +3,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from lib.codecs.delta import (
-    decode_delta, decode_delta_of_delta, encode_delta, encode_delta_of_delta, to_signed64,
+    decode_delta, decode_delta_in_place, decode_delta_of_delta, decode_delta_of_delta_in_place, encode_delta,
+    encode_delta_of_delta, to_signed64,
 )
 from tests.conftest import INT64_MAX, INT64_MIN, int64s
 
@@ -41,6 +42,34 @@ def test_delta_of_tiny_arrays(size):
 def test_delta_round_trips(values):
     assert decode_delta(encode_delta(i64(values))).tolist() == values
     assert decode_delta_of_delta(encode_delta_of_delta(i64(values))).tolist() == values
+
+
+def test_running_sums_restart_at_each_segment_in_place():
+    values = np.array([1, 2, 3, 4, 5, 6], dtype=np.uint64)
+    sums = decode_delta_in_place(values, np.array([0, 3, 5]))
+    assert sums is values
+    assert values.tolist() == [1, 3, 6, 4, 9, 6]
+
+
+def test_delta_of_delta_restarts_at_each_segment_in_place():
+    # Segments [10, 2, 1] and [5, 3]: deltas 2, 3 (10 -> 12 -> 15) and 3 (5 -> 8).
+    values = i64([10, 2, 1, 5, 3])
+    assert decode_delta_of_delta_in_place(values, np.array([0, 3])) is values
+    assert values.tolist() == [10, 12, 15, 5, 8]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.lists(int64s, min_size=1, max_size=20), min_size=1, max_size=5))
+def test_segments_decode_as_if_each_were_alone(segments):
+    counts = [len(segment) for segment in segments]
+    firsts = np.cumsum([0] + counts[:-1])
+    for encode, decode, decode_in_place in ((encode_delta, decode_delta, decode_delta_in_place),
+                                            (encode_delta_of_delta, decode_delta_of_delta,
+                                             decode_delta_of_delta_in_place)):
+        encoded = [encode(i64(segment)) for segment in segments]
+        together = decode_in_place(np.concatenate(encoded), firsts)
+        assert together.tolist() == [v for segment in segments for v in segment]
+        assert [decode(e).tolist() for e in encoded] == segments
 
 
 @pytest.mark.parametrize(

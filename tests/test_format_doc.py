@@ -32,7 +32,8 @@ from lib.errors import FormatError
 from lib.rollup.kinds import COUNTER, GAUGE
 from lib.storage.file_layout import FORMAT_VERSION, MAGIC, OLDEST_READ_VERSION
 from lib.storage.rollup_files import (
-    RESOLUTION_LABEL, ROLLUP_FILE_PREFIX, ROLLUP_LABEL, SKETCH_COLUMNS, stored_columns,
+    MAX_EXACT_INTEGER, RESOLUTION_LABEL, ROLLUP_FILE_PREFIX, ROLLUP_LABEL, SKETCH_COLUMNS, SKETCH_RANGES,
+    stored_columns,
 )
 
 FILE_MODULES = (file_layout_module, index_section_module, metrics_file_module)
@@ -264,3 +265,14 @@ def test_rollup_columns_per_kind():
         assert documented == set(stored_columns(*kinds[title])), title
     assert set(SKETCH_COLUMNS) <= {unquote(row[0]) for row in rows}
     assert all(len(row) == len(header) for row in rows)
+
+
+def test_rollup_refusals_name_the_limits_the_reader_uses():
+    text = " ".join(" ".join(SECTIONS["Roll-up files"]).split())  # one space between words, lines joined
+    refusals = text.split("**What a reader refuses**")[1]
+    assert f"above 2^{MAX_EXACT_INTEGER.bit_length() - 1}" in refusals
+    assert SKETCH_RANGES["sketch_sign"] == (-1, 1) and "-1, 0, +1" in refusals
+    assert SKETCH_RANGES["sketch_key"] == (-(1 << 31), (1 << 31) - 1) and "beyond int32" in refusals
+    assert SKETCH_RANGES["sketch_count"][0] == 1 and "a sketch count below 1" in refusals
+    for rule in ("multiple of the resolution", "increasing time order", "more than its `count`"):
+        assert rule in refusals

@@ -9,7 +9,7 @@ from lib.codecs.gorilla import (
     value_encoding_stats,
 )
 from lib.errors import FormatError
-from tests.conftest import INT64_MAX, INT64_MIN, int64s
+from tests.conftest import INT64_MAX, INT64_MIN, MEMORY_COUNT, assert_decodes_within, int64s, small_slices
 
 
 def bits_to_bytes(bit_string):
@@ -250,6 +250,36 @@ def test_fast_paths_match_reference_on_adversarial_arrays(size):
         blob = encode_timestamps(ts)
         assert blob == encode_timestamps_reference(ts)
         assert decode_timestamps(blob, size).tolist() == ts.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(timestamp_lists, value_pattern_lists)
+def test_the_fast_decoders_read_alike_a_few_records_at_a_time(timestamps, patterns):
+    # Slices of 2 records: a '10' record often reuses a window opened in an earlier slice.
+    timestamp_blob, value_blob = encode_timestamps(np.array(timestamps, dtype=np.int64)), encode_values(
+        as_floats(patterns))
+    with small_slices(2):
+        assert decode_timestamps(timestamp_blob, len(timestamps)).tolist() == timestamps
+        assert float_patterns(decode_values(value_blob, len(patterns))) == patterns
+
+
+def test_a_window_carried_across_slices_is_the_last_one_opened():
+    floats = np.array([1.0, 1.5, 1.25, 1.75, 1.125, 3.0, 3.5], dtype=np.float64)
+    blob = encode_values(floats)
+    for size in (1, 2, 3, 4):
+        with small_slices(size):
+            assert float_patterns(decode_values(blob, floats.size)) == float_patterns(floats)
+
+
+def test_the_fast_decoders_hold_a_few_times_their_result():
+    # A constant stream: the first value (or timestamp, unit 1 in "000001" "1"), then a '0' per point.
+    values = bytes(8 + (MEMORY_COUNT - 1 + 7) // 8)
+    timestamps = bytes(8) + b"\x06" + bytes((70 + MEMORY_COUNT + 7) // 8 - 9)
+    decoded = assert_decodes_within(lambda: decode_values(values, MEMORY_COUNT), 8 * MEMORY_COUNT, len(values))
+    assert decoded.size == MEMORY_COUNT and not decoded.any()
+    decoded = assert_decodes_within(lambda: decode_timestamps(timestamps, MEMORY_COUNT), 8 * MEMORY_COUNT,
+                                    len(timestamps))
+    assert decoded.size == MEMORY_COUNT and not decoded.any()
 
 
 def test_jittery_millisecond_timestamps_do_not_pay_for_nanoseconds():

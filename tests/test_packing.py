@@ -7,6 +7,7 @@ from lib.bitstream.packing import (
     read_bit_fields, read_short_fields, unpack_fixed_width, words_for_reading,
 )
 from lib.bitstream.stream import BitWriter
+from lib.errors import FormatError
 from tests.test_stream import bit_fields, write_all
 
 
@@ -86,3 +87,15 @@ def test_bit_lengths_are_exact():
     values = [0, 1, 2, 3, 255, 256, 2**53 - 1, 2**53, 2**53 + 1, 2**54 - 1, 2**63 - 1, 2**63, 2**64 - 1]
     expected = [v.bit_length() for v in values]
     np.testing.assert_array_equal(bit_lengths(np.array(values, dtype=np.uint64)), expected)
+
+
+@pytest.mark.parametrize("count, width, length", [(3, 3, 1), (9, 8, 8), (4096, 1, 511), (1, 64, 7), (-1, 3, 1)])
+def test_fields_the_bytes_cannot_hold_are_refused(count, width, length):
+    # 3 fields of 3 bits need 9 bits: one byte is short; 4096 one-bit fields need 512 bytes.
+    with pytest.raises(FormatError, match="cannot hold"):
+        unpack_fixed_width(bytes(length), count, width)
+
+
+@pytest.mark.parametrize("count, width, length", [(2, 4, 1), (8, 8, 8), (4096, 1, 512), (1, 64, 8), (5, 0, 0)])
+def test_fields_that_exactly_fill_the_bytes_are_read(count, width, length):
+    assert unpack_fixed_width(b"\xff" * length, count, width).tolist() == [(1 << width) - 1] * count

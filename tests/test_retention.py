@@ -4,7 +4,8 @@ import pytest
 
 from lib.data.dataset import DAY_NS, HOUR_NS, MINUTE_NS, Series, assert_identical
 from lib.retention.policy import (
-    DEFAULT_POLICY, RetentionPolicy, Tier, apply_policy, format_duration, parse_duration,
+    DEFAULT_POLICY, RetentionPolicy, Tier, apply_policy, apply_to_raw_file, apply_to_rollup_file,
+    format_duration, parse_duration,
 )
 from lib.rollup.levels import rollup_dataset
 from lib.storage.metrics_file import read_file
@@ -83,3 +84,28 @@ def test_nothing_inside_the_horizon_is_dropped(stored):
     results = apply_policy(RetentionPolicy.parse("raw=10d,1h=10d,1d=10d"), raw_path, paths)  # now = newest point
     assert [r.dropped for r in results] == [0, 0, 0]
     assert all(path.read_bytes() == data for path, data in before.items())
+
+
+def test_a_raw_point_exactly_on_the_cutoff_is_kept(tmp_path):
+    cutoff = START + 5 * HOUR_NS
+    path = tmp_path / "raw.bin"
+    write_file(path, [Series("t", {}, [cutoff - 1, cutoff, cutoff + 1], [1.0, 2.0, 3.0])], block_points=16)
+    applied = apply_to_raw_file(path, DAY_NS, cutoff + DAY_NS)
+    assert (applied.cutoff_ns, applied.kept, applied.dropped, applied.rewritten) == (cutoff, 2, 1, True)
+    assert read_file(path)[0].timestamps.tolist() == [cutoff, cutoff + 1]
+    again = apply_to_raw_file(path, DAY_NS, cutoff + DAY_NS)  # the oldest point is on the cutoff now
+    assert (again.kept, again.dropped, again.rewritten) == (2, 0, False)
+
+
+@pytest.mark.parametrize("cutoff_after_first_bucket, dropped", [(0, 1), (-1, 0)])
+def test_a_bucket_ending_exactly_on_the_cutoff_is_dropped(tmp_path, cutoff_after_first_bucket, dropped):
+    # Hourly buckets from START; the first ends at START + 1 h: dropped when the cutoff is there,
+    # kept (and the file left alone) when the cutoff is one nanosecond earlier.
+    series = Series("temperature", {}, START + np.arange(4, dtype=np.int64) * HOUR_NS, [1.0, 2.0, 3.0, 4.0])
+    path = tmp_path / rollup_filename(HOUR_NS)
+    write_rollups(path, rollup_dataset([series], (HOUR_NS,))[HOUR_NS], block_points=16)
+    cutoff = START + HOUR_NS + cutoff_after_first_bucket
+    applied = apply_to_rollup_file(path, HOUR_NS, DAY_NS, cutoff + DAY_NS)
+    assert (applied.kept, applied.dropped, applied.rewritten) == (4 - dropped, dropped, bool(dropped))
+    [rollup] = read_rollups(path, HOUR_NS)
+    assert rollup.bucket_start.tolist() == (START + np.arange(dropped, 4) * HOUR_NS).tolist()

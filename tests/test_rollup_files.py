@@ -168,3 +168,63 @@ def test_damaged_sketch_columns_are_refused(what, damage):
     damage(columns)
     with pytest.raises(FormatError):
         rollup_from_columns("temperature", {"h": "a"}, MINUTE_NS, columns)
+
+
+def one_minute_columns(light=False, points=12):
+    """The columns of a gauge's 1-minute roll-up of `points` points 20 s apart (three a bucket)."""
+    times = np.arange(points, dtype=np.int64) * 20 * 10**9
+    series = Series("temperature", {"h": "a"}, times, np.arange(points) * 1.5 - 4.0)
+    [rollup] = rollup_dataset([series], (MINUTE_NS,))[MINUTE_NS]
+    return {s.labels[ROLLUP_LABEL]: s for s in rollup_to_series(rollup, light)}
+
+
+@pytest.mark.parametrize("light", [False, True])
+@pytest.mark.parametrize("what", ["one nanosecond off the grid", "in reverse order", "a bucket repeated"])
+def test_buckets_off_the_grid_or_out_of_time_order_are_refused(light, what):
+    columns = one_minute_columns(light)
+    assert rollup_from_columns("temperature", {"h": "a"}, MINUTE_NS, dict(columns)) is not None
+    for name, s in columns.items():
+        timestamps, values = s.timestamps.copy(), s.values.copy()
+        if what == "one nanosecond off the grid":
+            timestamps += 1
+        elif what == "in reverse order":
+            timestamps, values = timestamps[::-1].copy(), values[::-1].copy()
+        elif name in ("count", "nan_count", "sum", "min", "max", "first", "last"):
+            timestamps[1] = timestamps[0]
+        columns[name] = Series(s.name, s.labels, timestamps, values)
+    with pytest.raises(FormatError, match="temperature.*(multiple of the resolution|time order)"):
+        rollup_from_columns("temperature", {"h": "a"}, MINUTE_NS, columns)
+
+
+def test_a_bucket_start_at_a_negative_multiple_of_the_resolution_is_on_the_grid():
+    columns = one_minute_columns(light=True)
+    for name, s in columns.items():
+        columns[name] = Series(s.name, s.labels, s.timestamps - 10 * MINUTE_NS, s.values)
+    rollup = rollup_from_columns("temperature", {"h": "a"}, MINUTE_NS, columns)
+    assert rollup.bucket_start[0] == -10 * MINUTE_NS
+
+
+def test_a_sketch_may_count_up_to_its_buckets_count_and_no_more():
+    columns = one_minute_columns()  # each bucket: three points, three sketch entries of 1
+    columns["count"].values[0] = 3.0
+    rollup_from_columns("temperature", {"h": "a"}, MINUTE_NS, dict(columns))  # exactly its count
+    columns["count"].values[0] = 2.0
+    with pytest.raises(FormatError, match="temperature.*count"):
+        rollup_from_columns("temperature", {"h": "a"}, MINUTE_NS, columns)
+
+
+@pytest.mark.parametrize("entry_counts, bucket_count", [
+    ([2.0**53, 1.0], 2.0**53),  # in float64 2**53 + 1 rounds to 2**53: only the exact sum sees it
+    ([2.0**53], 2.0**53 - 1),  # one more than the count
+    ([2.0**53] * 2048, 2.0**53),  # 2**64 in all: wraps to 0 in uint64, only float64 sees it
+])
+def test_a_sketch_counting_more_than_its_bucket_is_refused_however_large_the_sums(entry_counts, bucket_count):
+    columns = one_minute_columns(points=3)  # one bucket, at 0
+    columns["count"].values[0] = bucket_count
+    entries = len(entry_counts)
+    for name, values in (("sketch_sign", np.ones(entries)), ("sketch_key", np.arange(entries, dtype=np.float64)),
+                         ("sketch_count", np.array(entry_counts))):
+        s = columns[name]
+        columns[name] = Series(s.name, s.labels, np.zeros(entries, dtype=np.int64), values)
+    with pytest.raises(FormatError, match="counts more values"):
+        rollup_from_columns("temperature", {"h": "a"}, MINUTE_NS, columns)

@@ -4,13 +4,22 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from lib.codecs.selection import decode_timestamps_tagged, encode_timestamps_best
-from lib.codecs.stream_coder import nonzero_of
-from lib.codecs.tags import TIMESTAMP_UNITS
+from lib.bitstream.varint import encode_varints
+from lib.codecs.batched_bins import drive
+from lib.codecs.bins import BINS
+from lib.codecs.byte_planes import LZMA1, NONE, PLANES, encode_planes
+from lib.codecs.limits import MAX_COUNT
+from lib.codecs.selection import (
+    batched_timestamp_decoder, decode_timestamps_tagged, encode_timestamps_best, finish_batched_timestamps,
+)
+from lib.codecs.stream_coder import compact, nonzero_of
+from lib.codecs.tags import TIMESTAMP_BINS, TIMESTAMP_UNITS
 from lib.codecs.timestamp_units import (
     DELTAS, GRID, MODE_NAMES, SPARSE_GRID, decode_timestamp_units, encode_timestamp_units, grid_timestamps,
+    timestamp_units_decoder,
 )
 from lib.errors import FormatError
+from tests.conftest import MEMORY_COUNT, assert_decodes_within, small_slices, traced_peak
 
 INT64 = np.iinfo(np.int64)
 
@@ -110,3 +119,74 @@ def test_grid_timestamps_by_hand():
     none = nonzero_of(u64([0, 0, 0]))
     assert grid_timestamps(1000, 1, 15, 0, 3, none, nonzero_of(u64([0, 0, 2]))).tolist() == [1000, 1015, 1031]
     assert grid_timestamps(1000, 1, 15, 0, 3, nonzero_of(u64([0, 2, 0])), none).tolist() == [1000, 1030, 1045]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(INT64.min, INT64.max), st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1),
+       st.integers(INT64.min, INT64.max),
+       st.lists(st.tuples(st.integers(0, 2**64 - 1) | st.just(0), st.integers(0, 2**64 - 1) | st.just(0)),
+                min_size=1, max_size=30))
+def test_grid_timestamps_take_either_form_of_a_stream_in_any_slices(t0, unit, interval, shift, points):
+    steps, jitter = u64([p[0] for p in points]), u64([p[1] for p in points])
+    expected = grid_timestamps_reference(t0, unit, interval, shift, steps, jitter)
+    for step_form, jitter_form in ((steps, jitter), (nonzero_of(steps.copy()), jitter),
+                                   (compact(steps.copy(), steps.size), compact(jitter.copy(), jitter.size))):
+        with small_slices(2):
+            timestamps = grid_timestamps(t0, unit, interval, shift, len(points), step_form, jitter_form)
+        assert timestamps.tolist() == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(hnp.arrays(np.int64, st.integers(1, 40), elements=st.integers(-2**40, 2**40)),
+       st.sampled_from(sorted(MODE_NAMES)))
+def test_units_decode_alike_a_few_values_at_a_time(timestamps, mode):
+    planes = encode_timestamp_units(timestamps, mode)
+    bins = encode_timestamp_units(timestamps, mode, coder=BINS)
+    with small_slices():
+        np.testing.assert_array_equal(decode_timestamp_units(planes, timestamps.size), timestamps)
+        np.testing.assert_array_equal(decode_timestamp_units(bins, timestamps.size, BINS), timestamps)
+        decoders = [batched_timestamp_decoder(TIMESTAMP_BINS, bins, timestamps.size)]
+        (batched,) = finish_batched_timestamps(drive(decoders))
+    np.testing.assert_array_equal(batched, timestamps)
+
+
+@pytest.mark.parametrize("count", [-1, MAX_COUNT + 1, 2**31, 2**62, 1.5, True, None])
+def test_a_bad_count_is_refused_before_anything_is_allocated(count):
+    deltas = bytes((DELTAS, 0, 1, 0, 0, NONE, 0))  # delta-of-delta, one plane stream of width 0
+
+    def attempt():
+        with pytest.raises(FormatError):
+            decode_timestamp_units(deltas, count)
+        with pytest.raises(FormatError):
+            drive([timestamp_units_decoder(bytes((DELTAS, 0, 1)) + ONE_BIN, count)])
+
+    _, peak = traced_peak(attempt)
+    assert peak < 1 << 20
+
+
+ONE_BIN = bytes((0, 0, 1, 0))  # a dense bins stream, one bin: every value 0
+STEPS_AND_JITTER = encode_planes([np.ones(MEMORY_COUNT, dtype=np.uint64)] * 2, (LZMA1,))  # all 1, a few KB
+ONES = bytes((0, 0, 1, 1))  # every value 1
+ALL_NONZERO = bytes((1,)) + encode_varints([MEMORY_COUNT]) + bytes((0, 1, 0, 0, 1, 0))  # sparse: every value 1
+HEAD = bytes((0, 1))  # t0 0, unit 1
+GRID_HEAD = bytes((GRID,)) + HEAD + bytes((1, 0))  # interval 1, shift 0
+
+
+@pytest.mark.parametrize("blob, coder, results", [
+    (bytes((DELTAS,)) + HEAD + bytes((0, 0, NONE, 0)), PLANES, 2),
+    (bytes((DELTAS,)) + HEAD + ONES, BINS, 2),
+    (GRID_HEAD + STEPS_AND_JITTER, PLANES, 3),
+    (GRID_HEAD + ONES + ONES, BINS, 3),
+    (GRID_HEAD + ALL_NONZERO + ALL_NONZERO, BINS, 4),  # each stream as long as the block until it is made dense
+    (bytes((SPARSE_GRID,)) + HEAD + bytes((1, 0)) + encode_varints([MEMORY_COUNT] * 2) + (ONE_BIN + ONES) * 2,
+     BINS, 5),  # its four streams are read at once
+])
+def test_a_decode_holds_a_few_times_its_result(blob, coder, results):
+    timestamps = assert_decodes_within(lambda: decode_timestamp_units(blob, MEMORY_COUNT, coder),
+                                       8 * MEMORY_COUNT, len(blob), results)
+    assert timestamps.size == MEMORY_COUNT
+    if coder is BINS:
+        batched = assert_decodes_within(
+            lambda: finish_batched_timestamps(drive([batched_timestamp_decoder(TIMESTAMP_BINS, blob, MEMORY_COUNT)])),
+            8 * MEMORY_COUNT, len(blob), results)
+        np.testing.assert_array_equal(batched[0], timestamps)

@@ -3,11 +3,13 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
+from lib.bitstream.varint import encode_varints
+from lib.codecs.batched_bins import drive
 from lib.codecs.limits import MAX_COUNT, max_stream_bytes
 from lib.codecs.selection import (
-    CODECS, PLANE_CODECS, _no_exceptions, codec_usage, decode_blocks, decode_timestamps_tagged,
-    decode_values_tagged, encode_blocks_best, encode_timestamps_best, encode_values_best, tag_name,
-    value_candidates,
+    CODECS, PLANE_CODECS, _no_exceptions, batched_value_decoder, codec_usage, decode_blocks,
+    decode_timestamps_tagged, decode_values_tagged, encode_blocks_best, encode_timestamps_best,
+    encode_values_best, finish_batched_values, tag_name, value_candidates,
 )
 from lib.codecs.stages import STAGES
 from lib.codecs.tags import (
@@ -16,6 +18,8 @@ from lib.codecs.tags import (
 )
 from lib.codecs.values import ADJUSTED, floats_from_ordered, ordered_integers
 from lib.errors import FormatError
+from lib.plumbing.bounded_compression import deflate
+from tests.conftest import MEMORY_COUNT, assert_decodes_within, small_slices
 
 
 def patterns(values):
@@ -350,3 +354,113 @@ def test_exponent_costs_at_once_are_the_costs_one_by_one(values):
     sample = np.array(values, dtype=np.float64)
     one_by_one = np.array([adjusted_exponent_cost(sample, e) for e in range(E_MAX + 1)], dtype=np.float64)
     np.testing.assert_array_equal(adjusted_exponent_costs(sample).view(np.uint64), one_by_one.view(np.uint64))
+
+
+# ULP adjustments at their limit --------------------------------------------------------------------
+
+ONE_AND_A_HALF = 0x3FF8000000000000  # 1.5: a positive float, so one step up is its pattern plus one
+
+
+def steps_from_one_and_a_half(*steps):
+    return np.array([ONE_AND_A_HALF + step for step in steps], dtype=np.uint64).view(np.float64)
+
+
+def test_a_float_65535_steps_from_a_decimal_is_an_adjustment_and_65536_an_exception():
+    from lib.codecs.values import ADJUST_LIMIT, nearest_decimals
+    assert ADJUST_LIMIT == 65536
+    values = steps_from_one_and_a_half(65535, -65535, 65536, -65536)
+    ints, adjustments, usable = nearest_decimals(values, 1)
+    assert ints.tolist() == [15] * 4
+    assert usable.tolist() == [True, True, False, False]
+    assert adjustments.tolist() == [65535, -65535, 0, 0]
+
+
+def test_a_block_at_the_adjustment_limit_reads_back():
+    from lib.codecs.values import encode_decimal_bins, read_decimal_head
+    values = np.concatenate([np.full(20, 1.5), steps_from_one_and_a_half(65535, -65535, 65536, -65536)])
+    blob = encode_decimal_bins(values)
+    head = read_decimal_head(blob, values.size, "decimal-bins", adjustable=True)
+    assert (head.exponent, head.adjusted, head.exceptions) == (1, True, 2)
+    np.testing.assert_array_equal(patterns(decode_values_tagged(DECIMAL_BINS, blob, values.size)), patterns(values))
+
+
+@pytest.mark.parametrize("steps, exceptions", [(65535, 0), (65536, 1)])
+def test_the_exponent_cost_counts_an_adjustment_below_the_limit_and_an_exception_at_it(steps, exceptions):
+    from lib.codecs.decimals import DIGIT_BITS, EXCEPTION_BITS
+    from lib.codecs.values import ADJUST_COST_BITS, adjusted_exponent_cost, adjusted_exponent_costs
+    sample = steps_from_one_and_a_half(steps)
+    # At e = 1: one digit, then zigzag(65535) = 131070 (17 bits) plus its cost, or an exception.
+    expected = DIGIT_BITS + (EXCEPTION_BITS if exceptions else 17 + ADJUST_COST_BITS)
+    assert adjusted_exponent_cost(sample, 1) == expected
+    assert adjusted_exponent_costs(sample)[1] == expected
+
+
+def adjusted_block(zigzag_step):
+    """A decimal-bins block of one value: 15 / 10**1 = 1.5, moved by the step whose zigzag is given."""
+    from lib.codecs.bins import encode_bins
+    head = bytes((1, ADJUSTED)) + bytes((1, 30, 0))  # e 1, plain; g 1, zigzag(15) = 30, no exceptions
+    return head + bytes((0, 0, 1, 0)) + encode_bins(np.array([zigzag_step], dtype=np.uint64))
+
+
+@pytest.mark.parametrize("zigzag_step, step", [(2 * 65535, 65535), (2 * 65535 - 1, -65535)])
+def test_a_stored_adjustment_below_the_limit_moves_the_decimal(zigzag_step, step):
+    decoded = decode_values_tagged(DECIMAL_BINS, adjusted_block(zigzag_step), 1)
+    assert patterns(decoded).tolist() == patterns(steps_from_one_and_a_half(step)).tolist()
+
+
+@pytest.mark.parametrize("zigzag_step", [2 * 65536, 2 * 65536 - 1, 2**64 - 2, 2**64 - 1])
+def test_a_stored_adjustment_at_the_limit_or_beyond_is_refused(zigzag_step):
+    # 2**64 - 1 is the zigzag of -2**63, whose magnitude int64 cannot hold: it must not slip through.
+    blob = adjusted_block(zigzag_step)
+    with pytest.raises(FormatError, match="adjustment"):
+        decode_values_tagged(DECIMAL_BINS, blob, 1)
+    with pytest.raises(FormatError, match="adjustment"):
+        finish_batched_values(drive([batched_value_decoder(DECIMAL_BINS, blob, 1)]))
+
+
+# What a decode holds at once -----------------------------------------------------------------------
+
+ONE_BIN = bytes((0, 0, 1, 0))  # a dense bins stream, one bin: every value 0
+ONES = bytes((0, 0, 1, 1))  # every value 1
+ALL_NONZERO = bytes((1,)) + encode_varints([MEMORY_COUNT]) + bytes((0, 1, 0, 0, 1, 0))  # sparse: every value 1
+DECIMAL_HEAD = bytes((2, 2)) + bytes((3, 0, 0))  # e 2, delta-of-delta; g 3, base 0, no exceptions
+
+
+@pytest.mark.parametrize("tag, blob, results", [
+    (CONSTANT, bytes(8), 1),
+    (RUNS, bytes((1,)) + encode_varints([MEMORY_COUNT]) + bytes(8), 1),
+    (GORILLA, bytes(8 + MEMORY_COUNT // 8), 3),  # the first value, then a '0' bit per repeat
+    (DECIMAL, bytes((2, 2, 0)) + bytes((3, 0, 0, 0)), 2),  # width 0: every residual 0
+    (DECIMAL_BINS, DECIMAL_HEAD + ONE_BIN, 2),
+    (DECIMAL_BINS | ZLIB, deflate(DECIMAL_HEAD + ONE_BIN), 2),
+    (DECIMAL_BINS, bytes((2, 2 | ADJUSTED)) + DECIMAL_HEAD[2:] + ONE_BIN + ONES, 3),
+    (DECIMAL_BINS, bytes((2, 2 | ADJUSTED)) + DECIMAL_HEAD[2:] + ONE_BIN + ALL_NONZERO, 3),
+    (DECIMAL_PLANES, DECIMAL_HEAD + bytes((0, 0, 0, 0)), 2),
+    (ORDERED, bytes((2, 0)) + bytes((0, 0, 0, 0)), 2),
+    (ORDERED_BINS, bytes((2, 0)) + ONES, 2),
+    (DICTIONARY, bytes((1, CONSTANT, 8)) + bytes(8) + ONE_BIN, 2),
+])
+def test_a_decode_holds_a_few_times_its_result_whatever_the_count(tag, blob, results):
+    values = assert_decodes_within(lambda: decode_values_tagged(tag, blob, MEMORY_COUNT), 8 * MEMORY_COUNT,
+                                   len(blob), results)
+    assert values.size == MEMORY_COUNT
+    if tag == DECIMAL_BINS:
+        (batched,) = assert_decodes_within(
+            lambda: finish_batched_values(drive([batched_value_decoder(tag, blob, MEMORY_COUNT)])),
+            8 * MEMORY_COUNT, len(blob), results)
+        assert patterns(batched).tolist() == patterns(values).tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(
+    hnp.arrays(np.uint64, st.integers(1, 40)).map(lambda bits: bits.view(np.float64)),
+    hnp.arrays(np.int64, st.integers(1, 40), elements=st.integers(-10**6, 10**6)).map(lambda ints: ints / 100),
+    st.integers(1, 40).map(lambda n: steps_from_one_and_a_half(*RNG.integers(-3, 4, n))),
+))
+def test_every_codec_decodes_alike_a_few_values_at_a_time(values):
+    candidates = value_candidates(values) + value_candidates(values, entropy=True)
+    for tag, blob in candidates:
+        with small_slices():
+            decoded = decode_values_tagged(tag, blob, values.size)
+            batched = finish_batched_values(drive([batched_value_decoder(tag, blob, values.size)]))[0]
+        assert patterns(decoded).tolist() == patterns(values).tolist() == patterns(batched).tolist(), tag_name(tag)

@@ -16,6 +16,7 @@ two agree on random fields).
 import numpy as np
 
 from lib.bitstream.stream import MASK64, WORD_BITS, WORD_BYTES
+from lib.errors import FormatError
 
 _U64 = np.uint64
 _ALL_ONES = _U64(MASK64)
@@ -161,7 +162,10 @@ def pack_fixed_width(values, width):
 
 
 def unpack_fixed_width(data, count, width):
-    """Inverse of `pack_fixed_width`: `count` unsigned values of `width` bits from `data`."""
+    """Inverse of `pack_fixed_width`: `count` unsigned values of `width` bits from `data`, which
+    must hold them (FormatError otherwise, before anything count-sized is allocated)."""
+    if count < 0 or count * width > 8 * len(data):
+        raise FormatError(f"{len(data)} bytes cannot hold {count} fields of {width} bits")
     if width == 0 or count == 0:
         return np.zeros(count, dtype=_U64)
     if count < _CHUNKED_MIN_COUNT:

@@ -30,9 +30,17 @@ def zigzag_encode(values):
 
 def zigzag_decode(encoded):
     """uint64 -> int64, the inverse of `zigzag_encode`: (u >> 1) ^ -(u & 1)."""
-    unsigned = np.ascontiguousarray(encoded, dtype=np.uint64)
-    sign_fill = np.uint64(0) - (unsigned & np.uint64(1))  # wraps to all ones when odd
-    return ((unsigned >> np.uint64(1)) ^ sign_fill).view(np.int64)
+    return zigzag_decode_in_place(np.array(encoded, dtype=np.uint64))
+
+
+def zigzag_decode_in_place(unsigned):
+    """`zigzag_decode` of a uint64 array written over it (returned as its int64 view): decoders of
+    long streams keep one array instead of three. Its one temporary is the sign of every value."""
+    sign_fill = unsigned & np.uint64(1)
+    np.negative(sign_fill, out=sign_fill)  # wraps to all ones when odd
+    unsigned >>= np.uint64(1)
+    unsigned ^= sign_fill
+    return unsigned.view(np.int64)
 
 
 def zigzag_decode_int(unsigned):

@@ -28,9 +28,11 @@ import numpy as np
 
 from lib.bitstream.packing import SHORT_FIELD_BITS, padded_for_short_fields, read_short_fields
 from lib.codecs.bins import (
-    BIN_TABLES, DENSE, KEY_SPAN, MAX_PRECISION, MAX_SPLIT, read_dense, read_header_fields, read_sparse_count,
-    read_varint, sparse_positions,
+    BIN_TABLES, DENSE, KEY_SPAN, MAX_PRECISION, MAX_SPLIT, check_unary_length, read_dense, read_header_fields,
+    read_sparse_count, read_varint, sparse_positions,
 )
+from lib.codecs.limits import groups
+from lib.codecs.stream_coder import nonzero_of
 from lib.errors import FormatError
 
 _U64 = np.uint64
@@ -90,35 +92,31 @@ def finish_results(results, kind, finish):
 
 def bins_stream(blob, offset, count):
     """Decoder of one bins stream, dense or sparse: returns (values, end offset), as `decode_bins`."""
-    positions, values, offset, dense = yield from _bins_parts(blob, offset, count)
-    if dense is not None:
-        return dense, offset
-    out = np.zeros(count, dtype=_U64)
-    out[positions] = values
-    return out, offset
+    stream, offset = yield from bins_stream_parts(blob, offset, count)
+    if isinstance(stream, tuple):
+        positions, values = stream
+        stream = np.zeros(count, dtype=_U64)
+        stream[positions] = values
+    return stream, offset
 
 
 def bins_stream_nonzero(blob, offset, count):
     """Decoder of one bins stream as (positions, values, end offset), as `decode_bins_nonzero`."""
-    positions, values, offset, dense = yield from _bins_parts(blob, offset, count)
-    if dense is not None:
-        positions = np.flatnonzero(dense)
-        values = dense[positions]
-    return positions, values, offset
+    stream, offset = yield from bins_stream_parts(blob, offset, count)
+    return (*(stream if isinstance(stream, tuple) else nonzero_of(stream)), offset)
 
 
-def _bins_parts(blob, offset, count):
-    """(positions, values, end, None) of a sparse stream, (None, None, end, values) of a dense one."""
+def bins_stream_parts(blob, offset, count):
+    """Decoder of one bins stream as it is stored, (stream, end offset), as `decode_bins_parts`."""
     if offset >= len(blob):
         raise FormatError("bins stream is truncated")
     mode = blob[offset]
     if mode == DENSE:
-        values, offset = yield (blob, offset + 1, count)
-        return None, None, offset, values
+        return (yield (blob, offset + 1, count))
     nonzero, offset = read_sparse_count(blob, offset, count)
     runs, offset = yield (blob, offset, nonzero + 1)
     values, offset = yield (blob, offset, nonzero)
-    return (*sparse_positions(runs, values, count), offset, None)
+    return sparse_positions(runs, values, count), offset
 
 
 class _Stream:
@@ -138,8 +136,7 @@ def _parse_header(blob, offset, count):
     stream.unary = stream.low = None
     if count and bins > 1:
         unary_length, offset = read_varint(blob, offset)
-        if unary_length > len(blob) - offset or unary_length > count * bins:
-            raise FormatError(f"unary section of {unary_length} bytes runs past the stream")
+        check_unary_length(unary_length, len(blob) - offset, count, bins, split)
         stream.unary = (offset, offset + unary_length)
         offset += unary_length
         if split:
@@ -171,8 +168,8 @@ def decode_dense_streams(requests):
         else:
             stream.number = number
             batch.append(stream)
-    if batch:
-        for stream, values in _decode_batch(batch):
+    for group in groups([stream.count for stream in batch]):
+        for stream, values in _decode_batch([batch[n] for n in group]):
             results[stream.number] = (values, stream.end)
     return results
 
@@ -215,7 +212,10 @@ def _ranks(streams, counts):
     """The bin ranks of the elements of streams with several bins, stream after stream."""
     unary_starts = np.cumsum([0] + [s.unary[1] - s.unary[0] for s in streams])
     unary = b"".join(s.blob[s.unary[0]:s.unary[1]] for s in streams)
-    ends = np.flatnonzero(np.unpackbits(np.frombuffer(unary, np.uint8)).view(bool))
+    bits = np.unpackbits(np.frombuffer(unary, np.uint8)).view(bool)
+    if np.count_nonzero(bits) != counts.sum():  # before np.flatnonzero allocates a position per one bit
+        raise FormatError("a unary section does not hold one bin code per value")
+    ends = np.flatnonzero(bits)
     bit_starts = 8 * unary_starts
     found = np.diff(np.searchsorted(ends, bit_starts))
     if not np.array_equal(found, counts):

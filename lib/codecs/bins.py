@@ -60,9 +60,10 @@ from lib.bitstream.packing import (
     SHORT_FIELD_BITS, bit_lengths, pack_bit_fields, padded_for_short_fields, read_bit_fields,
     read_short_fields, unpack_fixed_width, words_for_reading,
 )
-from lib.bitstream.stream import WORD_BITS, BitReader, BitWriter
+from lib.bitstream.stream import MASK64, WORD_BITS, BitReader, BitWriter
 from lib.bitstream.varint import encode_varints, read_varint_list, read_varints
-from lib.codecs.stream_coder import StreamCoder, zero_runs
+from lib.codecs.limits import check_count, slices
+from lib.codecs.stream_coder import StreamCoder, compact, nonzero_of, positions_of_runs, zero_runs
 from lib.errors import FormatError
 
 DENSE, SPARSE = 0, 1
@@ -306,18 +307,19 @@ def pack_low_bits(ranks, split):
 
 # [byte, j] -> the j-th field of `split` bits in that byte, for the splits that divide 8:
 # split 2, byte 0b01_10_00_11 -> [1, 2, 0, 3].
-BYTE_FIELDS = {split: (np.arange(256)[:, None] >> np.arange(8 - split, -1, -split)) & ((1 << split) - 1)
-               for split in (1, 2)}
+BYTE_FIELDS = {split: ((np.arange(256)[:, None] >> np.arange(8 - split, -1, -split)) & ((1 << split) - 1)
+                      ).astype(np.uint8) for split in (1, 2)}
 
 
 def unpack_low_bits(data, count, split):
-    """Inverse of `pack_low_bits`. Fields of 1 or 2 bits never straddle a byte: one table lookup
-    per byte. Fields of 3 bits: the bits one column per bit, folded into numbers column by column."""
+    """Inverse of `pack_low_bits`, as uint8 (a byte per rank, not eight). Fields of 1 or 2 bits never
+    straddle a byte: one table lookup per byte. Fields of 3 bits: the bits one column per bit,
+    folded into numbers column by column."""
     data = np.frombuffer(data, np.uint8)
     if split in BYTE_FIELDS:
         return BYTE_FIELDS[split][data].reshape(-1)[:count]
     bits = np.unpackbits(data, count=count * split).reshape(count, split)
-    low = bits[:, 0].astype(np.int64)
+    low = bits[:, 0].copy()
     for column in range(1, split):
         low <<= 1
         low |= bits[:, column]
@@ -367,6 +369,7 @@ def _read_header(blob, offset, count):
 
 def read_header_fields(blob, offset, count):
     """(precision, split, the ranked bin keys as a list, end offset) of a dense stream's header, checked."""
+    check_count(count)
     if offset >= len(blob):
         raise FormatError("bins stream is truncated")
     precision, split = blob[offset] & 0x0F, blob[offset] >> 4
@@ -390,93 +393,142 @@ WIDTH_MASKS = np.array([(1 << width) - 1 for width in range(WORD_BITS)], dtype=_
 
 
 def read_dense(blob, offset, count):
-    """(values, end offset) of one dense stream of `count` values."""
+    """(values, end offset) of one dense stream of `count` values. The unary section is checked
+    whole, then the ranks and offsets are read a slice of values at a time (lib/codecs/limits.py):
+    besides the values, a long stream holds only the end of each unary code at once."""
     precision, split, ranked, offset = _read_header(blob, offset, count)
     if count == 0:
         return np.zeros(0, dtype=_U64), offset
     lowers, widths = BIN_TABLES[precision]
     lowers, widths = lowers[ranked], widths[ranked]  # per rank
     if ranked.size == 1:  # every value in one bin: offsets of one width, or none at all
-        width = int(widths[0])
-        length = (count * width + 7) // 8
-        if length > len(blob) - offset:
-            raise FormatError(f"offset bits need {length} bytes, {len(blob) - offset} left")
-        if width == 0:
-            return np.full(count, lowers[0], dtype=_U64), offset
-        if count == 1:  # one value (a zero run, say): plain integer arithmetic is quicker
-            field = int.from_bytes(blob[offset:offset + length], "big") >> (8 * length - width)
-            return np.array([int(lowers[0]) | field], dtype=_U64), offset + length
-        return lowers[0] | unpack_fixed_width(blob[offset:offset + length], count, width), offset + length
-    unary_length, offset = read_varint(blob, offset)
-    if unary_length > len(blob) - offset or unary_length > count * ranked.size:
-        raise FormatError(f"unary section of {unary_length} bytes runs past the stream")
-    bits = np.unpackbits(np.frombuffer(blob, np.uint8, unary_length, offset))
-    ends = np.flatnonzero(bits.view(bool))  # nonzero is quicker on booleans than on bytes
-    if ends.size != count or int(ends[-1]) // 8 != unary_length - 1:
-        raise FormatError(f"unary section holds {ends.size} bin codes, expected {count}")
-    ranks = np.empty(count, dtype=np.int64)  # the zeros before each one bit
-    ranks[0] = ends[0]
-    np.subtract(ends[1:], ends[:-1] + 1, out=ranks[1:])
-    offset += unary_length
+        return _read_one_bin(blob, offset, count, int(lowers[0]), int(widths[0]))
+    ends, offset = _unary_code_ends(blob, offset, count, ranked.size, split)
+    low = None
     if split:
         low_length = (count * split + 7) // 8
         if low_length > len(blob) - offset:
             raise FormatError("the low bits of the bin ranks run past the stream")
-        ranks <<= split
-        ranks |= unpack_low_bits(blob[offset:offset + low_length], count, split)
+        low = unpack_low_bits(blob[offset:offset + low_length], count, split)
         offset += low_length
-    if int(ranks.max()) >= ranked.size:
-        raise FormatError(f"bin rank {int(ranks.max())} but only {ranked.size} bins")
-    value_widths = widths[ranks]
-    field_ends = np.cumsum(value_widths)
-    total = int(field_ends[-1])
-    length = (total + 7) // 8
+    return _read_offsets(blob, offset, ends, low, split, lowers, widths)
+
+
+def _read_one_bin(blob, offset, count, lower, width):
+    """(values, end offset) of a stream whose values are all in one bin: `count` offsets of `width` bits."""
+    length = (count * width + 7) // 8
     if length > len(blob) - offset:
         raise FormatError(f"offset bits need {length} bytes, {len(blob) - offset} left")
-    if total == 0:
-        return lowers[ranks], offset
-    starts = field_ends - value_widths
-    section = blob[offset:offset + length]
-    if int(widths.max()) <= SHORT_FIELD_BITS:
-        fields = read_short_fields(padded_for_short_fields(section), starts, (63 - widths).astype(_U64)[ranks])
+    if width == 0:
+        return np.full(count, lower, dtype=_U64), offset
+    if count == 1:  # one value (a zero run, say): plain integer arithmetic is quicker
+        field = int.from_bytes(blob[offset:offset + length], "big") >> (8 * length - width)
+        return np.array([lower | field], dtype=_U64), offset + length
+    values = unpack_fixed_width(blob[offset:offset + length], count, width)
+    values |= _U64(lower)
+    return values, offset + length
+
+
+def check_unary_length(unary_length, left, count, bins, split):
+    """Refuse a unary section that runs past the `left` bytes of its stream or cannot hold `count`
+    codes: a code is at least 1 bit and at most ((bins - 1) >> split) + 1 bits. So a count the
+    section cannot hold is refused before anything count-sized is allocated."""
+    longest = ((bins - 1) >> split) + 1
+    if unary_length > left or not count <= 8 * unary_length <= count * longest + 7:
+        raise FormatError(f"a unary section of {unary_length} bytes cannot hold {count} bin codes")
+
+
+def _unary_code_ends(blob, offset, count, bins, split):
+    """(where each of the `count` unary codes ends, as bit positions; end offset) of the unary
+    section at `offset`, checked: exactly `count` one bits, the last in its last byte."""
+    unary_length, offset = read_varint(blob, offset)
+    check_unary_length(unary_length, len(blob) - offset, count, bins, split)
+    bits = np.unpackbits(np.frombuffer(blob, np.uint8, unary_length, offset)).view(bool)
+    codes = int(np.count_nonzero(bits))
+    if codes != count:
+        raise FormatError(f"unary section holds {codes} bin codes, expected {count}")
+    ends = np.flatnonzero(bits)  # nonzero is quicker on booleans than on bytes
+    if int(ends[-1]) // 8 != unary_length - 1:
+        raise FormatError("the unary section has bytes after its last bin code")
+    return ends, offset + unary_length
+
+
+def _read_offsets(blob, offset, ends, low, split, lowers, widths):
+    """(values, end offset): the ranks from the unary code ends (and the `low` bits of a split),
+    then each value's offset bits, a slice of values at a time so that the temporaries stay small."""
+    count, bins = ends.size, lowers.size
+    out = np.empty(count, dtype=_U64)
+    available = 8 * (len(blob) - offset)
+    short = int(widths.max()) <= SHORT_FIELD_BITS
+    section = padded_for_short_fields(blob[offset:]) if short else words_for_reading(blob[offset:])
+    shifts = (63 - widths).astype(_U64)
+    offsetless = not widths.any()  # every bin a single value (0 and 1, say): no offset bits at all
+    position = 0  # bits of offsets before the slice
+    for start, end in slices(count):
+        ranks = ends[start:end] - 1  # the zeros before each one bit
+        ranks[1:] -= ends[start:end - 1]
+        ranks[0] -= ends[start - 1] if start else -1
+        if split:
+            ranks <<= split
+            ranks |= low[start:end]
+        if int(ranks.max()) >= bins:
+            raise FormatError(f"bin rank {int(ranks.max())} but only {bins} bins")
+        if offsetless:
+            out[start:end] = lowers[ranks]
+            continue
+        value_widths = widths[ranks]
+        field_starts = np.cumsum(value_widths)
+        field_starts += position
+        position = int(field_starts[-1])
+        if position > available:
+            raise FormatError(f"offset bits need {(position + 7) // 8} bytes, {available // 8} left")
+        field_starts -= value_widths
+        if short:
+            fields = read_short_fields(section, field_starts, shifts[ranks])
+        else:  # a zero-width field reads one bit that the mask then drops
+            fields = read_bit_fields(section, field_starts, np.maximum(value_widths, 1))
+            fields &= WIDTH_MASKS[value_widths]
         fields |= lowers[ranks]
-        return fields, offset + length
-    # A zero-width field reads one bit that the mask then drops.
-    fields = read_bit_fields(words_for_reading(section), starts, np.maximum(value_widths, 1))
-    return lowers[ranks] | (fields & WIDTH_MASKS[value_widths]), offset + length
+        out[start:end] = fields
+    return out, offset + (position + 7) // 8
 
 
 def decode_bins(blob, count, offset=0):
     """(uint64 array of `count` values, end offset): the inverse of `encode_bins`."""
-    blob = bytes(blob) if not isinstance(blob, bytes) else blob
-    if offset < len(blob) and blob[offset] == DENSE:
-        return read_dense(blob, offset + 1, count)
-    positions, values, offset = decode_bins_nonzero(blob, count, offset)
-    out = np.zeros(count, dtype=_U64)
-    out[positions] = values
-    return out, offset
+    stream, offset = decode_bins_parts(blob, count, offset)
+    if isinstance(stream, tuple):
+        positions, values = stream
+        stream = np.zeros(count, dtype=_U64)
+        stream[positions] = values
+    return stream, offset
 
 
 def decode_bins_nonzero(blob, count, offset=0):
     """(positions, values, end offset): the non-zero values of a bins stream of `count` values and
     where they are, in order. A sparse stream is read as it is stored, without writing out its
     zeros: runs [1, 2, 0] and values minus one [2, 0] -> positions [1, 4], values [3, 1]."""
+    stream, offset = decode_bins_parts(blob, count, offset)
+    return (*(stream if isinstance(stream, tuple) else nonzero_of(stream)), offset)
+
+
+def decode_bins_parts(blob, count, offset=0):
+    """(stream, end offset): a bins stream as it is stored, a dense one as the array of its
+    `count` values, a sparse one as the (positions, values) of its non-zero values."""
+    check_count(count)
     blob = bytes(blob) if not isinstance(blob, bytes) else blob
     if offset >= len(blob):
         raise FormatError("bins stream is truncated")
-    mode = blob[offset]
-    if mode == DENSE:
-        values, offset = read_dense(blob, offset + 1, count)
-        positions = np.flatnonzero(values)
-        return positions, values[positions], offset
+    if blob[offset] == DENSE:
+        return read_dense(blob, offset + 1, count)
     nonzero, offset = read_sparse_count(blob, offset, count)
     runs, offset = read_dense(blob, offset, nonzero + 1)
     values, offset = read_dense(blob, offset, nonzero)
-    return (*sparse_positions(runs, values, count), offset)
+    return sparse_positions(runs, values, count), offset
 
 
 def read_sparse_count(blob, offset, count):
     """(N, offset of its zero runs) of a sparse stream whose mode byte is at `offset`, checked."""
+    check_count(count)
     if blob[offset] != SPARSE:
         raise FormatError(f"unknown bins mode {blob[offset]}")
     nonzero, offset = read_varint(blob, offset + 1)
@@ -487,14 +539,13 @@ def read_sparse_count(blob, offset, count):
 
 def sparse_positions(runs, values, count):
     """(positions, values) of the non-zero values from a sparse stream's N + 1 zero runs and N
-    values minus one, checked against `count`."""
-    if values.size == 0:  # all zeros: one run of `count`
-        if int(runs[0]) != count:
-            raise FormatError(f"a zero run of {int(runs[0])} in a stream of {count}")
-        return np.zeros(0, dtype=np.int64), values
-    if int(runs.max()) > count or int(runs.sum()) + values.size != count:
-        raise FormatError(f"zero runs and values do not make {count} values")
-    return np.cumsum(runs[:-1].astype(np.int64) + 1) - 1, values + _U64(1)
+    values minus one, checked against `count`. Both arrays are the decoder's own and are written
+    over: the positions take the runs' place, the values become themselves plus one."""
+    if values.size and int(values.max()) == MASK64:
+        raise FormatError("a non-zero value of 2**64 (stored as 2**64 - 1) does not fit 64 bits")
+    positions, values = positions_of_runs(runs, values, count)
+    values += _U64(1)
+    return positions, values
 
 
 def write_bin_streams(streams):
@@ -509,15 +560,16 @@ def read_bin_streams(blob, counts, offset=0):
     return streams, offset
 
 
-def read_bin_streams_nonzero(blob, counts, offset=0):
+def read_bin_streams_compact(blob, counts, offset=0):
     streams = []
     for count in counts:
-        positions, values, offset = decode_bins_nonzero(blob, int(count), offset)
-        streams.append((positions, values))
+        stream, offset = decode_bins_parts(blob, int(count), offset)
+        stream = compact(stream, int(count))  # the stored form goes before the next stream is read
+        streams.append(stream)
     return streams, offset
 
 
-BINS = StreamCoder(write_bin_streams, read_bin_streams, read_bin_streams_nonzero)
+BINS = StreamCoder(write_bin_streams, read_bin_streams, read_bin_streams_compact)
 
 
 # The readable reference: one value at a time ------------------------------------------------------
@@ -615,6 +667,7 @@ def _read_dense_reference(blob, offset, count):
 
 def decode_bins_reference(blob, count):
     """`decode_bins` one value at a time (for well-formed streams; the tests compare the two)."""
+    check_count(count)
     if blob[0] == DENSE:
         return _read_dense_reference(blob, 1, count)[0]
     (nonzero,), offset = read_varints(blob, 1, 1)
@@ -624,5 +677,7 @@ def decode_bins_reference(blob, count):
     for run, value in zip(runs, values + [None]):
         out += [0] * run
         if value is not None:
+            if value + 1 > MASK64:
+                raise FormatError("a non-zero value of 2**64 (stored as 2**64 - 1) does not fit 64 bits")
             out.append(value + 1)
     return out

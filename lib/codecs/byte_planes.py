@@ -33,6 +33,7 @@ import lzma
 import numpy as np
 
 from lib.bitstream.varint import encode_varints, read_varints
+from lib.codecs.limits import check_count
 from lib.codecs.stream_coder import StreamCoder
 from lib.errors import FormatError
 from lib.plumbing.bounded_compression import deflate, inflate, lzma_compress, lzma_decompress
@@ -119,6 +120,8 @@ def encode_planes(streams, compressors=(LZMA1, DEFLATE)):
 
 def decode_planes(blob, counts, offset=0):
     """Inverse of `encode_planes` for streams of the given counts: (list of uint64 arrays, end)."""
+    for count in counts:
+        check_count(count)
     blob = bytes(blob)
     end = offset + 2 * len(counts) + 1
     if end > len(blob):
@@ -149,15 +152,15 @@ def decode_planes(blob, counts, offset=0):
     offset += length
     streams, high_at = [], 0
     for width, raw, count in shapes:
-        planes = np.zeros((MAX_WIDTH, count), dtype=np.uint8)
-        if width > raw:
-            size = count * (width - raw)
-            planes[raw:width] = np.frombuffer(section, np.uint8, size, high_at).reshape(width - raw, count)[::-1]
-            high_at += size
-        if raw:
-            planes[:raw] = np.frombuffer(blob, np.uint8, count * raw, offset).reshape(raw, count)[::-1]
-            offset += count * raw
-        streams.append(np.ascontiguousarray(planes.T).view("<u8").reshape(count).astype(_U64))
+        values = np.zeros(count, dtype="<u8")
+        value_bytes = values.view(np.uint8).reshape(count, MAX_WIDTH)  # byte p of each value: plane p
+        for plane in range(width - 1, raw - 1, -1):  # the compressed planes, highest first
+            value_bytes[:, plane] = np.frombuffer(section, np.uint8, count, high_at)
+            high_at += count
+        for plane in range(raw - 1, -1, -1):  # then the raw ones
+            value_bytes[:, plane] = np.frombuffer(blob, np.uint8, count, offset)
+            offset += count
+        streams.append(values.astype(_U64, copy=False))  # no copy on a little-endian machine
     return streams, offset
 
 

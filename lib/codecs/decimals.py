@@ -67,9 +67,12 @@ import numpy as np
 
 from lib.bitstream.packing import bit_lengths, pack_fixed_width, unpack_fixed_width
 from lib.bitstream.stream import MASK64, WORD_BITS
-from lib.bitstream.varint import encode_varints, read_varints, zigzag_decode, zigzag_encode
-from lib.codecs.delta import decode_delta, decode_delta_of_delta, encode_delta, encode_delta_of_delta
-from lib.codecs.limits import MAX_COUNT, check_count
+from lib.bitstream.varint import encode_varints, read_varints, zigzag_decode_int, zigzag_encode
+from lib.codecs.delta import (
+    decode_delta_in_place, decode_delta_of_delta_in_place, encode_delta, encode_delta_of_delta,
+    unzigzag_in_place,
+)
+from lib.codecs.limits import MAX_COUNT, check_count, slices
 from lib.errors import FormatError
 
 E_MAX = 18  # 10**18 < 2**63, and every power of ten up to 1e22 is an exact float64
@@ -96,11 +99,19 @@ _U64 = np.uint64
 # Step 1: the decimal exponent --------------------------------------------------------------------
 
 
-def ints_to_floats(ints, exponent):
+def ints_to_floats(ints, exponent, in_place=False):
     """The decoder's arithmetic, shared with the encoder's check: int64 / 10**e in float64.
-    (Division by 10**0 = 1.0 changes no float, so it is skipped.)"""
-    floats = ints.astype(np.float64)
-    return floats / POWERS_OF_TEN[exponent] if exponent else floats
+    (Division by 10**0 = 1.0 changes no float, so it is skipped.) A decoder passes `in_place` to
+    have the floats written over its integers, a slice at a time, instead of into a new array."""
+    if in_place:
+        floats = ints.view(np.float64)
+        for start, end in slices(ints.size):
+            floats[start:end] = ints[start:end].astype(np.float64)
+    else:
+        floats = ints.astype(np.float64)
+    if exponent:
+        np.divide(floats, POWERS_OF_TEN[exponent], out=floats)
+    return floats
 
 
 def decimal_ints(values, exponent):
@@ -184,7 +195,9 @@ def fill_exceptions(ints, fits):
 # Steps 3 and 4: transform, centre, zigzag, choose a width ---------------------------------------
 
 FORWARD = {PLAIN: lambda ints: ints, DELTA: encode_delta, DELTA_OF_DELTA: encode_delta_of_delta}
-INVERSE = {PLAIN: lambda ints: ints, DELTA: decode_delta, DELTA_OF_DELTA: decode_delta_of_delta}
+# Decoders undo a transform in place, on one block or (`firsts`, lib/codecs/delta.py) on many at once.
+INVERSE = {PLAIN: lambda ints, firsts=None: ints, DELTA: decode_delta_in_place,
+           DELTA_OF_DELTA: decode_delta_of_delta_in_place}
 
 
 def median_base(transformed):
@@ -197,6 +210,14 @@ def centred_residuals(transformed, base):
     """zigzag(x - base), modulo 2**64: [998, 1003, 1000] around 1000 -> [3, 6, 0]."""
     centred = (transformed.view(_U64) - _U64(base & MASK64)).view(np.int64)
     return zigzag_encode(centred)
+
+
+def integers_from_residuals(residuals, base, transform):
+    """Inverse of `centred_residuals` and the transform, written over the uint64 `residuals` (the
+    decoder's own array): un-zigzag, add `base` (modulo 2**64), undo the transform; int64 out."""
+    centred = unzigzag_in_place(residuals)
+    centred += _U64(base & MASK64)
+    return INVERSE[transform](centred).view(np.int64)
 
 
 def _varint_bits(length):
@@ -312,7 +333,7 @@ def _read_header(blob):
     factor, zigzag_base, patch_count, exception_count = (int(f) for f in fields)
     if factor == 0:
         raise FormatError("common factor 0 is not allowed")
-    base = int(zigzag_decode([zigzag_base])[0])
+    base = zigzag_decode_int(zigzag_base)
     return exponent, transform, width, factor, base, patch_count, exception_count, offset
 
 
@@ -350,10 +371,10 @@ def decode_decimal(blob, count):
         )
     patterns = np.frombuffer(blob, dtype="<u8", offset=offset, count=exception_count).astype(_U64)
 
-    centred = zigzag_decode(residuals).view(_U64) + _U64(base & MASK64)
-    scaled = INVERSE[transform](centred.view(np.int64))
-    ints = (scaled.view(_U64) * _U64(factor)).view(np.int64)  # modulo 2**64, like the encoder's inverse
-    values = ints_to_floats(ints, exponent)
+    # From here on every step writes over the residuals: the block's one array of `count` values.
+    ints = integers_from_residuals(residuals, base, transform).view(_U64)
+    ints *= _U64(factor)  # modulo 2**64, like the encoder's inverse
+    values = ints_to_floats(ints.view(np.int64), exponent, in_place=True)
     values.view(_U64)[exception_positions] = patterns
     return values
 

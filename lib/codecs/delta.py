@@ -14,6 +14,8 @@ one Python int.
 import numpy as np
 
 from lib.bitstream.stream import MASK64
+from lib.bitstream.varint import zigzag_decode_in_place
+from lib.codecs.limits import slices
 
 
 def _as_int64(values):
@@ -36,7 +38,7 @@ def encode_delta(values):
 
 def decode_delta(deltas):
     """Inverse of `encode_delta`: a running sum, wrapping like the encoder did."""
-    return np.cumsum(_as_int64(deltas).view(np.uint64), dtype=np.uint64).view(np.int64)
+    return decode_delta_in_place(np.array(deltas, dtype=np.int64))
 
 
 def encode_delta_of_delta(values):
@@ -52,7 +54,41 @@ def encode_delta_of_delta(values):
 
 def decode_delta_of_delta(encoded):
     """Inverse of `encode_delta_of_delta`: rebuild the deltas, then the values."""
-    encoded = _as_int64(encoded)
-    deltas = encoded.copy()
-    deltas[1:] = decode_delta(encoded[1:])
-    return decode_delta(deltas)
+    return decode_delta_of_delta_in_place(np.array(encoded, dtype=np.int64))
+
+
+# Decoders write over their input: a stream of 2**26 values then needs one array, not three. Given
+# the positions `firsts` where segments start (the blocks of a whole-file read), each segment is
+# decoded on its own, as if it were a separate array; None means one segment.
+
+
+def decode_delta_in_place(deltas, firsts=None):
+    """Running sums (modulo 2**64) written over int64 or uint64 `deltas`, restarted at each
+    segment: [1, 2, 3 | 4, 5] -> [1, 3, 6 | 4, 9]. Each segment's first value is lowered by the sum
+    of the segment before it ([1, 2, 3, -2, 5]), so that one running sum restarts at each."""
+    unsigned = deltas.view(np.uint64)
+    if firsts is not None and firsts.size > 1:
+        unsigned[firsts[1:]] -= np.add.reduceat(unsigned, firsts, dtype=np.uint64)[:-1]
+    np.cumsum(unsigned, dtype=np.uint64, out=unsigned)
+    return deltas
+
+
+def decode_delta_of_delta_in_place(encoded, firsts=None):
+    """`decode_delta_of_delta` of each segment, written over `encoded`: a segment's first entry is
+    its first value, the base of its deltas; [10, 2, 1 | 5, 3] -> [10, 12, 15 | 5, 8]."""
+    if encoded.size == 0:
+        return encoded
+    firsts = np.zeros(1, dtype=np.int64) if firsts is None else firsts
+    bases = encoded[firsts]
+    encoded[firsts] = 0
+    decode_delta_in_place(encoded, firsts)  # the deltas, each segment's first one 0
+    encoded[firsts] = bases
+    return decode_delta_in_place(encoded, firsts)
+
+
+def unzigzag_in_place(unsigned):
+    """zigzag_decode (lib/bitstream/varint.py) written over a uint64 array, a slice at a time so
+    that its temporary stays small; returns the array (the bits of the int64 results)."""
+    for start, end in slices(unsigned.size):
+        zigzag_decode_in_place(unsigned[start:end])
+    return unsigned

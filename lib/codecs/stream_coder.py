@@ -3,10 +3,11 @@
 A codec that has several streams of unsigned integers to store (timestamps: grid steps and jitter)
 hands them to a `StreamCoder`: byte planes through a compressor (lib/codecs/byte_planes.py) or the
 bins entropy coder (lib/codecs/bins.py). Mostly-zero streams are often cheaper as the runs of zeros
-between their non-zero values; `zero_runs` and `scatter_runs` convert both ways.
+between their non-zero values; `zero_runs` and `positions_of_runs` convert both ways.
 """
 import numpy as np
 
+from lib.codecs.limits import slices
 from lib.errors import FormatError
 
 _U64 = np.uint64
@@ -15,23 +16,62 @@ _U64 = np.uint64
 class StreamCoder:
     """How the integer streams of a block are written: byte planes through a compressor (the
     default) or bins (lib/codecs/bins.py). `write(list of uint64 arrays) -> bytes`,
-    `read(blob, counts, offset) -> (list of arrays, end offset)` and `read_nonzero`, the same
-    with each stream as (positions, values) of its non-zero values, for coders that store
-    mostly-zero streams that way (by default it is worked out from `read`)."""
+    `read(blob, counts, offset) -> (list of arrays, end offset)` and `read_compact`, the same
+    with each stream in the smaller of its two forms (`compact`), for coders that store
+    mostly-zero streams as their non-zero values (by default it is worked out from `read`)."""
 
-    def __init__(self, write, read, read_nonzero=None):
+    def __init__(self, write, read, read_compact=None):
         self.write, self.read = write, read
-        self.read_nonzero = read_nonzero or self._nonzero_from_read
+        self.read_compact = read_compact or self._compact_from_read
 
-    def _nonzero_from_read(self, blob, counts, offset=0):
+    def _compact_from_read(self, blob, counts, offset=0):
         streams, offset = self.read(blob, counts, offset)
-        return [nonzero_of(stream) for stream in streams], offset
+        return [compact(stream, stream.size) for stream in streams], offset
+
+
+def compact(stream, count):
+    """A decoded stream of `count` entries in the smaller of its two forms: (positions, values)
+    of its non-zero entries when at most half of them are non-zero (the steps and jitter of
+    regular scrapes), else the array of all `count`. `stream` is either form and is the
+    caller's to give away. Never more than one array of `count`, whatever the stream holds:
+    [0, 7, 0, 0] -> ([1], [7]); [0, 7, 9] -> [0, 7, 9]."""
+    if isinstance(stream, tuple):
+        positions, values = stream
+        if 2 * positions.size <= count:
+            return stream
+        dense = np.zeros(count, dtype=_U64)
+        dense[positions] = values
+        return dense
+    if 2 * np.count_nonzero(stream) <= count:
+        positions = np.flatnonzero(stream)
+        return positions, stream[positions]
+    return stream
 
 
 def nonzero_of(stream):
-    """(positions, values) of the non-zero entries: [0, 7, 0, 9] -> ([1, 3], [7, 9])."""
+    """(positions, values) of the non-zero entries: [0, 7, 0, 9] -> ([1, 3], [7, 9]). The stream is
+    the caller's to give away: when most entries are non-zero, their values are moved to its front
+    (a slice at a time) instead of copied, so a long stream never costs a second copy of itself."""
     positions = np.flatnonzero(stream)
-    return positions, stream[positions]
+    if 2 * positions.size <= stream.size:
+        return positions, stream[positions]
+    for start, end in slices(positions.size):
+        stream[start:end] = stream[positions[start:end]]  # positions[i] >= i: nothing is overwritten unread
+    return positions, stream[:positions.size]
+
+
+def nonzero_slices(stream):
+    """The (positions, values) of a stream's non-zero entries, a slice at a time, for a stream in
+    either `compact` form: [0, 7, 0, 9] -> ([1, 3], [7, 9]) (in one slice)."""
+    if isinstance(stream, tuple):
+        positions, values = stream
+        for start, end in slices(positions.size):
+            yield positions[start:end], values[start:end]
+        return
+    for start, end in slices(stream.size):
+        part = stream[start:end]
+        positions = np.flatnonzero(part)
+        yield positions + start, part[positions]
 
 
 def zero_runs(positions, count):
@@ -40,13 +80,16 @@ def zero_runs(positions, count):
     return (bounds[1:] - bounds[:-1] - 1).astype(_U64)
 
 
-def scatter_runs(runs, nonzero, count):
-    """Inverse of `zero_runs` plus the non-zero values: runs [1, 0, 2], values [7, 9] -> [0, 7, 9, 0, 0]."""
+def positions_of_runs(runs, nonzero, count):
+    """Inverse of `zero_runs`, with the non-zero values: (positions, values) of the N values from
+    the N + 1 runs, checked against `count`: runs [1, 0, 2], values [7, 9] -> ([1, 2], [7, 9]). The
+    positions are written over the runs (the decoder's own array): no second array of them."""
     if runs.size and int(runs.max()) > count:
         raise FormatError(f"a run of {int(runs.max())} zeros in a block of {count}")
-    if int(runs.sum()) + nonzero.size != count:
+    if int(runs.sum()) + nonzero.size != count:  # each run is at most count: the sum cannot wrap
         raise FormatError(f"zero runs and values make {int(runs.sum()) + nonzero.size} entries, not {count}")
-    positions = np.cumsum(runs[:-1].astype(np.int64) + 1) - 1
-    out = np.zeros(count, dtype=_U64)
-    out[positions] = nonzero
-    return out
+    positions = runs[:-1].view(np.int64)  # the same numbers: each run is at most count
+    positions += 1
+    np.cumsum(positions, out=positions)
+    positions -= 1
+    return positions, nonzero

@@ -16,10 +16,11 @@ import numpy as np
 from lib.bitstream.varint import (
     encode_varints, read_varint_list, zigzag_decode, zigzag_decode_int, zigzag_encode,
 )
-from lib.codecs.batched_bins import bins_stream, bins_stream_nonzero
+from lib.codecs.batched_bins import bins_stream, bins_stream_parts
 from lib.codecs.byte_planes import DEFLATE, LZMA1, PLANES, plane_coder
-from lib.codecs.delta import to_signed64
-from lib.codecs.stream_coder import nonzero_of, scatter_runs, zero_runs
+from lib.codecs.delta import decode_delta_in_place, to_signed64, unzigzag_in_place
+from lib.codecs.limits import check_count, groups, is_long
+from lib.codecs.stream_coder import compact, nonzero_slices, positions_of_runs, zero_runs
 from lib.errors import FormatError
 
 _U64 = np.uint64
@@ -112,12 +113,12 @@ def decode_timestamp_units(blob, count, coder=PLANES):
     mode, t0, unit, offset = _units_head(blob, count)
     if mode == GRID:
         (interval, zigzag_shift), offset = read_varint_list(blob, 2, offset)
-        (steps, jitter), offset = coder.read_nonzero(blob, [count, count], offset)
+        (steps, jitter), offset = coder.read_compact(blob, [count, count], offset)
     elif mode == SPARSE_GRID:
         interval, zigzag_shift, sizes, offset = _sparse_grid_head(blob, offset, count)
         (step_runs, steps, jitter_runs, jitter), offset = coder.read(blob, sizes, offset)
-        steps = nonzero_of(scatter_runs(step_runs, steps, count))
-        jitter = nonzero_of(scatter_runs(jitter_runs, jitter, count))
+        steps = positions_of_runs(step_runs, steps, count)
+        jitter = positions_of_runs(jitter_runs, jitter, count)
     else:
         (dods,), offset = coder.read(blob, [count - 1], offset)
     _check_end(blob, offset)
@@ -128,6 +129,7 @@ def decode_timestamp_units(blob, count, coder=PLANES):
 
 def _units_head(blob, count):
     """(mode, t0, unit, offset of what follows) of a timestamp-units block, checked."""
+    check_count(count)
     if count == 0:
         raise FormatError("a timestamp-units block holds at least one timestamp")
     if not blob or blob[0] not in MODE_NAMES:
@@ -150,9 +152,15 @@ def _check_end(blob, offset):
 
 
 def _from_delta_of_delta(t0, unit, dods, count):
-    q = np.zeros(count, dtype=np.int64)
-    q[1:] = np.cumsum(np.cumsum(zigzag_decode(dods)))
-    return np.int64(t0) + np.uint64(unit).astype(np.int64) * q
+    """t0 + unit * q, where q[0] = 0 and q[1:] are the running sums of the running sums of the
+    unzigzagged `dods` (the decoder's own array, written over), all modulo 2**64."""
+    deltas = decode_delta_in_place(unzigzag_in_place(dods))
+    q = np.empty(count, dtype=np.int64)
+    q[0] = 0
+    q[1:] = decode_delta_in_place(deltas)
+    q *= np.int64(to_signed64(unit))
+    q += np.int64(to_signed64(t0))
+    return q
 
 
 def timestamp_units_decoder(blob, count):
@@ -163,36 +171,53 @@ def timestamp_units_decoder(blob, count):
     mode, t0, unit, offset = _units_head(blob, count)
     if mode == GRID:
         (interval, zigzag_shift), offset = read_varint_list(blob, 2, offset)
-        *steps, offset = yield from bins_stream_nonzero(blob, offset, count)
-        *jitter, offset = yield from bins_stream_nonzero(blob, offset, count)
+        steps, offset = yield from bins_stream_parts(blob, offset, count)
+        steps = compact(steps, count)  # before the jitter is decoded: never two large forms at once
+        jitter, offset = yield from bins_stream_parts(blob, offset, count)
+        jitter = compact(jitter, count)
     elif mode == SPARSE_GRID:
         interval, zigzag_shift, sizes, offset = _sparse_grid_head(blob, offset, count)
         streams = []
         for size in sizes:
             stream, offset = yield from bins_stream(blob, offset, size)
             streams.append(stream)
-        steps = nonzero_of(scatter_runs(streams[0], streams[1], count))
-        jitter = nonzero_of(scatter_runs(streams[2], streams[3], count))
+        steps = positions_of_runs(streams[0], streams[1], count)
+        jitter = positions_of_runs(streams[2], streams[3], count)
     else:
         dods, offset = yield from bins_stream(blob, offset, count - 1)
     _check_end(blob, offset)
     if mode == DELTAS:
         return _from_delta_of_delta(t0, unit, dods, count)
-    return GridParts(t0, unit, interval, zigzag_decode_int(zigzag_shift), count, tuple(steps), tuple(jitter))
+    return GridParts(t0, unit, interval, zigzag_decode_int(zigzag_shift), count, steps, jitter)
 
 
 GridParts = namedtuple("GridParts", "t0 unit interval shift count steps jitter")
 
 
 def finish_grids(grids):
+    """`grid_timestamps` of many blocks: one int64 array per block, in order. Blocks whose steps
+    and jitter are (positions, values) of a few non-zero entries (regular scrapes) are done
+    together, a group at a time (`_grids_together`); any other block on its own."""
+    results, together = [None] * len(grids), []
+    for n, g in enumerate(grids):
+        if isinstance(g.steps, tuple) and isinstance(g.jitter, tuple) and not is_long(g.count):
+            together.append(n)
+        else:
+            results[n] = grid_timestamps(*g)
+    for group in groups([grids[n].count for n in together]):
+        numbers = [together[i] for i in group]
+        for n, timestamps in zip(numbers, _grids_together([grids[n] for n in numbers])):
+            results[n] = timestamps
+    return results
+
+
+def _grids_together(grids):
     """`grid_timestamps` of many blocks at once, as one running sum over all of them: within a
     block each timestamp is the one before plus the block's step (unit * interval) times one plus
     the slots missed there; a block's first timestamp is its base (t0 + unit * shift, plus any
     slots missed at its first point) minus the previous block's last grid timestamp. Jitter is
     added after, where it is. Example: blocks [1000, 1015, 1030] and [5000, 5010]: increments
     [1000, 15, 15, 3970, 10]. Returns one int64 array per block, in order (all modulo 2**64)."""
-    if not grids:
-        return []
     counts = np.array([g.count for g in grids], dtype=np.int64)
     firsts = np.cumsum(counts) - counts
     steps = [to_signed64(g.unit * g.interval) for g in grids]
@@ -234,20 +259,26 @@ def grid_timestamps(t0, unit, interval, shift, count, steps, jitter):
     """t0 + unit * (slots * interval + shift + unzigzag(jitter)) with slots = cumsum(unzigzag(steps)
     + 1) - 1, all modulo 2**64, as (t0 + unit * shift) + slots * (unit * interval) + unit * jitter.
 
-    `steps` and `jitter` come as (positions, values) of their non-zero entries: regular scrapes
-    miss few slots and jitter at few points, so the slots are an arange plus, from each missed
-    slot on, the slots missed so far (one np.repeat), and the jitter is added where it is. numpy
-    array arithmetic wraps modulo 2**64 like the encoder's. Example: t0 = 1000, unit 1, interval
-    15, shift 0, 3 points, no steps, jitter 1 at point 2 (zigzag 2): [1000, 1015, 1031].
+    `steps` and `jitter` come as (positions, values) of their non-zero entries (regular scrapes
+    miss few slots and jitter at few points) or as arrays of all `count` (lib.codecs.stream_coder's
+    `compact` forms). The timestamps are built in one array: each point is
+    one slot after the one before, plus the slots missed there; a running sum gives the slots, and
+    the jitter is added where it is. numpy array arithmetic wraps modulo 2**64 like the encoder's.
+    Example: t0 = 1000, unit 1, interval 15, shift 0, 3 points, no steps, jitter 1 at point 2
+    (zigzag 2): slots [0, 1, 2], [1000, 1015, 1031].
     """
-    slots = np.arange(count, dtype=np.int64)
-    step_positions, step_values = steps
-    if step_positions.size:
-        missed = np.concatenate(([0], np.cumsum(zigzag_decode(step_values))))
-        slots += np.repeat(missed, np.diff(step_positions, prepend=0, append=count))
-    timestamps = slots * np.int64(to_signed64(unit * interval))
+    timestamps = np.ones(count, dtype=np.int64)
+    timestamps[:1] = 0
+    _add_unzigzagged(timestamps, steps, 1)
+    np.cumsum(timestamps, out=timestamps)
+    timestamps *= np.int64(to_signed64(unit * interval))
     timestamps += np.int64(to_signed64(t0 + unit * shift))
-    jitter_positions, jitter_values = jitter
-    if jitter_positions.size:
-        timestamps[jitter_positions] += zigzag_decode(jitter_values) * np.int64(to_signed64(unit))
+    _add_unzigzagged(timestamps, jitter, to_signed64(unit))
     return timestamps
+
+
+def _add_unzigzagged(target, stream, factor):
+    """target += unzigzag(stream) * factor, modulo 2**64, where the stream is not zero; `stream` in
+    either `compact` form."""
+    for positions, values in nonzero_slices(stream):
+        target[positions] += zigzag_decode(values) * np.int64(factor)

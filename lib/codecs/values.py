@@ -24,19 +24,24 @@ from collections import namedtuple
 import numpy as np
 
 from lib.bitstream.packing import bit_lengths
-from lib.bitstream.varint import encode_varints, read_varint_list, read_varints, zigzag_decode, zigzag_encode
-from lib.codecs.batched_bins import bins_stream
-from lib.codecs.bins import decode_bins, encode_bins
+from lib.bitstream.stream import MASK64
+from lib.bitstream.varint import (
+    encode_varints, read_varint_list, read_varints, zigzag_decode, zigzag_decode_int, zigzag_encode,
+)
+from lib.codecs.batched_bins import bins_stream, bins_stream_parts
+from lib.codecs.bins import decode_bins, decode_bins_parts, encode_bins
 from lib.codecs.byte_planes import DEFLATE, LZMA1, PLANES, plane_coder
 from lib.codecs.decimals import (
-    DELTA, DELTA_OF_DELTA, DIGIT_BITS, E_MAX, EXCEPTION_BITS, FORWARD, INT64_LIMIT, INVERSE, PATTERN_BYTES,
-    PLAIN, POWERS_OF_TEN, SAMPLE_SIZE, TRANSFORM_NAMES, centred_residuals, choose_exponent, common_factor,
-    decimal_ints, exponent_from_needs, fill_exceptions, ints_to_floats, median_base, plan_integers,
+    DIGIT_BITS, E_MAX, EXCEPTION_BITS, FORWARD, INT64_LIMIT, INVERSE, PATTERN_BYTES, POWERS_OF_TEN,
+    SAMPLE_SIZE, TRANSFORM_NAMES, centred_residuals, choose_exponent, common_factor, decimal_ints,
+    exponent_from_needs, fill_exceptions, integers_from_residuals, ints_to_floats, median_base, plan_integers,
     planning_sample, position_gaps, positions_from_gaps, smallest_exponents,
 )
+from lib.codecs.delta import unzigzag_in_place
 from lib.codecs.gorilla import decode_values
-from lib.codecs.limits import check_count
+from lib.codecs.limits import check_count, groups, slices
 from lib.codecs.run_length import run_length_decode, run_length_encode
+from lib.codecs.stream_coder import nonzero_slices
 from lib.errors import FormatError
 
 
@@ -111,20 +116,25 @@ def ordered_integers(values):
     return np.where(negative, ~patterns, patterns | np.uint64(1 << 63)).view(np.int64)
 
 
+SIGN_BIT = np.uint64(1 << 63)
+
+
 def floats_from_ordered(ordered):
-    ordered = np.asarray(ordered, dtype=np.int64).view(np.uint64)
-    positive = (ordered >> np.uint64(63)).astype(bool)
-    return np.where(positive, ordered ^ np.uint64(1 << 63), ~ordered).view(np.float64)
+    """Inverse of `ordered_integers`, written over the int64 array `ordered` (a decoder's own), a
+    slice at a time: a set sign bit is cleared, anything else inverted. Both are an XOR, with
+    the sign bit alone or with all ones, and that mask is (u >> 63) - 1 with the sign bit set."""
+    unsigned = ordered.view(np.uint64)
+    for start, end in slices(unsigned.size):
+        part = unsigned[start:end]
+        mask = part >> np.uint64(63)
+        mask -= np.uint64(1)
+        mask |= SIGN_BIT
+        part ^= mask
+    return ordered.view(np.float64)
 
 
 def _residual_header(transform, base):
     return bytes((transform,)) + encode_varints([int(zigzag_encode([base])[0])])
-
-
-def _integers_from_residuals(transform, zigzag_base, residuals):
-    base = zigzag_decode(np.array([zigzag_base], dtype=np.uint64)).view(np.uint64)[0]
-    centred = zigzag_decode(residuals).view(np.uint64) + base
-    return INVERSE[transform](centred.view(np.int64))
 
 
 def encode_ordered(values, compressors=(LZMA1, DEFLATE), coder=None):
@@ -144,11 +154,11 @@ def decode_ordered(blob, count, coder=PLANES):
     blob = bytes(blob)
     if count == 0 or len(blob) < 2 or blob[0] not in TRANSFORM_NAMES:
         raise FormatError("an ordered block needs a transform and at least one value")
-    (zigzag_base,), offset = read_varints(blob, 1, 1)
+    (zigzag_base,), offset = read_varint_list(blob, 1, 1)
     (residuals,), offset = coder.read(blob, [count], offset)
     if offset != len(blob):
         raise FormatError(f"{len(blob) - offset} bytes of junk after an ordered block")
-    return floats_from_ordered(_integers_from_residuals(blob[0], zigzag_base, residuals))
+    return floats_from_ordered(integers_from_residuals(residuals, zigzag_decode_int(zigzag_base), blob[0]))
 
 
 def encode_decimal_planes(values, compressors=(LZMA1, DEFLATE)):
@@ -220,10 +230,11 @@ def read_exceptions(blob, offset, count, exception_count):
 
 def _decimals_from_residuals(head, residuals):
     """Undo centring and the transform, multiply by g, divide by 10**e: the decimals of one block."""
-    ints = _integers_from_residuals(head.transform, head.zigzag_base, residuals)
+    ints = integers_from_residuals(residuals, zigzag_decode_int(head.zigzag_base), head.transform)
     if head.factor != 1:
-        ints = (ints.view(np.uint64) * np.uint64(head.factor)).view(np.int64)
-    return ints_to_floats(ints, head.exponent)
+        unsigned = ints.view(np.uint64)
+        unsigned *= np.uint64(head.factor)  # modulo 2**64, like the encoder's inverse
+    return ints_to_floats(ints, head.exponent, in_place=True)
 
 
 # DECIMAL_BINS: decimals, and floats within a few units in the last place of a decimal ------------
@@ -343,21 +354,25 @@ def decode_decimal_bins(blob, count):
     blob = bytes(blob)
     head = read_decimal_head(blob, count, "decimal-bins", adjustable=True)
     residuals, offset = decode_bins(blob, count, head.offset)
+    values = _decimals_from_residuals(head, residuals)  # before the adjustments: one array at a time
     adjustments = None
     if head.adjusted:
-        adjustments, offset = decode_bins(blob, count, offset)
+        adjustments, offset = decode_bins_parts(blob, count, offset)
     exceptions = read_exceptions(blob, offset, count, head.exceptions)
-    return _adjusted_with_exceptions(_decimals_from_residuals(head, residuals), adjustments, exceptions)
+    return _adjusted_with_exceptions(values, adjustments, exceptions)
 
 
 def _adjusted_with_exceptions(values, adjustments, exceptions):
-    """The decoded decimals moved by their ULP adjustments, exceptions written over them (in place)."""
+    """The decoded decimals moved by their ULP adjustments, exceptions written over them (in place).
+    `adjustments` are the zigzagged steps as their bins stream stored them (all of them, or the
+    positions and values of the non-zero ones), applied a slice at a time."""
     if adjustments is not None:
-        moved = np.flatnonzero(adjustments)
-        steps = zigzag_decode(adjustments[moved])
-        if moved.size and int(np.abs(steps).max()) >= ADJUST_LIMIT:
-            raise FormatError(f"an adjustment of {int(np.abs(steps).max())} steps is out of range")
-        values[moved] = floats_from_ordered(ordered_integers(values[moved]) + steps)
+        for moved, zigzags in nonzero_slices(adjustments):
+            steps = zigzag_decode(zigzags)
+            beyond = (steps >= ADJUST_LIMIT) | (steps <= -ADJUST_LIMIT)  # no abs(): -2**63 has none in int64
+            if beyond.any():
+                raise FormatError(f"an adjustment of {int(steps[beyond][0])} steps is out of range")
+            values[moved] = floats_from_ordered(ordered_integers(values[moved]) + steps)
     if exceptions is not None:
         positions, patterns = exceptions
         values.view(np.uint64)[positions] = patterns
@@ -373,7 +388,7 @@ def decimal_bins_decoder(blob, count):
     residuals, offset = yield from bins_stream(blob, head.offset, count)
     adjustments = None
     if head.adjusted:
-        adjustments, offset = yield from bins_stream(blob, offset, count)
+        adjustments, offset = yield from bins_stream_parts(blob, offset, count)
     exceptions = read_exceptions(blob, offset, count, head.exceptions)
     return DecimalBinsParts(head, residuals, adjustments, exceptions)
 
@@ -382,71 +397,47 @@ DecimalBinsParts = namedtuple("DecimalBinsParts", "head residuals adjustments ex
 
 
 def finish_decimal_bins(parts):
-    """The values of many decimal-bins blocks from `decimal_bins_decoder`'s parts, computed for all
-    of them at once: the blocks of each transform in one array, the running sums of the delta
-    transforms restarted at each block (`segmented_cumsum`), each value divided by its block's
-    power of ten. Returns one float64 array per block, in order."""
+    """The values of many decimal-bins blocks from `decimal_bins_decoder`'s parts, computed for
+    many at once: the blocks of each transform, a group at a time (lib.codecs.limits.groups), in
+    one array, the running sums of the delta transforms restarted at each block
+    (lib/codecs/delta.py), each value divided by its block's power of ten. Returns one float64
+    array per block, in order."""
     results = [None] * len(parts)
     for transform in TRANSFORM_NAMES:
         numbers = [n for n, part in enumerate(parts) if part.head.transform == transform]
-        if not numbers:
-            continue
-        heads = [parts[n].head for n in numbers]
-        counts = np.array([parts[n].residuals.size for n in numbers], dtype=np.int64)
-        firsts = np.cumsum(counts) - counts
-        centred = np.concatenate([parts[n].residuals for n in numbers])
-        _zigzag_decode_in_place(centred)
-        bases = zigzag_decode(np.array([h.zigzag_base for h in heads], dtype=np.uint64)).view(np.uint64)
-        centred += np.repeat(bases, counts)
-        ints = INVERSE_SEGMENTED[transform](centred, firsts)
-        _scale(ints, [h.factor for h in heads], 1, counts, np.multiply, lambda f: np.array(f, dtype=np.uint64))
-        floats = ints.view(np.int64).astype(np.float64)
-        _scale(floats, [h.exponent for h in heads], 0, counts, np.divide, lambda e: POWERS_OF_TEN[e])
-        for n, first, count in zip(numbers, firsts.tolist(), counts.tolist()):
-            _, _, adjustments, exceptions = parts[n]
-            results[n] = _adjusted_with_exceptions(floats[first:first + count], adjustments, exceptions)
+        for group in groups([parts[n].residuals.size for n in numbers]):
+            chosen = [numbers[i] for i in group]
+            for n, values in zip(chosen, _decimal_bins_together([parts[n] for n in chosen], transform)):
+                results[n] = values
     return results
 
 
-def _zigzag_decode_in_place(unsigned):
-    """uint64 -> the bits of zigzag_decode, in the same array: (u >> 1) ^ -(u & 1)."""
-    signs = unsigned & np.uint64(1)
-    np.negative(signs, out=signs)
-    unsigned >>= np.uint64(1)
-    unsigned ^= signs
+def _decimal_bins_together(parts, transform):
+    """The values of decimal-bins blocks of one transform, in one array (a block alone keeps its own)."""
+    heads = [part.head for part in parts]
+    counts = np.array([part.residuals.size for part in parts], dtype=np.int64)
+    firsts = np.cumsum(counts) - counts
+    centred = parts[0].residuals if len(parts) == 1 else np.concatenate([part.residuals for part in parts])
+    unzigzag_in_place(centred)
+    bases = [zigzag_decode_int(h.zigzag_base) & MASK64 for h in heads]
+    _scale(centred, bases, 0, counts, np.add, lambda b: np.array(b, dtype=np.uint64))
+    ints = INVERSE[transform](centred, firsts)
+    _scale(ints, [h.factor for h in heads], 1, counts, np.multiply, lambda f: np.array(f, dtype=np.uint64))
+    floats = ints_to_floats(ints.view(np.int64), 0, in_place=True)
+    _scale(floats, [h.exponent for h in heads], 0, counts, np.divide, lambda e: POWERS_OF_TEN[e])
+    return [_adjusted_with_exceptions(floats[first:first + count], part.adjustments, part.exceptions)
+            for part, first, count in zip(parts, firsts.tolist(), counts.tolist())]
 
 
 def _scale(array, per_block, identity, counts, operation, as_array):
     """array = operation(array, each block's number), in place; skipped when every number is the
-    identity (a factor 1, an exponent 0), one scalar when all blocks share it."""
+    identity (a base 0, a factor 1, an exponent 0), one scalar when all blocks share it."""
     if all(number == identity for number in per_block):
         return
     if all(number == per_block[0] for number in per_block):
         operation(array, as_array(per_block[:1])[0], out=array)
     else:
         operation(array, np.repeat(as_array(per_block), counts), out=array)
-
-
-def segmented_cumsum(values, firsts):
-    """Running sums (uint64, wrapping) restarted at each segment, in place: [1, 2, 3 | 4, 5] ->
-    [1, 3, 6 | 4, 9]. Each segment's first value is lowered by the sum of the segment before it
-    ([1, 2, 3, -2, 5]), so that one running sum over all of them restarts at each segment."""
-    if firsts.size > 1:
-        values[firsts[1:]] -= np.add.reduceat(values, firsts, dtype=np.uint64)[:-1]
-    return np.cumsum(values, dtype=np.uint64, out=values)
-
-
-def _segmented_delta_of_delta(values, firsts):
-    """decode_delta_of_delta of each segment, in place: its first entry is its first delta's base."""
-    bases = values[firsts]
-    values[firsts] = 0
-    deltas = segmented_cumsum(values, firsts)
-    deltas[firsts] = bases
-    return segmented_cumsum(deltas, firsts)
-
-
-INVERSE_SEGMENTED = {PLAIN: lambda values, firsts: values, DELTA: segmented_cumsum,
-                     DELTA_OF_DELTA: _segmented_delta_of_delta}
 
 
 # DICTIONARY: few distinct values, each repeated often ---------------------------------------------
@@ -491,5 +482,5 @@ def decode_dictionary(blob, count, decode_entries):
         raise FormatError(f"{len(blob) - offset} bytes of junk after a dictionary block")
     if count and int(ranks.max()) >= size:
         raise FormatError(f"dictionary rank {int(ranks.max())} but only {size} entries")
-    return entries[ranks.astype(np.int64)]
+    return entries[ranks.view(np.int64)]  # every rank is below `size`: the same numbers as int64
 

@@ -151,6 +151,7 @@ def rollup_from_columns(name, labels, resolution_ns, columns):
         raise FormatError(f"{where}: columns {sorted(columns)} do not make a {kind} roll-up")
     light = set(columns) == set(stored_columns(kind, True))
     bucket_start = columns["count"].timestamps
+    check_buckets(where, bucket_start, resolution_ns)
     fields = {}
     for field in (f for f in stored_columns(kind, light) if f in STORED_FIELDS[kind]):
         if not np.array_equal(columns[field].timestamps, bucket_start):
@@ -163,7 +164,36 @@ def rollup_from_columns(name, labels, resolution_ns, columns):
     sketch = None
     if kind == GAUGE and not light:
         sketch = sketch_from_columns(where, bucket_start, columns)
+        check_sketch_counts(where, sketch, bucket_start, fields["count"])
     return Rollup(name, labels, kind, resolution_ns, bucket_start, fields, sketch)
+
+
+def check_buckets(where, bucket_start, resolution_ns):
+    """Refuse bucket starts that are not a multiple of the resolution (floor(t / width) * width is),
+    or not in increasing time order: queries find buckets by bisection and assume both."""
+    off_grid = np.flatnonzero(bucket_start % resolution_ns)
+    if off_grid.size:
+        raise FormatError(f"{where}: bucket start {int(bucket_start[off_grid[0]])} is not a multiple of "
+                          f"the resolution ({resolution_ns} ns)")
+    if np.any(bucket_start[1:] <= bucket_start[:-1]):
+        raise FormatError(f"{where}: buckets are not in increasing time order, or one is repeated")
+
+
+def check_sketch_counts(where, sketch, bucket_start, bucket_count):
+    """Refuse a bucket whose sketch entries count more values than the bucket holds: the sketch
+    counts its finite values, `count` every value but NaN. The sums are taken exactly modulo 2**64
+    and again in float64, which cannot wrap: a sum past 2**64 is caught by the second."""
+    if not len(sketch):
+        return
+    starts = np.flatnonzero(np.concatenate(([True], sketch.row[1:] != sketch.row[:-1])))  # in bucket order
+    held = bucket_count[sketch.row[starts]]
+    exact = np.add.reduceat(sketch.count.astype(np.uint64), starts)
+    rough = np.add.reduceat(sketch.count.astype(np.float64), starts)
+    over = np.flatnonzero((exact > held.astype(np.uint64)) | (rough > held))
+    if over.size:
+        bucket = int(bucket_start[sketch.row[starts[over[0]]]])
+        raise FormatError(f"{where}: the sketch of the bucket at {bucket} counts more values than "
+                          f"the bucket's count, {int(held[over[0]])}")
 
 
 MAX_EXACT_INTEGER = 1 << 53  # counts are stored as float64, exact up to here

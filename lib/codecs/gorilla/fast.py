@@ -8,6 +8,8 @@ one point at a time, and that both decoders agree on damaged input too. The code
 reference.py spells out as literals are tables here, indexed by code class, so that a whole
 array of classes can look up its prefixes and widths in one step.
 """
+from array import array
+
 import numpy as np
 
 from lib.bitstream.packing import pack_bit_fields, read_bit_fields, words_for_reading
@@ -17,6 +19,7 @@ from lib.codecs.gorilla.reference import (
     UNIT_LENGTH_BITS, VALUE_FIRST_BITS, as_timestamps, as_value_bits, check_count_fits, check_stream_end,
     minimum_timestamp_bits, minimum_value_bits, read_unit, representable_unit,
 )
+from lib.codecs.limits import slices
 from lib.errors import FormatError
 
 _U64 = np.uint64
@@ -146,34 +149,50 @@ def decode_timestamps(blob, count):
     unit = read_unit(reader)
     starts = _record_starts(_dod_record_starts, blob, reader.position, count - 1, "timestamp")
     words = words_for_reading(blob)
-    classes = np.array(_DOD_CLASS_BY_PEEK, dtype=np.int64)[read_bit_fields(words, starts, _DOD_PEEK_BITS)]
-    widths = np.array(DOD_PAYLOAD_BITS, dtype=np.int64)[classes]
-    raw = read_bit_fields(
-        words, starts + np.array(DOD_PREFIX_BITS, dtype=np.int64)[classes], np.maximum(widths, 1)
-    )
+    out = np.empty(count, dtype=np.uint64)  # the timestamp, then each delta-of-delta; summed twice in place
+    out[0] = _U64(first & MASK64)
+    for start, end in slices(starts.size):
+        out[1 + start:1 + end] = _delta_of_deltas(words, starts[start:end])
+    deltas = out[1:]
+    np.cumsum(deltas, dtype=np.uint64, out=deltas)
+    deltas *= _U64(unit)
+    return np.cumsum(out, dtype=np.uint64, out=out).view(np.int64)
+
+
+_DOD_CLASSES = np.array(_DOD_CLASS_BY_PEEK, dtype=np.int64)
+_DOD_WIDTHS = np.array(DOD_PAYLOAD_BITS, dtype=np.int64)
+_DOD_PREFIX_LENGTHS = np.array(DOD_PREFIX_BITS, dtype=np.int64)
+
+
+def _delta_of_deltas(words, starts):
+    """The delta-of-deltas (uint64, modulo 2**64) of the records starting at these bits."""
+    classes = _DOD_CLASSES[read_bit_fields(words, starts, _DOD_PEEK_BITS)]
+    widths = _DOD_WIDTHS[classes]
+    raw = read_bit_fields(words, starts + _DOD_PREFIX_LENGTHS[classes], np.maximum(widths, 1))
     raw[classes == 0] = 0
     # Two's complement in n bits; for the 64-bit escape the modulus 2**64 is 0, i.e. a no-op.
     half = (_U64(1) << (widths - 1).clip(0).astype(np.uint64))
     modulus = np.where(widths < WORD_BITS, _U64(1) << widths.clip(0, 63).astype(np.uint64), _U64(0))
-    dod = raw - np.where(raw > half, modulus, _U64(0))
-    deltas = np.cumsum(dod, dtype=np.uint64) * _U64(unit)
-    out = np.empty(count, dtype=np.uint64)
-    out[0] = _U64(first & MASK64)
-    out[1:] = deltas
-    return np.cumsum(out, dtype=np.uint64).view(np.int64)
+    return raw - np.where(raw > half, modulus, _U64(0))
 
 
 def _dod_record_starts(windows, start, count):
     """Bit offsets of `count` consecutive delta-of-delta records, the first at `start`."""
     lengths, mask = _DOD_LENGTH_BY_PEEK, _DOD_PEEK_MASK
     shift_base = WORD_BITS - _DOD_PEEK_BITS
-    starts = [0] * (count + 1)
+    starts = _offsets(count + 1)
     position = start
     for i in range(count):
         starts[i] = position
         position += lengths[(windows[position >> 5] >> (shift_base - (position & 31))) & mask]
     starts[count] = position
-    return np.array(starts, dtype=np.int64)
+    return np.frombuffer(starts, dtype=np.int64)
+
+
+def _offsets(count):
+    """A zeroed array.array of `count` int64: the walks store each record's offset as 8 bytes
+    there, not as a Python int object in a list (five times the memory)."""
+    return array("q", [0]) * count
 
 
 def _clamped_leading_zeros(x):
@@ -328,29 +347,39 @@ def decode_values(blob, count):
         return np.zeros(0, dtype=np.float64)
     starts = _record_starts(_xor_record_starts, blob, VALUE_FIRST_BITS, count - 1, "value")
     words = words_for_reading(blob)
-    out = np.empty(count, dtype=np.uint64)
+    out = np.zeros(count, dtype=np.uint64)  # the first value, then each XOR; XOR-accumulated in place
     out[0] = words[0]
-    xors = np.zeros(count - 1, dtype=np.uint64)
-    nonzero_records = np.flatnonzero(read_bit_fields(words, starts, 1))
-    if nonzero_records.size:
-        nonzero_starts = starts[nonzero_records]
-        peeks = read_bit_fields(words, nonzero_starts, _XOR_PEEK_BITS).astype(np.int64)
-        opens = peeks >= _XOR_PEEK_NEW
-        leading = (peeks >> MEANINGFUL_BITS_BITS) & MAX_LEADING_ZEROS
-        meaningful = peeks & ((1 << MEANINGFUL_BITS_BITS) - 1)
-        meaningful[meaningful == 0] = WORD_BITS
-        if (opens & (leading + meaningful > WORD_BITS)).any():
-            raise FormatError("XOR window of leading zeros plus meaningful bits exceeds 64")
-        # A '10' record uses the window of the last '11' record before it.
-        last_opener = np.maximum.accumulate(np.where(opens, np.arange(opens.size), 0))
-        window_leading = leading[last_opener]
-        window_meaningful = meaningful[last_opener]
-        payload_starts = nonzero_starts + np.where(opens, XOR_NEW_HEADER_BITS, XOR_CONTROL_BITS)
-        payloads = read_bit_fields(words, payload_starts, window_meaningful)
-        trailing = (WORD_BITS - window_leading - window_meaningful).astype(np.uint64)
-        xors[nonzero_records] = payloads << trailing
-    out[1:] = xors
-    return np.bitwise_xor.accumulate(out).view(np.float64)
+    window = None  # (leading zeros, meaningful bits) of the last '11' record so far
+    for start, end in slices(starts.size):
+        part = starts[start:end]
+        nonzero_records = np.flatnonzero(read_bit_fields(words, part, 1))
+        if nonzero_records.size:
+            xors, window = _xors(words, part[nonzero_records], window)
+            out[1 + start + nonzero_records] = xors
+    return np.bitwise_xor.accumulate(out, out=out).view(np.float64)
+
+
+def _xors(words, starts, window):
+    """(XORs, window after them) of the non-zero records ('10' or '11') starting at these bits;
+    `window` is the one in force before them (None before the first '11')."""
+    peeks = read_bit_fields(words, starts, _XOR_PEEK_BITS).astype(np.int64)
+    opens = peeks >= _XOR_PEEK_NEW
+    leading = (peeks >> MEANINGFUL_BITS_BITS) & MAX_LEADING_ZEROS
+    meaningful = peeks & ((1 << MEANINGFUL_BITS_BITS) - 1)
+    meaningful[meaningful == 0] = WORD_BITS
+    if (opens & (leading + meaningful > WORD_BITS)).any():
+        raise FormatError("XOR window of leading zeros plus meaningful bits exceeds 64")
+    # A '10' record uses the window of the last '11' record before it: in these records, or before.
+    last_opener = np.maximum.accumulate(np.where(opens, np.arange(opens.size), -1))
+    inherited = last_opener < 0
+    if inherited.any() and window is None:
+        raise FormatError("XOR record reuses a window before any window was defined")
+    window_leading = np.where(inherited, window[0] if window else 0, leading[last_opener])
+    window_meaningful = np.where(inherited, window[1] if window else 0, meaningful[last_opener])
+    payload_starts = starts + np.where(opens, XOR_NEW_HEADER_BITS, XOR_CONTROL_BITS)
+    payloads = read_bit_fields(words, payload_starts, window_meaningful)
+    trailing = (WORD_BITS - window_leading - window_meaningful).astype(np.uint64)
+    return payloads << trailing, (int(window_leading[-1]), int(window_meaningful[-1]))
 
 
 def _xor_record_starts(windows, start, count):
@@ -362,7 +391,7 @@ def _xor_record_starts(windows, start, count):
     shift_base = WORD_BITS - _XOR_PEEK_BITS
     reuse, new = _XOR_PEEK_REUSE, _XOR_PEEK_NEW
     meaningful_mask = (1 << MEANINGFUL_BITS_BITS) - 1
-    starts = [0] * (count + 1)
+    starts = _offsets(count + 1)
     position = start
     step = None
     try:
@@ -379,4 +408,4 @@ def _xor_record_starts(windows, start, count):
     except TypeError:
         raise FormatError("XOR record reuses a window before any window was defined") from None
     starts[count] = position
-    return np.array(starts, dtype=np.int64)
+    return np.frombuffer(starts, dtype=np.int64)
