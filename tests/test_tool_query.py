@@ -229,3 +229,15 @@ def test_a_damaged_file_is_refused_in_one_line(tmp_path, capsys):
     path.write_bytes(bytes(data))
     assert_one_line_error(squeeze(capsys, "query", path, "--metric", "cpu", "--from", "-1h", "--to", "end"),
                           "m.bin")
+
+
+def test_a_range_reaching_the_int64_limits_is_answered_and_one_beyond_them_refused(tmp_path, capsys):
+    limit = 2**63
+    write_file(tmp_path / "m.bin", [Series("m", {}, [-limit, -1, 0, limit - 1], [1.0, 2.0, 4.0, 8.0])])
+    code, out, err = squeeze(capsys, "query", tmp_path / "m.bin", "--metric", "m", "--from",
+                             "1677-09-21T00:12:43.145224192Z", "--to", "end", "--agg", "sum", "--json")
+    assert code == 0, err
+    (row,) = json.loads(out)["rows"]
+    assert (row["start_ns"], row["end_ns"], row["value"]) == (-limit, limit - 1, 7.0)  # the last ns is past "end"
+    assert_one_line_error(squeeze(capsys, "query", tmp_path / "m.bin", "--metric", "m", "--from", "-1000y",
+                                  "--to", "end"), "outside the years 1677-2262")

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from lib.data.dataset import NS_PER_SECOND, Series, display_name
+from lib.data.importers.timestamps import INT64_MAX, INT64_MIN
 from lib.errors import FormatError, SqueezedSignalsError
 from lib.rollup.buckets import quiet_nans
 from lib.rollup.exact_sums import exact_sums, limbs_to_float
@@ -164,22 +165,27 @@ def open_levels(files, raw, path, folder):
 
 
 def file_end(f, unit):
-    """The file's newest timestamp + 1 ns, rounded up to a multiple of `unit`: where "end" is."""
+    """The file's newest timestamp + 1 ns, rounded up to a multiple of `unit`: where "end" is (at
+    most INT64_MAX: a point at the very last nanosecond of int64 is beyond every range)."""
     newest = max((e.max_timestamp for e in f.series if e.points), default=None)
     if newest is None:
         raise SqueezedSignalsError(f"{f.path}: the file holds no points")
-    return -(-(newest + 1) // unit) * unit
+    return min(-(-(newest + 1) // unit) * unit, INT64_MAX)
 
 
 def parse_user_time(text, end_ns, option):
     try:
-        return parse_time(text, end_ns)
+        ns = parse_time(text, end_ns)
     except ValueError as exc:
         raise SqueezedSignalsError(f"{option} {text!r}: {exc}") from None
+    if not INT64_MIN <= ns <= INT64_MAX:
+        raise SqueezedSignalsError(f"{option} {text!r}: outside the years 1677-2262 that int64 nanoseconds hold")
+    return ns
 
 
 def windows(start, end, step):
-    """(starts, ends) of the windows: [start + k * step, ...), the last one cut at `end`."""
+    """(starts, ends) of the windows: [start + k * step, ...), the last one cut at `end`. Python ints
+    until each bound is known to fit int64 (a range may span more than INT64_MAX nanoseconds)."""
     if end <= start:
         raise SqueezedSignalsError(f"empty time range: {format_time(start)} is not before {format_time(end)}")
     step = step or end - start
@@ -187,8 +193,13 @@ def windows(start, end, step):
     if count > MAX_WINDOWS:
         raise SqueezedSignalsError(f"{count:,} windows of {step // NS_PER_SECOND:,} s: more than {MAX_WINDOWS:,}; "
                                    f"choose a longer --step")
-    starts = start + step * np.arange(count, dtype=np.int64)
-    return starts, np.minimum(starts + step, end)
+    starts = [start + k * step for k in range(count)]
+    return np.array(starts, dtype=np.int64), np.array([min(s + step, end) for s in starts], dtype=np.int64)
+
+
+def window_seconds(starts, ends):
+    """Each window's length in seconds (its nanoseconds as Python ints: a difference can pass int64)."""
+    return np.array([(e - s) / NS_PER_SECOND for s, e in zip(starts.tolist(), ends.tolist())])
 
 
 def check_answerable(kind, aggregate, entry):
@@ -218,15 +229,15 @@ def from_level(level, entry, columns, aggregate, starts, ends):
     if aggregate == "avg":
         with np.errstate(invalid="ignore", divide="ignore"):
             return exact_total(first.values, w, count) / np.bincount(w, data["count"].values, count)
-    return merge(aggregate, first.values, w, count, ends - starts)
+    return merge(aggregate, first.values, w, count, window_seconds(starts, ends))
 
 
-def merge(aggregate, values, w, count, widths):
+def merge(aggregate, values, w, count, seconds):
     """The windows' aggregate of per-bucket (or per-point) values, `w` the window of each, in time order."""
     if aggregate in ("sum", "increase"):
         return exact_total(values, w, count)
     if aggregate == "rate":
-        return exact_total(values, w, count) / (widths / NS_PER_SECOND)
+        return exact_total(values, w, count) / seconds
     result = np.full(count, np.nan)
     real = ~np.isnan(values)
     if aggregate in ("min", "max") and len(w):
@@ -284,9 +295,11 @@ def from_raw(series, kind, aggregate, starts, ends):
         bounds = np.searchsorted(w, np.arange(count + 1))
         return np.array([exact_quantile(vs[a:b], QUANTILES[aggregate]) for a, b in zip(bounds, bounds[1:])])
 
+    before = start - 1 if start > INT64_MIN else start  # nothing is before INT64_MIN: the key stays unused
+
     def bucket_of(timestamps):  # points before the range in one bucket, after it in another
         clipped = np.clip(timestamps, start, end - 1)
-        return np.where(timestamps < start, start - 1, np.where(timestamps >= end, end, starts[window_of(clipped, starts)]))
+        return np.where(timestamps < start, before, np.where(timestamps >= end, end, starts[window_of(clipped, starts)]))
 
     batch = batch_from_points([series], kind, bucket_of)
     rows = (batch.bucket_start >= start) & (batch.bucket_start < end)
@@ -298,7 +311,7 @@ def from_raw(series, kind, aggregate, starts, ends):
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.bincount(w, fields["sum"], count) / np.bincount(w, fields["count"].astype(np.float64), count)
     source = "increase" if aggregate == "rate" else aggregate
-    return merge(aggregate, fields[source], w, count, ends - starts)
+    return merge(aggregate, fields[source], w, count, window_seconds(starts, ends))
 
 
 def print_csv(answer):
