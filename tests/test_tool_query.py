@@ -241,3 +241,10 @@ def test_a_range_reaching_the_int64_limits_is_answered_and_one_beyond_them_refus
     assert (row["start_ns"], row["end_ns"], row["value"]) == (-limit, limit - 1, 7.0)  # the last ns is past "end"
     assert_one_line_error(squeeze(capsys, "query", tmp_path / "m.bin", "--metric", "m", "--from", "-1000y",
                                   "--to", "end"), "outside the years 1677-2262")
+
+
+def test_roll_ups_that_do_not_say_which_file_they_are_of_are_refused(tmp_path, capsys):
+    path = hourly_file(tmp_path)
+    (default_folder(path) / "source.json").unlink()
+    assert_one_line_error(squeeze(capsys, "query", path, "--metric", "cpu", "--label", "host=a", "--from", "-1h",
+                                  "--to", "end"), "no readable source.json", "squeeze.py rollup")
