@@ -38,12 +38,12 @@ import msgpack
 import numpy as np
 
 from lib.bitstream.varint import encode_varints, zigzag_encode
-from lib.codecs.delta import encode_delta, encode_delta_of_delta
+from lib.codecs.transforms import encode_delta, encode_delta_of_delta
 from lib.codecs.gorilla import (
     decode_timestamps, decode_values, encode_timestamps, encode_values, timestamp_encoding_stats,
     value_encoding_stats,
 )
-from lib.codecs.run_length import run_length_encode
+from lib.codecs.transforms import run_length_encode
 from lib.data.dataset import (
     Series, canonical_order, dataset_path, float_bits, load_dataset, total_points,
 )

@@ -8,10 +8,10 @@ each of its blocks. A reader loads the index, then seeks to just the blocks a qu
 checksums on the index and on every block turn damage into a clear error instead of wrong numbers.
 
 Because every block is independent, each can also use the codec that suits its numbers
-(lib/codecs/selection.py): decimals as their digits, floats a rounding step away from a decimal as
+(lib/codecs/choice.py): decimals as their digits, floats a rounding step away from a decimal as
 digits plus that step, a handful of repeated values as a dictionary, flat stretches as one
 pattern; timestamps as steps on a grid of the usual scrape interval. All of them end in the same
-entropy coder, bins (lib/codecs/bins.py): a coarse class per number, coded by how common it is,
+entropy coder, bins (lib/codecs/bins/): a coarse class per number, coded by how common it is,
 plus the low bits raw. The encoder estimates each codec's size from statistics of the block
 instead of trying general-purpose compressors, so writing stays fast. Two one-byte tags per block
 (timestamps, values) say which codecs it used; the report lists them, one line each.
@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from lib.codecs.selection import gloss
+from lib.codecs.registry import gloss
 from lib.data.dataset import HOUR_NS, Series, first_difference, load_dataset_for_phase, total_points
 from lib.errors import FormatError, RoundTripError
 from lib.plumbing.progress import Progress

@@ -118,14 +118,14 @@ def build(name, seed=DEFAULT_SEED, scale=1.0):
     return get(name).build(seed, scale)
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description="Write one corpus class as a file the importers read.")
     parser.add_argument("name", choices=names())
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--scale", type=float, default=1.0, help="0 < scale <= 1 (default 1)")
     parser.add_argument("--format", choices=FORMATS, default="openmetrics")
     parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if not get(args.name).available():
         parser.error(f"{args.name} needs the package {get(args.name).package}")
     series_list = build(args.name, args.seed, args.scale)

@@ -1,4 +1,4 @@
-"""The batched reader (lib/codecs/batched_bins.py and the finishers it feeds) against the per-block
+"""The batched reader (lib/codecs/bins/batched.py and the finishers it feeds) against the per-block
 reference decoders: the same arrays, bit for bit, on many multi-block files, and on damaged blocks
 (whose CRC was fixed so the decoders see the damage) either FormatError or, where the reference
 accepts the bytes too, exactly the reference's result."""
@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from lib.bitstream.varint import encode_varints
-from lib.codecs.batched_bins import bins_stream, bins_stream_nonzero, decode_dense_streams, drive
-from lib.codecs.bins import DENSE, decode_bins, decode_bins_nonzero, encode_bins
+from lib.codecs.bins.batched import bins_stream, bins_stream_nonzero, decode_dense_streams, drive
+from lib.codecs.bins import decode_bins, decode_bins_nonzero, encode_bins
+from lib.codecs.bins.layout import DENSE
 from lib.codecs.limits import MAX_COUNT
 from lib.data.dataset import Series, canonical_order
 from lib.data.generator import generate_dataset

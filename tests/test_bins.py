@@ -6,12 +6,13 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from lib.bitstream.varint import encode_varints
-from lib.codecs.batched_bins import bins_stream, bins_stream_nonzero, drive
+from lib.codecs.bins.batched import bins_stream, bins_stream_nonzero, drive
 from lib.codecs.bins import (
-    DENSE, MAX_PRECISION, SHORT_STREAM, SPARSE, _dense_plan, _short_dense_bytes, _write_dense, bin_keys,
-    bins_size, decode_bins, decode_bins_nonzero, decode_bins_parts, decode_bins_reference, encode_bins,
-    encode_bins_reference, key_bins, max_key, read_dense,
+    bins_size, decode_bins, decode_bins_nonzero, decode_bins_parts, decode_bins_reference, encode_bins, encode_bins_reference,
 )
+from lib.codecs.bins.fast import SHORT_STREAM, _dense_plan, _write_dense, read_dense
+from lib.codecs.bins.layout import DENSE, MAX_PRECISION, SPARSE, bin_keys, key_bins, max_key
+from lib.codecs.bins.reference import dense_stream_reference
 from lib.codecs.limits import MAX_COUNT
 from lib.errors import FormatError
 from tests.conftest import MEMORY_COUNT, assert_decodes_within, small_slices, traced_peak
@@ -125,7 +126,7 @@ def test_claims_beyond_the_bytes_present_are_refused_before_allocating():
 @pytest.mark.parametrize("split", [1, 2, 3])
 def test_rank_low_bits_pack_like_fixed_width_packing(count, split):
     from lib.bitstream.packing import pack_fixed_width
-    from lib.codecs.bins import pack_low_bits, unpack_low_bits
+    from lib.codecs.bins.fast import pack_low_bits, unpack_low_bits
     ranks = np.random.default_rng(count).integers(0, 400, count)
     packed = pack_low_bits(ranks, split)
     assert packed == pack_fixed_width(ranks.astype(np.uint64), split)
@@ -138,13 +139,13 @@ def test_rank_low_bits_pack_like_fixed_width_packing(count, split):
 @given(uint64_arrays.filter(lambda values: values.size <= 2 * SHORT_STREAM))
 def test_short_streams_in_python_match_the_numpy_writer(values):
     # Both sides of SHORT_STREAM: the plain-integer writer and the numpy one give the same bytes.
-    assert _short_dense_bytes(values.tolist()) == _write_dense(values, _dense_plan(values))
+    assert dense_stream_reference(values.tolist()) == _write_dense(values, _dense_plan(values))
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.one_of(st.integers(0, 2**16 + 2), st.integers(0, 2**64 - 1)), max_size=50))
 def test_finest_keys_from_the_small_value_table_are_bin_keys(values):
-    from lib.codecs.bins import SMALL_VALUES, _finest_keys
+    from lib.codecs.bins.fast import SMALL_VALUES, _finest_keys
 
     unsigned = np.array(values, dtype=np.uint64)
     np.testing.assert_array_equal(_finest_keys(unsigned), bin_keys(unsigned, MAX_PRECISION)[0])
@@ -259,3 +260,95 @@ def dense_two_bins(count, split=0, offset_bits=0):
 def test_a_decode_holds_a_few_times_its_result_whatever_the_count(blob, results):
     values, _ = assert_decodes_within(lambda: decode_bins(blob, MEMORY_COUNT), 8 * MEMORY_COUNT, len(blob), results)
     assert values.size == MEMORY_COUNT
+
+
+def test_exactly_half_non_zero_stays_dense_even_where_sparse_would_be_smaller():
+    values = np.array([0] * 64 + [7] * 64, dtype=np.uint64)  # sparse: a run of 64, then 63 runs of 0
+    blob = encode_bins(values)
+    assert blob[0] == DENSE and encode_bins_reference(values.tolist()) == blob
+    fewer = values.copy()
+    fewer[64] = 0  # one fewer than half: sparse, being smaller
+    assert encode_bins(fewer)[0] == SPARSE == encode_bins_reference(fewer.tolist())[0]
+
+
+def test_varint_sizes_change_at_each_seven_bits():
+    from lib.codecs.bins.fast import _varint_sizes
+    sizes = _varint_sizes(np.array([0, 0x7F, 0x80, 0x3FFF, 0x4000, 0x1FFFFF, 0x200000]))
+    assert sizes.tolist() == [1, 1, 2, 2, 3, 3, 4]
+    assert sizes.tolist() == [len(encode_varints([v])) for v in (0, 0x7F, 0x80, 0x3FFF, 0x4000, 0x1FFFFF, 0x200000)]
+
+
+def test_values_just_below_and_at_the_small_table_have_their_keys():
+    from lib.codecs.bins.fast import SMALL_VALUES, _finest_keys
+    for value in (SMALL_VALUES - 1, SMALL_VALUES):
+        unsigned = np.array([0, value], dtype=np.uint64)
+        np.testing.assert_array_equal(_finest_keys(unsigned), bin_keys(unsigned, MAX_PRECISION)[0])
+
+
+def every_bin_at_precision_0():
+    """[0, 1, 2, 4, ..., 2**63]: one value in each of the 65 bins of precision 0 (keys 0..64)."""
+    return [0] + [1 << k for k in range(64)]
+
+
+def test_a_stream_may_use_every_bin_of_its_precision_and_no_more():
+    values = every_bin_at_precision_0()
+    blob = encode_bins_reference(values)
+    assert blob[0] == DENSE and blob[2] == 65 == max_key(0) + 1  # 65 bins, one per value
+    assert decode_bins(blob, 65)[0].tolist() == values
+    repeated = bytes([DENSE, 0x00, 66]) + bytes(range(65)) + bytes([0])  # 66 bins: key 0 twice
+    with pytest.raises(FormatError, match="66 bins"):
+        decode_bins(repeated + blob[3 + 65:], 66)
+
+
+def test_bins_are_at_most_the_count_and_one_for_an_empty_stream():
+    assert decode_bins(bytes([DENSE, 0x00, 1, 0]), 0)[0].tolist() == []  # one bin, no values
+    assert decode_bins(bytes([DENSE, 0x00, 0]), 0)[0].tolist() == []  # no bin
+    with pytest.raises(FormatError, match="2 bins for 1 values"):
+        decode_bins(bytes([DENSE, 0x00, 2, 0, 1, 1, 0x80]), 1)
+    with pytest.raises(FormatError, match="2 bins for 0 values"):
+        decode_bins(bytes([DENSE, 0x00, 2, 0, 1]), 0)
+
+
+def test_a_tie_between_dense_and_sparse_goes_to_dense():
+    values = [0, 2, 0, 2, 0, 2, 0]  # 3 of 7 non-zero: both are sized, and both take the same bytes
+    blob = encode_bins(np.array(values, dtype=np.uint64))
+    assert blob[0] == DENSE and encode_bins_reference(values) == blob
+
+
+def test_a_short_stream_in_one_bin_pays_for_no_rank_codes():
+    # [4, 5] * 24 at precision 1: one bin (bit length 3, top bits 10: key 4) with a 1-bit offset,
+    # 0 for 4 and 1 for 5: 48 bits 0101... = six bytes 0x55. Two bins at precision 2 would cost a
+    # unary code per value on top.
+    values = [4, 5] * 24
+    expected = bytes([DENSE, 0x01, 1, 4]) + b"\x55" * 6
+    assert encode_bins(np.array(values, dtype=np.uint64)) == expected == encode_bins_reference(values)
+
+
+def test_a_rank_split_is_chosen_where_it_is_smaller_by_both_encoders():
+    values = [0, 8, 8, 0, 5, 8, 1, 2, 1, 6, 1, 0, 5, 5]  # six bins about equally common
+    blob = encode_bins(np.array(values, dtype=np.uint64))
+    assert blob[1] >> 4 >= 1  # split 1 or more
+    assert encode_bins_reference(values) == blob
+    assert decode_bins(blob, len(values))[0].tolist() == values
+
+
+def test_a_two_byte_bin_key_is_counted_in_the_size():
+    # Precision 3, bit length 19, top four bits 1000: key 16 + ((19 - 5) << 3) + 8 - 8 = 128, the
+    # first key whose varint takes two bytes (80 01).
+    low, high = (1 << 18), (1 << 18) + (1 << 17)
+    values = np.array([low + (i << 10) for i in range(32)] + [high + (i << 10) for i in range(32)], dtype=np.uint64)
+    blob = encode_bins(values)
+    assert blob[1] == 0x03 and blob[3:5] == bytes([0x80, 0x01])
+    assert bins_size(values) == len(blob)
+
+
+def test_a_unary_section_at_its_longest_is_read():
+    # Nine values, nine bins (keys 0..8 at precision 3: each value its own bin), every value rank 8:
+    # nine codes '000000001', 81 bits in 11 bytes, the most a unary section of 9 codes can take.
+    bits = "000000001" * 9
+    unary = int(bits + "0" * 7, 2).to_bytes(11, "big")
+    blob = bytes([DENSE, 0x03, 9]) + bytes(range(9)) + bytes([11]) + unary
+    assert decode_bins(blob, 9)[0].tolist() == [8] * 9
+    longer = bytes([DENSE, 0x03, 9]) + bytes(range(9)) + bytes([12]) + unary + b"\x00"  # 12 bytes: too long
+    with pytest.raises(FormatError, match="unary"):
+        decode_bins(longer, 9)

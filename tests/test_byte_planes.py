@@ -6,10 +6,12 @@ from hypothesis.extra import numpy as hnp
 from lib.bitstream.varint import encode_varints
 from lib.codecs.byte_planes import DEFLATE, LZMA1, NONE, decode_planes, encode_planes
 from lib.codecs.limits import MAX_COUNT
-from lib.codecs.selection import decode_values_tagged
-from lib.codecs.tags import DECIMAL_PLANES, ORDERED
+from lib.codecs.registry import decode_values_tagged
+from lib.codecs.registry import DECIMAL_PLANES, ORDERED
 from lib.codecs.timestamp_units import MODE_NAMES, decode_timestamp_units, encode_timestamp_units
-from lib.codecs.values import encode_decimal_planes, encode_ordered, floats_from_ordered, ordered_integers
+from lib.codecs.decimal_planes import encode_decimal_planes
+from lib.codecs.ordered import encode_ordered
+from lib.codecs.transforms import floats_from_ordered, ordered_integers
 from lib.errors import FormatError
 from lib.plumbing.bounded_compression import deflate
 from tests.conftest import MEMORY_COUNT, assert_decodes_within, traced_peak
@@ -147,3 +149,27 @@ def test_a_decode_holds_about_its_result(blob):
     (stream,), _ = assert_decodes_within(lambda: decode_planes(blob, [MEMORY_COUNT]), 8 * MEMORY_COUNT,
                                          len(blob), results=2)
     assert stream.size == MEMORY_COUNT and not stream.any()
+
+
+def test_a_random_looking_plane_is_stored_raw_from_64_values_on():
+    # 64 distinct bytes: an entropy of log2(64) = 6 bits, the most 64 bytes can have: raw. One value
+    # fewer says too little about the entropy: compressed with the rest (or not at all).
+    values = np.arange(64, dtype=np.uint64) * 4 + 1
+    assert encode_planes([values])[:2] == bytes([1, 1])
+    assert encode_planes([values[:63]])[:2] == bytes([1, 0])
+
+
+def test_a_compressor_that_saves_nothing_is_not_used():
+    # Deflate makes these 21 plane bytes 21 bytes again (and LZMA 28): stored as they are.
+    values = u64([6, 3, 5, 0, 0, 0, 1, 0, 5, 3, 0, 4, 5, 3, 2, 5, 1, 0, 0, 1, 5])
+    assert len(deflate(values.astype(np.uint8).tobytes())) == 21
+    blob = encode_planes([values])
+    assert blob[2] == NONE and blob[3] == 21
+
+
+def test_every_plane_may_be_raw_but_no_more_than_the_width():
+    assert decode_planes(bytes((1, 1, NONE, 0, 42)), [1])[0][0].tolist() == [42]
+    assert decode_planes(bytes((8, 8, NONE, 0)) + bytes(range(8)), [1])[0][0].tolist() == [0x0001020304050607]
+    for header in ((1, 2), (9, 0)):
+        with pytest.raises(FormatError, match="raw planes"):
+            decode_planes(bytes(header) + bytes((NONE, 0)) + bytes(16), [1])

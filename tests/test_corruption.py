@@ -224,3 +224,32 @@ def test_a_damaged_block_is_named_by_series_and_number(tmp_path, blocks_read):
         else:
             with MetricsFile(tmp_path / "bad.bin") as f:
                 f.read_series("cpu", {"h": "a"})
+
+
+def test_a_string_id_one_past_the_dictionary_is_refused(tmp_path):
+    series = Series("m", {"a": "x"}, np.arange(3, dtype=np.int64), np.zeros(3))
+    write_file(tmp_path / "m.bin", [series])
+    data = (tmp_path / "m.bin").read_bytes()
+    # strings m, a, x (ids 0..2): their count, three lengths and three bytes (7 bytes); then the series
+    # count, the name id (at 8), the label count, the label's key id (at 10) and value id (at 11).
+    for at in (8, 10, 11):
+        (tmp_path / "bad.bin").write_bytes(rewrite_index(data, lambda ix: ix.__setitem__(at, 3)))
+        with pytest.raises(FormatError, match="string id 3 is not in the dictionary"):
+            read_file(tmp_path / "bad.bin")
+        (tmp_path / "ok.bin").write_bytes(rewrite_index(data, lambda ix: ix.__setitem__(at, 2)))
+        with MetricsFile(tmp_path / "ok.bin") as f:  # id 2, the last string: read
+            assert len(f.series) == 1
+
+
+def test_a_third_series_out_of_order_is_refused(tmp_path):
+    write_file(tmp_path / "m.bin", [Series(name, {}, [1], [1.0]) for name in "abc"])
+    data = (tmp_path / "m.bin").read_bytes()
+    # strings a, b, c: their count, three lengths and three bytes (7 bytes), the series count, then
+    # the name ids at 8, 9 and 10
+
+    def swap_last_two(index):
+        index[9:11] = bytes([2, 1])  # a, c, b: b is after a but before c
+
+    (tmp_path / "bad.bin").write_bytes(rewrite_index(data, swap_last_two))
+    with pytest.raises(FormatError, match="out of order"):
+        read_file(tmp_path / "bad.bin")

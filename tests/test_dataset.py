@@ -1,3 +1,5 @@
+import json
+import struct
 import zlib
 
 import numpy as np
@@ -5,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from lib.data.dataset import (
-    Series, assert_identical, canonical_order, first_difference, load_dataset, save_dataset,
+    DEFAULT_OUTPUT_DIR, Series, assert_identical, canonical_order, first_difference, load_dataset, save_dataset,
 )
 from lib.errors import FormatError, MissingDatasetError, RoundTripError
 from tests.conftest import AWKWARD_VALUES, awkward_dataset, int64s
@@ -109,4 +111,23 @@ def test_a_body_longer_or_shorter_than_its_point_counts_is_refused(tmp_path, ext
     body = body[:extra] if extra < 0 else body + bytes(extra)
     path.write_bytes(body + zlib.crc32(body).to_bytes(4, "little"))
     with pytest.raises(FormatError, match="point counts do not match the file size"):
+        load_dataset(path)
+
+
+def test_a_missing_dataset_outside_the_default_folder_names_its_folder(tmp_path):
+    with pytest.raises(MissingDatasetError, match="--output-dir"):
+        load_dataset(tmp_path / "00_dataset.bin")
+    with pytest.raises(MissingDatasetError) as default:
+        load_dataset(DEFAULT_OUTPUT_DIR / "no_such_dataset.bin")
+    assert "--output-dir" not in str(default.value)
+
+
+def test_a_negative_point_count_is_refused_even_when_the_sizes_add_up(tmp_path):
+    # Counts -1 and 1 add up to no points: an empty body, which the size check alone would accept.
+    entries = [{"name": "a", "labels": {}, "count": -1}, {"name": "b", "labels": {}, "count": 1}]
+    header = json.dumps({"series": entries, "info": {}}).encode()
+    body = b"SQZDATA1" + struct.pack("<I", len(header)) + header
+    path = tmp_path / "d.bin"
+    path.write_bytes(body + struct.pack("<I", zlib.crc32(body)))
+    with pytest.raises(FormatError, match="non-negative"):
         load_dataset(path)

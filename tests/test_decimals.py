@@ -3,14 +3,15 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from lib.codecs.decimals import (
-    DELTA, E_MAX, NO_EXPONENT, PLAIN, choose_exponent, decimal_stats, decode_decimal, encode_decimal,
-    position_gaps, smallest_exponents,
+from lib.codecs.decimal import decimal_stats, decode_decimal, encode_decimal
+from lib.codecs.decimal_digits import (
+    E_MAX, NO_EXPONENT, choose_exponent, decimal_ints, fill_exceptions, smallest_exponents,
 )
+from lib.codecs.transforms import DELTA, PLAIN, position_gaps, positions_from_gaps
 from lib.codecs.gorilla import encode_values
 from lib.codecs.limits import MAX_COUNT
-from lib.codecs.selection import decode_values_tagged
-from lib.codecs.tags import DECIMAL_BINS, DECIMAL_PLANES
+from lib.codecs.registry import decode_values_tagged
+from lib.codecs.registry import DECIMAL_BINS, DECIMAL_PLANES
 from lib.errors import FormatError
 
 
@@ -327,3 +328,61 @@ def test_a_patch_may_fill_the_64_bits_above_its_field_and_no_more(high, readable
     else:
         with pytest.raises(FormatError, match="patch"):
             decode_decimal(blob, 1)
+
+
+def test_one_value_has_its_own_common_factor():
+    # 300.0 at e = 0: the integer 300, its own factor; what is left is 1, zigzag 2: no bits at all.
+    blob = encode_decimal(np.array([300.0]))
+    assert blob == bytes([0, PLAIN, 0]) + bytes([0xAC, 0x02, 2, 0, 0])
+    assert decode_decimal(blob, 1).tolist() == [300.0]
+
+
+def test_a_64_bit_wide_block_is_read():
+    # Width 64, one value: its residual 2 (zigzag of 1) in 8 bytes, MSB first.
+    blob = bytes([0, PLAIN, 64]) + bytes([1, 0, 0, 0]) + (2).to_bytes(8, "big")
+    assert decode_decimal(blob, 1).tolist() == [1.0]
+    with pytest.raises(FormatError, match="width"):
+        decode_decimal(bytes([0, PLAIN, 65]) + bytes([1, 0, 0, 0]) + bytes(9), 1)
+
+
+def test_minus_2_to_the_63_is_an_exception_not_a_decimal():
+    # Its magnitude is 2**63, which the scaled integers must stay below (the docstring's rule).
+    values = np.array([1.0, -(2.0**63), 2.0])
+    ints, fits = decimal_ints(values, 0)
+    assert fits.tolist() == [True, False, True]
+    assert decimal_stats(values)["exceptions"] == 1
+    assert_round_trip(values)
+
+
+def test_exceptions_at_the_start_take_the_first_fitting_integer():
+    # [?, ?, 10, 13]: the two leading exceptions get 10, so the deltas around them are 0.
+    filled = fill_exceptions(np.array([7, 8, 10, 13]), np.array([False, False, True, True]))
+    assert filled.tolist() == [10, 10, 10, 13]
+
+
+@pytest.mark.parametrize("gaps, count, readable", [([5, 3], 10, True), ([5, 4], 10, False), ([9], 10, True),
+                                                   ([10], 10, False)])
+def test_a_position_may_be_the_last_of_the_block_and_no_further(gaps, count, readable):
+    # Gaps [5, 4]: positions 5 and 10, one past the end of a block of 10.
+    if readable:
+        assert positions_from_gaps(np.array(gaps, dtype=np.uint64), count, "exception").tolist()[-1] <= count - 1
+    else:
+        with pytest.raises(FormatError, match="outside a block of 10"):
+            positions_from_gaps(np.array(gaps, dtype=np.uint64), count, "exception")
+
+
+def test_an_exception_at_the_last_position_of_a_block_decodes():
+    values = np.full(10, 1.5)
+    values[9] = np.nan
+    blob = assert_round_trip(values)
+    assert decimal_stats(values)["exceptions"] == 1
+    with pytest.raises(FormatError, match="outside"):
+        decode_decimal(blob, 9)
+
+
+def test_a_block_of_max_count_values_is_written_and_one_more_refused(monkeypatch):
+    import lib.codecs.decimal as decimal
+    monkeypatch.setattr(decimal, "MAX_COUNT", 3)
+    assert encode_decimal(np.ones(3))
+    with pytest.raises(ValueError, match="at most 3"):
+        encode_decimal(np.ones(4))

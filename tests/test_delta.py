@@ -2,9 +2,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from lib.codecs.delta import (
-    decode_delta, decode_delta_in_place, decode_delta_of_delta, decode_delta_of_delta_in_place, encode_delta,
-    encode_delta_of_delta, to_signed64,
+from lib.codecs.transforms import (
+    decode_delta, decode_delta_in_place, decode_delta_of_delta, decode_delta_of_delta_in_place, encode_delta, encode_delta_of_delta, to_signed64,
 )
 from tests.conftest import INT64_MAX, INT64_MIN, int64s
 

@@ -20,11 +20,13 @@ import lib.codecs
 import lib.storage.file_layout as file_layout_module
 import lib.storage.index_section as index_section_module
 import lib.storage.metrics_file as metrics_file_module
-from lib.codecs.bins import DENSE, SPARSE, decode_bins
+from lib.codecs.bins import decode_bins
+from lib.codecs.bins.layout import DENSE, SPARSE
 from lib.codecs.byte_planes import COMPRESSOR_NAMES, decode_planes
-from lib.codecs.decimals import TRANSFORM_NAMES, decode_decimal
+from lib.codecs.decimal import decode_decimal
+from lib.codecs.transforms import TRANSFORM_NAMES
 from lib.codecs.gorilla.fast import DOD_PAYLOAD_BITS, DOD_PREFIX_BITS, DOD_PREFIXES
-from lib.codecs.selection import CODECS, TIMESTAMP_CODECS, tag_name, timestamp_tag_name
+from lib.codecs.registry import TIMESTAMP_CODECS, VALUE_CODECS, tag_name, timestamp_tag_name
 from lib.codecs.stages import STAGES
 from lib.codecs.timestamp_units import MODE_NAMES, decode_timestamp_units
 from lib.data.dataset import PROJECT_ROOT
@@ -119,7 +121,7 @@ def refuses(decode):
 # them, and a probe: a call that decodes a tiny stream holding the number, which must refuse every
 # reserved number and accept the registered number given last (so the probe itself can pass).
 ENUMERATIONS = {
-    "value codecs": ("Value codec tags", {t: c.name for t, c in CODECS.items()}, range(16), 1,
+    "value codecs": ("Value codec tags", {t: c.name for t, c in VALUE_CODECS.items()}, range(16), 1,
                      tag_name, 9),
     "timestamp codecs": ("Timestamp codec tags", {t: c.name for t, c in TIMESTAMP_CODECS.items()}, range(16), 1,
                          timestamp_tag_name, 3),

@@ -437,3 +437,36 @@ def test_reference_and_fast_functions_are_distinct_implementations():
     # The identity tests above would be vacuous if the public API simply called the reference.
     assert gorilla.encode_values is not gorilla.encode_values_reference
     assert gorilla.decode_timestamps is not gorilla.decode_timestamps_reference
+
+
+@pytest.mark.parametrize("decode, encode", DECODERS)
+def test_no_points_means_no_bytes(decode, encode):
+    assert decode(b"", 0).size == 0
+    with pytest.raises(FormatError, match="trailing"):
+        decode(b"\x00", 0)
+
+
+@pytest.mark.parametrize("decode, encode", DECODERS)
+def test_a_negative_count_is_refused_however_long_the_stream(decode, encode):
+    with pytest.raises(FormatError, match="non-negative"):
+        decode(encode(SAMPLES[encode]) + bytes(64), -1)
+
+
+@pytest.mark.parametrize("dod", [63, 64, 65, -62, -63, -64, 255, 256, 257, -254, -255, -256, 2047, 2048, 2049,
+                                 -2046, -2047, -2048])
+def test_each_delta_of_delta_class_ends_where_its_field_does(dod):
+    # An n-bit field holds -(2**(n-1) - 1)..2**(n-1): 7 bits -63..64, 9 bits -255..256, 12 bits -2047..2048.
+    # Deltas 10001 (73 * 137, sharing no factor with any dod here), 10001 + dod, 10001: dods dod and -dod.
+    timestamps = np.array([0, 10_001, 20_002 + dod, 30_003 + dod], dtype=np.int64)
+    assert timestamp_encoding_stats(timestamps)["unit"] == 1
+    blob = encode_timestamps_reference(timestamps)
+    assert blob == encode_timestamps(timestamps)
+    assert decode_timestamps_reference(blob, 4).tolist() == timestamps.tolist() == decode_timestamps(blob, 4).tolist()
+
+
+def test_two_points_have_one_delta_of_delta_and_one_xor_to_count():
+    assert timestamp_encoding_stats(np.array([5, 5], dtype=np.int64))["dod_zero_share"] == 1.0
+    assert timestamp_encoding_stats(np.array([5, 6], dtype=np.int64))["dod_zero_share"] == 0.0
+    assert value_encoding_stats(np.array([1.5, 1.5]))["xor_zero_share"] == 1.0
+    assert value_encoding_stats(np.array([1.5, 2.5]))["xor_zero_share"] == 0.0
+    assert value_encoding_stats(np.array([1.5]))["xor_zero_share"] == 0.0

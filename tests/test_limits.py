@@ -40,3 +40,8 @@ def test_groups_add_up_to_at_most_their_size_or_hold_one_alone():
 
 def test_the_most_a_stream_of_count_values_may_inflate_to():
     assert max_stream_bytes(8192) == 32 * 8192 + 64 == 32 * 8192 + MAX_OVERHEAD_BYTES
+
+
+@pytest.mark.parametrize("count", [np.int64(0), np.uint64(0), np.int32(MAX_COUNT)])
+def test_numpy_integers_at_either_end_are_counts(count):
+    check_count(count)  # not a Python int: checked by the general rule, not the quick one

@@ -13,7 +13,9 @@ from lib.errors import FormatError
 from lib.runner.phases import OUTPUT_FILENAMES
 from lib.storage.file_layout import FOOTER, HEADER, MAGIC, pack_index_section
 from lib.storage.index_section import BlockEntry, pack_index, series_entry
-from lib.storage.metrics_file import MetricsFile, encode_block, read_file
+from lib.storage.metrics_file import (
+    MAX_BLOCK_POINTS, MetricsFile, encode_block, overlapping_blocks, read_file,
+)
 from lib.storage.streaming_writer import write_file
 from tests.conftest import awkward_dataset, run_script
 from tests.test_dataset import datasets
@@ -80,9 +82,9 @@ def test_hand_built_version_2_file_with_one_empty_series_is_read(tmp_path):
 @settings(max_examples=40, deadline=None)
 @given(datasets(max_points=40), st.integers(1, 12), st.booleans(), st.booleans())
 def test_any_dataset_round_trips_for_any_block_size_and_codec_setting(tmp_path_factory, series_list, block_points,
-                                                                       choose_codecs, entropy):
+                                                                       choose_codecs, exhaustive):
     path = tmp_path_factory.mktemp("bf") / "m.bin"
-    write_file(path, series_list, block_points, choose_codecs=choose_codecs, entropy=entropy)
+    write_file(path, series_list, block_points, choose_codecs=choose_codecs, exhaustive=exhaustive)
     assert_identical(series_list, read_file(path))
 
 
@@ -204,3 +206,32 @@ def test_phase_5_with_a_named_pipe_for_the_phase_4_file_stops_with_one_line(tmp_
     result = run_script("05_downsampling_storage.py", "--output-dir", tmp_path, timeout=60)
     assert result.returncode == 2, result.stderr
     assert "named pipe" in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_blocks_hold_1_to_65535_points(tmp_path):
+    series = Series("m", {}, [1, 2], [1.0, 2.0])
+    write_file(tmp_path / "m.bin", [series], block_points=MAX_BLOCK_POINTS)
+    assert read_file(tmp_path / "m.bin")[0].timestamps.tolist() == [1, 2]
+    for block_points in (0, MAX_BLOCK_POINTS + 1):
+        with pytest.raises(ValueError, match="block_points"):
+            write_file(tmp_path / "m.bin", [series], block_points=block_points)
+
+
+def test_a_block_starting_at_the_end_of_a_range_is_not_read(tmp_path):
+    series = Series("m", {}, [10, 20, 30, 40], [1.0, 2.0, 3.0, 4.0])
+    write_file(tmp_path / "m.bin", [series], block_points=2)  # blocks [10, 20] and [30, 40]
+    with MetricsFile(tmp_path / "m.bin") as f:
+        first = f.find("m").blocks[0].length
+        before = f.bytes_read
+        assert f.read_range("m", {}, 10, 30).timestamps.tolist() == [10, 20]
+        assert f.bytes_read - before == first  # the block from 30 on is outside [10, 30)
+        assert overlapping_blocks(f.find("m"), 20, 30) == [0] and overlapping_blocks(f.find("m"), 21, 31) == [1]
+
+
+def test_points_surely_in_a_range_count_whole_blocks_inside_it(tmp_path):
+    series = Series("m", {}, [10, 20, 30, 40], [1.0, 2.0, 3.0, 4.0])
+    write_file(tmp_path / "m.bin", [series], block_points=2)
+    with MetricsFile(tmp_path / "m.bin") as f:
+        assert f.points_surely_in_range("m", {}, 10, 41) == 4
+        assert f.points_surely_in_range("m", {}, 10, 40) == 2  # 40 is outside [10, 40)
+        assert f.points_surely_in_range("m", {}, 11, 41) == 2  # 10 is outside [11, 41)

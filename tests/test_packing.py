@@ -99,3 +99,8 @@ def test_fields_the_bytes_cannot_hold_are_refused(count, width, length):
 @pytest.mark.parametrize("count, width, length", [(2, 4, 1), (8, 8, 8), (4096, 1, 512), (1, 64, 8), (5, 0, 0)])
 def test_fields_that_exactly_fill_the_bytes_are_read(count, width, length):
     assert unpack_fixed_width(b"\xff" * length, count, width).tolist() == [(1 << width) - 1] * count
+
+
+def test_no_fields_need_no_bytes():
+    assert unpack_fixed_width(b"", 0, 3).tolist() == []
+    assert unpack_fixed_width(b"", 0, 0).tolist() == []

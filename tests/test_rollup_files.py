@@ -228,3 +228,17 @@ def test_a_sketch_counting_more_than_its_bucket_is_refused_however_large_the_sum
         columns[name] = Series(s.name, s.labels, np.zeros(entries, dtype=np.int64), values)
     with pytest.raises(FormatError, match="counts more values"):
         rollup_from_columns("temperature", {"h": "a"}, MINUTE_NS, columns)
+
+
+@pytest.mark.parametrize("max_points, from_raw", [(10, True), (9, False)])
+def test_the_store_answers_from_raw_points_up_to_max_points(tmp_path, max_points, from_raw):
+    # Ten points a minute apart in two blocks, both wholly inside the range: ten points to read.
+    series = Series("temperature", {}, np.arange(10, dtype=np.int64) * MINUTE_NS, np.arange(10) * 1.5)
+    write_file(tmp_path / "raw.bin", [series], block_points=5)
+    levels = rollup_dataset([series], (MINUTE_NS, HOUR_NS))
+    for resolution, rollups in levels.items():
+        write_rollups(tmp_path / rollup_filename(resolution), rollups, block_points=16)
+    store = RollupStore(tmp_path / "raw.bin", {r: tmp_path / rollup_filename(r) for r in levels})
+    answer = store.query("temperature", {}, "max", 0, 10 * MINUTE_NS, max_points=max_points)
+    assert (answer.resolution_ns == RAW_RESOLUTION) == from_raw
+    assert answer.value == 13.5

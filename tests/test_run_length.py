@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from lib.codecs.run_length import run_length_decode, run_length_encode
+from lib.codecs.transforms import run_length_decode, run_length_encode
 from lib.errors import FormatError
 from tests.conftest import INT64_MAX, INT64_MIN
 

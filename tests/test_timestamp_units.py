@@ -5,18 +5,18 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from lib.bitstream.varint import encode_varints
-from lib.codecs.batched_bins import drive
+from lib.codecs.bins.batched import drive
 from lib.codecs.bins import BINS
 from lib.codecs.byte_planes import LZMA1, NONE, PLANES, encode_planes
 from lib.codecs.limits import MAX_COUNT
-from lib.codecs.selection import (
-    batched_timestamp_decoder, decode_timestamps_tagged, encode_timestamps_best, finish_batched_timestamps,
+from lib.codecs.choice import encode_timestamps_best
+from lib.codecs.registry import (
+    batched_timestamp_decoder, decode_timestamps_tagged, finish_batched_timestamps,
 )
 from lib.codecs.stream_coder import compact, nonzero_of
-from lib.codecs.tags import TIMESTAMP_BINS, TIMESTAMP_UNITS
+from lib.codecs.registry import TIMESTAMP_BINS, TIMESTAMP_UNITS
 from lib.codecs.timestamp_units import (
-    DELTAS, GRID, MODE_NAMES, SPARSE_GRID, decode_timestamp_units, encode_timestamp_units, grid_timestamps,
-    timestamp_units_decoder,
+    DELTA_OF_DELTA_MODE, GRID, MODE_NAMES, SPARSE_GRID, decode_timestamp_units, encode_timestamp_units, grid_streams, grid_timestamps, timestamp_units, timestamp_units_decoder,
 )
 from lib.errors import FormatError
 from tests.conftest import MEMORY_COUNT, assert_decodes_within, small_slices, traced_peak
@@ -46,10 +46,10 @@ def test_units_modes_round_trip_scrapes(mode):
 
 def test_jittered_scrapes_beat_gorilla_and_regular_series_cost_almost_nothing():
     timestamps = scrape_times(1024)
-    tag, blob = encode_timestamps_best(timestamps, entropy=True)
+    tag, blob = encode_timestamps_best(timestamps, exhaustive=True)
     assert tag == TIMESTAMP_UNITS and 8 * len(blob) < 2.5 * timestamps.size
     regular = np.arange(1024, dtype=np.int64) * 15_000_000_000 + 1_704_067_200_000_000_000
-    tag, blob = encode_timestamps_best(regular, entropy=True)
+    tag, blob = encode_timestamps_best(regular, exhaustive=True)
     assert len(blob) <= 1024 // 8 and (decode_timestamps_tagged(tag, blob, 1024) == regular).all()
 
 
@@ -73,7 +73,7 @@ def test_units_round_trip_any_int64(timestamps, mode):
 ])
 def test_timestamp_edge_cases(timestamps):
     timestamps = np.array(timestamps, dtype=np.int64)
-    tag, blob = encode_timestamps_best(timestamps, entropy=True)
+    tag, blob = encode_timestamps_best(timestamps, exhaustive=True)
     np.testing.assert_array_equal(decode_timestamps_tagged(tag, blob, timestamps.size), timestamps)
 
 
@@ -82,7 +82,7 @@ def test_counts_and_modes_are_checked():
         decode_timestamp_units(bytes((SPARSE_GRID,)) + b"\x00\x01\x01\x00\xff\xff\x03\x00", 10)
     with pytest.raises(FormatError):
         decode_timestamp_units(b"", 3)
-    assert GRID != DELTAS
+    assert GRID != DELTA_OF_DELTA_MODE
 
 
 def test_mode_is_the_most_common_value_and_the_smallest_on_a_tie():
@@ -152,13 +152,13 @@ def test_units_decode_alike_a_few_values_at_a_time(timestamps, mode):
 
 @pytest.mark.parametrize("count", [-1, MAX_COUNT + 1, 2**31, 2**62, 1.5, True, None])
 def test_a_bad_count_is_refused_before_anything_is_allocated(count):
-    deltas = bytes((DELTAS, 0, 1, 0, 0, NONE, 0))  # delta-of-delta, one plane stream of width 0
+    deltas = bytes((DELTA_OF_DELTA_MODE, 0, 1, 0, 0, NONE, 0))  # delta-of-delta, one plane stream of width 0
 
     def attempt():
         with pytest.raises(FormatError):
             decode_timestamp_units(deltas, count)
         with pytest.raises(FormatError):
-            drive([timestamp_units_decoder(bytes((DELTAS, 0, 1)) + ONE_BIN, count)])
+            drive([timestamp_units_decoder(bytes((DELTA_OF_DELTA_MODE, 0, 1)) + ONE_BIN, count)])
 
     _, peak = traced_peak(attempt)
     assert peak < 1 << 20
@@ -173,8 +173,8 @@ GRID_HEAD = bytes((GRID,)) + HEAD + bytes((1, 0))  # interval 1, shift 0
 
 
 @pytest.mark.parametrize("blob, coder, results", [
-    (bytes((DELTAS,)) + HEAD + bytes((0, 0, NONE, 0)), PLANES, 2),
-    (bytes((DELTAS,)) + HEAD + ONES, BINS, 2),
+    (bytes((DELTA_OF_DELTA_MODE,)) + HEAD + bytes((0, 0, NONE, 0)), PLANES, 2),
+    (bytes((DELTA_OF_DELTA_MODE,)) + HEAD + ONES, BINS, 2),
     (GRID_HEAD + STEPS_AND_JITTER, PLANES, 3),
     (GRID_HEAD + ONES + ONES, BINS, 3),
     (GRID_HEAD + ALL_NONZERO + ALL_NONZERO, BINS, 4),  # each stream as long as the block until it is made dense
@@ -190,3 +190,27 @@ def test_a_decode_holds_a_few_times_its_result(blob, coder, results):
             lambda: finish_batched_timestamps(drive([batched_timestamp_decoder(TIMESTAMP_BINS, blob, MEMORY_COUNT)])),
             8 * MEMORY_COUNT, len(blob), results)
         np.testing.assert_array_equal(batched[0], timestamps)
+
+
+def test_no_timestamps_have_no_units_and_blocks_of_none_are_refused():
+    assert timestamp_units(np.zeros(0, dtype=np.int64)) is None
+    assert encode_timestamp_units(np.zeros(0, dtype=np.int64), GRID) is None
+    blob = encode_timestamp_units(np.array([10, 25, 40], dtype=np.int64), GRID, coder=BINS)
+    assert decode_timestamp_units(blob, 3, BINS).tolist() == [10, 25, 40]
+    with pytest.raises(FormatError, match="at least one"):
+        decode_timestamp_units(blob, 0, BINS)
+
+
+def test_a_span_below_2_to_the_62_has_units_and_one_of_2_to_the_62_none():
+    assert timestamp_units(np.array([0, 2**62 - 1], dtype=np.int64)) is not None
+    assert timestamp_units(np.array([0, 2**62], dtype=np.int64)) is None
+    assert timestamp_units(np.array([-(2**61), 2**61], dtype=np.int64)) is None
+
+
+def test_repeated_timestamps_sit_on_a_grid_of_one_unit():
+    timestamps = np.array([5, 5, 5, 7], dtype=np.int64)  # the most common difference is 0
+    interval, shift, steps, jitter = grid_streams(timestamps - 5)
+    assert interval == 1
+    for coder in (PLANES, BINS):
+        blob = encode_timestamp_units(timestamps, GRID, coder=coder)
+        np.testing.assert_array_equal(decode_timestamp_units(blob, 4, coder), timestamps)

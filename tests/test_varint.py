@@ -138,3 +138,27 @@ def test_zigzag_decode_int_matches_the_array_version(unsigned):
 
 def test_zigzag_decode_int_by_hand():
     assert [zigzag_decode_int(u) for u in (0, 1, 2, 3, 4, 2**64 - 1)] == [0, -1, 1, -2, 2, -(2**63)]
+
+
+@pytest.mark.parametrize("value, encoded", [
+    (-1, "ffffffffffffffffff01"),  # viewed as uint64: 2**64 - 1
+    (-(2**63), "80808080808080808001"),  # the smallest int64: 2**63
+    (0, "00"),
+])
+def test_negative_int64_in_a_short_list_is_its_uint64(value, encoded):
+    assert encode_varints([value]).hex() == encoded
+    assert encode_varints(np.array([value] * 20, dtype=np.int64)).hex() == encoded * 20  # the numpy path
+
+
+def test_ten_byte_varints_are_read_on_both_paths():
+    values = [2**63, 2**64 - 1] + list(range(30))
+    data = encode_varints(u64(values))
+    assert data[:20].hex() == "80808080808080808001" + "ffffffffffffffffff01"
+    assert read_varints(data, len(values))[0].tolist() == values  # more than SMALL_COUNT: numpy
+    assert read_varints(data, 2)[0].tolist() == values[:2]  # a few: the plain loop
+
+
+@pytest.mark.parametrize("count", [-1, -2])
+def test_a_negative_varint_count_is_refused(count):
+    with pytest.raises(FormatError, match="negative"):
+        read_varints(b"\x01\x02", count)

@@ -2,7 +2,7 @@
 
 A codec that has several streams of unsigned integers to store (timestamps: grid steps and jitter)
 hands them to a `StreamCoder`: byte planes through a compressor (lib/codecs/byte_planes.py) or the
-bins entropy coder (lib/codecs/bins.py). Mostly-zero streams are often cheaper as the runs of zeros
+bins entropy coder (lib/codecs/bins/). Mostly-zero streams are often cheaper as the runs of zeros
 between their non-zero values; `zero_runs` and `positions_of_runs` convert both ways.
 """
 import numpy as np
@@ -15,7 +15,7 @@ _U64 = np.uint64
 
 class StreamCoder:
     """How the integer streams of a block are written: byte planes through a compressor (the
-    default) or bins (lib/codecs/bins.py). `write(list of uint64 arrays) -> bytes`,
+    default) or bins (lib/codecs/bins/). `write(list of uint64 arrays) -> bytes`,
     `read(blob, counts, offset) -> (list of arrays, end offset)` and `read_compact`, the same
     with each stream in the smaller of its two forms (`compact`), for coders that store
     mostly-zero streams as their non-zero values (by default it is worked out from `read`)."""

@@ -6,7 +6,7 @@ to the nearest slot of a grid of the most common interval, and stores two stream
 skipped between points (0 for consecutive scrapes, 1 for one missed scrape) and the jitter from the
 slot. Both are mostly zero. Example: [1000, 1015, 1031, 1060] in units of 1, interval 15: slots
 0, 1, 2, 4, steps [0, 0, 0, 1], jitter [0, 0, 1, 0]. When the grid does poorly (drifting scrapes)
-the DELTAS mode stores the delta-of-delta instead. The streams go out through a StreamCoder
+the DELTA_OF_DELTA_MODE stores the delta-of-delta instead. The streams go out through a StreamCoder
 (lib/codecs/stream_coder.py): byte planes or bins. Layout: docs/format.md.
 """
 from collections import namedtuple
@@ -16,17 +16,17 @@ import numpy as np
 from lib.bitstream.varint import (
     encode_varints, read_varint_list, zigzag_decode, zigzag_decode_int, zigzag_encode,
 )
-from lib.codecs.batched_bins import bins_stream, bins_stream_parts
+from lib.codecs.bins.batched import bins_stream, bins_stream_parts
 from lib.codecs.byte_planes import DEFLATE, LZMA1, PLANES, plane_coder
-from lib.codecs.delta import decode_delta_in_place, to_signed64, unzigzag_in_place
+from lib.codecs.transforms import decode_delta_in_place, to_signed64, unzigzag_in_place
 from lib.codecs.limits import check_count, groups, is_long
 from lib.codecs.stream_coder import compact, nonzero_slices, positions_of_runs, zero_runs
 from lib.errors import FormatError
 
 _U64 = np.uint64
 
-GRID, DELTAS, SPARSE_GRID = 0, 1, 2
-MODE_NAMES = {GRID: "grid", DELTAS: "delta-of-delta", SPARSE_GRID: "sparse grid"}
+GRID, DELTA_OF_DELTA_MODE, SPARSE_GRID = 0, 1, 2
+MODE_NAMES = {GRID: "grid", DELTA_OF_DELTA_MODE: "delta-of-delta", SPARSE_GRID: "sparse grid"}
 MAX_SPAN = 1 << 62  # blocks whose timestamps span more are left to Gorilla
 
 
@@ -82,7 +82,7 @@ def encode_timestamp_units(timestamps, mode, compressors=(LZMA1, DEFLATE), coder
       GRID:   varint interval, varint zigzag(shift), plane streams [zigzag(steps), zigzag(jitter)]
       SPARSE_GRID: varint interval, varint zigzag(shift), varint S, varint J (non-zero steps and
               jitters), plane streams [S + 1 zero runs, S steps, J + 1 zero runs, J jitters]
-      DELTAS: plane stream [zigzag(delta-of-delta of q)], the first entry being q[1] itself.
+      DELTA_OF_DELTA_MODE: plane stream [zigzag(delta-of-delta of q)], the first entry being q[1] itself.
     """
     units = timestamp_units(timestamps)
     if units is None:
@@ -122,7 +122,7 @@ def decode_timestamp_units(blob, count, coder=PLANES):
     else:
         (dods,), offset = coder.read(blob, [count - 1], offset)
     _check_end(blob, offset)
-    if mode == DELTAS:
+    if mode == DELTA_OF_DELTA_MODE:
         return _from_delta_of_delta(t0, unit, dods, count)
     return grid_timestamps(t0, unit, interval, zigzag_decode_int(zigzag_shift), count, steps, jitter)
 
@@ -164,7 +164,7 @@ def _from_delta_of_delta(t0, unit, dods, count):
 
 
 def timestamp_units_decoder(blob, count):
-    """`decode_timestamp_units` with bins streams, as a decoder for lib.codecs.batched_bins.drive.
+    """`decode_timestamp_units` with bins streams, as a decoder for lib.codecs.bins.batched.drive.
     A grid block returns its parts (grid, steps, jitter) for `finish_grids`, which computes many
     blocks' timestamps at once; a delta-of-delta block returns its timestamps."""
     blob = bytes(blob)
@@ -186,7 +186,7 @@ def timestamp_units_decoder(blob, count):
     else:
         dods, offset = yield from bins_stream(blob, offset, count - 1)
     _check_end(blob, offset)
-    if mode == DELTAS:
+    if mode == DELTA_OF_DELTA_MODE:
         return _from_delta_of_delta(t0, unit, dods, count)
     return GridParts(t0, unit, interval, zigzag_decode_int(zigzag_shift), count, steps, jitter)
 
@@ -260,10 +260,10 @@ def grid_timestamps(t0, unit, interval, shift, count, steps, jitter):
     + 1) - 1, all modulo 2**64, as (t0 + unit * shift) + slots * (unit * interval) + unit * jitter.
 
     `steps` and `jitter` come as (positions, values) of their non-zero entries (regular scrapes
-    miss few slots and jitter at few points) or as arrays of all `count` (lib.codecs.stream_coder's
-    `compact` forms). The timestamps are built in one array: each point is
-    one slot after the one before, plus the slots missed there; a running sum gives the slots, and
-    the jitter is added where it is. numpy array arithmetic wraps modulo 2**64 like the encoder's.
+    miss few slots and jitter at few points) or as arrays of all `count` values (the two forms of
+    lib.codecs.stream_coder.compact). The timestamps are built in one array: each point is one
+    slot after the one before, plus the slots missed there; a running sum gives the slots, and the
+    jitter is added where it is. numpy array arithmetic wraps modulo 2**64 like the encoder's.
     Example: t0 = 1000, unit 1, interval 15, shift 0, 3 points, no steps, jitter 1 at point 2
     (zigzag 2): slots [0, 1, 2], [1000, 1015, 1031].
     """

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from lib.bitstream.stream import WORD_BITS
-from lib.codecs.decimals import smallest_exponents
+from lib.codecs.decimal_digits import smallest_exponents
 from lib.codecs.gorilla import LEADING_ZEROS_BITS, MAX_LEADING_ZEROS, MEANINGFUL_BITS_BITS, VALUE_FIRST_BITS
 from lib.data.dataset import DAY_NS, HOUR_NS, MINUTE_NS, load_dataset_for_phase
 from lib.plumbing.atomic import write_bytes_atomically

@@ -15,7 +15,7 @@ lib/storage/index_section.py). A block is its point count, two codec tags (times
 two streams and its own CRC32. This module encodes and decodes blocks and reads files of versions
 2 and 3; lib/storage/streaming_writer.py writes them. By default (`choose_codecs=True`) the encoder
 estimates from each block's statistics which fast codec (lib/codecs/) is smallest and writes only
-that one; `entropy=True` adds the older, slower candidates and general-purpose compression;
+that one; `exhaustive=True` adds the slower candidates and general-purpose compression;
 `choose_codecs=False` stores plain Gorilla, as phase 3 does. docs/format.md is the reference for
 every byte: offsets and widths, every codec tag, each stream's layout, the version table and what a
 reader must refuse.
@@ -35,7 +35,7 @@ opens only regular files (a named pipe or device at the path is refused, not wai
 trusts nothing it reads: every offset, length and count is checked against the bytes present
 before it is used, and any mismatch raises FormatError naming the series and block. A read of
 many blocks (a whole file) decodes them together: the k-th bins stream of every block in one numpy
-pass (lib/codecs/batched_bins.py), checked as strictly as the per-block decoder, which stays the
+pass (lib/codecs/bins/batched.py), checked as strictly as the per-block decoder, which stays the
 reference and names the block when something is damaged. No block can
 claim more than the header's block_points, so a damaged count never asks for more than about
 1 MB of memory per block. Files of format version 1 are refused with a message saying how to
@@ -48,14 +48,13 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.codecs.batched_bins import drive
+from lib.codecs.bins.batched import drive
 from lib.codecs.gorilla import encode_timestamps, encode_values
-from lib.codecs.selection import (
-    batched_timestamp_decoder, batched_value_decoder, decode_timestamps_tagged, decode_values_tagged,
-    encode_timestamps_best, encode_values_best, finish_batched_timestamps, finish_batched_values, tag_name,
-    timestamp_tag_name,
+from lib.codecs.choice import encode_timestamps_best, encode_values_best
+from lib.codecs.registry import (
+    batched_timestamp_decoder, batched_value_decoder, decode_timestamps_tagged, decode_values_tagged, finish_batched_timestamps, finish_batched_values, tag_name, timestamp_tag_name,
 )
-from lib.codecs.tags import GORILLA, TIMESTAMP_GORILLA
+from lib.codecs.registry import GORILLA, TIMESTAMP_GORILLA
 from lib.data.dataset import Series, series_key
 from lib.errors import FormatError
 from lib.plumbing.regular_files import open_regular_file
@@ -67,11 +66,11 @@ MAX_BLOCK_POINTS = 0xFFFF  # the header stores block_points in 16 bits
 BLOCK_HEADER = struct.Struct("<IBBI")
 
 
-def encode_block(timestamps, values, choose_codecs=True, entropy=False):
+def encode_block(timestamps, values, choose_codecs=True, exhaustive=False):
     """One self-contained block: its point count, codec tags, both streams and a CRC32."""
     if choose_codecs:
-        timestamp_tag, timestamp_stream = encode_timestamps_best(timestamps, entropy)
-        value_tag, value_stream = encode_values_best(values, entropy)
+        timestamp_tag, timestamp_stream = encode_timestamps_best(timestamps, exhaustive)
+        value_tag, value_stream = encode_values_best(values, exhaustive)
     else:
         timestamp_tag, timestamp_stream = TIMESTAMP_GORILLA, encode_timestamps(timestamps)
         value_tag, value_stream = GORILLA, encode_values(values)
@@ -151,7 +150,7 @@ def decode_blocks_batched(blocks):
     """decode_block of many (block, where, expected_points) at once: [(timestamps, values)].
 
     Every block's header is read in Python, then the bins streams of all blocks are decoded
-    together, stream by stream (lib/codecs/batched_bins.py), and the decimal and grid arithmetic
+    together, stream by stream (lib/codecs/bins/batched.py), and the decimal and grid arithmetic
     of all blocks is done in whole arrays (`decode_blocks_together`), in batches of about
     BATCH_POINTS points so that a big file's read needs only a few batch-sized arrays more than
     its result. Damage raises FormatError; to name the damaged block, the blocks are then decoded

@@ -66,19 +66,19 @@ class SeriesBuffer:
 class StreamingWriter:
     """Points in, a METRICS! file out, with memory bounded by `memory_budget` bytes of buffered points.
 
-    choose_codecs, entropy: as for encode_block. codec_usage: a dict filled by record_codec_usage.
+    choose_codecs, exhaustive: as for encode_block. codec_usage: a dict filled by record_codec_usage.
     progress: a lib.plumbing.progress.Progress advanced by the points of each `add`.
     """
 
     def __init__(self, path, block_points=DEFAULT_BLOCK_POINTS, memory_budget=DEFAULT_MEMORY_BUDGET,
-                 choose_codecs=True, entropy=False, codec_usage=None, progress=None):
+                 choose_codecs=True, exhaustive=False, codec_usage=None, progress=None):
         if not 1 <= block_points <= MAX_BLOCK_POINTS:
             raise ValueError(f"block_points must be in 1..{MAX_BLOCK_POINTS}")
         if memory_budget < POINT_BYTES:
             raise ValueError(f"a memory budget of {memory_budget} bytes holds no point")
         self.block_points = block_points
         self.budget_points = memory_budget // POINT_BYTES
-        self.encoding = (choose_codecs, entropy)
+        self.encoding = (choose_codecs, exhaustive)
         self.codec_usage, self.progress = codec_usage, progress
         self.series = {}  # series key -> SeriesBuffer, in order of first appearance
         self.buffered = 0  # points in all buffers
@@ -186,17 +186,17 @@ def canonical_order_of_entries(buffers):
     return sorted((series_entry(b.name, b.labels, b.blocks) for b in buffers), key=lambda entry: entry.key)
 
 
-def write_file(path, series_list, block_points=DEFAULT_BLOCK_POINTS, choose_codecs=True, entropy=False,
+def write_file(path, series_list, block_points=DEFAULT_BLOCK_POINTS, choose_codecs=True, exhaustive=False,
                codec_usage=None, progress=None):
     """Write the series to a METRICS! file atomically; returns its size in bytes.
 
     choose_codecs: store each block with the codec estimated smallest (False: Gorilla only).
-    entropy: also try the older codecs and zlib/lzma over each stream, kept where smaller (much
-    slower to write).
+    exhaustive: also try the bit-packed and byte-plane codecs and zlib/lzma over each stream, kept
+    where smaller (much slower to write).
     codec_usage: a dict to fill for reports (see record_codec_usage).
     progress: a lib.plumbing.progress.Progress advanced by each series' points as it is encoded.
     """
-    with StreamingWriter(path, block_points, choose_codecs=choose_codecs, entropy=entropy,
+    with StreamingWriter(path, block_points, choose_codecs=choose_codecs, exhaustive=exhaustive,
                          codec_usage=codec_usage, progress=progress) as writer:
         for s in canonical_order(series_list):
             writer.add(s.name, s.labels, s.timestamps, s.values)

@@ -23,13 +23,13 @@ GOLDEN = Path(__file__).resolve().parent
 sys.path.insert(0, str(GOLDEN.parents[1]))
 
 from lib.codecs.byte_planes import DEFLATE, LZMA1
-from lib.codecs.selection import CODECS, TIMESTAMP_CODECS
+from lib.codecs.registry import TIMESTAMP_CODECS, VALUE_CODECS
 from lib.codecs.stages import STAGES
-from lib.codecs.tags import (
-    CONSTANT, DECIMAL, DECIMAL_BINS, DECIMAL_PLANES, DICTIONARY, GORILLA, LZMA, ORDERED, ORDERED_BINS, RUNS,
-    TIMESTAMP_BINS, TIMESTAMP_GORILLA, TIMESTAMP_UNITS, ZLIB,
+from lib.codecs.registry import (
+    CONSTANT, DECIMAL, DECIMAL_BINS, DECIMAL_PLANES, DICTIONARY, GORILLA, ORDERED, ORDERED_BINS, RUNS, TIMESTAMP_BINS, TIMESTAMP_GORILLA, TIMESTAMP_UNITS,
 )
-from lib.codecs.timestamp_units import DELTAS, GRID, SPARSE_GRID
+from lib.codecs.stages import LZMA, ZLIB
+from lib.codecs.timestamp_units import DELTA_OF_DELTA_MODE, GRID, SPARSE_GRID
 from lib.data.dataset import Series, canonical_order  # noqa: E402
 from lib.storage.file_layout import FORMAT_VERSION  # noqa: E402
 from lib.storage.metrics_file import BLOCK_HEADER, MetricsFile  # noqa: E402
@@ -109,10 +109,10 @@ def dataset():
 
 # The METRICS! files: one dataset, written with each setting that reaches other tags.
 SETTINGS = {
-    "default": {"choose_codecs": True, "entropy": False},
-    "gorilla": {"choose_codecs": False, "entropy": False},
-    "entropy": {"choose_codecs": True, "entropy": True},
-    "entropy_lzma": {"choose_codecs": True, "entropy": [LZMA]},
+    "default": {"choose_codecs": True, "exhaustive": False},
+    "gorilla": {"choose_codecs": False, "exhaustive": False},
+    "entropy": {"choose_codecs": True, "exhaustive": True},
+    "entropy_lzma": {"choose_codecs": True, "exhaustive": [LZMA]},
 }
 FILES = {f"metrics_v{FORMAT_VERSION}_{setting}.bin": options for setting, options in SETTINGS.items()}
 # Files whose blocks hold no DEFLATE or LZMA output: writing the dataset again gives the same
@@ -124,8 +124,8 @@ VERSION_1_FILE = "metrics_v1_header.bin"
 def write_metrics_files(series_list):
     tags = {}
     for name, options in FILES.items():
-        entropy = options["entropy"] if isinstance(options["entropy"], bool) else tuple(options["entropy"])
-        write_file(GOLDEN / name, series_list, BLOCK_POINTS, options["choose_codecs"], entropy)
+        exhaustive = options["exhaustive"] if isinstance(options["exhaustive"], bool) else tuple(options["exhaustive"])
+        write_file(GOLDEN / name, series_list, BLOCK_POINTS, options["choose_codecs"], exhaustive)
         tags[name] = block_tags(GOLDEN / name)
     return tags
 
@@ -166,16 +166,16 @@ STREAMS = [
     ("gorilla+lzma", "timestamps", TIMESTAMP_GORILLA | LZMA, "flat", {}),
     ("units_grid", "timestamps", TIMESTAMP_UNITS, "cpu", {"mode": GRID, "compressors": []}),
     ("units_sparse-grid_lzma", "timestamps", TIMESTAMP_UNITS, "cpu", {"mode": SPARSE_GRID, "compressors": [LZMA1]}),
-    ("units_deltas_deflate", "timestamps", TIMESTAMP_UNITS, "bytes", {"mode": DELTAS, "compressors": [DEFLATE]}),
+    ("units_deltas_deflate", "timestamps", TIMESTAMP_UNITS, "bytes", {"mode": DELTA_OF_DELTA_MODE, "compressors": [DEFLATE]}),
     ("units-bins_grid", "timestamps", TIMESTAMP_BINS, "cpu", {"mode": GRID}),
-    ("units-bins_deltas", "timestamps", TIMESTAMP_BINS, "bytes", {"mode": DELTAS}),
+    ("units-bins_deltas", "timestamps", TIMESTAMP_BINS, "bytes", {"mode": DELTA_OF_DELTA_MODE}),
 ]
 COMPRESSED_STAGES = (ZLIB, LZMA)
 
 
 def encode_stream(column, tag, data, options):
     """The stream the registry's codec for `tag` writes, with the stage of its high nibble over it."""
-    registry = CODECS if column == "values" else TIMESTAMP_CODECS
+    registry = VALUE_CODECS if column == "values" else TIMESTAMP_CODECS
     codec = registry[tag & 0x0F]
     arguments = [options["mode"]] if "mode" in options else []
     if "compressors" in options:

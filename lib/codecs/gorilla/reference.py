@@ -75,7 +75,7 @@ import math
 import numpy as np
 
 from lib.bitstream.stream import MASK64, WORD_BITS, BitReader, BitWriter
-from lib.codecs.delta import to_signed64
+from lib.codecs.transforms import to_signed64
 from lib.errors import FormatError
 
 TIMESTAMP_FIRST_BITS = 64

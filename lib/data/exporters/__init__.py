@@ -17,6 +17,12 @@ The formats (`FORMATS`), each with what it carries and refuses in the docstring 
 - "openmetrics" (openmetrics.py): OpenMetrics 1.0 text with a timestamp on every sample.
 - "prometheus-json" (prometheus_json.py): the body of a `/api/v1/query_range` response.
 
+`INGEST_FORMATS` are written for a database to ingest, and no importer reads them back (their
+round trip is through the database, benchmarks/compare_tsdbs.py):
+
+- "prometheus-text" (prometheus_text.py): Prometheus text format 0.0.4 with millisecond
+  timestamps, as VictoriaMetrics' `/api/v1/import/prometheus` reads it.
+
 How values and timestamps become text, exactly, is in samples.py.
 
 Streaming: the series come from any iterable, complete and in canonical order (as
@@ -31,17 +37,20 @@ from lib.data.exporters.csv_files import long_csv_text, simple_csv_text
 from lib.data.exporters.line_protocol import line_protocol_text
 from lib.data.exporters.openmetrics import openmetrics_text
 from lib.data.exporters.prometheus_json import query_range_text
+from lib.data.exporters.prometheus_text import prometheus_text
 from lib.plumbing.atomic import atomic_write
 
-__all__ = ["FORMATS", "export_file", "export_series"]
+__all__ = ["FORMATS", "INGEST_FORMATS", "export_file", "export_series"]
 
 FORMATS = ("csv-long", "csv", "influx", "openmetrics", "prometheus-json")
+INGEST_FORMATS = ("prometheus-text",)
 
 _WRITERS = {
     "csv": simple_csv_text,
     "influx": line_protocol_text,
     "openmetrics": openmetrics_text,
     "prometheus-json": query_range_text,
+    "prometheus-text": prometheus_text,
 }
 
 
@@ -54,8 +63,9 @@ def export_series(series, fmt, stream, label_names=None):
     Raises UnrepresentableError for anything the format cannot carry; what was written before the
     refusal stays in `stream` (export_file leaves no file behind).
     """
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    known = FORMATS + INGEST_FORMATS
+    if fmt not in known:
+        raise ValueError(f"unknown export format {fmt!r}: choose one of {', '.join(known)}")
     points = 0
 
     def series_with_points():

@@ -1,6 +1,6 @@
 """Decode the bins streams of many blocks in one numpy pass.
 
-Reading a block stream by stream (lib/codecs/bins.py's `decode_bins`) costs a few dozen numpy calls
+Reading a block stream by stream (lib/codecs/bins/fast.py's `decode_bins`) costs a few dozen numpy calls
 per stream, and for short streams (the zero runs of a timestamp block, the blocks of a short
 series) numpy's fixed cost per call, not the work per value, is what the time goes on. So a
 whole-file read decodes every block's k-th stream together:
@@ -27,9 +27,10 @@ decode block by block to name the block).
 import numpy as np
 
 from lib.bitstream.packing import SHORT_FIELD_BITS, padded_for_short_fields, read_short_fields
-from lib.codecs.bins import (
-    BIN_TABLES, DENSE, KEY_SPAN, MAX_PRECISION, MAX_SPLIT, check_unary_length, read_dense, read_header_fields,
-    read_sparse_count, read_varint, sparse_positions,
+from lib.codecs.bins.fast import KEY_SPAN, read_dense
+from lib.codecs.bins.layout import (
+    BIN_TABLES, DENSE, MAX_PRECISION, MAX_SPLIT, check_unary_length, read_header_fields, read_sparse_count,
+    read_varint, sparse_positions,
 )
 from lib.codecs.limits import groups
 from lib.codecs.stream_coder import nonzero_of
@@ -126,7 +127,7 @@ class _Stream:
 
 def _parse_header(blob, offset, count):
     """A dense stream's header and the places of its sections (the offset section's length waits
-    for the ranks). The checks are those of lib.codecs.bins.read_dense."""
+    for the ranks). The checks are those of lib.codecs.bins.fast.read_dense."""
     precision, split, ranked, offset = read_header_fields(blob, offset, count)
     bins = len(ranked)
     stream = _Stream()
@@ -156,7 +157,7 @@ def decode_dense_streams(requests):
     """[(blob, offset, count)] of dense bins streams -> [(uint64 values, end offset)].
 
     Short streams are decoded all at once; long ones, and the rare ones with offsets wider than
-    SHORT_FIELD_BITS, one by one with lib.codecs.bins' decoder."""
+    SHORT_FIELD_BITS, one by one with lib.codecs.bins.fast's decoder."""
     results = [None] * len(requests)
     batch = []
     for number, (blob, offset, count) in enumerate(requests):

@@ -1,0 +1,211 @@
+"""The choice: which codec writes each block, estimated from the block itself, never by trying
+general-purpose compressors on it.
+
+No single encoding wins on every metric, so each block of a series is stored by whichever codec
+suits its numbers. Trying every codec and keeping the smallest would be exact but slow, so the
+default choice tries only the FAST codecs (constant, runs, decimal-bins, dictionary, ordered-bins:
+each one pass of numpy work ending in the bins entropy coder) and skips a codec when an estimate
+says it cannot win (`worth_trying`):
+
+    a dictionary   only when a sample has few distinct values and their order-0 entropy, the most
+                   its rank stream could cost, undercuts the best so far
+    ordered-bins   only when decimal-bins did not apply, or needed exceptions and more than 32 bits
+                   a value: full-precision floats that no decimal comes near
+
+With `exhaustive` the other codecs (Gorilla, bit-packed decimal, ordered and decimal byte planes)
+take part too, and every stream is also tried through the DEFLATE and LZMA stages
+(lib/codecs/stages.py): much slower, occasionally smaller. `exhaustive` is False, True (every
+stage) or an iterable of stage flags such as (ZLIB,).
+
+Timestamps are chosen the same way: by default the timestamp-units codec (lib/codecs/timestamp_units.py)
+with bins streams, on its grid of the usual interval, or as delta-of-delta when the grid does
+poorly (drifting scrapes); Gorilla where the units codec does not apply (blocks spanning 2**62 or
+more). With `exhaustive`, the units codec in byte planes and Gorilla through the stages take part too.
+"""
+import numpy as np
+
+from lib.codecs.byte_planes import DEFLATE, LZMA1
+from lib.codecs.decimal_digits import SAMPLE_SIZE, read_decimal_head
+from lib.codecs.dictionary import DICTIONARY_MAX_SHARE
+from lib.codecs.gorilla import encode_timestamps, encode_values
+from lib.codecs.limits import MAX_COUNT, max_stream_bytes
+from lib.codecs.registry import (
+    CONSTANT, DECIMAL, DECIMAL_BINS, DECIMAL_PLANES, DICTIONARY, GORILLA, ORDERED, ORDERED_BINS, RUNS,
+    TIMESTAMP_BINS, TIMESTAMP_GORILLA, TIMESTAMP_UNITS, TIMESTAMP_CODECS, VALUE_CODECS,
+)
+from lib.codecs.stages import LZMA, STAGES, ZLIB
+from lib.codecs.timestamp_units import DELTA_OF_DELTA_MODE, GRID, SPARSE_GRID, encode_timestamp_units
+from lib.codecs.transforms import bit_patterns
+
+# The codecs the default (fast) choice tries: each costs one pass of numpy work, no compressor.
+FAST_CODECS = (CONSTANT, RUNS, DECIMAL_BINS, DICTIONARY, ORDERED_BINS)
+# These two compress inside their own layout (only the planes that pay), with the compressors the
+# exhaustive setting allows; no stage is applied over them again.
+PLANE_CODECS = (ORDERED, DECIMAL_PLANES)
+# ORDERED is skipped (it costs the most time) when the decimal codec is this much smaller than
+# Gorilla: then the values are short decimals and their float bits are noise to it.
+ORDERED_SKIP_RATIO = 0.75
+
+
+def exhaustive_stages(exhaustive):
+    """exhaustive=False: no stage; True: every stage; or an iterable of stage flags such as (ZLIB,)."""
+    if exhaustive is True:
+        return tuple(STAGES)
+    if not exhaustive:
+        return ()
+    stages = tuple(exhaustive)
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        raise ValueError(f"unknown stages {unknown}")
+    return stages
+
+
+def smallest(candidates):
+    """The (tag, blob) with the fewest bytes; the earlier candidate wins a tie."""
+    return min(candidates, key=lambda candidate: len(candidate[1]))
+
+
+def with_stages(candidates, stages, count):
+    """Add the compressed version of every candidate under every stage."""
+    compressed = []
+    for tag, blob in candidates:
+        if len(blob) > max_stream_bytes(count):
+            continue  # a decoder would refuse to inflate it; never the best anyway
+        for flag in stages:
+            compressed.append((tag | flag, STAGES[flag].compress(blob)))
+    return candidates + compressed
+
+
+def plane_compressors(stages):
+    """Entropy stage flags -> the compressors of lib/codecs/byte_planes.py: LZMA -> LZMA1, ZLIB -> DEFLATE."""
+    return tuple({LZMA: LZMA1, ZLIB: DEFLATE}[flag] for flag in stages)
+
+
+# Values -------------------------------------------------------------------------------------------
+
+
+def value_candidates(values, exhaustive=False):
+    """(tag, blob) for every codec that applies to this block, in tag order.
+
+    The plane codecs take part only when `exhaustive`, and use the compressors it allows.
+    """
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    if not exhaustive:
+        return fast_value_candidates(values)
+    compressors = plane_compressors(exhaustive_stages(exhaustive))
+    candidates = []
+    sizes = {}
+    for tag, codec in VALUE_CODECS.items():
+        if tag == ORDERED and sizes.get(DECIMAL, np.inf) <= ORDERED_SKIP_RATIO * sizes[GORILLA]:
+            continue  # decimals that fit: the ordered integers of their floats are noise
+        blob = codec.encode(values, compressors) if tag in PLANE_CODECS else codec.encode(values)
+        if blob is not None:
+            candidates.append((tag, blob))
+            sizes[tag] = len(blob)
+    return candidates
+
+
+def fast_value_candidates(values, dictionary=True):
+    """(tag, blob) of the fast codecs. ORDERED_BINS is skipped when every value is a decimal: then
+    the decimal integers are what the values are, and their float bits are noise."""
+    candidates = []
+    for tag in FAST_CODECS:
+        if not worth_trying(tag, values, candidates, dictionary):
+            continue
+        blob = VALUE_CODECS[tag].encode(values)
+        if blob is None:
+            continue
+        candidates.append((tag, blob))
+        if tag == CONSTANT:
+            break
+    return candidates or [(GORILLA, encode_values(values))]  # an empty block
+
+
+def worth_trying(tag, values, candidates, dictionary=True):
+    """Whether a fast codec could beat the candidates so far, judged without encoding.
+
+    DICTIONARY: when a sample has few distinct values and its order-0 entropy, the most a rank
+    stream could need, undercuts the best so far. ORDERED_BINS: when the decimal codec could not
+    do better than 32 bits a value (full-precision floats that are not near decimals).
+    """
+    best = min((len(blob) for _, blob in candidates), default=np.inf)
+    if tag == DICTIONARY:
+        if not dictionary or values.size < 2 * DICTIONARY_MAX_SHARE:
+            return False
+        sample = bit_patterns(values)[:: -(-values.size // SAMPLE_SIZE)]
+        _, counts = np.unique(sample, return_counts=True)
+        if DICTIONARY_MAX_SHARE * counts.size > sample.size:
+            return False
+        share = counts / sample.size
+        rank_bits = float(-(share * np.log2(share)).sum()) * values.size
+        return rank_bits / 8 < best
+    if tag == ORDERED_BINS:
+        decimal = dict(candidates).get(DECIMAL_BINS)
+        return decimal is None or (len(decimal) > 4 * values.size
+                                   and read_decimal_head(decimal, values.size, 'decimal-bins', True).exceptions)
+    return True
+
+
+def smallest_without_dictionary(values):
+    """(tag, blob) of a dictionary's distinct values: the fast choice, without a dictionary of their own."""
+    return smallest(fast_value_candidates(values, dictionary=False))
+
+
+def encode_values_best(values, exhaustive=False):
+    """float64 array -> (tag, blob): the smallest encoding among all codecs (and stages)."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    if values.size > MAX_COUNT:
+        raise ValueError(f"one block holds at most {MAX_COUNT} values, got {values.size}")
+    candidates = value_candidates(values, exhaustive)
+    if not exhaustive:
+        return smallest(candidates)
+    classic = [c for c in candidates if c[0] not in PLANE_CODECS]
+    planes = [c for c in candidates if c[0] in PLANE_CODECS]
+    return smallest(with_stages(classic, exhaustive_stages(exhaustive), values.size) + planes)
+
+
+# Timestamps ---------------------------------------------------------------------------------------
+
+
+# A grid block within this many bits a timestamp, beyond its header, is not tried as delta-of-delta.
+GRID_GOOD_ENOUGH_BITS = 2
+
+
+GRID_HEADER_BYTES = 32  # mode, t0, unit, interval, shift and four empty bins streams, about
+
+
+def fast_timestamp_candidates(timestamps):
+    """The units codec with bins: the grid mode, and delta-of-delta when the grid does poorly
+    (irregular or drifting scrapes); Gorilla where the units codec does not apply."""
+    grid = TIMESTAMP_CODECS[TIMESTAMP_BINS].encode(timestamps, GRID) if timestamps.size else None
+    if grid is None:
+        return [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
+    if 8 * (len(grid) - GRID_HEADER_BYTES) <= GRID_GOOD_ENOUGH_BITS * timestamps.size:
+        return [(TIMESTAMP_BINS, grid)]
+    return [(TIMESTAMP_BINS, grid), (TIMESTAMP_BINS, TIMESTAMP_CODECS[TIMESTAMP_BINS].encode(timestamps, DELTA_OF_DELTA_MODE))]
+
+
+def timestamp_candidates(timestamps, exhaustive=False):
+    """(tag, blob) for Gorilla and, when `exhaustive` and where the span allows, the units codec."""
+    timestamps = np.ascontiguousarray(timestamps, dtype=np.int64)
+    if not exhaustive:
+        return fast_timestamp_candidates(timestamps)
+    compressors = plane_compressors(exhaustive_stages(exhaustive))
+    candidates = [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
+    if timestamps.size and compressors:
+        for mode in (SPARSE_GRID, DELTA_OF_DELTA_MODE):  # GRID rarely wins over SPARSE_GRID
+            blob = encode_timestamp_units(timestamps, mode, compressors)
+            if blob is not None:
+                candidates.append((TIMESTAMP_UNITS, blob))
+    return candidates
+
+
+def encode_timestamps_best(timestamps, exhaustive=False):
+    """int64 array -> (tag, blob): Gorilla delta-of-delta (or its compressed form) or the units codec."""
+    timestamps = np.ascontiguousarray(timestamps, dtype=np.int64)
+    if timestamps.size > MAX_COUNT:
+        raise ValueError(f"one block holds at most {MAX_COUNT} timestamps, got {timestamps.size}")
+    if not exhaustive:
+        return smallest(timestamp_candidates(timestamps))
+    gorilla, *units = timestamp_candidates(timestamps, exhaustive)
+    return smallest(with_stages([gorilla], exhaustive_stages(exhaustive), timestamps.size) + units)
