@@ -16,6 +16,10 @@ plus the low bits raw. The encoder estimates each codec's size from statistics o
 instead of trying general-purpose compressors, so writing stays fast. Two one-byte tags per block
 (timestamps, values) say which codecs it used; the report lists them, one line each.
 
+The report opens with one real block of the run traced step by step, with the decimal codec's own
+pieces: the exponent found, the integers, their common factor, the transform and the residuals,
+the bins chosen for them, and the bytes every part takes, adding up to the block's size.
+
 The trade-off: the index, block headers and checksums cost bytes, and every block starts its
 encoders afresh. Bigger blocks spread that cost; smaller ones let a time-range query decode less.
 The report prints both sides: the file next to phase 3's, and a one-hour read on blocks of two
@@ -25,7 +29,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from lib.codecs.registry import gloss
+import numpy as np
+
+from lib.codecs.bins.fast import describe_stream
+from lib.codecs.choice import encode_timestamps_best, encode_values_best
+from lib.codecs.decimal_bins import choose_adjusted_exponent, nearest_decimals
+from lib.codecs.decimal_digits import common_factor, fill_exceptions, read_decimal_head
+from lib.codecs.registry import DECIMAL_BINS, gloss
+from lib.codecs.transforms import TRANSFORM_NAMES, plan_for_bins
 from lib.data.dataset import HOUR_NS, Series, first_difference, load_dataset_for_phase, total_points
 from lib.errors import FormatError, RoundTripError
 from lib.plumbing.progress import Progress
@@ -59,6 +70,7 @@ def run(output_dir):
     seconds = time.perf_counter() - start
     gorilla = measure_gorilla_only(series_list, output_dir)
     access = measure_random_access(path, series_list, output_dir, differences)
+    print_traced_block(series_list)
     print_report(path, size, seconds, series_list, usage, gorilla, access, differences)
     failed = {read: difference for read, difference in differences.items() if difference is not None}
     verified = not failed
@@ -67,6 +79,68 @@ def run(output_dir):
     record_written(output_dir, path)
     return PhaseResult(4, "METRICS! binary file", path, size, total_points(series_list), seconds,
                        verified=verified)
+
+
+def block_to_trace(series_list):
+    """(series, timestamps, values) of the first block of the longest series whose first block the
+    choice stores as decimal digits (decimal-bins), those with digits after the point first; None
+    if no series' first block is stored so."""
+    found = []
+    for series in sorted(series_list, key=len, reverse=True):
+        values = series.values[:DEFAULT_BLOCK_POINTS]
+        if len(values) and encode_values_best(values)[0] == DECIMAL_BINS:
+            found.append((choose_adjusted_exponent(values) == 0, -len(values), len(found), series))
+    if not found:
+        return None
+    series = min(found)[3]
+    return series, series.timestamps[:DEFAULT_BLOCK_POINTS], series.values[:DEFAULT_BLOCK_POINTS]
+
+
+def print_traced_block(series_list):
+    """One real block, built with decimal-bins' own steps, every part's bytes counted."""
+    found = block_to_trace(series_list)
+    if found is None:
+        print("Phase 4: no block of this dataset starts as decimal digits (decimal-bins), the codec this trace follows;")
+        print("  the codec each block chose is listed below.")
+        return
+    series, timestamps, values = found
+    print(f"Phase 4: one block traced, the first {len(values):,} points of {shorten(series.display_name(), 60)}")
+    show = min(6, len(values))
+    exponent = choose_adjusted_exponent(values)
+    ints, adjustments, usable = nearest_decimals(values, exponent)
+    factor = common_factor(ints[usable])
+    transform, base, residuals = plan_for_bins(fill_exceptions(ints // factor, usable))
+    print(f"  values            {numbers(values[:show])}")
+    print(f"  {'x 10**' + str(exponent):<17} {numbers(ints[:show])}   ({usable.sum():,} of {len(values):,} values are decimals, "
+          f"{np.count_nonzero(adjustments):,} of them a few ULP off)")
+    print(f"  / factor {factor:<8} {numbers(ints[:show] // factor)}")
+    print(f"  {TRANSFORM_NAMES[transform]:<17} then centred on {base} and zigzagged: {numbers(residuals[:show])}")
+    stream = encode_values_best(values)[1]
+    head = read_decimal_head(stream, len(values), "decimal-bins", adjustable=True)
+    bins, end = describe_stream(stream, len(values), head.offset)
+    print(wrap(f"residuals as bins: {bins_words(bins)}", hanging="    "))
+    parts = {"header": head.offset, "residual bins": end - head.offset, "adjustments and exceptions": len(stream) - end}
+    print(wrap(f"value stream {len(stream):,} B = " + " + ".join(f"{name} {size:,} B" for name, size in parts.items())
+               + f": {8 * len(stream) / len(values):.2f} bits a value", hanging="    "))
+    timestamp_stream = encode_timestamps_best(timestamps)[1]
+    total = BLOCK_HEADER.size + len(timestamp_stream) + len(stream) + CRC.size
+    print(f"  block {total:,} B = block header {BLOCK_HEADER.size} B + timestamps {len(timestamp_stream):,} B"
+          f" + values {len(stream):,} B + CRC32 {CRC.size} B")
+    print()
+
+
+def numbers(array):
+    return "  ".join(f"{x:g}" if isinstance(x, float) else f"{x}" for x in array.tolist())
+
+
+def bins_words(parts):
+    """'dense, precision 2, split 1, 23 bins: header 27 B, unary codes 812 B, ...' of describe_stream."""
+    if parts["mode"] == "sparse":
+        return (f"sparse (mostly zeros): header {parts['header']} B; zero runs {bins_words(parts['zero runs'])}; "
+                f"non-zero values {bins_words(parts['non-zero values'])}")
+    return (f"dense, precision {parts['precision']}, rank split {parts['split']}, {plural(parts['bins'], 'bin')} used; "
+            f"header {parts['header']} B, unary codes {parts['unary']:,} B, low rank bits {parts['low bits']:,} B, "
+            f"offsets {parts['offsets']:,} B")
 
 
 def measure_gorilla_only(series_list, output_dir):

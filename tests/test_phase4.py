@@ -1,4 +1,6 @@
 """Phase 4 proves its round trip for real, and its random-access demo shows a range read saving work."""
+import re
+
 import numpy as np
 import pytest
 
@@ -48,3 +50,28 @@ def test_the_crc_lesson_flips_a_bit_of_a_copy_and_quotes_the_refusal(output_dir)
     lesson = phase4.crc_lesson(path)
     assert "is refused: checksum mismatch, the block is damaged" in lesson
     assert path.read_bytes() == before  # the file itself is untouched
+
+
+def test_the_traced_block_adds_up_to_the_block_the_file_holds(output_dir, capsys):
+    from lib.storage.metrics_file import MetricsFile
+    phase4.run(output_dir)
+    out = capsys.readouterr().out
+    assert out.startswith("Phase 4: one block traced, the first ")
+    trace = " ".join(out.split("\n\n")[0].split())
+    parts = [int(n.replace(",", "")) for n in re.search(
+        r"value stream ([\d,]+) B = header ([\d,]+) B \+ residual bins ([\d,]+) B \+ adjustments and exceptions ([\d,]+) B",
+        trace).groups()]
+    assert parts[0] == sum(parts[1:])
+    block = [int(n.replace(",", "")) for n in re.search(
+        r"block ([\d,]+) B = block header (\d+) B \+ timestamps ([\d,]+) B \+ values ([\d,]+) B \+ CRC32 (\d+) B", trace).groups()]
+    assert block[0] == sum(block[1:]) and block[3] == parts[0]
+    with MetricsFile(output_dir / "04_metrics.bin") as f:  # the traced block is one the file holds
+        assert block[0] in {b.length for entry in f.series for b in entry.blocks[:1]}
+
+
+def test_a_dataset_without_decimal_blocks_says_so(tmp_path, capsys):
+    from lib.data.dataset import Series
+    noise = np.cumsum(np.random.default_rng(1).normal(0, 1e-300, 500))  # no decimal comes near: ordered-bins
+    save_dataset([Series("noise", {}, np.arange(500, dtype=np.int64), noise)], tmp_path / "00_dataset.bin")
+    phase4.run(tmp_path)
+    assert "no block of this dataset starts as decimal digits" in capsys.readouterr().out

@@ -114,3 +114,4 @@ def sparse_positions(runs, values, count):
     positions, values = positions_of_runs(runs, values, count)
     values += _U64(1)
     return positions, values
+
