@@ -2,10 +2,10 @@
 
 Phase 3's columns are small but a database cannot use them as they are: to read one series you would
 decode the file from the start. The METRICS! file (lib/storage/metrics_file.py; every byte in
-docs/format.md) puts a small index in front: metric names and labels through a string dictionary,
-and per series the offset, length and time range of each of its blocks. A reader loads the index,
-then seeks to just the blocks a query needs; CRC32 checksums on the index and on every block turn
-damage into a clear error instead of wrong numbers.
+docs/format.md) keeps a small index after its blocks, found through a footer at the end: metric
+names and labels through a string dictionary, and per series the offset, length and time range of
+each of its blocks. A reader loads the index, then seeks to just the blocks a query needs; CRC32
+checksums on the index and on every block turn damage into a clear error instead of wrong numbers.
 
 Because every block is independent, each can also use the codec that suits its numbers
 (lib/codecs/choice.py): decimals as their digits, floats a rounding step away from a decimal as
@@ -45,9 +45,11 @@ from lib.report.text import REPORT_WIDTH, plural, shorten, wrap
 from lib.runner.cli import run_phase_script
 from lib.runner.phases import OUTPUT_FILENAMES, earlier_phase_file
 from lib.runner.provenance import record_written
+from lib.storage.file_layout import CRC
 from lib.storage.metrics_file import (
-    BLOCK_HEADER, CRC, DEFAULT_BLOCK_POINTS, HEADER, MetricsFile, overlapping_blocks, read_file, write_file,
+    BLOCK_HEADER, DEFAULT_BLOCK_POINTS, MetricsFile, overlapping_blocks, read_file,
 )
+from lib.storage.streaming_writer import write_file
 
 FILENAME = OUTPUT_FILENAMES[4]
 TIMING_REPEATS = 3
@@ -259,34 +261,36 @@ def block_size_lesson(big, small):
 
 
 def crc_lesson(path):
-    """Flip the lowest bit of the byte before the file's last CRC32 (a copy, in a scratch folder)
+    """Flip the lowest bit of the byte before the last block's CRC32 (a copy, in a scratch folder)
     and say what the reader does: the damage phase 3's file would have read as another value."""
+    with MetricsFile(path) as metrics_file:
+        blocks_end = metrics_file.data_offset + metrics_file.data_length
     data = bytearray(Path(path).read_bytes())
-    data[-CRC.size - 1] ^= 1
+    data[blocks_end - CRC.size - 1] ^= 1
     with tempfile.TemporaryDirectory() as scratch:
         damaged = Path(scratch) / "damaged.bin"
         damaged.write_bytes(data)
         try:
             read_file(damaged)
         except FormatError as exc:
-            return (f"One flipped bit (the lowest of the byte before the last CRC32) in a copy of this file is "
-                    f"refused: {str(exc).rsplit(': ', 1)[-1]}.")
-    return "One flipped bit in a copy of this file (before its last CRC32) was NOT detected: a bug."
+            return (f"One flipped bit (the lowest of the byte before the last block's CRC32) in a copy of this "
+                    f"file is refused: {str(exc).rsplit(': ', 1)[-1]}.")
+    return "One flipped bit in a copy of this file (before its last block's CRC32) was NOT detected: a bug."
 
 
 def print_report(path, size, seconds, series_list, usage, gorilla, access, differences):
     points = total_points(series_list)
     with MetricsFile(path) as metrics_file:
-        index_size = metrics_file.data_offset
+        layout_size = metrics_file.layout.overhead
         blocks = sum(len(e.blocks) for e in metrics_file.series)
     framing = blocks * (BLOCK_HEADER.size + CRC.size)
     print("Phase 4: METRICS! binary file with index, checksums and a codec per block")
     print(f"  wrote {path}")
     print(f"  {points:,} points in {human_bytes(size)}: {size / max(points, 1):.2f} bytes per point, "
           f"written and verified in {seconds:.2f} s")
-    print(wrap(f"header {HEADER.size} B + index and CRC {human_bytes(index_size - HEADER.size)} + block framing "
-               f"{human_bytes(framing)} ({plural(len(series_list), 'series', 'series')}, {plural(blocks, 'block')} of "
-               f"<= {DEFAULT_BLOCK_POINTS:,} points): {100 * (index_size + framing) / max(size, 1):.1f}% of the file"))
+    print(wrap(f"header, index and footer {human_bytes(layout_size)} + block framing {human_bytes(framing)} "
+               f"({plural(len(series_list), 'series', 'series')}, {plural(blocks, 'block')} of "
+               f"<= {DEFAULT_BLOCK_POINTS:,} points): {100 * (layout_size + framing) / max(size, 1):.1f}% of the file"))
     print_codec_usage(usage, points)
     gorilla_size, gorilla_seconds = gorilla
     print(wrap(f"The same file with plain Gorilla in every block (phase 3's encoding): {human_bytes(gorilla_size)}, "

@@ -63,19 +63,18 @@ from lib.rollup.sketch import SKETCH_ALPHA
 from lib.runner.cli import run_phase_script
 from lib.runner.phases import OUTPUT_FILENAMES, command_for, earlier_phase_file
 from lib.runner.provenance import record_written
-from lib.storage.metrics_file import DEFAULT_BLOCK_POINTS, MetricsFile, read_file, write_file
+from lib.storage.metrics_file import DEFAULT_BLOCK_POINTS, MetricsFile, read_file
 from lib.storage.rollup_files import (
-    ROLLUP_FILE_GLOB, SKETCH_COLUMNS, RollupStore, column_bytes, column_labels, resolution_label,
-    rollup_filename, rollup_to_series, write_level,
+    LIGHT_RESOLUTIONS, ROLLUP_FILE_GLOB, SKETCH_COLUMNS, RollupStore, column_bytes, column_labels,
+    resolution_label, rollup_filename, rollup_to_series, write_level,
 )
+from lib.storage.streaming_writer import write_file
 
 QUERY_MAX_POINTS = 500
 # Series are rolled up a chunk at a time, so memory follows the chunk, not the dataset.
 CHUNK_POINTS = 500_000
 # The cost of every aggregate is measured on every k-th series, about this many points in all.
 COST_SAMPLE_POINTS = 200_000
-# The finest level keeps only LIGHT_FIELDS (see the docstring and the aggregate-cost table).
-LIGHT_LEVELS = (MINUTE_NS,)
 TIMING_REPEATS = 3
 YEAR_DAYS = 365
 KINDS = (GAUGE, COUNTER)
@@ -157,7 +156,7 @@ def roll_up_in_chunks(series_list, resolutions):
     for chunk in chunks_of_points(series_list, CHUNK_POINTS):
         for resolution, rollups in rollup_dataset(chunk, resolutions).items():
             check_against_raw(rollups, rollup_from_raw(chunk, resolution))
-            columns[resolution].extend(c for r in rollups for c in rollup_to_series(r, resolution in LIGHT_LEVELS))
+            columns[resolution].extend(c for r in rollups for c in rollup_to_series(r, resolution in LIGHT_RESOLUTIONS))
             for rollup, series in zip(rollups, chunk):
                 stats[resolution]["buckets"][rollup.kind] += len(rollup)
                 stats[resolution]["points"][rollup.kind] += len(series)
@@ -281,7 +280,7 @@ def print_level_table(stats, points, raw_bytes, series_count):
           f"{'vs phase 4':>14}")
     for resolution, level in stats.items():
         buckets = sum(level["buckets"].values())
-        keeps = "light" if resolution in LIGHT_LEVELS else "all+sketch"
+        keeps = "light" if resolution in LIGHT_RESOLUTIONS else "all+sketch"
         print(f"  {resolution_label(resolution):>6}  {keeps:<11}  {buckets:>9,}  {points / max(buckets, 1):>13.1f}  "
               f"{human_bytes(level['bytes']):>9}  {level['bytes'] / max(buckets, 1):>8.1f}  "
               f"{ratio_words(raw_bytes, level['bytes']):>14}")

@@ -25,7 +25,7 @@ a ratio to the other two, and its write and read throughput as ratios to "zstd-3
 
 The peers (groups for `--peers`):
 
-- project: the phase-4 METRICS! file (`lib.storage.metrics_file.write_file`, called at run time, so the
+- project: the phase-4 METRICS! file (`lib.storage.streaming_writer.write_file`, called at run time, so the
   row follows whatever codecs the format uses now; index, CRCs and block framing included) and
   the plain Gorilla streams of `lib.codecs.gorilla`, one timestamp and one value stream per series.
 - stdlib: zlib level 9 and raw LZMA2 preset 9.

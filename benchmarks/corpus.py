@@ -11,6 +11,11 @@ tuned for what a codec likes; they are as faithful to the exporters as the gener
     from benchmarks import corpus
     series_list = corpus.build("float32_hourly_mixed", seed=42, scale=0.1)
 
+    python benchmarks/corpus.py high_cardinality --scale 0.1 --format openmetrics --out pods.om
+
+writes a class as a file the importers read (lib/data/exporters), for trying the tool
+(docs/tool.md) on data shaped like a real export.
+
 The same (class, seed, scale) gives the same dataset bit for bit: series i of a class draws from
 its own random stream seeded by (seed, class name, i). A class has a fixed shape at scale 1,
 about 200,000 points; `scale` shrinks the points per series, or, for a class that is about shape
@@ -18,14 +23,23 @@ about 200,000 points; `scale` shrinks the points per series, or, for a class tha
 package ships; without that package they are skipped, never faked.
 `python benchmarks/compare_peers.py --corpus` compares the codecs on every class.
 """
+import argparse
 import importlib.util
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Optional
 
-from benchmarks import corpus_exports, corpus_metrics, corpus_real, corpus_sensors, corpus_timestamps
-from benchmarks.corpus_kit import rng_factory
-from lib.data.dataset import canonical_order
-from lib.data.generator import DEFAULT_SEED
+if __name__ == "__main__":  # run as a script: the checkout on the path, as for the other benchmarks
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import (  # noqa: E402
+    corpus_exports, corpus_metrics, corpus_real, corpus_sensors, corpus_timestamps,
+)
+from benchmarks.corpus_kit import rng_factory  # noqa: E402
+from lib.data.dataset import canonical_order, total_points  # noqa: E402
+from lib.data.exporters import FORMATS, export_file  # noqa: E402
+from lib.data.generator import DEFAULT_SEED  # noqa: E402
 
 MIN_POINTS = 2  # a scaled-down series keeps at least two points
 
@@ -102,3 +116,23 @@ def build(name, seed=DEFAULT_SEED, scale=1.0):
     if not 0 < scale <= 1:
         raise ValueError(f"scale must be in (0, 1], got {scale}")
     return get(name).build(seed, scale)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Write one corpus class as a file the importers read.")
+    parser.add_argument("name", choices=names())
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--scale", type=float, default=1.0, help="0 < scale <= 1 (default 1)")
+    parser.add_argument("--format", choices=FORMATS, default="openmetrics")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    if not get(args.name).available():
+        parser.error(f"{args.name} needs the package {get(args.name).package}")
+    series_list = build(args.name, args.seed, args.scale)
+    export_file(series_list, args.format, args.out)
+    print(f"{args.name}: {total_points(series_list):,} points of {len(series_list):,} series as {args.format} "
+          f"({args.out})")
+
+
+if __name__ == "__main__":
+    main()

@@ -16,7 +16,7 @@ import numpy as np
 
 from lib.codecs import gorilla
 from lib.data.dataset import Series, canonical_order
-from lib.storage import metrics_file
+from lib.storage import metrics_file, streaming_writer
 
 PROJECT_FILE_PEER = "squeezed-signals METRICS! file"
 INSTALL_HINT = "pip install -r benchmarks/requirements-peers.txt"
@@ -123,7 +123,7 @@ def metrics_file_peer(name):
     def encode(series_list, workdir):
         path = Path(workdir) / "peer.metrics"
         usage = {}
-        written = metrics_file.write_file(path, series_list, metrics_file.DEFAULT_BLOCK_POINTS, codec_usage=usage)
+        written = streaming_writer.write_file(path, series_list, metrics_file.DEFAULT_BLOCK_POINTS, codec_usage=usage)
         size = path.stat().st_size
         if written != size:
             raise ValueError(f"write_file reported {written} bytes, the file has {size}")

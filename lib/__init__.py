@@ -13,11 +13,12 @@ LAYERS = (
     (("bitstream",), "MSB-first bit streams, packing whole arrays of bit fields at once, zigzag and varints"),
     (("codecs",), "delta and run-length transforms, Gorilla (reference and fast path), decimals, byte planes, "
                   "the bins entropy coder, the value and timestamp codecs, their tags and the choice per block"),
-    (("storage.metrics_file",), "the METRICS! file (its layout: docs/format.md)"),
+    (("storage.file_layout", "storage.index_section", "storage.metrics_file", "storage.streaming_writer"),
+     "the METRICS! file (its layout: docs/format.md): sections and index, blocks and the reader, the streaming writer"),
     (("rollup",), "buckets, metric kinds, exact sums, DDSketch, the levels of roll-ups, query planning"),
     (("storage.rollup_files",), "roll-ups on disk, one METRICS! file per resolution"),
     (("retention",), "tiers, the cost of a workload over time, timed long-range queries"),
-    (("data.generator", "data.importers", "data.exporters", "data.ndjson", "report", "runner"),
+    (("data.generator", "data.importers", "data.exporters", "data.ndjson", "report", "runner", "tool"),
      "datasets in (generator, importers, phase 1's NDJSON) and out (exporters), tables, the report page, "
-     "running the phases"),
+     "running the phases, squeeze.py's commands"),
 )

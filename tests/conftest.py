@@ -13,7 +13,7 @@ from lib.codecs import limits
 from lib.data.dataset import PROJECT_ROOT, Series, canonical_order, save_dataset
 from lib.data.generator import generate_dataset
 from lib.runner.phases import load_script
-from lib.storage.metrics_file import write_file
+from lib.storage.streaming_writer import write_file
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1

@@ -18,6 +18,7 @@ from lib.data.generator import generate_dataset
 from lib.errors import FormatError
 from lib.storage import metrics_file
 from lib.storage.metrics_file import BLOCK_HEADER, CRC, decode_block, decode_blocks_together, encode_block
+from lib.storage.streaming_writer import write_file
 from tests.conftest import MEMORY_COUNT, assert_decodes_within, awkward_dataset, small_slices, traced_peak
 from tests.test_dataset import datasets
 
@@ -195,7 +196,7 @@ def test_awkward_and_generated_blocks_decode_together_as_one_by_one():
 def batches_of_a_whole_file_read(path, series_list, block_points, monkeypatch):
     """Write the series, read the file back (checking it bit for bit) and return how many blocks
     each call of the batched decoder got."""
-    metrics_file.write_file(path, series_list, block_points=block_points)
+    write_file(path, series_list, block_points=block_points)
     calls = []
     real = metrics_file.decode_blocks_together
     monkeypatch.setattr(metrics_file, "decode_blocks_together",

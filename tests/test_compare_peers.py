@@ -7,7 +7,7 @@ import pytest
 
 from lib.data.dataset import PROJECT_ROOT
 from lib.data.generator import generate_dataset
-from lib.storage import metrics_file
+from lib.storage import metrics_file, streaming_writer
 from tests.conftest import INT64_MAX, INT64_MIN, awkward_dataset
 
 STDLIB_GROUPS = ("project", "stdlib")
@@ -37,7 +37,7 @@ def test_every_stdlib_peer_round_trips_a_generated_dataset(tmp_path):
     assert [r.bytes for r in rows] == sorted(r.bytes for r in rows)
     by_name = {r.peer: r for r in rows}
     # The METRICS! row is the size of the file the format writes for this dataset.
-    written = metrics_file.write_file(tmp_path / "m.bin", series_list, metrics_file.DEFAULT_BLOCK_POINTS)
+    written = streaming_writer.write_file(tmp_path / "m.bin", series_list, metrics_file.DEFAULT_BLOCK_POINTS)
     project = by_name[cp.PROJECT_FILE_PEER]
     assert project.bytes == written == (tmp_path / "m.bin").stat().st_size
     # Its column bits are its streams: both present, together less than the file.

@@ -22,9 +22,9 @@ from lib.codecs.stages import STAGES
 from lib.codecs.registry import CODEC_MASK, STAGE_MASK
 from lib.data.dataset import Series
 from lib.errors import FormatError
-from lib.storage.metrics_file import (
-    FORMAT_VERSION, MetricsFile, decode_block, encode_block, read_file, write_file,
-)
+from lib.storage.file_layout import FORMAT_VERSION
+from lib.storage.metrics_file import MetricsFile, decode_block, encode_block, read_file
+from lib.storage.streaming_writer import write_file
 from tests.golden.make_golden import encode_stream
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -32,10 +32,13 @@ MANIFEST = json.loads((GOLDEN / "manifest.json").read_text())
 DATASET = json.loads((GOLDEN / "dataset.json").read_text())["series"]
 STREAMS = MANIFEST["streams"]
 FILES = MANIFEST["files"]
+VERSIONS = sorted({f["version"] for f in FILES.values()})
 
-# The documented layout, spelled out here rather than imported, so that a change to the code's
-# structs cannot silently change what these tests expect (docs/format.md, "Header").
-HEADER_LAYOUT = "<8sHHIQQ"
+# The documented layouts, spelled out here rather than imported, so that a change to the code's
+# structs cannot silently change what these tests expect (docs/format.md, "File layout").
+HEADER_LAYOUT = "<8sHHI"
+FOOTER_LAYOUT = "<QII8s"
+HEADER_LAYOUT_V2 = "<8sHHIQQ"
 BLOCK_HEADER_LAYOUT = "<IBBI"
 
 
@@ -51,16 +54,34 @@ def expected_column(series_name, column):
     return np.array([int(v, 16) for v in entry["values"]], dtype=np.uint64)
 
 
+def sections(data):
+    """(version, block_points, data section, index section) of a file, by the documented layout."""
+    magic, version = struct.unpack_from("<8sH", data)
+    assert magic == b"METRICS!"
+    if version == 2:
+        _, _, block_points, index_length, data_offset, data_length = struct.unpack_from(HEADER_LAYOUT_V2, data)
+        return version, block_points, data[data_offset:data_offset + data_length], data[32:32 + index_length]
+    _, _, block_points, _ = struct.unpack_from(HEADER_LAYOUT, data)
+    index_offset, index_length, _, _ = struct.unpack_from(FOOTER_LAYOUT, data, len(data) - 24)
+    return version, block_points, data[16:index_offset], data[index_offset:index_offset + index_length]
+
+
+def inflated_index(data):
+    section = sections(data)[3]
+    (length,) = struct.unpack_from("<I", section)
+    index = zlib.decompress(section[4:], wbits=-15)
+    assert len(index) == length
+    return index
+
+
 def block_tags(path):
     """{(timestamp tag, value tag)} of every block, read by hand from the documented layout."""
-    data = path.read_bytes()
-    data_offset = struct.unpack_from(HEADER_LAYOUT, data)[4]
+    blocks = sections(path.read_bytes())[2]
     tags = set()
     with MetricsFile(path) as f:
         for entry in f.series:
             for block in entry.blocks:
-                at = data_offset + block.offset
-                _, timestamp_tag, value_tag, _ = struct.unpack_from(BLOCK_HEADER_LAYOUT, data, at)
+                _, timestamp_tag, value_tag, _ = struct.unpack_from(BLOCK_HEADER_LAYOUT, blocks, block.offset)
                 tags.add((timestamp_tag, value_tag))
     return tags
 
@@ -78,6 +99,13 @@ def test_the_golden_dataset_is_what_the_folder_promises():
     assert min(timestamps) == -(2**63) and max(timestamps) == 2**63 - 1
 
 
+def test_there_are_golden_files_of_every_version_read():
+    assert VERSIONS == [2, FORMAT_VERSION]
+    for version in VERSIONS:
+        assert {name.split("_", 2)[2] for name, f in FILES.items() if f["version"] == version} == {
+            "default.bin", "gorilla.bin", "entropy.bin", "entropy_lzma.bin"}
+
+
 @pytest.mark.parametrize("name", sorted(FILES))
 def test_golden_file_decodes_to_the_committed_dataset(name):
     actual = read_file(GOLDEN / name)
@@ -89,10 +117,10 @@ def test_golden_file_decodes_to_the_committed_dataset(name):
         assert [f"{int(p):016x}" for p in s.values.view(np.uint64)] == entry["values"], s.display_name()
 
 
-@pytest.mark.parametrize("name", sorted(FILES))
-def test_golden_file_header_reads_by_hand(name):
+@pytest.mark.parametrize("name", sorted(n for n, f in FILES.items() if f["version"] == 2))
+def test_golden_version_2_file_header_reads_by_hand(name):
     data = (GOLDEN / name).read_bytes()
-    magic, version, block_points, index_length, data_offset, data_length = struct.unpack_from(HEADER_LAYOUT, data)
+    magic, version, block_points, index_length, data_offset, data_length = struct.unpack_from(HEADER_LAYOUT_V2, data)
     assert (magic, version, block_points) == (b"METRICS!", 2, MANIFEST["block_points"])
     assert data_offset == 32 + index_length + 4 and data_offset + data_length == len(data)
     (stored_crc,) = struct.unpack_from("<I", data, 32 + index_length)
@@ -101,13 +129,25 @@ def test_golden_file_header_reads_by_hand(name):
     assert 1 <= first_block_points <= block_points and timestamp_length < data_length
 
 
+@pytest.mark.parametrize("name", sorted(n for n, f in FILES.items() if f["version"] == 3))
+def test_golden_version_3_file_header_and_footer_read_by_hand(name):
+    data = (GOLDEN / name).read_bytes()
+    assert struct.unpack_from(HEADER_LAYOUT, data) == (b"METRICS!", 3, MANIFEST["block_points"], 0)
+    index_offset, index_length, stored_crc, magic = struct.unpack_from(FOOTER_LAYOUT, data, len(data) - 24)
+    assert magic == b"METRICS!" and index_offset + index_length + 24 == len(data)
+    assert stored_crc == zlib.crc32(data[:16] + data[index_offset:index_offset + index_length])
+    (first_block_points, _, _, timestamp_length) = struct.unpack_from(BLOCK_HEADER_LAYOUT, data, 16)
+    assert 1 <= first_block_points <= MANIFEST["block_points"] and timestamp_length < index_offset - 16
+
+
 @pytest.mark.parametrize("name", sorted(FILES))
 def test_golden_file_holds_the_block_tags_its_manifest_lists(name):
     assert block_tags(GOLDEN / name) == {tuple(pair) for pair in FILES[name]["block_tags"]}
 
 
-def test_the_golden_files_together_use_every_codec_tag_and_stage():
-    tags = set().union(*(block_tags(GOLDEN / name) for name in FILES))
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_golden_files_together_use_every_codec_tag_and_stage(version):
+    tags = set().union(*(block_tags(GOLDEN / name) for name, f in FILES.items() if f["version"] == version))
     timestamp_tags = {t for t, _ in tags}
     value_tags = {v for _, v in tags}
     assert {t & CODEC_MASK for t in timestamp_tags} == set(TIMESTAMP_CODECS)
@@ -116,10 +156,9 @@ def test_the_golden_files_together_use_every_codec_tag_and_stage():
     assert {v & STAGE_MASK for v in value_tags} == {0, *STAGES}
 
 
-def read_index_by_hand(data):
-    """[(name, labels, points, min, max, [(offset, length, points, min, max)])], following only
-    docs/format.md ("Index section"), none of the code's structs."""
-    index = inflated_index(data)
+def read_index_v2_by_hand(index):
+    """[(name, labels, points, min, max, [(offset, length, points, min, max)])] of a version-2
+    index, following only docs/format.md ("Version-2 index"), none of the code's structs."""
     position = 0
 
     def take(layout):
@@ -146,25 +185,84 @@ def read_index_by_hand(data):
     return series
 
 
+def read_index_v3_by_hand(index):
+    """The same list from a version-3 index, following only docs/format.md ("Index section"):
+    columns of LEB128 varints, decoded one byte at a time."""
+    position = 0
+
+    def varint():
+        nonlocal position
+        value = shift = 0
+        while True:
+            byte = index[position]
+            position += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return value
+
+    def column(count):
+        return [varint() for _ in range(count)]
+
+    def signed(u):
+        return (u >> 1) ^ -(u & 1)
+
+    def int64(u):
+        u %= 2**64
+        return u - 2**64 if u >= 2**63 else u
+
+    lengths = column(varint())
+    strings = []
+    for length in lengths:
+        strings.append(index[position:position + length].decode("utf-8"))
+        position += length
+    count = varint()
+    names, label_counts = column(count), column(count)
+    keys, values = column(sum(label_counts)), column(sum(label_counts))
+    block_counts = column(count)
+    gaps, block_lengths, points, steps, spans = (column(sum(block_counts)) for _ in range(5))
+    assert position == len(index)
+    blocks, end, previous_max = [], 0, 0
+    for gap, length, block_points, step, span in zip(gaps, block_lengths, points, steps, spans):
+        offset, low = end + signed(gap), int64(previous_max + signed(step))
+        high = int64(low + span)
+        blocks.append((offset, length, block_points, low, high))
+        end, previous_max = offset + length, high
+    series, label_at, block_at = [], 0, 0
+    for name, label_count, block_count in zip(names, label_counts, block_counts):
+        pairs = range(label_at, label_at + label_count)
+        mine = blocks[block_at:block_at + block_count]
+        low, high = (min(b[3] for b in mine), max(b[4] for b in mine)) if mine else (0, -1)
+        series.append((strings[name], {strings[keys[i]]: strings[values[i]] for i in pairs},
+                       sum(b[2] for b in mine), low, high, mine))
+        label_at, block_at = label_at + label_count, block_at + block_count
+    return series
+
+
+def read_index_by_hand(data):
+    index = inflated_index(data)
+    return read_index_v2_by_hand(index) if sections(data)[0] == 2 else read_index_v3_by_hand(index)
+
+
 @pytest.mark.parametrize("name", sorted(FILES))
 def test_golden_file_index_and_blocks_read_by_hand(name):
     data = (GOLDEN / name).read_bytes()
-    _, _, block_points, _, data_offset, data_length = struct.unpack_from(HEADER_LAYOUT, data)
+    _, block_points, blocks, _ = sections(data)
     series = read_index_by_hand(data)
     expected = expected_series()
     assert [(n, tuple(sorted(labels.items()))) for n, labels, *_ in series] == sorted(expected)
     next_offset = 0
-    for name_, labels, points, low, high, blocks in series:
+    for name_, labels, points, low, high, entries in series:
         timestamps = expected[(name_, tuple(sorted(labels.items())))]["timestamps"]
-        assert points == len(timestamps) == sum(b[2] for b in blocks)
+        assert points == len(timestamps) == sum(b[2] for b in entries)
         assert (low, high) == ((min(timestamps), max(timestamps)) if timestamps else (0, -1))
-        for offset, length, block_count, block_low, block_high in blocks:
+        for offset, length, block_count, block_low, block_high in entries:
             assert offset == next_offset and 1 <= block_count <= block_points
-            block = data[data_offset + offset:data_offset + offset + length]
+            block = blocks[offset:offset + length]
             assert struct.unpack_from("<I", block)[0] == block_count
             assert zlib.crc32(block[:-4]) == struct.unpack_from("<I", block, length - 4)[0]
             next_offset += length
-    assert next_offset == data_length
+    assert next_offset == len(blocks)
 
 
 def dataset_series():
@@ -172,24 +270,21 @@ def dataset_series():
                    np.array([int(v, 16) for v in s["values"]], dtype=np.uint64).view(np.float64)) for s in DATASET]
 
 
-def inflated_index(data):
-    _, _, _, index_length, _, _ = struct.unpack_from(HEADER_LAYOUT, data)
-    (length,) = struct.unpack_from("<I", data, 32)
-    index = zlib.decompress(data[36:32 + index_length], wbits=-15)
-    assert len(index) == length
-    return index
+DETERMINISTIC = sorted(n for n, f in FILES.items() if f["deterministic"])
 
 
-@pytest.mark.parametrize("name", sorted(n for n, f in FILES.items() if f["deterministic"]))
+@pytest.mark.parametrize("name", DETERMINISTIC)
 def test_writing_the_dataset_again_gives_the_same_blocks_and_index(name, tmp_path):
+    """Version 3 files again byte for byte (but the deflated index, which depends on the zlib build);
+    version 2 files: a batch write today has their very blocks, in their order, and their index."""
     options = FILES[name]
     path = tmp_path / name
     write_file(path, dataset_series(), MANIFEST["block_points"], options["choose_codecs"], options["exhaustive"])
     golden, fresh = (GOLDEN / name).read_bytes(), path.read_bytes()
-    golden_header, fresh_header = struct.unpack_from(HEADER_LAYOUT, golden), struct.unpack_from(HEADER_LAYOUT, fresh)
-    assert golden_header[:3] == fresh_header[:3] and golden_header[5] == fresh_header[5]
-    assert inflated_index(fresh) == inflated_index(golden)
-    assert fresh[fresh_header[4]:] == golden[golden_header[4]:]
+    assert sections(fresh)[1:3] == sections(golden)[1:3]
+    assert read_index_by_hand(fresh) == read_index_by_hand(golden)
+    if options["version"] == FORMAT_VERSION:
+        assert fresh[:16] == golden[:16] and inflated_index(fresh) == inflated_index(golden)
 
 
 def test_the_worked_block_of_the_metrics_file_docstring():
@@ -205,14 +300,14 @@ def test_the_worked_block_of_the_metrics_file_docstring():
 
 def test_version_1_file_is_refused_with_a_message_to_rewrite_it():
     path = GOLDEN / MANIFEST["version_1_file"]
-    assert struct.unpack_from(HEADER_LAYOUT, path.read_bytes())[:2] == (b"METRICS!", 1)
-    with pytest.raises(FormatError, match=r"older format \(version 1\).*reads version 2.*04_custom_binary_format\.py"):
+    assert struct.unpack_from(HEADER_LAYOUT_V2, path.read_bytes())[:2] == (b"METRICS!", 1)
+    with pytest.raises(FormatError, match=r"older format \(version 1\).*reads versions 2 and 3.*04_custom_binary_format\.py"):
         MetricsFile(path)
 
 
 @pytest.mark.parametrize("version", [0, FORMAT_VERSION + 1, 0xFFFF])
 def test_other_versions_are_refused(version, tmp_path):
-    data = bytearray((GOLDEN / "metrics_v2_default.bin").read_bytes())
+    data = bytearray((GOLDEN / f"metrics_v{FORMAT_VERSION}_default.bin").read_bytes())
     struct.pack_into("<H", data, 8, version)
     path = tmp_path / "other_version.bin"
     path.write_bytes(bytes(data))
@@ -220,8 +315,8 @@ def test_other_versions_are_refused(version, tmp_path):
         MetricsFile(path)
 
 
-def test_the_current_version_is_the_one_the_golden_files_hold():
-    assert FORMAT_VERSION == 2
+def test_the_current_version_is_the_newest_the_golden_files_hold():
+    assert FORMAT_VERSION == 3 == max(VERSIONS)
 
 
 # Streams, one per codec tag -------------------------------------------------------------------------

@@ -2,17 +2,16 @@
 was damaged, in exactly the original data: never an IndexError, a hang or a silently different
 result. Byte flips, truncation, and indexes with a valid CRC but impossible contents."""
 import struct
-import zlib
 
 import numpy as np
 import pytest
 
 from lib.data.dataset import Series, first_difference
 from lib.errors import FormatError
-from lib.storage.metrics_file import (
-    BLOCK_HEADER, CRC, HEADER, MetricsFile, decode_block, encode_block, pack_index_section, read_file,
-    unpack_index_section, write_file,
-)
+from lib.storage.file_layout import FOOTER, HEADER, pack_footer, pack_index_section, unpack_index_section
+from lib.storage.index_section import pack_index, parse_index
+from lib.storage.metrics_file import BLOCK_HEADER, MetricsFile, decode_block, encode_block, read_file
+from lib.storage.streaming_writer import write_file
 
 
 def outcome(path, original):
@@ -68,57 +67,98 @@ def test_wrong_magic_and_version_are_named(small_file, tmp_path, patch, message)
 
 
 def rewrite_index(data, edit):
-    """Apply `edit` to the index and fix the header/index CRC, as a careless or hostile writer might."""
-    magic, version, block_points, index_length, data_offset, data_length = HEADER.unpack_from(data)
-    index = bytearray(unpack_index_section(data[HEADER.size:HEADER.size + index_length], "test"))
+    """Apply `edit` to the inflated index and make header, footer and CRC agree with it again, as a
+    careless or hostile writer might."""
+    index_offset, index_length, _, _ = FOOTER.unpack_from(data, len(data) - FOOTER.size)
+    index = bytearray(unpack_index_section(data[index_offset:index_offset + index_length], "test"))
     edit(index)
     section = pack_index_section(bytes(index))
-    header = HEADER.pack(magic, version, block_points, len(section), HEADER.size + len(section) + CRC.size, data_length)
-    return header + section + CRC.pack(zlib.crc32(section, zlib.crc32(header))) + data[data_offset:]
+    return data[:index_offset] + section + pack_footer(data[:HEADER.size], index_offset, section)
 
 
-def test_index_with_valid_crc_but_impossible_offsets_or_counts_is_refused(tmp_path):
+def rewrite_entries(data, change):
+    """Rewrite the index with `change(series entries)` applied: entries the writer would never make."""
+    def edit(index):
+        entries = parse_index(bytes(index), "test")
+        change(entries)
+        index[:] = pack_index(entries)
+    return rewrite_index(data, edit)
+
+
+def ten_points_in_two_blocks(tmp_path):
     series = Series("m", {}, np.arange(10, dtype=np.int64), np.arange(10, dtype=np.float64))
     write_file(tmp_path / "m.bin", [series], block_points=5)
-    data = (tmp_path / "m.bin").read_bytes()
-    # index: u32 1, u32 1, b"m", u32 1 (series count), u32 0, u16 0, then u64 points, i64, i64, u32 blocks
-    series_fixed = 4 + 4 + 1 + 4 + 4 + 2
-    first_block = series_fixed + 8 + 8 + 8 + 4
-    edits = {
-        "point count": lambda ix: ix.__setitem__(slice(series_fixed, series_fixed + 8), struct.pack("<Q", 2**40)),
-        "block offset": lambda ix: ix.__setitem__(slice(first_block, first_block + 8), struct.pack("<Q", 2**40)),
-        "block length": lambda ix: ix.__setitem__(slice(first_block + 8, first_block + 12), struct.pack("<I", 2**31)),
-        "string count": lambda ix: ix.__setitem__(slice(0, 4), struct.pack("<I", 2**31)),
-        "string id": lambda ix: ix.__setitem__(slice(13, 17), struct.pack("<I", 7)),
-    }
-    for name, edit in edits.items():
-        (tmp_path / "bad.bin").write_bytes(rewrite_index(data, edit))
-        with pytest.raises(FormatError):
-            read_file(tmp_path / "bad.bin")
+    return (tmp_path / "m.bin").read_bytes()
+
+
+def set_block(number, **fields):
+    def change(entries):
+        block = entries[0].blocks[number]
+        for name, value in fields.items():
+            setattr(block, name, value)
+    return change
+
+
+@pytest.mark.parametrize("change,message", [
+    (set_block(0, offset=2**40), "runs past the data section"),
+    (set_block(1, length=2**31), "runs past the data section"),
+    (set_block(1, offset=0), "overlaps the block before it"),
+    (set_block(1, length=1), "cover"),
+    (set_block(0, points=10**9), "blocks hold at most 5"),
+    (set_block(0, min_timestamp=7, max_timestamp=3), "ends before it starts"),
+    (lambda entries: entries[0].blocks.pop(), "cover"),
+])
+def test_index_with_valid_crc_but_impossible_blocks_is_refused(tmp_path, change, message):
+    (tmp_path / "bad.bin").write_bytes(rewrite_entries(ten_points_in_two_blocks(tmp_path), change))
+    with pytest.raises(FormatError, match=message):
+        read_file(tmp_path / "bad.bin")
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda ix: ix.__setitem__(slice(0, 1), bytes([0x80, 0x80, 0x80, 0x80, 0x08])), "string lengths"),  # 2**31 strings
+    (lambda ix: ix.__setitem__(4, 7), "string id 7 is not in the dictionary"),  # the name of the series
+    (lambda ix: ix.__setitem__(3, 2), "index"),  # two series where one is described: the columns shift
+    (lambda ix: ix.extend(b"\x00"), "unexplained bytes"),
+])
+def test_index_with_valid_crc_but_impossible_counts_is_refused(tmp_path, edit, message):
+    # the index starts: 1 string of 1 byte, "m", 1 series, name id 0, no labels, 2 blocks, ...
+    data = ten_points_in_two_blocks(tmp_path)
+    (tmp_path / "bad.bin").write_bytes(rewrite_index(data, edit))
+    with pytest.raises(FormatError, match=message):
+        read_file(tmp_path / "bad.bin")
 
 
 def test_a_label_key_named_twice_is_refused_not_merged(tmp_path):
     series = Series("m", {"a": "x", "b": "y"}, np.arange(3, dtype=np.int64), np.zeros(3))
     write_file(tmp_path / "m.bin", [series])
     data = (tmp_path / "m.bin").read_bytes()
-    # strings m, a, x, b, y (ids 0..4): u32 count + 5 * (u32 length + 1 byte) = 29 bytes; then u32
-    # series count, u32 name id, u16 label count: the second pair's key id starts at byte 47
-    second_key = 29 + 4 + 4 + 2 + 8
-    bad = rewrite_index(data, lambda ix: ix.__setitem__(slice(second_key, second_key + 4), struct.pack("<I", 1)))
+    # strings m, a, x, b, y: their count and five lengths, 5 bytes of text (11 bytes); then the
+    # series count, the name id, the label count, and the key ids 1 and 3: byte 15 is the second key
+    bad = rewrite_index(data, lambda ix: ix.__setitem__(15, 1))
     (tmp_path / "bad.bin").write_bytes(bad)
     with pytest.raises(FormatError, match="label key twice"):
         read_file(tmp_path / "bad.bin")
 
 
-def test_block_points_cannot_exceed_what_its_bytes_can_hold(tmp_path):
-    series = Series("m", {}, np.arange(10, dtype=np.int64), np.zeros(10))
-    write_file(tmp_path / "m.bin", [series], block_points=10)
-    data = (tmp_path / "m.bin").read_bytes()
-    first_block = 4 + 4 + 1 + 4 + 4 + 2 + 8 + 8 + 8 + 4
-    bad = rewrite_index(data, lambda ix: ix.__setitem__(slice(first_block + 12, first_block + 16), struct.pack("<I", 10**9)))
-    (tmp_path / "bad.bin").write_bytes(bad)
-    with pytest.raises(FormatError, match="at most 10|add up"):
-        read_file(tmp_path / "bad.bin")
+@pytest.mark.parametrize("reserved,message", [(1, "reserved header field is 1"), (0, None)])
+def test_the_reserved_header_field_must_be_zero(small_file, tmp_path, reserved, message):
+    data = bytearray(small_file[0].read_bytes())
+    struct.pack_into("<I", data, 12, reserved)
+    data = rewrite_index(bytes(data), lambda ix: None)  # the CRC made valid again
+    (tmp_path / "m.bin").write_bytes(data)
+    if message is None:
+        read_file(tmp_path / "m.bin")
+    else:
+        with pytest.raises(FormatError, match=message):
+            read_file(tmp_path / "m.bin")
+
+
+def test_a_file_cut_anywhere_before_its_footer_is_refused_at_once(small_file, tmp_path):
+    data = small_file[0].read_bytes()
+    for length in (len(data) - 1, len(data) - FOOTER.size, len(data) // 2, HEADER.size + 3):
+        (tmp_path / "cut.bin").write_bytes(data[:length])
+        with pytest.raises(FormatError, match="too short|no METRICS! footer"):
+            MetricsFile(tmp_path / "cut.bin")
 
 
 def test_block_decodes_on_its_own_and_names_damage():
@@ -137,12 +177,10 @@ def test_block_decodes_on_its_own_and_names_damage():
 def test_index_with_repeated_or_unordered_series_is_refused(tmp_path, name_ids, message):
     write_file(tmp_path / "m.bin", [Series("a", {}, [1], [1.0]), Series("b", {}, [2], [2.0])])
     data = (tmp_path / "m.bin").read_bytes()
-    # index: u32 2, (u32 1, "a"), (u32 1, "b"), u32 2 series; each series is 4+2+28 bytes + one 32-byte block entry
-    first, second = 4 + 5 + 5 + 4, 4 + 5 + 5 + 4 + 66
+    # index: 2 strings of 1 byte each, "a", "b", 2 series, then the name ids at bytes 6 and 7
 
     def rename(index):
-        index[first:first + 4] = struct.pack("<I", name_ids[0])
-        index[second:second + 4] = struct.pack("<I", name_ids[1])
+        index[6:8] = bytes(name_ids)
 
     (tmp_path / "bad.bin").write_bytes(rewrite_index(data, rename))
     with pytest.raises(FormatError, match=message):
@@ -162,14 +200,9 @@ def test_block_point_count_disagreeing_with_a_valid_index_is_refused(tmp_path):
     series = Series("m", {}, np.arange(10, dtype=np.int64), np.arange(10, dtype=np.float64))
     write_file(tmp_path / "m.bin", [series], block_points=6)  # blocks of 6 and 4 points
     data = (tmp_path / "m.bin").read_bytes()
-    first_block = 4 + 4 + 1 + 4 + 4 + 2 + 8 + 8 + 8 + 4
-    second_block = first_block + 32
-
-    def five_and_five(index):  # still adds up to 10, each within block_points, CRC made valid
-        index[first_block + 12:first_block + 16] = struct.pack("<I", 5)
-        index[second_block + 12:second_block + 16] = struct.pack("<I", 5)
-
-    (tmp_path / "bad.bin").write_bytes(rewrite_index(data, five_and_five))
+    # still 10 points, each block within block_points, CRC made valid
+    bad = rewrite_entries(data, lambda entries: [setattr(b, "points", 5) for b in entries[0].blocks])
+    (tmp_path / "bad.bin").write_bytes(bad)
     with MetricsFile(tmp_path / "bad.bin") as metrics_file:  # the index itself is consistent
         assert [b.points for b in metrics_file.series[0].blocks] == [5, 5]
     with pytest.raises(FormatError, match="holds 6 points, the index says 5"):
@@ -181,7 +214,9 @@ def test_a_damaged_block_is_named_by_series_and_number(tmp_path, blocks_read):
     series = [Series("cpu", {"h": "a"}, np.arange(50, dtype=np.int64) * 10**9, np.arange(50) * 0.5)]
     write_file(tmp_path / "m.bin", series, block_points=10)
     damaged = bytearray((tmp_path / "m.bin").read_bytes())
-    damaged[-3] ^= 0xFF  # inside the last block's CRC: the fifth block, number 4
+    with MetricsFile(tmp_path / "m.bin") as f:
+        blocks_end = f.data_offset + f.data_length
+    damaged[blocks_end - 3] ^= 0xFF  # inside the last block's CRC: the fifth block, number 4
     (tmp_path / "bad.bin").write_bytes(damaged)
     with pytest.raises(FormatError, match=r'series cpu\{h="a"\}, block 4: checksum mismatch'):
         if blocks_read == "whole file":
@@ -195,15 +230,13 @@ def test_a_string_id_one_past_the_dictionary_is_refused(tmp_path):
     series = Series("m", {"a": "x"}, np.arange(3, dtype=np.int64), np.zeros(3))
     write_file(tmp_path / "m.bin", [series])
     data = (tmp_path / "m.bin").read_bytes()
-    # strings m, a, x (ids 0..2): u32 count + 3 * (u32 length + 1 byte) = 19 bytes; then u32 series
-    # count, u32 name id (at 23), u16 label count, the label's key id (at 29) and value id (at 33).
-    for at in (23, 29, 33):
-        (tmp_path / "bad.bin").write_bytes(rewrite_index(data, lambda ix: ix.__setitem__(slice(at, at + 4),
-                                                                                         struct.pack("<I", 3))))
+    # strings m, a, x (ids 0..2): their count, three lengths and three bytes (7 bytes); then the series
+    # count, the name id (at 8), the label count, the label's key id (at 10) and value id (at 11).
+    for at in (8, 10, 11):
+        (tmp_path / "bad.bin").write_bytes(rewrite_index(data, lambda ix: ix.__setitem__(at, 3)))
         with pytest.raises(FormatError, match="string id 3 is not in the dictionary"):
             read_file(tmp_path / "bad.bin")
-        (tmp_path / "ok.bin").write_bytes(rewrite_index(data, lambda ix: ix.__setitem__(slice(at, at + 4),
-                                                                                        struct.pack("<I", 2))))
+        (tmp_path / "ok.bin").write_bytes(rewrite_index(data, lambda ix: ix.__setitem__(at, 2)))
         with MetricsFile(tmp_path / "ok.bin") as f:  # id 2, the last string: read
             assert len(f.series) == 1
 
@@ -211,12 +244,11 @@ def test_a_string_id_one_past_the_dictionary_is_refused(tmp_path):
 def test_a_third_series_out_of_order_is_refused(tmp_path):
     write_file(tmp_path / "m.bin", [Series(name, {}, [1], [1.0]) for name in "abc"])
     data = (tmp_path / "m.bin").read_bytes()
-    # strings a, b, c: 4 + 3 * 5 = 19 bytes, u32 series count; each series 4 + 2 + 28 + 32 = 66 bytes.
-    second, third = 19 + 4 + 66, 19 + 4 + 2 * 66
+    # strings a, b, c: their count, three lengths and three bytes (7 bytes), the series count, then
+    # the name ids at 8, 9 and 10
 
     def swap_last_two(index):
-        index[second:second + 4] = struct.pack("<I", 2)  # a, c, b: b is after a but before c
-        index[third:third + 4] = struct.pack("<I", 1)
+        index[9:11] = bytes([2, 1])  # a, c, b: b is after a but before c
 
     (tmp_path / "bad.bin").write_bytes(rewrite_index(data, swap_last_two))
     with pytest.raises(FormatError, match="out of order"):

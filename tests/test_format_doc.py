@@ -17,6 +17,8 @@ import pytest
 # up in every module of lib/codecs/ (and the two below), wherever they are defined.
 import lib.bitstream.varint as varint_module
 import lib.codecs
+import lib.storage.file_layout as file_layout_module
+import lib.storage.index_section as index_section_module
 import lib.storage.metrics_file as metrics_file_module
 from lib.codecs.bins import decode_bins
 from lib.codecs.bins.layout import DENSE, SPARSE
@@ -30,15 +32,16 @@ from lib.codecs.timestamp_units import MODE_NAMES, decode_timestamp_units
 from lib.data.dataset import PROJECT_ROOT
 from lib.errors import FormatError
 from lib.rollup.kinds import COUNTER, GAUGE
-from lib.storage.metrics_file import FORMAT_VERSION, MAGIC
+from lib.storage.file_layout import FORMAT_VERSION, MAGIC, OLDEST_READ_VERSION
 from lib.storage.rollup_files import (
     MAX_EXACT_INTEGER, RESOLUTION_LABEL, ROLLUP_FILE_PREFIX, ROLLUP_LABEL, SKETCH_COLUMNS, SKETCH_RANGES,
     stored_columns,
 )
 
+FILE_MODULES = (file_layout_module, index_section_module, metrics_file_module)
 CONSTANT_MODULES = tuple(importlib.import_module(module.name)
                          for module in pkgutil.walk_packages(lib.codecs.__path__, "lib.codecs.")) + (
-    metrics_file_module, varint_module)
+    *FILE_MODULES, varint_module)
 
 DOC = (PROJECT_ROOT / "docs" / "format.md").read_text(encoding="utf-8")
 NOT_AN_ENTRY = "—"
@@ -194,14 +197,14 @@ def documented_layouts():
     """{struct name: table rows} for every heading naming a struct, such as 'Header (`HEADER`)'."""
     found = {}
     for heading in SECTIONS:
-        match = re.search(r"\(`([A-Z_]+)`\)", heading or "")
+        match = re.search(r"\(`([A-Z0-9_]+)`\)", heading or "")
         if match:
             found[match.group(1)] = table(heading)
     return found
 
 
 LAYOUTS = documented_layouts()
-RECORDS = {name: value for name, value in vars(metrics_file_module).items()
+RECORDS = {name: value for module in FILE_MODULES for name, value in vars(module).items()
            if isinstance(value, struct.Struct) and len(struct_fields(value)) > 1}
 
 
@@ -216,19 +219,23 @@ def test_documented_offsets_widths_and_types_are_the_structs(name):
 
 
 def test_header_magic_and_version_are_the_codes():
-    rows = {row[2]: row for row in LAYOUTS["HEADER"]}
-    assert f"`{MAGIC.decode()}`" in rows["magic"][4]
-    assert MAGIC.hex(" ").upper() in rows["magic"][4]
-    assert rows["version"][4] == str(FORMAT_VERSION)
+    for layout, version in (("HEADER", FORMAT_VERSION), ("HEADER_V2", OLDEST_READ_VERSION)):
+        rows = {row[2]: row for row in LAYOUTS[layout]}
+        assert f"`{MAGIC.decode()}`" in rows["magic"][4]
+        assert MAGIC.hex(" ").upper() in rows["magic"][4]
+        assert rows["version"][4] == str(version)
+    assert f"`{MAGIC.decode()}`" in {row[2]: row for row in LAYOUTS["FOOTER"]}["magic"][4]
 
 
-def test_version_table_names_the_current_version_and_refuses_the_rest():
+def test_version_table_names_the_current_version_the_ones_read_and_refuses_the_rest():
     rows = table("Versions and compatibility")
     current = [row for row in rows if row[1] == "current"]
-    assert len(current) == 1 and int(current[0][0]) == FORMAT_VERSION
-    others = [number for row in rows if row[1] != "current" for number in numbers(row[0])]
-    assert sorted(others + [FORMAT_VERSION]) == list(range(0x10000))
-    assert all("refused" in row[2] for row in rows if row[1] != "current")
+    assert len(current) == 1 and int(current[0][0]) == FORMAT_VERSION and "written" in current[0][2]
+    read = [int(row[0]) for row in rows if row[1] == "read"]
+    assert read == list(range(OLDEST_READ_VERSION, FORMAT_VERSION))
+    others = [number for row in rows if row[1] not in ("current", "read") for number in numbers(row[0])]
+    assert sorted(others + read + [FORMAT_VERSION]) == list(range(0x10000))
+    assert all("refused" in row[2] for row in rows if row[1] not in ("current", "read"))
 
 
 def test_documented_constants_are_the_codes():

@@ -8,7 +8,7 @@ from lib.data.dataset import HOUR_NS, MINUTE_NS, Series
 from lib.retention.long_range_queries import answer_from_level, answer_from_raw, gauge_keys
 from lib.rollup.levels import rollup_dataset
 from lib.rollup.sketch import SKETCH_ALPHA
-from lib.storage.metrics_file import write_file
+from lib.storage.streaming_writer import write_file
 from lib.storage.rollup_files import write_rollups
 
 

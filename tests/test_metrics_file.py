@@ -11,30 +11,69 @@ from hypothesis import given, settings, strategies as st
 from lib.data.dataset import Series, assert_identical
 from lib.errors import FormatError
 from lib.runner.phases import OUTPUT_FILENAMES
+from lib.storage.file_layout import FOOTER, HEADER, MAGIC, pack_index_section
+from lib.storage.index_section import BlockEntry, pack_index, series_entry
 from lib.storage.metrics_file import (
-    FORMAT_VERSION, HEADER, MAGIC, MAX_BLOCK_POINTS, MetricsFile, overlapping_blocks, pack_index_section, read_file,
-    write_file,
+    MAX_BLOCK_POINTS, MetricsFile, encode_block, overlapping_blocks, read_file,
 )
+from lib.storage.streaming_writer import write_file
 from tests.conftest import awkward_dataset, run_script
 from tests.test_dataset import datasets
 
 
-def test_header_starts_with_magic_and_version(small_file):
+def test_header_and_footer_frame_the_blocks_and_the_index(small_file):
     path, _ = small_file
-    magic, version, block_points, index_length, data_offset, data_length = HEADER.unpack(path.read_bytes()[:HEADER.size])
-    assert (magic, version, block_points) == (b"METRICS!", 2, 100)
-    assert data_offset == HEADER.size + index_length + 4
-    assert data_offset + data_length == path.stat().st_size
+    data = path.read_bytes()
+    assert HEADER.unpack_from(data) == (b"METRICS!", 3, 100, 0)
+    index_offset, index_length, crc, magic = FOOTER.unpack_from(data, len(data) - FOOTER.size)
+    assert magic == b"METRICS!" and index_offset + index_length + FOOTER.size == len(data)
+    assert crc == zlib.crc32(data[:HEADER.size] + data[index_offset:index_offset + index_length])
+    with MetricsFile(path) as f:
+        assert (f.data_offset, f.data_length) == (HEADER.size, index_offset - HEADER.size)
+
+
+def hand_built_file(index, blocks=b""):
+    """A version-3 file put together from the documented layout (docs/format.md), none of the writer's code."""
+    header = MAGIC + struct.pack("<HHI", 3, 2, 0)
+    section = struct.pack("<I", len(index)) + zlib.compress(index)[2:-4]  # raw DEFLATE: no zlib header or trailer
+    footer = struct.pack("<QII", 16 + len(blocks), len(section), zlib.crc32(header + section)) + MAGIC
+    return header + blocks + section + footer
 
 
 def test_hand_built_file_with_one_empty_series_is_read(tmp_path):
-    # A file written byte by byte from the documented layout: strings "up", "host", "a";
-    # one series up{host="a"} with no points and no blocks.
+    # strings "up", "host", "a"; one series up{host="a"}: name 0, one label 1 = 2, no blocks
+    index = bytes([3, 2, 4, 1]) + b"uphosta" + bytes([1, 0, 1, 1, 2, 0])
+    path = tmp_path / "hand.bin"
+    path.write_bytes(hand_built_file(index))
+    assert_identical([Series("up", {"host": "a"}, [], [])], read_file(path))
+
+
+def test_hand_built_file_with_two_blocks_is_read(tmp_path):
+    first = encode_block(np.array([10, 20]), np.array([1.5, 2.5]), choose_codecs=False)
+    second = encode_block(np.array([30]), np.array([-0.0]), choose_codecs=False)
+    # the index of lib/storage/index_section.py's worked example, with these blocks' lengths
+    index = (bytes([3, 2, 3, 1]) + b"upjoba" + bytes([1, 0, 1, 1, 2, 2, 0, 0, len(first), len(second), 2, 1])
+             + bytes([20, 20, 10, 0]))
+    path = tmp_path / "hand.bin"
+    path.write_bytes(hand_built_file(index, first + second))
+    assert_identical([Series("up", {"job": "a"}, [10, 20, 30], [1.5, 2.5, -0.0])], read_file(path))
+
+
+def test_the_worked_index_of_the_index_module_docstring():
+    blocks = [BlockEntry(0, 40, 2, 10, 20), BlockEntry(40, 36, 1, 30, 30)]
+    index = pack_index([series_entry("up", {"job": "a"}, blocks)])
+    assert index.hex(" ").upper() == ("03 02 03 01 75 70 6A 6F 62 61 01 00 01 01 02 02 00 00 28 24 02 01 14 14 "
+                                      "0A 00")
+
+
+def test_hand_built_version_2_file_with_one_empty_series_is_read(tmp_path):
+    # Version 2, from its documented layout: strings "up", "host", "a"; one series up{host="a"}
+    # with no points and no blocks.
     index = (struct.pack("<I", 3) + b"".join(struct.pack("<I", len(s)) + s for s in (b"up", b"host", b"a"))
              + struct.pack("<I", 1) + struct.pack("<IH", 0, 1) + struct.pack("<II", 1, 2)
              + struct.pack("<QqqI", 0, 0, -1, 0))
     section = pack_index_section(index)
-    header = MAGIC + struct.pack("<HHIQQ", FORMAT_VERSION, 0, len(section), 32 + len(section) + 4, 0)
+    header = MAGIC + struct.pack("<HHIQQ", 2, 0, len(section), 32 + len(section) + 4, 0)
     path = tmp_path / "hand.bin"
     path.write_bytes(header + section + struct.pack("<I", zlib.crc32(header + section)))
     assert_identical([Series("up", {"host": "a"}, [], [])], read_file(path))
@@ -83,7 +122,7 @@ def test_listing_series_reads_no_data_block(small_file):
     path, series_list = small_file
     with MetricsFile(path) as f:
         assert [(e.name, e.labels, e.points) for e in f.series] == [(s.name, s.labels, len(s)) for s in series_list]
-        assert f.bytes_read == f.data_offset  # header, index and its CRC: nothing else
+        assert f.bytes_read == f.layout.overhead  # header, index and footer: no block
 
 
 def test_reading_one_series_touches_only_its_blocks(small_file):
@@ -146,8 +185,8 @@ def test_a_write_that_dies_midway_leaves_the_previous_file_intact(tmp_path):
 def test_files_of_an_older_format_version_are_refused_with_a_hint(small_file, tmp_path):
     data = small_file[0].read_bytes()
     path = tmp_path / "old.bin"
-    path.write_bytes(data[:8] + struct.pack("<H", FORMAT_VERSION - 1) + data[10:])
-    with pytest.raises(FormatError, match=f"older format \\(version {FORMAT_VERSION - 1}\\).*04_custom_binary_format.py"):
+    path.write_bytes(data[:8] + struct.pack("<H", 1) + data[10:])
+    with pytest.raises(FormatError, match="older format \\(version 1\\).*04_custom_binary_format.py"):
         read_file(path)
 
 

@@ -8,7 +8,8 @@ from lib.retention.policy import (
     format_duration, parse_duration,
 )
 from lib.rollup.levels import rollup_dataset
-from lib.storage.metrics_file import read_file, write_file
+from lib.storage.metrics_file import read_file
+from lib.storage.streaming_writer import write_file
 from lib.storage.rollup_files import read_rollups, rollup_filename, write_rollups
 
 START = 1_700_000_000 * 10**9 // DAY_NS * DAY_NS  # a midnight, so hours and days line up

@@ -7,7 +7,7 @@ from lib.data.generator import generate_dataset
 from lib.errors import FormatError
 from lib.rollup.buckets import RAW_RESOLUTION
 from lib.rollup.levels import rollup_dataset
-from lib.storage.metrics_file import write_file
+from lib.storage.streaming_writer import write_file
 from lib.storage.rollup_files import (
     ROLLUP_LABEL, RollupStore, read_rollups, resolution_label, rollup_filename, rollup_from_columns,
     rollup_to_series, write_rollups,

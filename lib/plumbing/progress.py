@@ -3,6 +3,7 @@
 Quiet for short jobs: nothing is printed until `delay` seconds have passed, so small runs stay clean
 while a big dataset tells the user it is still alive. On a terminal one line is rewritten in place;
 into a log file a line is written every few seconds. Results never go here; they go to stdout.
+A job whose size is not known in advance (a streamed import) gives `total=None` and shows its count.
 """
 import sys
 import time
@@ -11,7 +12,7 @@ import time
 class Progress:
     def __init__(self, label, total, unit="points", delay=2.0, every=None, stream=None):
         self.label = label
-        self.total = max(int(total), 1)
+        self.total = None if total is None else max(int(total), 1)
         self.unit = unit
         self.delay = delay
         self.stream = stream if stream is not None else sys.stderr
@@ -29,9 +30,12 @@ class Progress:
         if self.last_print is not None and now - self.last_print < self.every:
             return
         self.last_print = now
-        percent = 100.0 * self.done / self.total
         end = "\r" if self.on_terminal else "\n"
-        self.stream.write(f"  {self.label}: {self.done:,}/{self.total:,} {self.unit} ({percent:.0f}%){end}")
+        if self.total is None:
+            self.stream.write(f"  {self.label}: {self.done:,} {self.unit}{end}")
+        else:
+            percent = 100.0 * self.done / self.total
+            self.stream.write(f"  {self.label}: {self.done:,}/{self.total:,} {self.unit} ({percent:.0f}%){end}")
         self.stream.flush()
 
     def finish(self):

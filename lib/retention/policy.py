@@ -21,8 +21,9 @@ from pathlib import Path
 from lib.data.dataset import DAY_NS, HOUR_NS, MINUTE_NS, NS_PER_SECOND, Series
 from lib.rollup.buckets import RAW_RESOLUTION
 from lib.rollup.levels import buckets_ending_after
-from lib.storage.metrics_file import MetricsFile, write_file
+from lib.storage.metrics_file import MetricsFile
 from lib.storage.rollup_files import ROLLUP_LABEL, is_light, read_rollups, write_rollups
+from lib.storage.streaming_writer import write_file
 
 YEAR_NS = 365 * DAY_NS
 DURATION_UNITS_NS = {"s": NS_PER_SECOND, "m": MINUTE_NS, "h": HOUR_NS, "d": DAY_NS, "w": 7 * DAY_NS, "y": YEAR_NS}

@@ -3,21 +3,22 @@
 Phase 3 showed how small the columns get; a database also needs to find one series without reading
 the others, read one hour without decoding every block of a day (when blocks are small enough
 to cut the day: phase 4 shows both sizes), and refuse damaged bytes instead of returning
-wrong numbers. So the file puts an index in front of the data: per series its name, labels, point
-count, time range and the offset of each of its blocks. A reader reads the small index, then seeks
-straight to the blocks it needs. Each series is cut into blocks of at most `block_points` points
-(Prometheus cuts chunks at 120 samples; bigger blocks compress slightly better, smaller ones make
-time-range reads cheaper; the default is 8,192), and every block decodes on its own.
+wrong numbers. So the file keeps an index beside the data: per series its name, labels and the
+offset, point count and time range of each of its blocks. A reader reads the small index, then
+seeks straight to the blocks it needs. Each series is cut into blocks of at most `block_points`
+points (Prometheus cuts chunks at 120 samples; bigger blocks compress slightly better, smaller ones
+make time-range reads cheaper; the default is 8,192), and every block decodes on its own.
 
-The file is a 32-byte header (magic, version, block_points, where the index and the data are), the
-index (a string dictionary, then per series its labels, counts, time range and block entries,
-deflated), a CRC32 of header and index, then the blocks back to back. A block is its point count,
-two codec tags (timestamps, values), the two streams and its own CRC32. By default
-(`choose_codecs=True`) the encoder estimates from each block's statistics which fast codec
-(lib/codecs/) is smallest and writes only that one; `exhaustive=True` adds the slower
-candidates and general-purpose compression; `choose_codecs=False` stores plain Gorilla, as phase 3
-does. docs/format.md is the reference for every byte: offsets and widths, every codec tag, each
-stream's layout, the version table and what a reader must refuse.
+The file (format version 3) is a 16-byte header, the blocks back to back, the index and a footer
+saying where the index starts (lib/storage/file_layout.py; the index's columns:
+lib/storage/index_section.py). A block is its point count, two codec tags (timestamps, values), the
+two streams and its own CRC32. This module encodes and decodes blocks and reads files of versions
+2 and 3; lib/storage/streaming_writer.py writes them. By default (`choose_codecs=True`) the encoder
+estimates from each block's statistics which fast codec (lib/codecs/) is smallest and writes only
+that one; `exhaustive=True` adds the slower candidates and general-purpose compression;
+`choose_codecs=False` stores plain Gorilla, as phase 3 does. docs/format.md is the reference for
+every byte: offsets and widths, every codec tag, each stream's layout, the version table and what a
+reader must refuse.
 
 A worked example: one point, 1.5 at t = 1_700_000_000 s (in ns), written with
 `choose_codecs=False`, is a 30-byte block:
@@ -42,8 +43,7 @@ write them again.
 """
 import struct
 import zlib
-from dataclasses import dataclass, fields as fields_of
-from functools import cached_property
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -55,56 +55,15 @@ from lib.codecs.registry import (
     batched_timestamp_decoder, batched_value_decoder, decode_timestamps_tagged, decode_values_tagged, finish_batched_timestamps, finish_batched_values, tag_name, timestamp_tag_name,
 )
 from lib.codecs.registry import GORILLA, TIMESTAMP_GORILLA
-from lib.data.dataset import Series, canonical_order, display_name, series_key
+from lib.data.dataset import Series, series_key
 from lib.errors import FormatError
-from lib.plumbing.atomic import atomic_write
-from lib.plumbing.bounded_compression import deflate, inflate
 from lib.plumbing.regular_files import open_regular_file
+from lib.storage.file_layout import CRC, FORMAT_VERSION, read_layout, unpack_index_section
+from lib.storage.index_section import check_tiling, parse_index, parse_index_v2
 
-MAGIC = b"METRICS!"
-FORMAT_VERSION = 2
 DEFAULT_BLOCK_POINTS = 8192
 MAX_BLOCK_POINTS = 0xFFFF  # the header stores block_points in 16 bits
-MAX_DEFLATE_RATIO = 1032  # DEFLATE never expands data more than this (258-byte matches in 2 bits)
-
-HEADER = struct.Struct("<8sHHIQQ")
-U16 = struct.Struct("<H")
-U32 = struct.Struct("<I")
-LABEL_PAIR = struct.Struct("<II")
-SERIES_FIXED = struct.Struct("<QqqI")
-BLOCK_ENTRY = struct.Struct("<QIIqq")
 BLOCK_HEADER = struct.Struct("<IBBI")
-CRC = U32
-
-
-@dataclass
-class BlockEntry:
-    offset: int
-    length: int
-    points: int
-    min_timestamp: int
-    max_timestamp: int
-
-
-BLOCK_ENTRY_WIDTH = len(fields_of(BlockEntry))  # fields of one BLOCK_ENTRY record
-
-
-@dataclass
-class SeriesEntry:
-    name: str
-    labels: dict
-    points: int
-    min_timestamp: int
-    max_timestamp: int
-    blocks: list
-
-    @cached_property
-    def key(self):
-        """series_key(name, labels), worked out once: the reader compares and looks up by it."""
-        return series_key(self.name, self.labels)
-
-    def display_name(self):
-        return display_name(self.name, self.labels)
 
 
 def encode_block(timestamps, values, choose_codecs=True, exhaustive=False):
@@ -123,14 +82,16 @@ def encode_block(timestamps, values, choose_codecs=True, exhaustive=False):
     return body + CRC.pack(zlib.crc32(body))
 
 
-def record_codec_usage(usage, block, metric):
+def record_codec_usage(usage, block, metric, block_length=None):
     """Count a block's codecs and stream bytes into usage = {"timestamps": {...}, "values": {...}},
     each {codec name: {"blocks", "points", "bytes"}}, for a report of which codec won how often;
-    and usage["by_metric"] = {metric name: {value codec name: points}}, which codec each metric chose."""
+    and usage["by_metric"] = {metric name: {value codec name: points}}, which codec each metric chose.
+    `block` may be the block's first BLOCK_HEADER.size bytes alone, with `block_length` its whole length."""
     points, timestamp_tag, value_tag, timestamp_length = BLOCK_HEADER.unpack_from(block)
     by_metric = usage.setdefault("by_metric", {}).setdefault(metric, {})
     by_metric[tag_name(value_tag)] = by_metric.get(tag_name(value_tag), 0) + points
-    value_length = len(block) - BLOCK_HEADER.size - timestamp_length - CRC.size
+    block_length = len(block) if block_length is None else block_length
+    value_length = block_length - BLOCK_HEADER.size - timestamp_length - CRC.size
     for column, name, length in (("timestamps", timestamp_tag_name(timestamp_tag), timestamp_length),
                                  ("values", tag_name(value_tag), value_length)):
         row = usage.setdefault(column, {}).setdefault(name, {"blocks": 0, "points": 0, "bytes": 0})
@@ -226,128 +187,11 @@ def split_into_blocks(count, block_points):
     return [(start, min(start + block_points, count)) for start in range(0, count, block_points)]
 
 
-def write_file(path, series_list, block_points=DEFAULT_BLOCK_POINTS, choose_codecs=True, exhaustive=False,
-               codec_usage=None, progress=None):
-    """Write the series to a METRICS! file atomically; returns its size in bytes.
-
-    choose_codecs: store each block with the codec estimated smallest (False: Gorilla only).
-    exhaustive: also try the bit-packed and byte-plane codecs and zlib/lzma over each stream, kept where smaller (much
-    slower to write).
-    codec_usage: a dict to fill for reports (see record_codec_usage).
-    progress: a lib.plumbing.progress.Progress advanced by each series' points as it is encoded.
-    """
-    if not 1 <= block_points <= MAX_BLOCK_POINTS:
-        raise ValueError(f"block_points must be in 1..{MAX_BLOCK_POINTS}")
-    series_list = canonical_order(series_list)
-    strings = StringDictionary()
-    index_parts = []
-    blocks = []
-    data_length = 0
-    for s in series_list:
-        entries = []
-        for start, end in split_into_blocks(len(s), block_points):
-            timestamps = s.timestamps[start:end]
-            block = encode_block(timestamps, s.values[start:end], choose_codecs, exhaustive)
-            if codec_usage is not None:
-                record_codec_usage(codec_usage, block, s.name)
-            entries.append(BlockEntry(data_length, len(block), end - start, *time_range(timestamps)))
-            blocks.append(block)
-            data_length += len(block)
-        index_parts.append(pack_series_entry(s, entries, strings))
-        if progress is not None:
-            progress.advance(len(s))
-    index = pack_index_section(strings.pack() + U32.pack(len(series_list)) + b"".join(index_parts))
-    data_offset = HEADER.size + len(index) + CRC.size
-    header = HEADER.pack(MAGIC, FORMAT_VERSION, block_points, len(index), data_offset, data_length)
-    with atomic_write(path) as f:
-        f.write(header)
-        f.write(index)
-        f.write(CRC.pack(zlib.crc32(index, zlib.crc32(header))))
-        for block in blocks:
-            f.write(block)
-    return data_offset + data_length
-
-
 def time_range(timestamps):
     """(min, max) of a block's timestamps; an empty block covers nothing: (0, -1)."""
     if len(timestamps) == 0:
         return 0, -1
     return int(timestamps.min()), int(timestamps.max())
-
-
-def pack_index_section(index):
-    """The stored form of the index: its inflated length, then the index deflated."""
-    return U32.pack(len(index)) + deflate(index)
-
-
-def unpack_index_section(section, path):
-    """Inflate a stored index; its declared length is checked before any memory is committed."""
-    if len(section) < U32.size:
-        raise FormatError(f"{path}: index section of {len(section)} bytes is too short")
-    (length,) = U32.unpack_from(section)
-    if length > MAX_DEFLATE_RATIO * len(section):
-        raise FormatError(f"{path}: index claims {length} bytes, more than {len(section)} deflated bytes can hold")
-    try:
-        return inflate(section[U32.size:], length, exact=True)
-    except FormatError as exc:
-        raise FormatError(f"{path}: index: {exc}") from None
-
-
-class StringDictionary:
-    """Each distinct string once; the index refers to strings by their number."""
-
-    def __init__(self):
-        self.ids = {}
-
-    def id_of(self, text):
-        return self.ids.setdefault(text, len(self.ids))
-
-    def pack(self):
-        parts = [U32.pack(len(self.ids))]
-        for text in self.ids:
-            encoded = text.encode("utf-8")
-            parts += [U32.pack(len(encoded)), encoded]
-        return b"".join(parts)
-
-
-def pack_series_entry(s, blocks, strings):
-    parts = [U32.pack(strings.id_of(s.name)), U16.pack(len(s.labels))]
-    parts += [LABEL_PAIR.pack(strings.id_of(k), strings.id_of(v)) for k, v in sorted(s.labels.items())]
-    parts.append(SERIES_FIXED.pack(len(s), *time_range(s.timestamps), len(blocks)))
-    parts += [BLOCK_ENTRY.pack(b.offset, b.length, b.points, b.min_timestamp, b.max_timestamp) for b in blocks]
-    return b"".join(parts)
-
-
-class IndexParser:
-    """Reads fixed-size fields from the index, raising FormatError instead of running off its end."""
-
-    def __init__(self, data, path):
-        self.data = data
-        self.position = 0
-        self.path = path
-
-    def take(self, layout, what):
-        if self.position + layout.size > len(self.data):
-            raise FormatError(f"{self.path}: index ends in the middle of {what}")
-        fields = layout.unpack_from(self.data, self.position)
-        self.position += layout.size
-        return fields
-
-    def take_many(self, layout, count, what):
-        """`count` records of `layout` back to back, as one flat tuple of their fields."""
-        size = layout.size * count
-        if self.position + size > len(self.data):
-            raise FormatError(f"{self.path}: index ends in the middle of {what}")
-        fields = struct.unpack_from("<" + layout.format.lstrip("<") * count, self.data, self.position)
-        self.position += size
-        return fields
-
-    def take_bytes(self, length, what):
-        if self.position + length > len(self.data):
-            raise FormatError(f"{self.path}: index ends in the middle of {what}")
-        chunk = self.data[self.position:self.position + length]
-        self.position += length
-        return chunk
 
 
 def overlapping_blocks(entry, start, end):
@@ -392,68 +236,17 @@ class MetricsFile:
         return data
 
     def _read_index(self):
-        if self.file_size < HEADER.size + CRC.size:
-            raise FormatError(f"{self.path}: {self.file_size} bytes is too short for a METRICS! file")
-        header = self._read_at(0, HEADER.size)
-        magic, version, block_points, index_length, data_offset, data_length = HEADER.unpack(header)
-        if magic != MAGIC:
-            raise FormatError(f"{self.path}: not a METRICS! file (magic bytes {magic!r})")
-        if 0 < version < FORMAT_VERSION:
-            raise FormatError(f"{self.path}: written in an older format (version {version}) that this reader no longer "
-                              f"reads (it reads version {FORMAT_VERSION}); write it again with "
-                              f"`python 04_custom_binary_format.py`")
-        if version != FORMAT_VERSION:
-            raise FormatError(f"{self.path}: format version {version} is not supported (this reader knows {FORMAT_VERSION})")
-        if data_offset != HEADER.size + index_length + CRC.size or data_offset + data_length != self.file_size:
-            raise FormatError(
-                f"{self.path}: header says index {index_length} bytes and data {data_length} bytes at {data_offset}, "
-                f"but the file has {self.file_size} bytes"
-            )
-        index = self._read_at(HEADER.size, index_length)
-        (stored_crc,) = CRC.unpack(self._read_at(HEADER.size + index_length, CRC.size))
-        if zlib.crc32(index, zlib.crc32(header)) != stored_crc:
-            raise FormatError(f"{self.path}: header/index checksum mismatch, the index is damaged")
-        self.data_offset, self.data_length, self.block_points = data_offset, data_length, block_points
-        return self._parse_index(IndexParser(unpack_index_section(index, self.path), self.path))
-
-    def _parse_index(self, parser):
-        (string_count,) = parser.take(U32, "the string count")
-        if string_count > len(parser.data):
-            raise FormatError(f"{self.path}: string count {string_count} cannot fit in the index")
-        strings = []
-        for number in range(string_count):
-            (length,) = parser.take(U32, f"string {number}")
-            try:
-                strings.append(parser.take_bytes(length, f"string {number}").decode("utf-8"))
-            except UnicodeDecodeError:
-                raise FormatError(f"{self.path}: string {number} is not valid UTF-8") from None
-
-        def string(number):
-            if number >= len(strings):
-                raise FormatError(f"{self.path}: string id {number} is not in the dictionary")
-            return strings[number]
-
-        (series_count,) = parser.take(U32, "the series count")
-        series = []
-        for number in range(series_count):
-            name = string(parser.take(U32, f"series {number}")[0])
-            (label_count,) = parser.take(U16, f"series {number}")
-            ids = parser.take_many(LABEL_PAIR, label_count, f"the labels of series {number}")
-            if ids and max(ids) >= len(strings):
-                raise FormatError(f"{self.path}: string id {max(ids)} is not in the dictionary")
-            labels = {strings[key]: strings[value] for key, value in zip(ids[::2], ids[1::2])}
-            if len(labels) != label_count:
-                raise FormatError(f"{self.path}: series {number} names a label key twice")
-            points, min_ts, max_ts, block_count = parser.take(SERIES_FIXED, f"series {number}")
-            fields = parser.take_many(BLOCK_ENTRY, block_count, f"the blocks of series {number}")
-            blocks = [BlockEntry(*fields[i:i + BLOCK_ENTRY_WIDTH]) for i in range(0, len(fields), BLOCK_ENTRY_WIDTH)]
-            entry = SeriesEntry(name, labels, points, min_ts, max_ts, blocks)
+        self.layout, section = read_layout(self._read_at, self.file_size, self.path)
+        self.version, self.block_points = self.layout.version, self.layout.block_points
+        self.data_offset, self.data_length = self.layout.data_offset, self.layout.data_length
+        index = unpack_index_section(section, self.path)
+        series = (parse_index if self.version == FORMAT_VERSION else parse_index_v2)(index, self.path)
+        for number, entry in enumerate(series):
             self._check_entry(entry)
-            if series and not series[-1].key < entry.key:
+            if number and not series[number - 1].key < entry.key:
                 raise FormatError(f"{self.path}: series {entry.display_name()} is out of order or repeated in the index")
-            series.append(entry)
-        if parser.position != len(parser.data):
-            raise FormatError(f"{self.path}: {len(parser.data) - parser.position} unexplained bytes after the index")
+        if self.version == FORMAT_VERSION:
+            check_tiling(series, self.data_length, self.path)
         return series
 
     def _check_entry(self, entry):
@@ -471,6 +264,18 @@ class MetricsFile:
             if not 1 <= block.points <= self.block_points:
                 raise FormatError(f"{where()}, block {number}: {block.points} points, but blocks hold at most "
                                   f"{self.block_points}")
+
+    def read_block_header(self, entry, number):
+        """The first BLOCK_HEADER.size bytes of one block (its count, tags and timestamp stream
+        length), read without the rest of the block; FormatError if they disagree with the index."""
+        block = entry.blocks[number]
+        if block.length < BLOCK_HEADER.size + CRC.size:
+            raise FormatError(f"{BlockName(self.path, entry, number)}: {block.length} bytes is too short for a block")
+        header = self._read_at(self.data_offset + block.offset, BLOCK_HEADER.size)
+        count, _, _, timestamp_length = BLOCK_HEADER.unpack(header)
+        if count != block.points or timestamp_length > block.length - BLOCK_HEADER.size - CRC.size:
+            raise FormatError(f"{BlockName(self.path, entry, number)}: block header disagrees with the index")
+        return header
 
     def find(self, name, labels=None):
         entry = self._by_key.get(series_key(name, labels or {}))
@@ -514,6 +319,10 @@ class MetricsFile:
             else:
                 result.append((np.concatenate(timestamps), np.concatenate(values)))
         return result
+
+    def read_blocks(self, entry, block_numbers):
+        """(timestamps, values) of some blocks of a series (an index entry), in the order given."""
+        return self._decode_blocks(entry, block_numbers)
 
     def read_series(self, name, labels=None):
         """One whole series, reading only its own blocks."""

@@ -31,9 +31,13 @@ from lib.rollup.kinds import COUNTER, GAUGE, INTEGER_FIELDS, LIGHT_FIELDS, STORE
 from lib.rollup.levels import Rollup
 from lib.rollup.queries import choose_resolution, query
 from lib.rollup.sketch import Sketch
-from lib.storage.metrics_file import MetricsFile, write_file
+from lib.storage.metrics_file import MetricsFile
+from lib.storage.streaming_writer import write_file
 
 ROLLUP_LABEL = "__rollup__"
+# The levels that keep only LIGHT_FIELDS: a 1-minute bucket of 15 s scrapes holds about 4 points, too
+# few for a sketch to pay (phase 5's report measures what each aggregate would cost there).
+LIGHT_RESOLUTIONS = (MINUTE_NS,)
 RESOLUTION_LABEL = "__resolution__"
 SKETCH_COLUMNS = ("sketch_sign", "sketch_key", "sketch_count")
 SKETCH_DTYPES = {"sketch_sign": np.int8, "sketch_key": np.int32, "sketch_count": np.int64}
@@ -46,6 +50,15 @@ def resolution_label(resolution_ns):
     """Shortest exact name of a bucket width: 60 s -> "1m", 90 s -> "90s", 1 h -> "1h"."""
     unit, size = next((u, n) for u, n in TIME_UNITS_NS if resolution_ns % n == 0)
     return f"{resolution_ns // size}{unit}"
+
+
+def parse_resolution_label(text):
+    """The inverse of resolution_label: "1m" -> 60 s in ns, "1500000ns" -> 1.5 ms; ValueError otherwise."""
+    for unit, size in TIME_UNITS_NS:
+        number = text.removesuffix(unit)
+        if number != text and number.isascii() and number.isdigit() and int(number) > 0:
+            return int(number) * size
+    raise ValueError(f"{text!r} is not a resolution such as 1m, 90s or 1h")
 
 
 ROLLUP_FILE_PREFIX = "05_rollup_"

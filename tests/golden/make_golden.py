@@ -7,10 +7,14 @@ README.md in this folder), so review the diff of every file before committing it
 
 The dataset is written out below by formulas, not drawn at random, so that each codec's choice is
 visible in the code: every series says in a label which codec it is meant to make the writer pick.
+
+Only files of the version the writer writes (FORMAT_VERSION) are written again. The files of older
+versions (`metrics_v2_*.bin`, `metrics_v1_header.bin`) were written by the code of their day and are
+kept as they are, with their manifest entries, as the proof that those versions still read (or are
+refused with their message).
 """
 import json
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +31,9 @@ from lib.codecs.registry import (
 from lib.codecs.stages import LZMA, ZLIB
 from lib.codecs.timestamp_units import DELTA_OF_DELTA_MODE, GRID, SPARSE_GRID
 from lib.data.dataset import Series, canonical_order  # noqa: E402
-from lib.storage.metrics_file import BLOCK_HEADER, CRC, HEADER, MetricsFile, write_file  # noqa: E402
+from lib.storage.file_layout import FORMAT_VERSION  # noqa: E402
+from lib.storage.metrics_file import BLOCK_HEADER, MetricsFile  # noqa: E402
+from lib.storage.streaming_writer import write_file  # noqa: E402
 
 T0 = 1_700_000_000 * 10**9  # 2023-11-14T22:13:20Z in ns
 SCRAPE = 15 * 10**9
@@ -102,22 +108,24 @@ def dataset():
 
 
 # The METRICS! files: one dataset, written with each setting that reaches other tags.
-FILES = {
-    "metrics_v2_default.bin": {"choose_codecs": True, "exhaustive": False},
-    "metrics_v2_gorilla.bin": {"choose_codecs": False, "exhaustive": False},
-    "metrics_v2_entropy.bin": {"choose_codecs": True, "exhaustive": True},
-    "metrics_v2_entropy_lzma.bin": {"choose_codecs": True, "exhaustive": [LZMA]},
+SETTINGS = {
+    "default": {"choose_codecs": True, "exhaustive": False},
+    "gorilla": {"choose_codecs": False, "exhaustive": False},
+    "entropy": {"choose_codecs": True, "exhaustive": True},
+    "entropy_lzma": {"choose_codecs": True, "exhaustive": [LZMA]},
 }
+FILES = {f"metrics_v{FORMAT_VERSION}_{setting}.bin": options for setting, options in SETTINGS.items()}
 # Files whose blocks hold no DEFLATE or LZMA output: writing the dataset again gives the same
 # blocks byte for byte whatever zlib and liblzma are installed.
-DETERMINISTIC_FILES = ("metrics_v2_default.bin", "metrics_v2_gorilla.bin")
+DETERMINISTIC_FILES = tuple(f"metrics_v{FORMAT_VERSION}_{setting}.bin" for setting in ("default", "gorilla"))
+VERSION_1_FILE = "metrics_v1_header.bin"
 
 
 def write_metrics_files(series_list):
     tags = {}
     for name, options in FILES.items():
-        entropy = options["exhaustive"] if isinstance(options["exhaustive"], bool) else tuple(options["exhaustive"])
-        write_file(GOLDEN / name, series_list, BLOCK_POINTS, options["choose_codecs"], entropy)
+        exhaustive = options["exhaustive"] if isinstance(options["exhaustive"], bool) else tuple(options["exhaustive"])
+        write_file(GOLDEN / name, series_list, BLOCK_POINTS, options["choose_codecs"], exhaustive)
         tags[name] = block_tags(GOLDEN / name)
     return tags
 
@@ -133,18 +141,6 @@ def block_tags(path):
                 _, timestamp_tag, value_tag, _ = BLOCK_HEADER.unpack(data.read(BLOCK_HEADER.size))
                 pairs.add((timestamp_tag, value_tag))
     return sorted(pairs)
-
-
-def write_version_1_file():
-    """A one-point file whose header says version 1 (its CRC recomputed, so only the version is off)."""
-    path = GOLDEN / "metrics_v1_header.bin"
-    write_file(path, [Series("old", {}, np.array([T0]), np.array([1.0]))], 1)
-    data = bytearray(path.read_bytes())
-    magic, _, block_points, index_length, data_offset, data_length = HEADER.unpack_from(data)
-    data[:HEADER.size] = HEADER.pack(magic, 1, block_points, index_length, data_offset, data_length)
-    crc_at = HEADER.size + index_length
-    data[crc_at:crc_at + CRC.size] = CRC.pack(zlib.crc32(bytes(data[:crc_at])))
-    path.write_bytes(bytes(data))
 
 
 # One raw stream per codec tag (and per stage flag, and the modes inside the units codecs):
@@ -227,17 +223,24 @@ def dump(path, document):
     path.write_text("{\n " + ",\n ".join(lines) + "\n}\n")
 
 
+def older_versions():
+    """The manifest's entries for the files of older versions, kept as committed."""
+    path = GOLDEN / "manifest.json"
+    manifest = json.loads(path.read_text()) if path.exists() else {}
+    return {name: entry for name, entry in manifest.get("files", {}).items() if entry["version"] != FORMAT_VERSION}
+
+
 def main():
     series_list = dataset()
     tags = write_metrics_files(series_list)
-    write_version_1_file()
     manifest = write_streams({s.name: s for s in series_list})
+    files = {name: {**FILES[name], "version": FORMAT_VERSION, "deterministic": name in DETERMINISTIC_FILES,
+                    "block_tags": tags[name]} for name in FILES}
     dump(GOLDEN / "dataset.json", dataset_json(series_list))
     dump(GOLDEN / "manifest.json", {
         "block_points": BLOCK_POINTS,
-        "files": {name: {**FILES[name], "deterministic": name in DETERMINISTIC_FILES, "block_tags": tags[name]}
-                  for name in FILES},
-        "version_1_file": "metrics_v1_header.bin",
+        "files": {**older_versions(), **files},
+        "version_1_file": VERSION_1_FILE,
         "streams": manifest,
     })
     for path in sorted(GOLDEN.glob("*")):

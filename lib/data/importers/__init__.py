@@ -11,6 +11,10 @@ reads; lib/data/exporters/ writes them back out.
     result.files      # the files that were read, in reading order
     result.formats    # file -> the format it was read as
 
+    with StreamingWriter("out.bin") as writer:      # lib/storage/streaming_writer.py
+        sink = WriterSink(writer)
+        result = read_paths(["exports/"], sink)     # the same, streamed: result.series stays empty
+
 The formats (`FORMATS`), each with its rules in the docstring of its module:
 
 - "csv" and "csv-long" (csv_files.py): `timestamp,value`, one series per file named after it; or
@@ -37,6 +41,9 @@ is one, the line: "data/cpu.csv:17: unparseable timestamp 'yesterday'".
 
 Memory follows the number of points (16 bytes each), not the size of the text: CSV, line protocol
 and OpenMetrics are never held as a whole text, and JSON samples become columns as they are parsed.
+`read_paths` into a `WriterSink` (points.py) bounds it further: CSV, line protocol and OpenMetrics
+hand their points on between chunks of text, so memory holds a few chunks, not the import. A
+Prometheus JSON document is one piece of text and is read whole even then.
 """
 import os
 from dataclasses import dataclass, field
@@ -48,15 +55,17 @@ from lib.data.importers.fields import parse_value
 from lib.data.importers.files import first_content_line
 from lib.data.importers.line_protocol import read_line_protocol
 from lib.data.importers.openmetrics import read_openmetrics
-from lib.data.importers.points import Collector, order_warnings
+from lib.data.importers.points import Collector, WriterSink, order_warnings
 from lib.data.importers.prometheus_json import read_prometheus_json
 from lib.data.importers.timestamps import parse_timestamp
 from lib.errors import FormatError
 
 __all__ = [
-    "FORMATS", "ImportResult", "detect_format", "import_paths", "metric_name_from_file", "parse_timestamp",
-    "parse_value",
+    "FORMATS", "ImportResult", "WriterSink", "detect_format", "import_paths", "metric_name_from_file",
+    "parse_timestamp", "parse_value", "read_paths",
 ]
+# The formats a reader takes in one piece (a JSON document), however the import is streamed.
+WHOLE_FORMATS = ("prometheus-json",)
 
 _READERS = {
     "csv": read_csv_simple,
@@ -77,11 +86,26 @@ class ImportResult:
 
 def import_paths(paths, fmt=None):
     """Read files and folders into an `ImportResult` (see the package docstring for the rules)."""
+    collector = Collector()
+    result = read_paths(paths, collector, fmt)
+    try:
+        series = collector.to_series()
+    except ValueError as exc:
+        raise FormatError(f"{_list_files(result.files)}: {exc}") from None
+    if not series:
+        raise FormatError(f"{_list_files(result.files)}: no data points")
+    result.warnings.extend(order_warnings(series))
+    result.series = canonical_order(series)
+    return result
+
+
+def read_paths(paths, sink, fmt=None):
+    """Read files and folders into `sink` (points.py); an `ImportResult` of the files, formats and
+    warnings, without series."""
     if fmt is not None and fmt not in FORMATS:
         raise FormatError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    collector = Collector()
     result = ImportResult(series=[])
     seen = set()
     for path in expand_paths(paths, fmt):
@@ -92,7 +116,8 @@ def import_paths(paths, fmt=None):
         seen.add(resolved)
         file_format = fmt or format_from(path, first_content_line(path))
         try:
-            _READERS[file_format](path, collector, result.warnings)
+            _READERS[file_format](path, sink, result.warnings)
+            sink.chunk_done()
         except FormatError:
             raise
         except (ValueError, ArithmeticError, RecursionError) as exc:
@@ -101,14 +126,7 @@ def import_paths(paths, fmt=None):
             raise FormatError(f"{path}: unreadable ({type(exc).__name__}: {exc})") from None
         result.files.append(str(path))
         result.formats[str(path)] = file_format
-    try:
-        series = collector.to_series()
-    except ValueError as exc:
-        raise FormatError(f"{_list_files(result.files)}: {exc}") from None
-    if not series:
-        raise FormatError(f"{_list_files(result.files)}: no data points")
-    result.warnings.extend(order_warnings(series))
-    result.series = canonical_order(series)
+    sink.finish()
     return result
 
 

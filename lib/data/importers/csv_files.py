@@ -37,7 +37,7 @@ def read_csv_long(path, collector, warnings):
 
 
 def _read_csv(path, collector, warnings, long_form):
-    reader = csv.reader(text_lines(path), strict=True)
+    reader = csv.reader(text_lines(path, collector.chunk_done), strict=True)
     try:
         header = _first_row(reader)
         columns = _CsvColumns(path, reader.line_num, header, long_form)

@@ -66,15 +66,21 @@ def _decoded_chunks(path):
             remaining -= len(chunk)
 
 
-def text_lines(path):
+def text_lines(path, chunk_done=None):
     """The file's lines, endings included, read a chunk at a time.
 
     Line-based formats never hold the whole text: memory stays at a chunk however big the file
     (a 200 MB CSV held as text would cost 200 MB, or 800 MB if one label is not Latin-1). Only
     "\n" ends a line, as in the formats; the csv module handles "\r\n" itself.
+
+    `chunk_done()`, when given, is called before the lines of each chunk after the first: by then
+    the reader has handled every line of the chunks before, so the points it found can move on
+    (a streaming import hands them to the writer; see points.py).
     """
     unfinished = []  # the text after the last "\n", in pieces (joined once its line ends)
-    for text in _decoded_chunks(path):
+    for number, text in enumerate(_decoded_chunks(path)):
+        if number and chunk_done is not None:
+            chunk_done()
         pieces = text.split("\n")
         if len(pieces) == 1:
             unfinished.append(text)

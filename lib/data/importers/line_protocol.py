@@ -33,7 +33,7 @@ _LINE_ENDS = " \t\r\n"  # what InfluxDB skips around a line; other blank charact
 def read_line_protocol(path, collector, warnings):
     series_columns = {}  # (raw series key, raw field key) -> arrays, parsed once per series
     strings_skipped = 0
-    for line_number, line in enumerate(text_lines(path), 1):
+    for line_number, line in enumerate(text_lines(path, collector.chunk_done), 1):
         line = line.strip(_LINE_ENDS)
         if not line or line.startswith("#"):
             continue

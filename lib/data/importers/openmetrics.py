@@ -49,7 +49,7 @@ def read_openmetrics(path, collector, warnings):
     reader = _Exposition(collector)
     line_number = 0
     try:
-        for line_number, line in enumerate(text_lines(path), 1):
+        for line_number, line in enumerate(text_lines(path, collector.chunk_done), 1):
             reader.read_line(line)
     except BadField as exc:
         raise FormatError(f"{path}:{line_number}: {exc}") from None
