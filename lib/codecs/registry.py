@@ -56,7 +56,8 @@ def _decode_dictionary(blob, count):
     return decode_dictionary(blob, count, decode_dictionary_entries)
 
 
-DICTIONARY_ENTRY_CODECS = (CONSTANT, RUNS, DECIMAL_BINS, ORDERED_BINS, MULTIPLE_BINS, FLOAT32_BINS)  # what a dictionary's values may be stored with
+# What a dictionary's values may be stored with.
+DICTIONARY_ENTRY_CODECS = (CONSTANT, RUNS, DECIMAL_BINS, ORDERED_BINS, MULTIPLE_BINS, FLOAT32_BINS)
 
 
 def decode_dictionary_entries(tag, blob, size):
