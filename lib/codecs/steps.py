@@ -38,25 +38,24 @@ def sample_of(values):
 
 def approximate_gcds(larger, smaller):
     """Euclid's algorithm on float pairs (larger >= smaller > 0), all pairs at once: the gcd of
-    each pair within its accumulated rounding error, or NaN where there is none worth having."""
-    a, b = larger.copy(), smaller.copy()
-    error_a, error_b = np.zeros_like(a), np.zeros_like(b)
-    gcds = np.full(a.size, np.nan)
-    active = (smaller > larger * TINY_RATIO) & (larger != smaller)
+    each pair within its accumulated rounding error, or NaN where there is none worth having.
+    Each round keeps only the pairs still going (`pair` says which they are)."""
+    gcds = np.full(larger.size, np.nan)
+    going = (smaller > larger * TINY_RATIO) & (larger != smaller)
+    pair = np.flatnonzero(going)
+    a, b, first = larger[going], smaller[going], larger[going]
+    error_a, error_b = np.zeros(pair.size), np.zeros(pair.size)
     for _ in range(MAX_EUCLID_ROUNDS):
-        if not active.any():
+        if pair.size == 0:
             break
-        quotient = np.rint(a[active] / b[active])
-        previous = a[active]
-        error_a[active] += quotient * error_b[active] + previous * EPSILON
-        a[active] = np.abs(previous - quotient * b[active])
-        done = (a[active] <= previous * DONE_RATIO) | (a[active] <= error_a[active])
-        hopeless = ~done & ((a[active] <= larger[active] * TINY_RATIO) | (a[active] <= 64 * error_a[active]))
-        indices = np.flatnonzero(active)
-        gcds[indices[done]] = b[indices[done]]
-        active[indices[done | hopeless]] = False
-        a[active], b[active] = b[active], a[active].copy()
-        error_a[active], error_b[active] = error_b[active], error_a[active].copy()
+        quotient = np.rint(a / b)
+        error_a += quotient * error_b + a * EPSILON
+        remainder = np.abs(a - quotient * b)
+        done = (remainder <= a * DONE_RATIO) | (remainder <= error_a)
+        gcds[pair[done]] = b[done]
+        going = ~done & (remainder > first * TINY_RATIO) & (remainder > 64 * error_a)
+        pair, first = pair[going], first[going]
+        a, b, error_a, error_b = b[going], remainder[going], error_b[going], error_a[going]
     return gcds
 
 
