@@ -9,6 +9,7 @@ package is never imported; `pip install --no-deps pvlib` is enough. Without it t
 """
 import csv
 import datetime
+import functools
 import tempfile
 from pathlib import Path
 
@@ -49,14 +50,19 @@ def pvlib_weather(scale=1.0):
     Timestamps: local standard time (hour ending) moved to UTC, hourly. `scale` keeps the first
     fraction of each series.
     """
+    return canonical_order([first_fraction(s, scale) for s in pvlib_series()])
+
+
+@functools.lru_cache(maxsize=1)
+def pvlib_series():
+    """The files' series, imported once per process (each class build and each scale slices them)."""
     folder = package_data_folder("pvlib")
     with tempfile.TemporaryDirectory(prefix="corpus-pvlib-") as scratch:
         target = Path(scratch)
         for name in TMY3_FILES:
             write_tmy3_long_csv(folder / name, target / f"{Path(name).stem}.csv")
         write_soiling_long_csv(folder / SOILING_FILE, target / "soiling.csv")
-        series_list = importers.import_paths([target], "csv-long").series
-    return canonical_order([first_fraction(s, scale) for s in series_list])
+        return tuple(importers.import_paths([target], "csv-long").series)
 
 
 def first_fraction(s, scale):

@@ -254,8 +254,8 @@ def dense_two_bins(count, split=0, offset_bits=0):
     (dense_two_bins(MEMORY_COUNT, split=3), 3),
     (dense_two_bins(MEMORY_COUNT, offset_bits=2), 3),
     (bytes([SPARSE]) + encode_varints([MEMORY_COUNT]) + bytes([0, 1, 0, 0, 1, 0]), 3),  # every value 1
-    # All zeros: one run of 2**21 (one bin at precision 0, key 22: bit length 22, 21 offset bits), no values.
-    (bytes([SPARSE, 0]) + bytes([0, 1, 22]) + bytes(3) + bytes([0, 0]), 1),
+    # All zeros: one run of 2**19 (one bin at precision 0, key 20: bit length 20, 19 offset bits), no values.
+    (bytes([SPARSE, 0]) + bytes([0, 1, 20]) + bytes(3) + bytes([0, 0]), 1),
 ])
 def test_a_decode_holds_a_few_times_its_result_whatever_the_count(blob, results):
     values, _ = assert_decodes_within(lambda: decode_bins(blob, MEMORY_COUNT), 8 * MEMORY_COUNT, len(blob), results)
