@@ -18,9 +18,10 @@ take part too, and every stream is also tried through the DEFLATE and LZMA stage
 stage) or an iterable of stage flags such as (ZLIB,).
 
 Timestamps are chosen the same way: by default the timestamp-units codec (lib/codecs/timestamp_units.py)
-with bins streams, on its grid of the usual interval, or as delta-of-delta when the grid does
-poorly (drifting scrapes); Gorilla where the units codec does not apply (blocks spanning 2**62 or
-more). With `exhaustive`, the units codec in byte planes and Gorilla through the stages take part too.
+with bins streams, on its grid of the usual interval; when the grid does poorly (events at random
+moments, drifting scrapes, jitter in us or ns) the delta, centered-delta and delta-of-delta modes
+are encoded too and the smallest kept; Gorilla where the units codec does not apply (blocks
+spanning 2**62 or more). With `exhaustive`, the units codec in byte planes and Gorilla through the stages take part too.
 """
 import numpy as np
 
@@ -34,7 +35,9 @@ from lib.codecs.registry import (
     TIMESTAMP_BINS, TIMESTAMP_GORILLA, TIMESTAMP_UNITS, TIMESTAMP_CODECS, VALUE_CODECS,
 )
 from lib.codecs.stages import LZMA, STAGES, ZLIB
-from lib.codecs.timestamp_units import DELTA_OF_DELTA_MODE, GRID, SPARSE_GRID, encode_timestamp_units
+from lib.codecs.timestamp_units import (
+    CENTERED_DELTA_MODE, DELTA_MODE, DELTA_OF_DELTA_MODE, GRID, SPARSE_GRID, encode_timestamp_units,
+)
 from lib.codecs.transforms import bit_patterns
 
 # The codecs the default (fast) choice tries: each costs one pass of numpy work, no compressor.
@@ -174,15 +177,22 @@ GRID_GOOD_ENOUGH_BITS = 2
 GRID_HEADER_BYTES = 32  # mode, t0, unit, interval, shift and four empty bins streams, about
 
 
+# Tried when the grid does poorly, in this order (the earlier wins a tie): deltas above the smallest
+# (events, ns jitter), deltas around the median (us jitter with a few slow scrapes), delta-of-delta
+# (an interval that drifts within the block).
+IRREGULAR_MODES = (DELTA_MODE, CENTERED_DELTA_MODE, DELTA_OF_DELTA_MODE)
+
+
 def fast_timestamp_candidates(timestamps):
-    """The units codec with bins: the grid mode, and delta-of-delta when the grid does poorly
-    (irregular or drifting scrapes); Gorilla where the units codec does not apply."""
-    grid = TIMESTAMP_CODECS[TIMESTAMP_BINS].encode(timestamps, GRID) if timestamps.size else None
+    """The units codec with bins: the grid mode, and when the grid does poorly (irregular or
+    drifting scrapes) the IRREGULAR_MODES too; Gorilla where the units codec does not apply."""
+    encode = TIMESTAMP_CODECS[TIMESTAMP_BINS].encode
+    grid = encode(timestamps, GRID) if timestamps.size else None
     if grid is None:
         return [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
     if 8 * (len(grid) - GRID_HEADER_BYTES) <= GRID_GOOD_ENOUGH_BITS * timestamps.size:
         return [(TIMESTAMP_BINS, grid)]
-    return [(TIMESTAMP_BINS, grid), (TIMESTAMP_BINS, TIMESTAMP_CODECS[TIMESTAMP_BINS].encode(timestamps, DELTA_OF_DELTA_MODE))]
+    return [(TIMESTAMP_BINS, grid)] + [(TIMESTAMP_BINS, encode(timestamps, mode)) for mode in IRREGULAR_MODES]
 
 
 def timestamp_candidates(timestamps, exhaustive=False):
@@ -193,7 +203,7 @@ def timestamp_candidates(timestamps, exhaustive=False):
     compressors = plane_compressors(exhaustive_stages(exhaustive))
     candidates = [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
     if timestamps.size and compressors:
-        for mode in (SPARSE_GRID, DELTA_OF_DELTA_MODE):  # GRID rarely wins over SPARSE_GRID
+        for mode in (SPARSE_GRID, DELTA_OF_DELTA_MODE, DELTA_MODE, CENTERED_DELTA_MODE):  # GRID rarely beats SPARSE_GRID
             blob = encode_timestamp_units(timestamps, mode, compressors)
             if blob is not None:
                 candidates.append((TIMESTAMP_UNITS, blob))

@@ -32,7 +32,8 @@ from lib.codecs.ordered import decode_ordered, decode_ordered_bins, encode_order
 from lib.codecs.runs import decode_runs, encode_runs
 from lib.codecs.stages import STAGES
 from lib.codecs.timestamp_units import (
-    GridParts, decode_timestamp_units, encode_timestamp_units, finish_grids, timestamp_units_decoder,
+    DeltaParts, GridParts, decode_timestamp_units, encode_timestamp_units, finish_deltas, finish_grids,
+    timestamp_units_decoder,
 )
 from lib.errors import FormatError
 
@@ -167,7 +168,7 @@ def finish_batched_values(results):
 
 def batched_timestamp_decoder(tag, blob, count):
     """A decoder of one block's timestamps for lib.codecs.bins.batched.drive: TIMESTAMP_BINS blocks
-    have their bins streams decoded with other blocks' (grid blocks finish in
+    have their bins streams decoded with other blocks' (grid and delta blocks finish in
     `finish_batched_timestamps`); other codecs decode on their own, at once."""
     if tag == TIMESTAMP_BINS:
         check_count(count)
@@ -177,4 +178,5 @@ def batched_timestamp_decoder(tag, blob, count):
 
 def finish_batched_timestamps(results):
     """The timestamps of every block from what its `batched_timestamp_decoder` returned (in place)."""
-    return finish_results(results, GridParts, finish_grids)
+    finish_results(results, GridParts, finish_grids)
+    return finish_results(results, DeltaParts, finish_deltas)
