@@ -183,6 +183,13 @@ GRID_HEADER_BYTES = 32  # mode, t0, unit, interval, shift and four empty bins st
 IRREGULAR_MODES = (DELTA_MODE, CENTERED_DELTA_MODE, DELTA_OF_DELTA_MODE)
 
 
+# No stream of the fast choice is shorter, for one point or more: Gorilla stores the first
+# timestamp in 8 bytes; the units codec with bins writes a mode byte, two varints (t0 and the
+# unit) and at least one bins stream, which takes 3 bytes even empty. A shorter stream of another
+# kind (a reference to an earlier block's timestamps) is smaller without encoding the block.
+SHORTEST_FAST_TIMESTAMP_STREAM = 6
+
+
 def fast_timestamp_candidates(timestamps):
     """The units codec with bins: the grid mode, and when the grid does poorly (irregular or
     drifting scrapes) the IRREGULAR_MODES too; Gorilla where the units codec does not apply."""

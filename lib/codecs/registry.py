@@ -10,7 +10,9 @@ Never reuse a number.
 Each entry says what the file writer, the reader, the format check, the golden files and every
 report need: its tag, its name, a one-line gloss, its encoder and its decoder. Decoders take the
 bytes and the count from the caller and raise `FormatError` on unknown tags, damaged streams and
-decompressed sizes beyond what `count` values could ever need. Which codec writes a block is
+decompressed sizes beyond what `count` values could ever need. One decoder returns no timestamps:
+TIMESTAMP_SHARED's stream names an earlier block of the file, and decodes to a SharedReference that
+the file reader resolves (lib/codecs/shared_timestamps.py); its encoder takes that block's number. Which codec writes a block is
 chosen elsewhere (lib/codecs/choice.py).
 """
 from collections import namedtuple
@@ -30,6 +32,7 @@ from lib.codecs.gorilla import decode_timestamps, decode_values, encode_timestam
 from lib.codecs.limits import check_count, max_stream_bytes
 from lib.codecs.ordered import decode_ordered, decode_ordered_bins, encode_ordered, encode_ordered_bins
 from lib.codecs.runs import decode_runs, encode_runs
+from lib.codecs.shared_timestamps import decode_shared, encode_shared
 from lib.codecs.stages import STAGES
 from lib.codecs.timestamp_units import (
     DeltaParts, GridParts, decode_timestamp_units, encode_timestamp_units, finish_deltas, finish_grids,
@@ -42,7 +45,7 @@ CODEC_MASK, STAGE_MASK = 0x0F, 0xF0  # the codec in a tag's low nibble, its stag
 
 GORILLA, DECIMAL, CONSTANT, RUNS, ORDERED, DECIMAL_PLANES = 1, 2, 3, 4, 5, 6
 ORDERED_BINS, DECIMAL_BINS, DICTIONARY = 7, 8, 9
-TIMESTAMP_GORILLA, TIMESTAMP_UNITS, TIMESTAMP_BINS = 1, 2, 3
+TIMESTAMP_GORILLA, TIMESTAMP_UNITS, TIMESTAMP_BINS, TIMESTAMP_SHARED = 1, 2, 3, 4
 
 
 def _encode_dictionary(values):
@@ -92,6 +95,8 @@ TIMESTAMP_CODECS = {codec.tag: codec for codec in (
           "delta-of-delta): grid steps and jitter entropy-coded as bins",
           lambda timestamps, mode: encode_timestamp_units(timestamps, mode, coder=BINS),
           lambda blob, count: decode_timestamp_units(blob, count, BINS)),
+    Codec(TIMESTAMP_SHARED, "shared", "the timestamps of an earlier block of the file, named by its number "
+          "(a varint); the file reader resolves it", encode_shared, decode_shared),
 )}
 
 

@@ -1,4 +1,4 @@
-"""Where the sections of a METRICS! file lie: header, data, index and footer, in versions 2 and 3.
+"""Where the sections of a METRICS! file lie: header, data, index and footer, in versions 2 to 4.
 
 Version 2 put the index in front of the blocks, so a writer had to hold every block until it knew
 the index. Version 3 puts it behind them, as Parquet puts its footer: a writer streams each block
@@ -6,13 +6,15 @@ to disk as it is cut and keeps only the index entries, then appends the index an
 footer saying where the index starts. A reader reads the 16-byte header and the 24-byte footer,
 then the index; the blocks tile the bytes between header and index exactly.
 
-    version 3:  header (16) | blocks ... | index section | footer (24): index offset, index length,
-                                                           CRC32 of header + index section, magic
-    version 2:  header (32: index length, data offset, data length) | index section | CRC32 | blocks
+    version 3, 4:  header (16) | blocks ... | index section | footer (24): index offset, index
+                                                              length, CRC32 of header + index section, magic
+    version 2:     header (32: index length, data offset, data length) | index section | CRC32 | blocks
 
-The footer ends with the magic again, so a file cut short (a crash before the footer, a partial
-copy) is refused at once; a reader opens version 2 and 3 files and refuses every other version
-before reading anything past the header. The index section is the index's inflated length (u32)
+Version 4 has version 3's layout; it adds codecs (blocks whose timestamps are an earlier block's,
+two timestamp-units modes) that a reader of version 3 would refuse. The footer ends with the magic
+again, so a file cut short (a crash before the footer, a partial copy) is refused at once; a reader
+opens files of versions 2 to 4 and refuses every other version before reading anything past the
+header. The index section is the index's inflated length (u32)
 followed by the index deflated, in both versions. docs/format.md is the byte-for-byte reference.
 """
 import struct
@@ -23,8 +25,10 @@ from lib.errors import FormatError
 from lib.plumbing.bounded_compression import deflate, inflate
 
 MAGIC = b"METRICS!"
-FORMAT_VERSION = 3  # what writers write
+FORMAT_VERSION = 4  # what writers write
 OLDEST_READ_VERSION = 2
+FOOTER_VERSIONS = (3, 4)  # the versions with the index after the blocks and a footer
+READ_VERSIONS = (OLDEST_READ_VERSION, *FOOTER_VERSIONS)
 MAX_DEFLATE_RATIO = 1032  # DEFLATE never expands data more than this (258-byte matches in 2 bits)
 
 HEADER = struct.Struct("<8sHHI")
@@ -75,17 +79,17 @@ def read_layout(read_at, file_size, path):
         raise FormatError(f"{path}: not a METRICS! file (magic bytes {magic!r})")
     if 0 < version < OLDEST_READ_VERSION:
         raise FormatError(f"{path}: written in an older format (version {version}) that this reader no longer "
-                          f"reads (it reads versions {OLDEST_READ_VERSION} and {FORMAT_VERSION}); write it again "
+                          f"reads (it reads versions {OLDEST_READ_VERSION} to {FORMAT_VERSION}); write it again "
                           f"with `python 04_custom_binary_format.py`")
-    if version == FORMAT_VERSION:
-        return _read_layout_v3(start, read_at, file_size, path)
+    if version in FOOTER_VERSIONS:
+        return _read_layout_with_footer(start, version, read_at, file_size, path)
     if version == OLDEST_READ_VERSION:
         return _read_layout_v2(start, read_at, file_size, path)
     raise FormatError(f"{path}: format version {version} is not supported (this reader knows versions "
-                      f"{OLDEST_READ_VERSION} and {FORMAT_VERSION})")
+                      f"{OLDEST_READ_VERSION} to {FORMAT_VERSION})")
 
 
-def _read_layout_v3(start, read_at, file_size, path):
+def _read_layout_with_footer(start, version, read_at, file_size, path):
     if file_size < HEADER.size + FOOTER.size:
         raise FormatError(f"{path}: {file_size} bytes is too short for a METRICS! file")
     header = start + read_at(len(start), HEADER.size - len(start))
@@ -102,7 +106,7 @@ def _read_layout_v3(start, read_at, file_size, path):
     index = read_at(index_offset, index_length)
     if zlib.crc32(index, zlib.crc32(header)) != stored_crc:
         raise FormatError(f"{path}: header/index checksum mismatch, the index is damaged")
-    layout = Layout(FORMAT_VERSION, block_points, HEADER.size, index_offset - HEADER.size, index_offset,
+    layout = Layout(version, block_points, HEADER.size, index_offset - HEADER.size, index_offset,
                     index_length, file_size, stored_crc)
     return layout, index
 

@@ -44,21 +44,23 @@ write them again.
 import struct
 import zlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from lib.codecs.bins.batched import drive
 from lib.codecs.gorilla import encode_timestamps, encode_values
-from lib.codecs.choice import encode_timestamps_best, encode_values_best
+from lib.codecs.choice import SHORTEST_FAST_TIMESTAMP_STREAM, encode_timestamps_best, encode_values_best, smallest
 from lib.codecs.registry import (
     batched_timestamp_decoder, batched_value_decoder, decode_timestamps_tagged, decode_values_tagged, finish_batched_timestamps, finish_batched_values, tag_name, timestamp_tag_name,
 )
-from lib.codecs.registry import GORILLA, TIMESTAMP_GORILLA
+from lib.codecs.registry import GORILLA, TIMESTAMP_GORILLA, TIMESTAMP_SHARED
+from lib.codecs.shared_timestamps import SharedReference, encode_shared
 from lib.data.dataset import Series, series_key
 from lib.errors import FormatError
 from lib.plumbing.regular_files import open_regular_file
-from lib.storage.file_layout import CRC, FORMAT_VERSION, read_layout, unpack_index_section
+from lib.storage.file_layout import CRC, FOOTER_VERSIONS, read_layout, unpack_index_section
 from lib.storage.index_section import check_tiling, parse_index, parse_index_v2
 
 DEFAULT_BLOCK_POINTS = 8192
@@ -66,10 +68,12 @@ MAX_BLOCK_POINTS = 0xFFFF  # the header stores block_points in 16 bits
 BLOCK_HEADER = struct.Struct("<IBBI")
 
 
-def encode_block(timestamps, values, choose_codecs=True, exhaustive=False):
-    """One self-contained block: its point count, codec tags, both streams and a CRC32."""
+def encode_block(timestamps, values, choose_codecs=True, exhaustive=False, shared_block=None):
+    """One block: its point count, codec tags, both streams and a CRC32. `shared_block`: the number
+    of an earlier block of the file with the very same timestamps, referred to (TIMESTAMP_SHARED)
+    instead of storing them when the reference is smaller; then the block decodes only in its file."""
     if choose_codecs:
-        timestamp_tag, timestamp_stream = encode_timestamps_best(timestamps, exhaustive)
+        timestamp_tag, timestamp_stream = _timestamps_or_reference(timestamps, exhaustive, shared_block)
         value_tag, value_stream = encode_values_best(values, exhaustive)
     else:
         timestamp_tag, timestamp_stream = TIMESTAMP_GORILLA, encode_timestamps(timestamps)
@@ -80,6 +84,18 @@ def encode_block(timestamps, values, choose_codecs=True, exhaustive=False):
         value_stream,
     ))
     return body + CRC.pack(zlib.crc32(body))
+
+
+def _timestamps_or_reference(timestamps, exhaustive, shared_block):
+    """(tag, stream) of the chosen timestamp codec, or of a reference to block `shared_block` where
+    that is smaller; the fast choice writes no stream as short as most references, so then the
+    block's timestamps are not even encoded."""
+    if shared_block is None:
+        return encode_timestamps_best(timestamps, exhaustive)
+    reference = (TIMESTAMP_SHARED, encode_shared(shared_block))
+    if not exhaustive and len(reference[1]) < SHORTEST_FAST_TIMESTAMP_STREAM:
+        return reference
+    return smallest([encode_timestamps_best(timestamps, exhaustive), reference])
 
 
 def record_codec_usage(usage, block, metric, block_length=None):
@@ -240,12 +256,12 @@ class MetricsFile:
         self.version, self.block_points = self.layout.version, self.layout.block_points
         self.data_offset, self.data_length = self.layout.data_offset, self.layout.data_length
         index = unpack_index_section(section, self.path)
-        series = (parse_index if self.version == FORMAT_VERSION else parse_index_v2)(index, self.path)
+        series = (parse_index if self.version in FOOTER_VERSIONS else parse_index_v2)(index, self.path)
         for number, entry in enumerate(series):
             self._check_entry(entry)
             if number and not series[number - 1].key < entry.key:
                 raise FormatError(f"{self.path}: series {entry.display_name()} is out of order or repeated in the index")
-        if self.version == FORMAT_VERSION:
+        if self.version in FOOTER_VERSIONS:
             check_tiling(series, self.data_length, self.path)
         return series
 
@@ -302,7 +318,9 @@ class MetricsFile:
                     data = data_section[block.offset:block.offset + block.length]
                 blocks.append((data, where, block.points))
                 places.append(block)
-        decoded = iter(zip(places, blocks, decode_blocks_batched(blocks)))
+        decoded = decode_blocks_batched(blocks)
+        self._resolve_shared(blocks, places, decoded, data_section)
+        decoded = iter(zip(places, blocks, decoded))
         result = []
         for entry, numbers in wanted:
             timestamps, values = [], []
@@ -319,6 +337,59 @@ class MetricsFile:
             else:
                 result.append((np.concatenate(timestamps), np.concatenate(values)))
         return result
+
+    @cached_property
+    def _file_order(self):
+        """(the blocks as (entry, number) in data-section order, {offset: position in that order}):
+        shared-timestamps references count blocks in this order."""
+        blocks = sorted(((b.offset, entry, number) for entry in self.series for number, b in enumerate(entry.blocks)),
+                        key=lambda block: block[0])
+        return [(entry, number) for _, entry, number in blocks], {b[0]: n for n, b in reversed(list(enumerate(blocks)))}
+
+    def _resolve_shared(self, blocks, places, decoded, data_section):
+        """Put the referenced block's timestamps in place of each SharedReference in `decoded`
+        (the results for `blocks`, whose index entries are `places`), decoding a referenced block
+        that is not among them; FormatError for a reference the format forbids."""
+        batch = {place.offset: n for n, place in enumerate(places)}
+        for n, (timestamps, values) in enumerate(decoded):
+            if isinstance(timestamps, SharedReference):
+                target_where, target = self._shared_target(places[n], blocks[n][1], timestamps)
+                if target.offset in batch:
+                    target_timestamps = decoded[batch[target.offset]][0]
+                else:
+                    target_timestamps = self._decode_target(target, target_where, data_section)
+                if isinstance(target_timestamps, SharedReference):
+                    raise FormatError(f"{blocks[n][1]}: its timestamps are those of {target_where}, whose "
+                                      f"timestamps are themselves another block's")
+                decoded[n] = (target_timestamps.copy(), values)
+
+    def _shared_target(self, place, where, reference):
+        """(name, index entry) of the block a reference names, checked: an earlier block of the
+        file, of the same point count."""
+        in_order, positions = self._file_order
+        position = positions[place.offset]
+        if reference.block == position:
+            raise FormatError(f"{where}: its timestamps refer to itself (block {position} of the file)")
+        if reference.block >= len(in_order):
+            raise FormatError(f"{where}: its timestamps refer to block {reference.block} of the file, which has "
+                              f"{len(in_order)} blocks")
+        if reference.block > position:
+            raise FormatError(f"{where}: its timestamps refer to block {reference.block} of the file, which comes "
+                              f"after it (block {position}): a reference must point back")
+        entry, number = in_order[reference.block]
+        target = entry.blocks[number]
+        if target.points != reference.count:
+            raise FormatError(f"{where}: its {reference.count} timestamps refer to block {reference.block} of the "
+                              f"file, which holds {target.points} points")
+        return BlockName(self.path, entry, number), target
+
+    def _decode_target(self, target, where, data_section):
+        """The timestamps of a block referred to by another (a SharedReference if it is one itself)."""
+        if data_section is None:
+            data = self._read_at(self.data_offset + target.offset, target.length)
+        else:
+            data = data_section[target.offset:target.offset + target.length]
+        return decode_block(data, where, target.points)[0]
 
     def read_blocks(self, entry, block_numbers):
         """(timestamps, values) of some blocks of a series (an index entry), in the order given."""
