@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 from lib.data.dataset import Series, assert_identical
 from lib.errors import FormatError
 from lib.runner.phases import OUTPUT_FILENAMES
-from lib.storage.file_layout import FOOTER, HEADER, MAGIC, pack_index_section
+from lib.storage.file_layout import FOOTER, FORMAT_VERSION, HEADER, MAGIC, pack_index_section
 from lib.storage.index_section import BlockEntry, pack_index, series_entry
 from lib.storage.metrics_file import (
     MAX_BLOCK_POINTS, MetricsFile, encode_block, overlapping_blocks, read_file,
@@ -24,7 +24,7 @@ from tests.test_dataset import datasets
 def test_header_and_footer_frame_the_blocks_and_the_index(small_file):
     path, _ = small_file
     data = path.read_bytes()
-    assert HEADER.unpack_from(data) == (b"METRICS!", 3, 100, 0)
+    assert HEADER.unpack_from(data) == (b"METRICS!", FORMAT_VERSION, 100, 0)
     index_offset, index_length, crc, magic = FOOTER.unpack_from(data, len(data) - FOOTER.size)
     assert magic == b"METRICS!" and index_offset + index_length + FOOTER.size == len(data)
     assert crc == zlib.crc32(data[:HEADER.size] + data[index_offset:index_offset + index_length])

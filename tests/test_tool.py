@@ -115,7 +115,7 @@ def test_inspect_counts_what_the_index_and_block_headers_say(tmp_path, capsys):
     code, out, _ = squeeze(capsys, "inspect", tmp_path / "m.bin", "--json")
     described = json.loads(out)
     assert code == 0
-    assert (described["version"], described["series"], described["points"], described["blocks"]) == (3, 5, 430, 13)
+    assert (described["version"], described["series"], described["points"], described["blocks"]) == (4, 5, 430, 13)
     assert described["bytes"] == (tmp_path / "m.bin").stat().st_size
     assert (described["start_ns"], described["end_ns"]) == (0, 99 * 10**9)
     groups = {g["name"]: g for g in described["groups"]}
