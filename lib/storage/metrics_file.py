@@ -351,17 +351,17 @@ class MetricsFile:
         (the results for `blocks`, whose index entries are `places`), decoding a referenced block
         that is not among them; FormatError for a reference the format forbids."""
         batch = {place.offset: n for n, place in enumerate(places)}
-        for n, (timestamps, values) in enumerate(decoded):
-            if isinstance(timestamps, SharedReference):
-                target_where, target = self._shared_target(places[n], blocks[n][1], timestamps)
-                if target.offset in batch:
-                    target_timestamps = decoded[batch[target.offset]][0]
-                else:
-                    target_timestamps = self._decode_target(target, target_where, data_section)
-                if isinstance(target_timestamps, SharedReference):
-                    raise FormatError(f"{blocks[n][1]}: its timestamps are those of {target_where}, whose "
-                                      f"timestamps are themselves another block's")
-                decoded[n] = (target_timestamps.copy(), values)
+        references = {n: timestamps for n, (timestamps, _) in enumerate(decoded) if isinstance(timestamps, SharedReference)}
+        for n, reference in references.items():
+            target_where, target = self._shared_target(places[n], blocks[n][1], reference)
+            if target.offset in batch:
+                target_timestamps = references.get(batch[target.offset], decoded[batch[target.offset]][0])
+            else:
+                target_timestamps = self._decode_target(target, target_where, data_section)
+            if isinstance(target_timestamps, SharedReference):
+                raise FormatError(f"{blocks[n][1]}: its timestamps are those of {target_where}, whose "
+                                  f"timestamps are themselves another block's")
+            decoded[n] = (target_timestamps.copy(), decoded[n][1])
 
     def _shared_target(self, place, where, reference):
         """(name, index entry) of the block a reference names, checked: an earlier block of the
