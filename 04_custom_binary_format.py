@@ -32,10 +32,10 @@ from pathlib import Path
 import numpy as np
 
 from lib.codecs.bins.fast import describe_stream
-from lib.codecs.choice import encode_timestamps_best, encode_values_best
+from lib.codecs.choice import FAST_CODECS, encode_timestamps_best, encode_values_best
 from lib.codecs.decimal_bins import choose_adjusted_exponent, nearest_decimals
 from lib.codecs.decimal_digits import common_factor, fill_exceptions, read_decimal_head
-from lib.codecs.registry import DECIMAL_BINS, gloss
+from lib.codecs.registry import DECIMAL_BINS, VALUE_CODECS, gloss
 from lib.codecs.transforms import TRANSFORM_NAMES, plan_for_bins
 from lib.data.dataset import HOUR_NS, Series, first_difference, load_dataset_for_phase, total_points
 from lib.errors import FormatError, RoundTripError
@@ -243,6 +243,11 @@ def print_codec_usage(usage, points):
     print("  The codecs named above:")
     for name, line in glossed.items():
         print(wrap(f"{name:<16} {line}", indent="    ", hanging=" " * 21))
+    unused = [VALUE_CODECS[tag].name for tag in FAST_CODECS if VALUE_CODECS[tag].name not in glossed]
+    if unused:
+        print(f"  The default choice also has {plural(len(unused), 'value codec')} that no block of this dataset needed:")
+        for name in unused:
+            print(wrap(f"{name:<16} {gloss(name)}", indent="    ", hanging=" " * 21))
 
 
 def block_size_lesson(big, small):

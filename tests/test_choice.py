@@ -16,7 +16,8 @@ from lib.codecs.decimal_bins import encode_decimal_bins
 from lib.codecs.decimal_planes import encode_decimal_planes
 from lib.codecs.ordered import encode_ordered
 from lib.codecs.registry import (
-    CONSTANT, DECIMAL, DECIMAL_BINS, DECIMAL_PLANES, DICTIONARY, GORILLA, ORDERED, ORDERED_BINS, RUNS, STAGE_MASK,
+    CONSTANT, DECIMAL, DECIMAL_BINS, DECIMAL_PLANES, DICTIONARY, FLOAT32_BINS, GORILLA, MULTIPLE_BINS, ORDERED, ORDERED_BINS,
+    RUNS, STAGE_MASK,
     TIMESTAMP_BINS, TIMESTAMP_GORILLA, TIMESTAMP_UNITS, VALUE_CODECS, batched_timestamp_decoder, batched_value_decoder,
     decode_timestamps_tagged, decode_values_tagged, finish_batched_timestamps, finish_batched_values, tag_name,
 )
@@ -51,7 +52,8 @@ RNG = np.random.default_rng(11)
 
 
 def test_tags_and_names_are_unique_and_fit_their_masks():
-    assert sorted(VALUE_CODECS) == [GORILLA, DECIMAL, CONSTANT, RUNS, ORDERED, DECIMAL_PLANES, ORDERED_BINS, DECIMAL_BINS, DICTIONARY]
+    assert sorted(VALUE_CODECS) == [GORILLA, DECIMAL, CONSTANT, RUNS, ORDERED, DECIMAL_PLANES, ORDERED_BINS, DECIMAL_BINS, DICTIONARY,
+                                  MULTIPLE_BINS, FLOAT32_BINS]
     assert len({codec.name for codec in VALUE_CODECS.values()}) == len(VALUE_CODECS)
     assert all(tag & STAGE_MASK == 0 for tag in VALUE_CODECS)
     assert all(flag & ~STAGE_MASK == 0 for flag in STAGES)

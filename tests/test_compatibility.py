@@ -23,7 +23,7 @@ from lib.codecs.stages import STAGES
 from lib.codecs.registry import CODEC_MASK, STAGE_MASK
 from lib.data.dataset import Series
 from lib.errors import FormatError
-from lib.storage.file_layout import FOOTER_VERSIONS, FORMAT_VERSION, READ_VERSIONS
+from lib.storage.file_layout import FORMAT_VERSION
 from lib.storage.metrics_file import MetricsFile, decode_block, encode_block, read_file
 from lib.storage.streaming_writer import write_file
 from tests.golden.make_golden import encode_stream
@@ -41,12 +41,11 @@ HEADER_LAYOUT = "<8sHHI"
 FOOTER_LAYOUT = "<QII8s"
 HEADER_LAYOUT_V2 = "<8sHHIQQ"
 BLOCK_HEADER_LAYOUT = "<IBBI"
-# Codec tags a version introduced (docs/format.md, "Versions and compatibility"); the others are version 2's.
-TIMESTAMP_TAG_SINCE = {TIMESTAMP_SHARED: 4}
 
 
-def expected_series():
-    return {(s["name"], tuple(sorted(s["labels"].items()))): s for s in DATASET}
+def expected_series(version):
+    """The dataset's series that files of `version` hold (series added later are not in older files)."""
+    return {(s["name"], tuple(sorted(s["labels"].items()))): s for s in DATASET if s["since"] <= version}
 
 
 def expected_column(series_name, column):
@@ -94,7 +93,7 @@ def block_tags(path):
 
 def test_the_golden_dataset_is_what_the_folder_promises():
     names = {s["name"] for s in DATASET}
-    assert {"flat", "steps", "cpu", "share", "noise", "wide", "one", "two", "empty"} <= names
+    assert {"flat", "steps", "cpu", "share", "noise", "wide", "one", "two", "empty", "rate", "volts"} <= names
     assert {0, 1, 2} <= {len(s["timestamps"]) for s in DATASET}
     patterns = {v for s in DATASET for v in s["values"]}
     assert {"7ff8000000000001", "8000000000000000", "0000000000000001", "7ff0000000000000"} <= patterns
@@ -103,7 +102,7 @@ def test_the_golden_dataset_is_what_the_folder_promises():
 
 
 def test_there_are_golden_files_of_every_version_read():
-    assert VERSIONS == [2, 3, FORMAT_VERSION] == list(READ_VERSIONS)
+    assert VERSIONS == [2, 3, FORMAT_VERSION]
     for version in VERSIONS:
         assert {name.split("_", 2)[2] for name, f in FILES.items() if f["version"] == version} == {
             "default.bin", "gorilla.bin", "entropy.bin", "entropy_lzma.bin"}
@@ -112,7 +111,7 @@ def test_there_are_golden_files_of_every_version_read():
 @pytest.mark.parametrize("name", sorted(FILES))
 def test_golden_file_decodes_to_the_committed_dataset(name):
     actual = read_file(GOLDEN / name)
-    expected = expected_series()
+    expected = expected_series(FILES[name]["version"])
     assert [s.key for s in actual] == sorted(expected)
     for s in actual:
         entry = expected[s.key]
@@ -132,8 +131,8 @@ def test_golden_version_2_file_header_reads_by_hand(name):
     assert 1 <= first_block_points <= block_points and timestamp_length < data_length
 
 
-@pytest.mark.parametrize("name", sorted(n for n, f in FILES.items() if f["version"] in FOOTER_VERSIONS))
-def test_golden_version_3_and_4_file_header_and_footer_read_by_hand(name):
+@pytest.mark.parametrize("name", sorted(n for n, f in FILES.items() if f["version"] >= 3))
+def test_golden_file_header_and_footer_of_versions_3_and_later_read_by_hand(name):
     data = (GOLDEN / name).read_bytes()
     assert struct.unpack_from(HEADER_LAYOUT, data) == (b"METRICS!", FILES[name]["version"], MANIFEST["block_points"], 0)
     index_offset, index_length, stored_crc, magic = struct.unpack_from(FOOTER_LAYOUT, data, len(data) - 24)
@@ -148,13 +147,27 @@ def test_golden_file_holds_the_block_tags_its_manifest_lists(name):
     assert block_tags(GOLDEN / name) == {tuple(pair) for pair in FILES[name]["block_tags"]}
 
 
+# The codec tags each version assigned (docs/format.md, "Versions and compatibility"), spelled out.
+VALUE_TAGS_ADDED = {2: set(range(1, 10)), 3: set(), 4: {10, 11}}
+TIMESTAMP_TAGS_ADDED = {2: {1, 2, 3}, 3: set(), 4: {4}}
+
+
+def tags_of_version(added, version):
+    return set().union(*(tags for since, tags in added.items() if since <= version))
+
+
+def test_the_tags_each_version_added_are_the_registry():
+    assert tags_of_version(VALUE_TAGS_ADDED, FORMAT_VERSION) == set(VALUE_CODECS)
+    assert tags_of_version(TIMESTAMP_TAGS_ADDED, FORMAT_VERSION) == set(TIMESTAMP_CODECS)
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_the_golden_files_together_use_every_codec_tag_and_stage(version):
     tags = set().union(*(block_tags(GOLDEN / name) for name, f in FILES.items() if f["version"] == version))
     timestamp_tags = {t for t, _ in tags}
     value_tags = {v for _, v in tags}
-    assert {t & CODEC_MASK for t in timestamp_tags} == {t for t in TIMESTAMP_CODECS if TIMESTAMP_TAG_SINCE.get(t, 2) <= version}
-    assert {v & CODEC_MASK for v in value_tags} == set(VALUE_CODECS)
+    assert {t & CODEC_MASK for t in timestamp_tags} == tags_of_version(TIMESTAMP_TAGS_ADDED, version)
+    assert {v & CODEC_MASK for v in value_tags} == tags_of_version(VALUE_TAGS_ADDED, version)
     assert {t & STAGE_MASK for t in timestamp_tags} == {0, *STAGES}
     assert {v & STAGE_MASK for v in value_tags} == {0, *STAGES}
 
@@ -252,7 +265,7 @@ def test_golden_file_index_and_blocks_read_by_hand(name):
     data = (GOLDEN / name).read_bytes()
     _, block_points, blocks, _ = sections(data)
     series = read_index_by_hand(data)
-    expected = expected_series()
+    expected = expected_series(FILES[name]["version"])
     assert [(n, tuple(sorted(labels.items()))) for n, labels, *_ in series] == sorted(expected)
     next_offset = 0
     for name_, labels, points, low, high, entries in series:
@@ -273,25 +286,21 @@ def dataset_series():
                    np.array([int(v, 16) for v in s["values"]], dtype=np.uint64).view(np.float64)) for s in DATASET]
 
 
-# Files of older versions written with codec choice on hold the blocks of the encoder of their day,
-# which has learnt new codecs since: only their Gorilla files are written again alike.
-DETERMINISTIC = sorted(n for n, f in FILES.items()
-                       if f["deterministic"] and (f["version"] == FORMAT_VERSION or not f["choose_codecs"]))
+# Files of older versions were written by the encoder of their day, whose choices may differ.
+DETERMINISTIC = sorted(n for n, f in FILES.items() if f["deterministic"] and f["version"] == FORMAT_VERSION)
 
 
 @pytest.mark.parametrize("name", DETERMINISTIC)
 def test_writing_the_dataset_again_gives_the_same_blocks_and_index(name, tmp_path):
-    """Current-version files again byte for byte (but the deflated index, which depends on the zlib
-    build); older Gorilla files: a batch write today has their very blocks, in their order, and
-    their index."""
+    """The current version's files again byte for byte (but the deflated index, which depends on
+    the zlib build)."""
     options = FILES[name]
     path = tmp_path / name
     write_file(path, dataset_series(), MANIFEST["block_points"], options["choose_codecs"], options["exhaustive"])
     golden, fresh = (GOLDEN / name).read_bytes(), path.read_bytes()
     assert sections(fresh)[1:3] == sections(golden)[1:3]
     assert read_index_by_hand(fresh) == read_index_by_hand(golden)
-    if options["version"] == FORMAT_VERSION:
-        assert fresh[:16] == golden[:16] and inflated_index(fresh) == inflated_index(golden)
+    assert fresh[:16] == golden[:16] and inflated_index(fresh) == inflated_index(golden)
 
 
 def test_the_worked_block_of_the_metrics_file_docstring():

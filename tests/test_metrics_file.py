@@ -24,7 +24,7 @@ from tests.test_dataset import datasets
 def test_header_and_footer_frame_the_blocks_and_the_index(small_file):
     path, _ = small_file
     data = path.read_bytes()
-    assert HEADER.unpack_from(data) == (b"METRICS!", FORMAT_VERSION, 100, 0)
+    assert HEADER.unpack_from(data) == (b"METRICS!", 4, 100, 0)
     index_offset, index_length, crc, magic = FOOTER.unpack_from(data, len(data) - FOOTER.size)
     assert magic == b"METRICS!" and index_offset + index_length + FOOTER.size == len(data)
     assert crc == zlib.crc32(data[:HEADER.size] + data[index_offset:index_offset + index_length])

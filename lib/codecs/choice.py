@@ -26,12 +26,14 @@ spanning 2**62 or more). With `exhaustive`, the units codec in byte planes and G
 import numpy as np
 
 from lib.codecs.byte_planes import DEFLATE, LZMA1
-from lib.codecs.decimal_digits import SAMPLE_SIZE, read_decimal_head
+from lib.codecs.decimal_digits import SAMPLE_SIZE, decimal_ints, read_decimal_head
 from lib.codecs.dictionary import DICTIONARY_MAX_SHARE
 from lib.codecs.gorilla import encode_timestamps, encode_values
 from lib.codecs.limits import MAX_COUNT, max_stream_bytes
+from lib.codecs.multiple_bins import FLOAT32_SHARE, near_float32_share
 from lib.codecs.registry import (
-    CONSTANT, DECIMAL, DECIMAL_BINS, DECIMAL_PLANES, DICTIONARY, GORILLA, ORDERED, ORDERED_BINS, RUNS,
+    CONSTANT, DECIMAL, DECIMAL_BINS, DECIMAL_PLANES, DICTIONARY, FLOAT32_BINS, GORILLA, MULTIPLE_BINS, ORDERED,
+    ORDERED_BINS, RUNS,
     TIMESTAMP_BINS, TIMESTAMP_GORILLA, TIMESTAMP_UNITS, TIMESTAMP_CODECS, VALUE_CODECS,
 )
 from lib.codecs.stages import LZMA, STAGES, ZLIB
@@ -41,7 +43,7 @@ from lib.codecs.timestamp_units import (
 from lib.codecs.transforms import bit_patterns
 
 # The codecs the default (fast) choice tries: each costs one pass of numpy work, no compressor.
-FAST_CODECS = (CONSTANT, RUNS, DECIMAL_BINS, DICTIONARY, ORDERED_BINS)
+FAST_CODECS = (CONSTANT, RUNS, DECIMAL_BINS, DICTIONARY, MULTIPLE_BINS, FLOAT32_BINS, ORDERED_BINS)
 # These two compress inside their own layout (only the planes that pay), with the compressors the
 # exhaustive setting allows; no stage is applied over them again.
 PLANE_CODECS = (ORDERED, DECIMAL_PLANES)
@@ -109,11 +111,12 @@ def value_candidates(values, exhaustive=False):
 
 
 def fast_value_candidates(values, dictionary=True):
-    """(tag, blob) of the fast codecs. ORDERED_BINS is skipped when every value is a decimal: then
-    the decimal integers are what the values are, and their float bits are noise."""
+    """(tag, blob) of the fast codecs that `worth_trying` lets through, in FAST_CODECS order; the
+    constant codec, when it applies, ends the search."""
     candidates = []
+    float32_like = values.size > 0 and near_float32_share(values[:: -(-values.size // SAMPLE_SIZE)]) >= FLOAT32_SHARE
     for tag in FAST_CODECS:
-        if not worth_trying(tag, values, candidates, dictionary):
+        if not worth_trying(tag, values, candidates, dictionary, float32_like):
             continue
         blob = VALUE_CODECS[tag].encode(values)
         if blob is None:
@@ -124,14 +127,19 @@ def fast_value_candidates(values, dictionary=True):
     return candidates or [(GORILLA, encode_values(values))]  # an empty block
 
 
-def worth_trying(tag, values, candidates, dictionary=True):
+def worth_trying(tag, values, candidates, dictionary=True, float32_like=False):
     """Whether a fast codec could beat the candidates so far, judged without encoding.
 
-    DICTIONARY: when a sample has few distinct values and its order-0 entropy, the most a rank
-    stream could need, undercuts the best so far. ORDERED_BINS: when the decimal codec could not
-    do better than 32 bits a value (full-precision floats that are not near decimals).
+    DECIMAL_BINS: unless the values look like widened float32s (most within a few float64 steps
+    of a float32) and few of them are short decimals. DICTIONARY: when a sample has few distinct
+    values and its order-0 entropy, the most a rank stream could need, undercuts the best so
+    far. MULTIPLE_BINS: unless decimal-bins stored the block exactly. FLOAT32_BINS: when
+    the values look like widened float32s. ORDERED_BINS: when they do not, and neither the decimal
+    nor the multiple codec came under 32 bits a value (full-precision floats near nothing).
     """
     best = min((len(blob) for _, blob in candidates), default=np.inf)
+    if tag == DECIMAL_BINS:
+        return not float32_like or short_decimal_share(values) >= SHORT_DECIMAL_SHARE
     if tag == DICTIONARY:
         if not dictionary or values.size < 2 * DICTIONARY_MAX_SHARE:
             return False
@@ -142,11 +150,36 @@ def worth_trying(tag, values, candidates, dictionary=True):
         share = counts / sample.size
         rank_bits = float(-(share * np.log2(share)).sum()) * values.size
         return rank_bits / 8 < best
+    if tag == MULTIPLE_BINS:
+        return not clean_decimals(candidates, values.size)
+    if tag == FLOAT32_BINS:
+        return float32_like
     if tag == ORDERED_BINS:
+        if float32_like or best <= 4 * values.size:
+            return False
         decimal = dict(candidates).get(DECIMAL_BINS)
-        return decimal is None or (len(decimal) > 4 * values.size
-                                   and read_decimal_head(decimal, values.size, 'decimal-bins', True).exceptions)
+        return decimal is None or read_decimal_head(decimal, values.size, 'decimal-bins', True).exceptions
     return True
+
+
+SHORT_DECIMAL_EXPONENT, SHORT_DECIMAL_SHARE = 6, 0.5
+
+
+def short_decimal_share(values):
+    """The share of a sample that is a decimal of at most SHORT_DECIMAL_EXPONENT digits after the point."""
+    _, fits = decimal_ints(values[:: -(-values.size // SAMPLE_SIZE)], SHORT_DECIMAL_EXPONENT)
+    return float(fits.mean())
+
+
+def clean_decimals(candidates, count):
+    """Whether decimal-bins stored the block exactly (no adjustments, no exceptions) with at most
+    SHORT_DECIMAL_EXPONENT digits after the point: then the values are the decimals a person or a
+    printf wrote, and no other step describes them better. (At 17 digits every float is a decimal.)"""
+    decimal = dict(candidates).get(DECIMAL_BINS)
+    if decimal is None:
+        return False
+    head = read_decimal_head(decimal, count, "decimal-bins", True)
+    return not head.adjusted and not head.exceptions and head.exponent <= SHORT_DECIMAL_EXPONENT
 
 
 def smallest_without_dictionary(values):

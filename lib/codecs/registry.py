@@ -28,8 +28,10 @@ from lib.codecs.decimal_bins import (
 )
 from lib.codecs.decimal_planes import decode_decimal_planes, encode_decimal_planes
 from lib.codecs.dictionary import decode_dictionary, encode_dictionary
+from lib.codecs.float32_bins import decode_float32_bins, encode_float32_bins, float32_bins_decoder
 from lib.codecs.gorilla import decode_timestamps, decode_values, encode_timestamps, encode_values
 from lib.codecs.limits import check_count, max_stream_bytes
+from lib.codecs.multiple_bins import decode_multiple_bins, encode_multiple_bins, multiple_bins_decoder
 from lib.codecs.ordered import decode_ordered, decode_ordered_bins, encode_ordered, encode_ordered_bins
 from lib.codecs.runs import decode_runs, encode_runs
 from lib.codecs.shared_timestamps import decode_shared, encode_shared
@@ -44,7 +46,7 @@ Codec = namedtuple("Codec", "tag name gloss encode decode")
 CODEC_MASK, STAGE_MASK = 0x0F, 0xF0  # the codec in a tag's low nibble, its stage in the high one
 
 GORILLA, DECIMAL, CONSTANT, RUNS, ORDERED, DECIMAL_PLANES = 1, 2, 3, 4, 5, 6
-ORDERED_BINS, DECIMAL_BINS, DICTIONARY = 7, 8, 9
+ORDERED_BINS, DECIMAL_BINS, DICTIONARY, MULTIPLE_BINS, FLOAT32_BINS = 7, 8, 9, 10, 11
 TIMESTAMP_GORILLA, TIMESTAMP_UNITS, TIMESTAMP_BINS, TIMESTAMP_SHARED = 1, 2, 3, 4
 
 
@@ -58,7 +60,8 @@ def _decode_dictionary(blob, count):
     return decode_dictionary(blob, count, decode_dictionary_entries)
 
 
-DICTIONARY_ENTRY_CODECS = (CONSTANT, RUNS, DECIMAL_BINS, ORDERED_BINS)  # what a dictionary's values may be stored with
+# What a dictionary's values may be stored with.
+DICTIONARY_ENTRY_CODECS = (CONSTANT, RUNS, DECIMAL_BINS, ORDERED_BINS, MULTIPLE_BINS, FLOAT32_BINS)
 
 
 def decode_dictionary_entries(tag, blob, size):
@@ -84,6 +87,12 @@ VALUE_CODECS = {codec.tag: codec for codec in (
           "delta-coded, entropy-coded as bins", encode_decimal_bins, decode_decimal_bins),
     Codec(DICTIONARY, "dictionary", "the few distinct values once, then each point's value rank entropy-coded as bins",
           _encode_dictionary, _decode_dictionary),
+    Codec(MULTIPLE_BINS, "multiple-bins", "multiples of a step found in the values (k / d or k * b, maybe as float32), "
+          "plus a few float steps where the arithmetic misses, entropy-coded as bins",
+          encode_multiple_bins, decode_multiple_bins),
+    Codec(FLOAT32_BINS, "float32-bins", "float32 readings widened to float64: the float32 bits as integers that sort "
+          "like the floats, plus a few float steps where a value is not quite a float32, as bins",
+          encode_float32_bins, decode_float32_bins),
 )}
 
 TIMESTAMP_CODECS = {codec.tag: codec for codec in (
@@ -157,12 +166,16 @@ def gloss(name):
 # Many blocks at once (a whole-file read): lib/codecs/bins/batched.py drives these decoders.
 
 
+BATCHED_VALUE_DECODERS = {DECIMAL_BINS: decimal_bins_decoder, MULTIPLE_BINS: multiple_bins_decoder,
+                          FLOAT32_BINS: float32_bins_decoder}
+
+
 def batched_value_decoder(tag, blob, count):
-    """A decoder of one block's values for lib.codecs.bins.batched.drive: DECIMAL_BINS blocks have
-    their bins streams decoded with other blocks' (and finish in `finish_batched_values`); other
-    codecs decode on their own, at once."""
-    if tag == DECIMAL_BINS:
-        return decimal_bins_decoder(blob, count)
+    """A decoder of one block's values for lib.codecs.bins.batched.drive: the blocks of the codecs in
+    BATCHED_VALUE_DECODERS have their bins streams decoded with other blocks' (decimal-bins blocks
+    then finish in `finish_batched_values`); other codecs decode on their own, at once."""
+    if tag in BATCHED_VALUE_DECODERS:
+        return BATCHED_VALUE_DECODERS[tag](blob, count)
     return finished(decode_values_tagged(tag, blob, count))
 
 

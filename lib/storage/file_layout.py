@@ -6,15 +6,13 @@ to disk as it is cut and keeps only the index entries, then appends the index an
 footer saying where the index starts. A reader reads the 16-byte header and the 24-byte footer,
 then the index; the blocks tile the bytes between header and index exactly.
 
-    version 3, 4:  header (16) | blocks ... | index section | footer (24): index offset, index
-                                                              length, CRC32 of header + index section, magic
-    version 2:     header (32: index length, data offset, data length) | index section | CRC32 | blocks
+    version 3, 4:  header (16) | blocks ... | index section | footer (24): index offset, index length,
+                                                              CRC32 of header + index section, magic
+    version 2:  header (32: index length, data offset, data length) | index section | CRC32 | blocks
 
-Version 4 has version 3's layout; it adds codecs (blocks whose timestamps are an earlier block's,
-two timestamp-units modes) that a reader of version 3 would refuse. The footer ends with the magic
-again, so a file cut short (a crash before the footer, a partial copy) is refused at once; a reader
-opens files of versions 2 to 4 and refuses every other version before reading anything past the
-header. The index section is the index's inflated length (u32)
+The footer ends with the magic again, so a file cut short (a crash before the footer, a partial
+copy) is refused at once; a reader opens version 2, 3 and 4 files (4 has the layout of 3 and
+assigns new codec tags) and refuses every other version before reading anything past the header. The index section is the index's inflated length (u32)
 followed by the index deflated, in both versions. docs/format.md is the byte-for-byte reference.
 """
 import struct
@@ -27,8 +25,8 @@ from lib.plumbing.bounded_compression import deflate, inflate
 MAGIC = b"METRICS!"
 FORMAT_VERSION = 4  # what writers write
 OLDEST_READ_VERSION = 2
-FOOTER_VERSIONS = (3, 4)  # the versions with the index after the blocks and a footer
-READ_VERSIONS = (OLDEST_READ_VERSION, *FOOTER_VERSIONS)
+TRAILING_INDEX_VERSION = 3  # the first version with the index behind the blocks; later ones keep it
+READ_VERSIONS = "versions 2 to 4"
 MAX_DEFLATE_RATIO = 1032  # DEFLATE never expands data more than this (258-byte matches in 2 bits)
 
 HEADER = struct.Struct("<8sHHI")
@@ -79,17 +77,16 @@ def read_layout(read_at, file_size, path):
         raise FormatError(f"{path}: not a METRICS! file (magic bytes {magic!r})")
     if 0 < version < OLDEST_READ_VERSION:
         raise FormatError(f"{path}: written in an older format (version {version}) that this reader no longer "
-                          f"reads (it reads versions {OLDEST_READ_VERSION} to {FORMAT_VERSION}); write it again "
+                          f"reads (it reads {READ_VERSIONS}); write it again "
                           f"with `python 04_custom_binary_format.py`")
-    if version in FOOTER_VERSIONS:
-        return _read_layout_with_footer(start, version, read_at, file_size, path)
+    if TRAILING_INDEX_VERSION <= version <= FORMAT_VERSION:
+        return _read_layout_trailing_index(start, read_at, file_size, path, version)
     if version == OLDEST_READ_VERSION:
         return _read_layout_v2(start, read_at, file_size, path)
-    raise FormatError(f"{path}: format version {version} is not supported (this reader knows versions "
-                      f"{OLDEST_READ_VERSION} to {FORMAT_VERSION})")
+    raise FormatError(f"{path}: format version {version} is not supported (this reader knows {READ_VERSIONS})")
 
 
-def _read_layout_with_footer(start, version, read_at, file_size, path):
+def _read_layout_trailing_index(start, read_at, file_size, path, version):
     if file_size < HEADER.size + FOOTER.size:
         raise FormatError(f"{path}: {file_size} bytes is too short for a METRICS! file")
     header = start + read_at(len(start), HEADER.size - len(start))

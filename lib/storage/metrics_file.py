@@ -9,11 +9,11 @@ seeks straight to the blocks it needs. Each series is cut into blocks of at most
 points (Prometheus cuts chunks at 120 samples; bigger blocks compress slightly better, smaller ones
 make time-range reads cheaper; the default is 8,192), and every block decodes on its own.
 
-The file (format version 3) is a 16-byte header, the blocks back to back, the index and a footer
+The file (format version 4) is a 16-byte header, the blocks back to back, the index and a footer
 saying where the index starts (lib/storage/file_layout.py; the index's columns:
 lib/storage/index_section.py). A block is its point count, two codec tags (timestamps, values), the
 two streams and its own CRC32. This module encodes and decodes blocks and reads files of versions
-2 and 3; lib/storage/streaming_writer.py writes them. By default (`choose_codecs=True`) the encoder
+2 to 4; lib/storage/streaming_writer.py writes them. By default (`choose_codecs=True`) the encoder
 estimates from each block's statistics which fast codec (lib/codecs/) is smallest and writes only
 that one; `exhaustive=True` adds the slower candidates and general-purpose compression;
 `choose_codecs=False` stores plain Gorilla, as phase 3 does. docs/format.md is the reference for
@@ -60,7 +60,7 @@ from lib.codecs.shared_timestamps import SharedReference, encode_shared
 from lib.data.dataset import Series, series_key
 from lib.errors import FormatError
 from lib.plumbing.regular_files import open_regular_file
-from lib.storage.file_layout import CRC, FOOTER_VERSIONS, read_layout, unpack_index_section
+from lib.storage.file_layout import CRC, TRAILING_INDEX_VERSION, read_layout, unpack_index_section
 from lib.storage.index_section import check_tiling, parse_index, parse_index_v2
 
 DEFAULT_BLOCK_POINTS = 8192
@@ -256,12 +256,12 @@ class MetricsFile:
         self.version, self.block_points = self.layout.version, self.layout.block_points
         self.data_offset, self.data_length = self.layout.data_offset, self.layout.data_length
         index = unpack_index_section(section, self.path)
-        series = (parse_index if self.version in FOOTER_VERSIONS else parse_index_v2)(index, self.path)
+        series = (parse_index if self.version >= TRAILING_INDEX_VERSION else parse_index_v2)(index, self.path)
         for number, entry in enumerate(series):
             self._check_entry(entry)
             if number and not series[number - 1].key < entry.key:
                 raise FormatError(f"{self.path}: series {entry.display_name()} is out of order or repeated in the index")
-        if self.version in FOOTER_VERSIONS:
+        if self.version >= TRAILING_INDEX_VERSION:
             check_tiling(series, self.data_length, self.path)
         return series
 

@@ -7,7 +7,7 @@ lib/storage/metrics_file.py) when a series' buffer reaches `block_points`, or, w
 buffered over all series reach the memory budget, cuts the largest buffers first until half the
 budget is free again, as Prometheus' head cuts its chunks. Each block goes to a temporary file
 beside the target as it is cut; the writer keeps only its index entry. `close()` appends the index
-and the footer (format version 3: lib/storage/file_layout.py), fsyncs and renames the file into
+and the footer (format version 4: lib/storage/file_layout.py), fsyncs and renames the file into
 place; an error, a crash or Ctrl-C leaves no file at the target (the temporary file is removed).
 
 The trade-off: memory is the budget plus the index, whatever the input's size, but a series cut

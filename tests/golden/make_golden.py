@@ -26,7 +26,8 @@ from lib.codecs.byte_planes import DEFLATE, LZMA1
 from lib.codecs.registry import TIMESTAMP_CODECS, VALUE_CODECS
 from lib.codecs.stages import STAGES
 from lib.codecs.registry import (
-    CONSTANT, DECIMAL, DECIMAL_BINS, DECIMAL_PLANES, DICTIONARY, GORILLA, ORDERED, ORDERED_BINS, RUNS, TIMESTAMP_BINS, TIMESTAMP_GORILLA, TIMESTAMP_SHARED, TIMESTAMP_UNITS,
+    CONSTANT, DECIMAL, DECIMAL_BINS, DECIMAL_PLANES, DICTIONARY, FLOAT32_BINS, GORILLA, MULTIPLE_BINS, ORDERED,
+    ORDERED_BINS, RUNS, TIMESTAMP_BINS, TIMESTAMP_GORILLA, TIMESTAMP_SHARED, TIMESTAMP_UNITS,
 )
 from lib.codecs.stages import LZMA, ZLIB
 from lib.codecs.timestamp_units import CENTERED_DELTA_MODE, DELTA_MODE, DELTA_OF_DELTA_MODE, GRID, SPARSE_GRID
@@ -104,7 +105,20 @@ def dataset():
         series("one", "one-point", np.array([T0]), floats(0x7FF8000000000001)),
         series("two", "two-points", np.array([T0, T0 + SCRAPE]), np.array([-0.0, 5e-324])),
         series("empty", "no-points", np.array([], dtype=np.int64), np.array([])),
+        series("rate", "multiple-bins", grid(24), np.cumsum(7 + I * 37 % 11) / 285),
+        series("volts", "float32-bins", jittered(24), as_float32(230 + np.sin(I * 0.7) * 1.3 + I * 0.01)),
+        series("humidity", "multiple-bins-float32", grid(24), as_float32(np.round(50 + np.sin(I * 0.4) * 9, 1))),
     ])
+
+
+# Series added with a format version: the files of older versions were written without them.
+ADDED_IN_VERSION = {"rate": 4, "volts": 4, "humidity": 4}
+FIRST_VERSION = 2
+
+
+def as_float32(values):
+    """Readings kept as float32 and widened to float64, as a float32 exporter's are."""
+    return np.asarray(values, dtype=np.float32).astype(np.float64)
 
 
 # The METRICS! files: one dataset, written with each setting that reaches other tags.
@@ -159,6 +173,9 @@ STREAMS = [
     ("decimal-bins", "values", DECIMAL_BINS, "temperature", {}),
     ("decimal-bins_adjusted", "values", DECIMAL_BINS, "cpu", {}),
     ("dictionary", "values", DICTIONARY, "share", {}),
+    ("multiple-bins", "values", MULTIPLE_BINS, "rate", {}),
+    ("multiple-bins_float32", "values", MULTIPLE_BINS, "humidity", {}),
+    ("float32-bins", "values", FLOAT32_BINS, "volts", {}),
     ("decimal+zlib", "values", DECIMAL | ZLIB, "share", {}),
     ("gorilla+lzma", "values", GORILLA | LZMA, "noise", {}),
     ("gorilla", "timestamps", TIMESTAMP_GORILLA, "wide", {}),
@@ -215,7 +232,8 @@ def bits(values):
 def dataset_json(series_list):
     """Codec-independent: timestamps as ints, values as 16-hex-digit uint64 bit patterns."""
     return {"series": [{"name": s.name, "labels": s.labels, "timestamps": [int(t) for t in s.timestamps],
-                        "values": bits(s.values)} for s in series_list]}
+                        "values": bits(s.values), "since": ADDED_IN_VERSION.get(s.name, FIRST_VERSION)}
+                       for s in series_list]}
 
 
 def dump(path, document):

@@ -1,0 +1,115 @@
+"""Adjusted integers: a block as integers the decoder turns into floats, plus the float steps left.
+
+The codecs multiple-bins (tag 10) and float32-bins (tag 11) model each value as a float that the
+decoder computes from an integer k with a fixed piece of arithmetic, `decoded(k)`: k / 300 for a
+rate over five minutes, or the float32 whose bits sort as k. Most values come back exactly. The
+rest lie a few representable floats away, because an exporter printed a float32 with 16 digits,
+or extrapolated a rate, and each value keeps that distance as its ADJUSTMENT: the difference of
+the value's and the decoded float's ordered integers (lib/codecs/transforms.py, `ordered_integers`),
+modulo 2**64. Example: 5.827000141143799 is the float32 5.827 widened (5.82700014114379882...)
+and then printed with 16 digits; it lies 2 float64 steps above the widened float32, so its
+adjustment is +2 and its integer is 5.827's float32 pattern.
+
+The difference modulo 2**64 can reach any 64-bit pattern from any other, so every value is
+representable and there are no exceptions: a NaN, an infinity or a value no integer comes near
+costs one large adjustment (about 64 bits in the bins stream), a few bits more than an exception.
+Adjustments are mostly zero, so their bins stream is usually sparse and small.
+
+Layout after the codec's own header (docs/format.md, "Adjusted integers"):
+    u8 transform | ADJUSTED, varint g, varint zigzag(base), bins stream of residuals,
+    [ADJUSTED: bins stream of zigzag(adjustments)]
+The integers are divided by their common factor g, transformed and centred (lib/codecs/transforms.py)
+as the decimal codec's are. A whole-file read decodes the bins streams of many blocks together
+(`adjusted_decoder` is a generator for lib/codecs/bins/batched.py); a single block is decoded by
+running that same generator alone (`decode_alone`).
+"""
+from collections import namedtuple
+
+import numpy as np
+
+from lib.bitstream.packing import bit_lengths
+from lib.bitstream.varint import (
+    encode_varints, read_varint_list, zigzag_decode, zigzag_decode_int, zigzag_encode,
+)
+from lib.codecs.bins import encode_bins
+from lib.codecs.bins.batched import bins_stream, bins_stream_nonzero, drive
+from lib.codecs.decimal_digits import ADJUSTED, common_factor, fill_exceptions
+from lib.codecs.transforms import (
+    TRANSFORM_NAMES, floats_from_ordered, integers_from_residuals, ordered_integers, plan_for_bins,
+)
+from lib.errors import FormatError
+
+_U64 = np.uint64
+
+AdjustedParts = namedtuple("AdjustedParts", "transform factor base residuals adjustments")
+
+
+def float_steps(values, decoded):
+    """The adjustments: ordered(values) - ordered(decoded) modulo 2**64, as int64.
+    [1.0, nan] from [1.0, 0.0] -> [0, a large number]; 0.1 + 0.2 from 0.3 -> [1]."""
+    return (ordered_integers(values).view(_U64) - ordered_integers(decoded).view(_U64)).view(np.int64)
+
+
+def moved_by_steps(decoded, steps):
+    """Inverse of `float_steps`: the floats `steps` ordered integers from `decoded` (modulo 2**64)."""
+    ordered = ordered_integers(decoded).view(_U64) + steps.view(_U64)
+    return floats_from_ordered(ordered.view(np.int64))
+
+
+def adjusted_parts(values, ints, usable, decode_ints):
+    """What `adjusted_bytes` stores for `values` modelled as `decode_ints(ints)`: integers where
+    `usable` (the others take their neighbour's, so deltas stay small), divided by their common
+    factor, planned for bins; and the adjustments from each decoded float to its value."""
+    ints = fill_exceptions(ints, usable)
+    factor = common_factor(ints[usable]) if usable.any() else 1
+    adjustments = float_steps(values, decode_ints(ints.copy()))
+    transform, base, residuals = plan_for_bins(ints // factor if factor != 1 else ints)
+    return AdjustedParts(transform, factor, base, residuals, adjustments)
+
+
+ADJUSTMENT_COST_BITS = 6  # about what one non-zero adjustment costs in a sparse bins stream, beyond its bits
+
+
+def estimated_bits(parts):
+    """About the bits `adjusted_bytes(parts)` takes, from bit lengths alone (no bins plan): the
+    residuals' significant bits, and each non-zero adjustment's plus ADJUSTMENT_COST_BITS."""
+    adjustments = parts.adjustments[parts.adjustments != 0]
+    return int(bit_lengths(parts.residuals).sum() + bit_lengths(zigzag_encode(adjustments)).sum()
+               + ADJUSTMENT_COST_BITS * adjustments.size)
+
+
+def adjusted_bytes(parts):
+    adjusted = bool(parts.adjustments.any())
+    return b"".join((
+        bytes((parts.transform | (ADJUSTED if adjusted else 0),)),
+        encode_varints([parts.factor, int(zigzag_encode([parts.base])[0])]),
+        encode_bins(parts.residuals),
+        encode_bins(zigzag_encode(parts.adjustments)) if adjusted else b"",
+    ))
+
+
+def adjusted_decoder(blob, count, offset, decode_ints, what):
+    """Generator decoder (lib/codecs/bins/batched.py) of the adjusted integers at `offset`, the
+    whole rest of `blob`: returns the float64 values, each `decode_ints(k)` moved by its steps."""
+    if count == 0 or offset >= len(blob) or blob[offset] & ~ADJUSTED not in TRANSFORM_NAMES:
+        raise FormatError(f"a {what} block needs a transform and at least one value")
+    transform, adjusted = blob[offset] & ~ADJUSTED, bool(blob[offset] & ADJUSTED)
+    (factor, zigzag_base), offset = read_varint_list(blob, 2, offset + 1)
+    if factor == 0:
+        raise FormatError(f"a {what} block has a common factor of 0")
+    residuals, offset = yield from bins_stream(blob, offset, count)
+    ints = integers_from_residuals(residuals, zigzag_decode_int(zigzag_base), transform)
+    if factor != 1:
+        ints.view(_U64)[:] *= _U64(factor)  # modulo 2**64, the inverse of the encoder's division
+    values = decode_ints(ints)
+    if adjusted:
+        positions, steps, offset = yield from bins_stream_nonzero(blob, offset, count)
+        values[positions] = moved_by_steps(values[positions], zigzag_decode(steps))
+    if offset != len(blob):
+        raise FormatError(f"{len(blob) - offset} bytes of junk after a {what} block")
+    return values
+
+
+def decode_alone(decoder):
+    """Run one generator decoder by itself: the result of a single block."""
+    return drive([decoder])[0]

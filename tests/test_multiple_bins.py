@@ -1,0 +1,265 @@
+"""multiple-bins (tag 10), float32-bins (tag 11), their shared adjusted integers and the step finder:
+hand-worked vectors, round trips of any bit pattern, the step found on exporters' arithmetic,
+and damaged streams refused."""
+import struct
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lib.bitstream.varint import encode_varints
+from lib.codecs.adjusted import adjusted_bytes, adjusted_parts, float_steps, moved_by_steps
+from lib.codecs.bins import encode_bins
+from lib.codecs.choice import encode_values_best
+from lib.codecs.float32_bins import (
+    decode_float32_bins, encode_float32_bins, floats_from_ordered_float32, ordered_float32,
+)
+from lib.codecs.multiple_bins import (
+    DIVIDE, FLOAT32, MULTIPLY, Arithmetic, choose_arithmetic, decode_multiple_bins, encode_multiple_bins,
+    parts_with,
+)
+from lib.codecs.registry import FLOAT32_BINS, MULTIPLE_BINS, decode_values_tagged, tag_name
+from lib.codecs.steps import approximate_gcds, common_step, decimal_divisor, snapped_steps
+from lib.data.dataset import Series
+from lib.errors import FormatError
+from lib.storage.metrics_file import read_file
+from lib.storage.streaming_writer import write_file
+
+
+def patterns(values):
+    return np.asarray(values, dtype=np.float64).view(np.uint64)
+
+
+def same_bits(a, b):
+    return a.shape == b.shape and (patterns(a) == patterns(b)).all()
+
+
+def encode_with(values, arithmetic):
+    """A multiple-bins block written with a given arithmetic, as encode_multiple_bins writes its choice."""
+    values = np.asarray(values, dtype=np.float64)
+    return arithmetic.header() + adjusted_bytes(parts_with(values, arithmetic))
+
+
+# Adjustments: steps between floats, modulo 2**64 ---------------------------------------------------
+
+
+def test_float_steps_count_representable_floats_between():
+    assert float_steps([0.1 + 0.2], [0.3]).tolist() == [1]  # 0.30000000000000004 is the next float
+    assert float_steps([0.0], [-0.0]).tolist() == [1]
+    assert float_steps([5e-324], [0.0]).tolist() == [1]  # the smallest subnormal
+    assert float_steps([1.0], [np.nextafter(1.0, 2.0)]).tolist() == [-1]
+
+
+@given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=20),
+       st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=20))
+def test_any_pattern_is_reached_from_any_other(targets, starts):
+    size = min(len(targets), len(starts))
+    target = np.array(targets[:size], dtype=np.uint64).view(np.float64)
+    start = np.array(starts[:size], dtype=np.uint64).view(np.float64)
+    assert same_bits(moved_by_steps(start.copy(), float_steps(target, start)), target)
+
+
+# Float32 bins --------------------------------------------------------------------------------------
+
+
+def test_ordered_float32_of_hand_worked_values():
+    # 1.5f is 0x3FC00000: positive, so the sign bit is set; -1.5f is 0xBFC00000, inverted.
+    assert ordered_float32([1.5, -1.5, 0.0, -0.0]).tolist() == [0xBFC00000, 0x403FFFFF, 0x80000000, 0x7FFFFFFF]
+
+
+def test_ordered_float32_sorts_like_the_floats_and_inverts():
+    values = np.array([-np.inf, -3.5, -1e-40, -0.0, 0.0, 1e-45, 1.0, 3.4e38, np.inf])
+    ordered = ordered_float32(values)
+    assert (np.diff(ordered) > 0).all()
+    assert same_bits(floats_from_ordered_float32(ordered), values.astype(np.float32).astype(np.float64))
+
+
+def test_float32_readings_cost_their_float32_steps_not_64_bits():
+    volts = (230 + np.cumsum(np.random.default_rng(0).integers(-3, 4, 2000)) * 0.1).astype(np.float32)
+    values = volts.astype(np.float64)
+    blob = encode_float32_bins(values)
+    assert same_bits(decode_float32_bins(blob, values.size), values)
+    assert len(blob) < 2 * values.size  # steps of about 6,554 float32 ULPs: under 16 bits each
+
+
+def test_a_float32_printed_with_16_digits_comes_back_exactly():
+    printed = np.array([float(f"{float(np.float32(x)):.16g}") for x in np.linspace(0, 50, 500)])
+    assert not same_bits(printed, printed.astype(np.float32).astype(np.float64))  # some are not float32
+    blob = encode_float32_bins(printed)
+    assert same_bits(decode_float32_bins(blob, printed.size), printed)
+
+
+# Multiple bins -----------------------------------------------------------------------------------------
+
+
+def test_rates_over_285_seconds_by_hand():
+    values = np.array([1, 2, 2]) / 285
+    blob = encode_with(values, Arithmetic(divisor=285))
+    assert blob[:3] == bytes([DIVIDE]) + bytes([0x9D, 0x02])  # 285 = 0b10_0011101 as a varint
+    assert blob[3] == 0  # plain transform, no adjustments: k / 285 gives every value back
+    assert same_bits(decode_multiple_bins(blob, 3), values)
+
+
+def test_a_hand_built_stream_decodes_to_its_arithmetic():
+    # MULTIPLY by 0.25 as float32, k = 4, 5, 7 stored plain around base 5 (zigzag residuals 1, 0, 4),
+    # and the third value moved one float64 step up.
+    residuals = encode_bins(np.array([1, 0, 4], dtype=np.uint64))
+    adjustments = encode_bins(np.array([0, 0, 2], dtype=np.uint64))  # zigzag(+1) = 2
+    blob = (bytes([MULTIPLY | FLOAT32]) + struct.pack("<d", 0.25) + bytes([0x80]) + encode_varints([1, 10])
+            + residuals + adjustments)
+    assert same_bits(decode_multiple_bins(blob, 3), np.array([1.0, 1.25, np.nextafter(1.75, 2.0)]))
+
+
+@pytest.mark.parametrize("arithmetic", [Arithmetic(divisor=3), Arithmetic(divisor=2**53), Arithmetic(factor=0.3),
+                                        Arithmetic(factor=-1e300), Arithmetic(divisor=10, float32=True),
+                                        Arithmetic(factor=2.0**-10, float32=True)])
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=40))
+def test_any_bit_patterns_round_trip_with_any_arithmetic(arithmetic, bits):
+    values = np.array(bits, dtype=np.uint64).view(np.float64)
+    assert same_bits(decode_multiple_bins(encode_with(values, arithmetic), values.size), values)
+
+
+CODECS = ((encode_multiple_bins, decode_multiple_bins), (encode_float32_bins, decode_float32_bins))
+SPECIALS = [0.0, -0.0, np.inf, -np.inf, 5e-324, 1.7976931348623157e308]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 10**6), st.lists(st.integers(-10**9, 10**9), min_size=0, max_size=60),
+       st.sampled_from(["divide", "multiply", "float32"]), st.lists(st.sampled_from(SPECIALS + [np.nan]), max_size=3))
+def test_exporters_multiples_round_trip_through_the_choice(step, ks, how, extra):
+    ks = np.array(ks, dtype=np.float64)
+    values = {"divide": ks / step, "multiply": ks * (1 / step),
+              "float32": (ks / step).astype(np.float32).astype(np.float64)}[how]
+    values = np.concatenate([values, np.array(extra, dtype=np.float64)])
+    for encode, decode in CODECS:
+        blob = encode(values)
+        if blob is not None:
+            assert same_bits(decode(blob, values.size), values)
+    tag, blob = encode_values_best(values)
+    assert same_bits(decode_values_tagged(tag, blob, values.size), values)
+
+
+def test_edge_counts_and_constant_and_extreme_blocks():
+    for values in ([], [1 / 3], [1 / 3, 2 / 3], [0.1] * 50, [np.nan] * 5, [-0.0, 0.0] * 3, [9.2e18, -9.2e18, 1e300]):
+        values = np.array(values, dtype=np.float64)
+        for encode, decode in CODECS:
+            blob = encode(values)
+            if values.size == 0:
+                assert blob is None
+            elif blob is not None:
+                assert same_bits(decode(blob, values.size), values)
+
+
+# The step finder ------------------------------------------------------------------------------------
+
+
+def test_euclid_on_floats_finds_their_common_step():
+    gcds = approximate_gcds(np.array([0.9, 7 / 285, 1.0]), np.array([0.6, 3 / 285, 1e-300]))
+    assert gcds[0] == pytest.approx(0.3, rel=1e-9) and gcds[1] == pytest.approx(1 / 285, rel=1e-9)
+    assert np.isnan(gcds[2])  # no step worth having between 1 and 1e-300
+
+
+def test_a_rate_over_285_seconds_is_found_and_snapped_to_its_divisor():
+    increases = np.cumsum(np.random.default_rng(1).integers(0, 40, 1024))
+    step = common_step(increases / 285)
+    assert step == pytest.approx(1 / 285, rel=1e-6)
+    assert (285, None) in snapped_steps(step)
+    values = increases / 285
+    chosen = choose_arithmetic(values)
+    assert chosen.divisor == 285 and not chosen.float32
+
+
+def test_binary_fractions_snap_to_an_exact_power_of_two():
+    assert (None, 2.0**-10) in snapped_steps(2.0**-10 * (1 + 1e-9))
+
+
+def test_float32_tenths_are_found_as_a_decimal_of_float32s():
+    tenths = np.round(np.random.default_rng(2).normal(20, 5, 1000), 1).astype(np.float32).astype(np.float64)
+    assert decimal_divisor(tenths) == 10
+    chosen = choose_arithmetic(tenths)
+    assert chosen.float32
+    blob = encode_multiple_bins(tenths)
+    assert same_bits(decode_multiple_bins(blob, tenths.size), tenths)
+    assert len(blob) < 2 * tenths.size
+
+
+def test_noise_has_no_step():
+    assert common_step(np.random.default_rng(3).random(1024)) is None
+
+
+# The choice picks them where they pay -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make,tag", [
+    (lambda rng: (50 + np.cumsum(rng.normal(0, 0.3, 4000))).astype(np.float32).astype(np.float64), FLOAT32_BINS),
+    (lambda rng: np.cumsum(rng.integers(0, 50, 4000)) / 285, MULTIPLE_BINS),
+    (lambda rng: np.round(rng.normal(20, 5, 4000), 1).astype(np.float32).astype(np.float64), MULTIPLE_BINS),
+])
+def test_the_choice_picks_the_new_codecs_for_their_data(make, tag):
+    values = make(np.random.default_rng(4))
+    chosen, blob = encode_values_best(values)
+    assert tag_name(chosen) == tag_name(tag)
+    assert same_bits(decode_values_tagged(chosen, blob, values.size), values)
+
+
+def test_short_decimals_stay_with_decimal_bins():
+    values = np.round(np.random.default_rng(5).normal(100, 10, 2000), 2)
+    assert tag_name(encode_values_best(values)[0]) == "decimal-bins"
+
+
+# Damaged streams ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("header,message", [
+    (bytes([0x02]), "arithmetic byte 02"), (bytes([0x40]), "arithmetic byte 40"),
+    (bytes([DIVIDE]) + encode_varints([0]), "divisor 0"), (bytes([DIVIDE]) + encode_varints([2**53 + 1]), "divisor"),
+    (bytes([MULTIPLY]) + struct.pack("<d", float("nan")), "factor nan"),
+    (bytes([MULTIPLY]) + struct.pack("<d", 0.0), "factor 0.0"), (bytes([MULTIPLY, 0, 0]), "truncated"),
+])
+def test_bad_arithmetic_is_refused_by_name(header, message):
+    body = adjusted_bytes(adjusted_parts(np.ones(3), np.ones(3, dtype=np.int64), np.ones(3, dtype=bool),
+                                         lambda ints: ints.astype(np.float64)))
+    with pytest.raises(FormatError, match=message):
+        decode_multiple_bins(header + body, 3)
+
+
+def test_every_truncation_and_byte_flip_is_refused_or_decodes_to_count_values():
+    rng = np.random.default_rng(6)
+    values = np.concatenate([np.cumsum(rng.integers(0, 9, 60)) / 285, [np.nan, np.inf]])
+    for decode, blob in ((decode_multiple_bins, encode_multiple_bins(values)),
+                         (decode_float32_bins, encode_float32_bins(values))):
+        for length in range(len(blob)):
+            with pytest.raises(FormatError):
+                decode(blob[:length], values.size)
+        with pytest.raises(FormatError):
+            decode(blob + b"\x00", values.size)
+        for position in range(len(blob)):
+            for mask in (0x01, 0x80, 0xFF):
+                damaged = bytearray(blob)
+                damaged[position] ^= mask
+                try:
+                    assert decode(bytes(damaged), values.size).shape == values.shape
+                except FormatError:
+                    pass
+
+
+def test_a_file_of_float32_and_rate_series_reads_back_exactly_and_damage_is_caught(tmp_path):
+    rng = np.random.default_rng(7)
+    timestamps = 1_700_000_000_000 + 15_000 * np.arange(3000, dtype=np.int64)
+    series = [Series("volts", {"phase": "a"}, timestamps,
+                     (230 + np.cumsum(rng.normal(0, 0.2, 3000))).astype(np.float32).astype(np.float64)),
+              Series("rate", {}, timestamps, np.cumsum(rng.integers(0, 30, 3000)) / 285)]
+    path = tmp_path / "m.bin"
+    write_file(path, series, block_points=1000)
+    restored = read_file(path)
+    for original, back in zip(sorted(series, key=lambda s: s.name), sorted(restored, key=lambda s: s.name)):
+        assert same_bits(original.values, back.values)
+    data = path.read_bytes()
+    for position in range(16, len(data) - 24, 97):
+        damaged = bytearray(data)
+        damaged[position] ^= 0x10
+        path.write_bytes(bytes(damaged))
+        with pytest.raises(FormatError):
+            read_file(path)
