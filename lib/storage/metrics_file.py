@@ -7,7 +7,10 @@ wrong numbers. So the file keeps an index beside the data: per series its name, 
 offset, point count and time range of each of its blocks. A reader reads the small index, then
 seeks straight to the blocks it needs. Each series is cut into blocks of at most `block_points`
 points (Prometheus cuts chunks at 120 samples; bigger blocks compress slightly better, smaller ones
-make time-range reads cheaper; the default is 8,192), and every block decodes on its own.
+make time-range reads cheaper; the default is 8,192), and every block decodes on its own, but for
+one kind: series scraped together share their timestamps, and a block may name an earlier block
+of the file whose timestamps are its own (lib/codecs/shared_timestamps.py); the reader then reads
+that block too, and refuses a reference the format forbids.
 
 The file (format version 4) is a 16-byte header, the blocks back to back, the index and a footer
 saying where the index starts (lib/storage/file_layout.py; the index's columns:
