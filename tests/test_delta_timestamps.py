@@ -7,7 +7,7 @@ from hypothesis.extra import numpy as hnp
 
 from lib.codecs.bins import BINS, decode_bins
 from lib.codecs.bins.batched import drive
-from lib.codecs.choice import encode_timestamps_best, fast_timestamp_candidates
+from lib.codecs.choice import SHORTEST_FAST_TIMESTAMP_STREAM, encode_timestamps_best, fast_timestamp_candidates
 from lib.codecs.registry import (
     TIMESTAMP_BINS, TIMESTAMP_UNITS, batched_timestamp_decoder, decode_timestamps_tagged, finish_batched_timestamps,
 )
@@ -79,9 +79,11 @@ def test_many_delta_blocks_decode_together_as_each_alone(timestamp_blocks, modes
 
 @settings(max_examples=100, deadline=None)
 @given(hnp.arrays(np.int64, st.integers(0, 60), elements=st.integers(INT64.min, INT64.max) | st.integers(-5, 5)))
-def test_the_fast_choice_round_trips_any_int64(timestamps):
+def test_the_fast_choice_round_trips_any_int64_and_writes_no_stream_shorter_than_it_says(timestamps):
     tag, blob = encode_timestamps_best(timestamps)
     assert decode_timestamps_tagged(tag, blob, timestamps.size).tolist() == timestamps.tolist()
+    if timestamps.size:  # a reference shorter than this is written without encoding the block
+        assert min(len(b) for _, b in fast_timestamp_candidates(timestamps)) >= SHORTEST_FAST_TIMESTAMP_STREAM
 
 
 def test_events_at_random_moments_take_the_delta_mode():

@@ -21,7 +21,8 @@ Timestamps are chosen the same way: by default the timestamp-units codec (lib/co
 with bins streams, on its grid of the usual interval; when the grid does poorly (events at random
 moments, drifting scrapes, jitter in us or ns) the delta, centered-delta and delta-of-delta modes
 are encoded too and the smallest kept; Gorilla where the units codec does not apply (blocks
-spanning 2**62 or more). With `exhaustive`, the units codec in byte planes and Gorilla through the stages take part too.
+spanning 2**62 or more). With `exhaustive`, the units codec in byte planes and Gorilla through the
+stages take part too.
 """
 import numpy as np
 
@@ -243,7 +244,8 @@ def timestamp_candidates(timestamps, exhaustive=False):
     compressors = plane_compressors(exhaustive_stages(exhaustive))
     candidates = [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
     if timestamps.size and compressors:
-        for mode in (SPARSE_GRID, DELTA_OF_DELTA_MODE, DELTA_MODE, CENTERED_DELTA_MODE):  # GRID rarely beats SPARSE_GRID
+        # GRID rarely beats SPARSE_GRID
+        for mode in (SPARSE_GRID, DELTA_OF_DELTA_MODE, DELTA_MODE, CENTERED_DELTA_MODE):
             blob = encode_timestamp_units(timestamps, mode, compressors)
             if blob is not None:
                 candidates.append((TIMESTAMP_UNITS, blob))

@@ -12,8 +12,8 @@ report need: its tag, its name, a one-line gloss, its encoder and its decoder. D
 bytes and the count from the caller and raise `FormatError` on unknown tags, damaged streams and
 decompressed sizes beyond what `count` values could ever need. One decoder returns no timestamps:
 TIMESTAMP_SHARED's stream names an earlier block of the file, and decodes to a SharedReference that
-the file reader resolves (lib/codecs/shared_timestamps.py); its encoder takes that block's number. Which codec writes a block is
-chosen elsewhere (lib/codecs/choice.py).
+the file reader resolves (lib/codecs/shared_timestamps.py); its encoder takes that block's number.
+Which codec writes a block is chosen elsewhere (lib/codecs/choice.py).
 """
 from collections import namedtuple
 

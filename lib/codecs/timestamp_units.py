@@ -13,8 +13,8 @@ none, and a delta-of-delta costs a sign bit and twice the spread. Example: [1000
 1060] in units of 1: deltas [15, 16, 29], smallest 15, stream [0, 1, 14]. The bins coder's bins
 are finest near zero, so when a few deltas lie far below the rest (a slow scrape, then a quick
 one) the CENTERED_DELTA_MODE stores zigzag(delta - median) instead: [15, 16, 29] -> median 16,
-stream zz([-1, 0, 13]) = [1, 0, 26]. The streams go out
-through a StreamCoder (lib/codecs/stream_coder.py): byte planes or bins. Layout: docs/format.md.
+stream zz([-1, 0, 13]) = [1, 0, 26]. The streams go out through a StreamCoder
+(lib/codecs/stream_coder.py): byte planes or bins. Layout: docs/format.md.
 """
 from collections import namedtuple
 
@@ -33,8 +33,8 @@ from lib.errors import FormatError
 _U64 = np.uint64
 
 GRID, DELTA_OF_DELTA_MODE, SPARSE_GRID, DELTA_MODE, CENTERED_DELTA_MODE = 0, 1, 2, 3, 4
-MODE_NAMES = {GRID: "grid", DELTA_OF_DELTA_MODE: "delta-of-delta", SPARSE_GRID: "sparse grid", DELTA_MODE: "delta",
-              CENTERED_DELTA_MODE: "centered delta"}
+MODE_NAMES = {GRID: "grid", DELTA_OF_DELTA_MODE: "delta-of-delta", SPARSE_GRID: "sparse grid",
+              DELTA_MODE: "delta", CENTERED_DELTA_MODE: "centered delta"}
 DELTA_MODES = (DELTA_MODE, CENTERED_DELTA_MODE)
 MAX_SPAN = 1 << 62  # blocks whose timestamps span more are left to Gorilla
 
@@ -248,13 +248,14 @@ def finish_deltas(blocks):
 
 
 def _deltas_together(blocks):
+    """`finish_deltas` of one group of blocks."""
     counts = np.array([b.count for b in blocks], dtype=np.int64)
     firsts = np.cumsum(counts) - counts
     increments = np.empty(int(counts.sum()), dtype=np.int64)
     later = np.ones(increments.size, dtype=bool)
     later[firsts] = False
-    increments[later] = np.concatenate([unzigzag_in_place(b.deltas) if b.mode == CENTERED_DELTA_MODE else b.deltas
-                                        for b in blocks]).view(np.int64)
+    deltas = [unzigzag_in_place(b.deltas) if b.mode == CENTERED_DELTA_MODE else b.deltas for b in blocks]
+    increments[later] = np.concatenate(deltas).view(np.int64)
     increments += np.repeat(np.array([to_signed64(b.base) for b in blocks], dtype=np.int64), counts)
     increments *= np.repeat(np.array([to_signed64(b.unit) for b in blocks], dtype=np.int64), counts)
     increments[firsts] = [to_signed64(b.t0) for b in blocks]

@@ -54,7 +54,9 @@ import numpy as np
 
 from lib.codecs.bins.batched import drive
 from lib.codecs.gorilla import encode_timestamps, encode_values
-from lib.codecs.choice import SHORTEST_FAST_TIMESTAMP_STREAM, encode_timestamps_best, encode_values_best, smallest
+from lib.codecs.choice import (
+    SHORTEST_FAST_TIMESTAMP_STREAM, encode_timestamps_best, encode_values_best, smallest,
+)
 from lib.codecs.registry import (
     batched_timestamp_decoder, batched_value_decoder, decode_timestamps_tagged, decode_values_tagged, finish_batched_timestamps, finish_batched_values, tag_name, timestamp_tag_name,
 )
@@ -354,7 +356,8 @@ class MetricsFile:
         (the results for `blocks`, whose index entries are `places`), decoding a referenced block
         that is not among them; FormatError for a reference the format forbids."""
         batch = {place.offset: n for n, place in enumerate(places)}
-        references = {n: timestamps for n, (timestamps, _) in enumerate(decoded) if isinstance(timestamps, SharedReference)}
+        references = {n: timestamps for n, (timestamps, _) in enumerate(decoded)
+                      if isinstance(timestamps, SharedReference)}
         for n, reference in references.items():
             target_where, target = self._shared_target(places[n], blocks[n][1], reference)
             if target.offset in batch:
