@@ -156,9 +156,34 @@ def test_edge_counts_and_constant_and_extreme_blocks():
 
 
 def test_euclid_on_floats_finds_their_common_step():
-    gcds = approximate_gcds(np.array([0.9, 7 / 285, 1.0]), np.array([0.6, 3 / 285, 1e-300]))
+    larger, smaller = np.array([0.9, 7 / 285, 1.0]), np.array([0.6, 3 / 285, 1e-300])
+    gcds = approximate_gcds(larger, smaller, 2.0**-52 * larger, 2.0**-52 * smaller, 2.0**-52)
     assert gcds[0] == pytest.approx(0.3, rel=1e-9) and gcds[1] == pytest.approx(1 / 285, rel=1e-9)
     assert np.isnan(gcds[2])  # no step worth having between 1 and 1e-300
+
+
+def test_float32_rounding_errors_are_allowed_for_float32_values():
+    # Multiples of 0.05 computed in float32 are off by up to 4e-6 at 100: with float64's tolerance
+    # Euclid finds only float32's own spacing there (2**-17); with float32's, the step.
+    ks = np.clip(2000 + np.cumsum(np.random.default_rng(8).integers(-5, 6, 1024)), 0, 4095)
+    values = (ks.astype(np.float32) * np.float32(0.05)).astype(np.float64)
+    assert common_step(values, 64) < 1e-4
+    assert common_step(values, 32) == pytest.approx(0.05, rel=1e-7)
+
+
+@pytest.mark.parametrize("make,expected", [
+    (lambda k: k.astype(np.float32) * np.float32(0.05), Arithmetic(factor=float(np.float32(0.05)), float32=True)),
+    (lambda k: k.astype(np.float32) * np.float32(100 / 4095), Arithmetic(factor=float(np.float32(100 / 4095)),
+                                                                         float32=True)),
+    (lambda k: (k / 3).astype(np.float32), Arithmetic(divisor=3, float32=True)),
+])
+def test_float32_sensor_steps_are_found_with_the_sensors_arithmetic(make, expected):
+    ks = np.clip(2000 + np.cumsum(np.random.default_rng(8).integers(-5, 6, 3000)), 0, 4095)
+    values = make(ks).astype(np.float64)
+    chosen = choose_arithmetic(values)
+    assert (chosen.divisor, chosen.factor, chosen.float32) == (expected.divisor, expected.factor, expected.float32)
+    blob = encode_multiple_bins(values)
+    assert same_bits(decode_multiple_bins(blob, values.size), values) and len(blob) < values.size
 
 
 def test_a_rate_over_285_seconds_is_found_and_snapped_to_its_divisor():

@@ -134,9 +134,11 @@ def worth_trying(tag, values, candidates, dictionary=True, float32_like=False):
     DECIMAL_BINS: unless the values look like widened float32s (most within a few float64 steps
     of a float32) and few of them are short decimals. DICTIONARY: when a sample has few distinct
     values and its order-0 entropy, the most a rank stream could need, undercuts the best so
-    far. MULTIPLE_BINS: unless decimal-bins stored the block exactly. FLOAT32_BINS: when
-    the values look like widened float32s. ORDERED_BINS: when they do not, and neither the decimal
-    nor the multiple codec came under 32 bits a value (full-precision floats near nothing).
+    far. MULTIPLE_BINS: unless decimal-bins stored the block exactly as short decimals.
+    FLOAT32_BINS: when the values look like widened float32s and decimal-bins did not store them
+    exactly (integer gauges are float32s too, and decimals suit them better). ORDERED_BINS: when
+    they do not look like float32s, and neither the decimal nor the multiple codec came under 32
+    bits a value (full-precision floats near nothing).
     """
     best = min((len(blob) for _, blob in candidates), default=np.inf)
     if tag == DECIMAL_BINS:
@@ -154,7 +156,7 @@ def worth_trying(tag, values, candidates, dictionary=True, float32_like=False):
     if tag == MULTIPLE_BINS:
         return not clean_decimals(candidates, values.size)
     if tag == FLOAT32_BINS:
-        return float32_like
+        return float32_like and not clean_decimals(candidates, values.size)
     if tag == ORDERED_BINS:
         if float32_like or best <= 4 * values.size:
             return False

@@ -110,9 +110,9 @@ def candidate_arithmetics(sample):
         divisor = decimal_divisor(sample)
         if divisor is not None:
             groups.append([Arithmetic(divisor=divisor, float32=True)])
-        step = common_step(widened_float32(sample))
+        step = common_step(widened_float32(sample), 32)
         if step is not None:
-            groups.append([Arithmetic(divisor, factor, float32=True) for divisor, factor in snapped_steps(step)])
+            groups.append([Arithmetic(divisor, factor, float32=True) for divisor, factor in snapped_steps(step, True)])
     else:
         step = common_step(sample)
         if step is not None:
