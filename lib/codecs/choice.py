@@ -26,6 +26,7 @@ stages take part too.
 """
 import numpy as np
 
+from lib.bitstream.packing import bit_lengths
 from lib.codecs.byte_planes import DEFLATE, LZMA1
 from lib.codecs.decimal_digits import SAMPLE_SIZE, decimal_ints, read_decimal_head
 from lib.codecs.dictionary import DICTIONARY_MAX_SHARE
@@ -39,7 +40,8 @@ from lib.codecs.registry import (
 )
 from lib.codecs.stages import LZMA, STAGES, ZLIB
 from lib.codecs.timestamp_units import (
-    CENTERED_DELTA_MODE, DELTA_MODE, DELTA_OF_DELTA_MODE, GRID, SPARSE_GRID, encode_timestamp_units,
+    CENTERED_DELTA_MODE, DELTA_MODE, DELTA_OF_DELTA_MODE, GRID, SPARSE_GRID, delta_stream, encode_timestamp_units,
+    timestamp_units,
 )
 from lib.codecs.transforms import bit_patterns
 
@@ -215,8 +217,11 @@ GRID_HEADER_BYTES = 32  # mode, t0, unit, interval, shift and four empty bins st
 
 # Tried when the grid does poorly, in this order (the earlier wins a tie): deltas above the smallest
 # (events, ns jitter), deltas around the median (us jitter with a few slow scrapes), delta-of-delta
-# (an interval that drifts within the block).
+# (an interval that drifts within the block). Each is encoded only when the bit lengths of its
+# stream add up to at most ESTIMATE_SLACK times the least of the three: bins cost about a value's
+# bit length, and the slack keeps the modes an estimate cannot tell apart.
 IRREGULAR_MODES = (DELTA_MODE, CENTERED_DELTA_MODE, DELTA_OF_DELTA_MODE)
+ESTIMATE_SLACK = 1.05
 
 
 # No stream of the fast choice is shorter, for one point or more: Gorilla stores the first
@@ -235,7 +240,19 @@ def fast_timestamp_candidates(timestamps):
         return [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
     if 8 * (len(grid) - GRID_HEADER_BYTES) <= GRID_GOOD_ENOUGH_BITS * timestamps.size:
         return [(TIMESTAMP_BINS, grid)]
-    return [(TIMESTAMP_BINS, grid)] + [(TIMESTAMP_BINS, encode(timestamps, mode)) for mode in IRREGULAR_MODES]
+    return [(TIMESTAMP_BINS, grid)] + [(TIMESTAMP_BINS, encode(timestamps, mode))
+                                       for mode in irregular_modes_worth_encoding(timestamps)]
+
+
+def irregular_modes_worth_encoding(timestamps):
+    """The IRREGULAR_MODES whose streams' bit lengths add up to at most ESTIMATE_SLACK times the
+    least. Events [0, 3, 4, 900] have deltas [3, 1, 896]: above the smallest, [2, 0, 895], 2 + 0 + 10
+    = 12 bits; around the median 3, zz([0, -2, 893]) = [0, 3, 1786], 13 bits; as delta-of-delta
+    zz([3, -2, 895]) = [6, 3, 1790], 16 bits. Only the delta mode is within 5% of 12."""
+    deltas = np.diff(timestamp_units(timestamps)[2])
+    costs = {mode: int(bit_lengths(delta_stream(deltas, mode)[1]).sum()) for mode in IRREGULAR_MODES}
+    least = min(costs.values())
+    return [mode for mode in IRREGULAR_MODES if costs[mode] <= ESTIMATE_SLACK * least]
 
 
 def timestamp_candidates(timestamps, exhaustive=False):

@@ -115,23 +115,25 @@ def encode_timestamp_units(timestamps, mode, compressors=(LZMA1, DEFLATE), coder
             sizes.append(positions.size)
         return (head + encode_varints([interval, int(zigzag_encode([shift])[0]), *sizes])
                 + write(streams))
-    deltas = np.diff(q)
+    base, stream = delta_stream(np.diff(q), mode)
     if mode in DELTA_MODES:
-        base = _delta_base(deltas, mode)
-        around = deltas - np.int64(base)  # exact: |q| < 2**62, so |delta - base| < 2**63
-        stream = zigzag_encode(around) if mode == CENTERED_DELTA_MODE else around.view(_U64)
         return head + encode_varints([int(zigzag_encode([base])[0])]) + write([stream])
-    return head + write([zigzag_encode(np.diff(deltas, prepend=np.int64(0)))])
+    return head + write([stream])
 
 
-def _delta_base(deltas, mode):
-    """The smallest delta (DELTA_MODE: every stored value non-negative) or the median (CENTERED_DELTA_MODE)."""
+def delta_stream(deltas, mode):
+    """(base, the stream) a delta mode stores for the deltas of q: DELTA_MODE the deltas minus the
+    smallest (every stored value non-negative), CENTERED_DELTA_MODE zigzag(delta - the median),
+    DELTA_OF_DELTA_MODE (0, zigzag(delta-of-delta)), its first entry the first delta itself."""
+    if mode == DELTA_OF_DELTA_MODE:
+        return 0, zigzag_encode(np.diff(deltas, prepend=np.int64(0)))
     if not deltas.size:
-        return 0
+        return 0, deltas.view(_U64)
     if mode == DELTA_MODE:
-        return int(deltas.min())
-    middle = deltas.size // 2
-    return int(np.partition(deltas, middle)[middle])
+        base = int(deltas.min())
+        return base, (deltas - np.int64(base)).view(_U64)  # exact: |q| < 2**62, so 0 <= delta - base < 2**63
+    base = int(np.partition(deltas, deltas.size // 2)[deltas.size // 2])
+    return base, zigzag_encode(deltas - np.int64(base))
 
 
 def decode_timestamp_units(blob, count, coder=PLANES):

@@ -27,7 +27,6 @@ time range is their min and max. `write_file` is this writer fed whole series, o
 each cut as `split_into_blocks` cuts it: a batch write's blocks are the blocks of format version 2,
 byte for byte, in the same order.
 """
-import hashlib
 from array import array
 from collections import OrderedDict
 
@@ -50,7 +49,9 @@ SHARED_MEMORY_BYTES = 16 << 20  # timestamps of earlier blocks kept for referenc
 class SeenTimestamps:
     """The timestamps of the latest blocks that stored their own, up to `budget` bytes, the oldest
     forgotten first, each with its block number: `find` names an earlier block with the very same
-    timestamps (looked up by a hash, then compared in full), or None."""
+    timestamps (looked up by a fingerprint, then compared in full), or None. The fingerprint (count,
+    first, last, sum) costs one pass; two different blocks with the same one only keep the later
+    findable, never a wrong reference."""
 
     def __init__(self, budget=SHARED_MEMORY_BYTES):
         self.budget, self.size = budget, 0
@@ -58,7 +59,9 @@ class SeenTimestamps:
 
     @staticmethod
     def _key(timestamps):
-        return hashlib.blake2b(timestamps.tobytes(), digest_size=16).digest()
+        if not timestamps.size:
+            return 0,
+        return timestamps.size, int(timestamps[0]), int(timestamps[-1]), int(timestamps.sum())  # the sum wraps
 
     def find(self, timestamps):
         seen = self.blocks.get(self._key(timestamps))
