@@ -10,9 +10,10 @@ beside the target as it is cut; the writer keeps only its index entry. `close()`
 and the footer (format version 4: lib/storage/file_layout.py), fsyncs and renames the file into
 place; an error, a crash or Ctrl-C leaves no file at the target (the temporary file is removed).
 
-The trade-off: memory is the budget plus the index, whatever the input's size, but a series cut
-by the budget gets smaller blocks (which compress a little less well), and blocks of different
-series interleave in the file (a reader seeks to each block anyway).
+The trade-off: memory is the budget plus the index (and SHARED_MEMORY_BYTES of recent timestamps),
+whatever the input's size, but a series cut by the budget gets smaller blocks (which compress a
+little less well), and blocks of different series interleave in the file (a reader seeks to each
+block anyway).
 
     with StreamingWriter("out.bin") as writer:
         for name, labels, timestamps, values in scrapes:     # chunks of any size
