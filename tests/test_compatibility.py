@@ -16,8 +16,9 @@ from lib.codecs.byte_planes import DEFLATE, LZMA1, NONE
 # The code under test, imported in one place: if the codec registry moves within lib/codecs/,
 # retarget these lines only.
 from lib.codecs.registry import (
-    TIMESTAMP_CODECS, VALUE_CODECS, decode_timestamps_tagged, decode_values_tagged,
+    TIMESTAMP_CODECS, TIMESTAMP_SHARED, VALUE_CODECS, decode_timestamps_tagged, decode_values_tagged,
 )
+from lib.codecs.shared_timestamps import SharedReference
 from lib.codecs.stages import STAGES
 from lib.codecs.registry import CODEC_MASK, STAGE_MASK
 from lib.data.dataset import Series
@@ -148,7 +149,7 @@ def test_golden_file_holds_the_block_tags_its_manifest_lists(name):
 
 # The codec tags each version assigned (docs/format.md, "Versions and compatibility"), spelled out.
 VALUE_TAGS_ADDED = {2: set(range(1, 10)), 3: set(), 4: {10, 11}}
-TIMESTAMP_TAGS_ADDED = {2: {1, 2, 3}, 3: set(), 4: set()}
+TIMESTAMP_TAGS_ADDED = {2: {1, 2, 3}, 3: set(), 4: {4}}
 
 
 def tags_of_version(added, version):
@@ -342,11 +343,25 @@ def decode(stream, blob, count):
     return decoder(stream["tag"], blob, count)
 
 
+def is_shared(stream):
+    return stream["column"] == "timestamps" and stream["tag"] == TIMESTAMP_SHARED
+
+
+def test_the_golden_shared_stream_names_its_block():
+    (stream,) = [s for s in STREAMS if is_shared(s)]
+    blob = (GOLDEN / stream["file"]).read_bytes()
+    assert blob == bytes([0xAC, 0x02])  # 300 as a varint: 0x2C | 0x80, then 300 >> 7 = 2
+    assert decode(stream, blob, 24) == SharedReference(300, 24) and stream["options"] == {"block": 300}
+
+
 def as_comparable(column, decoded):
     return decoded.view(np.uint64) if column == "values" else decoded
 
 
-@pytest.mark.parametrize("stream", STREAMS, ids=[s["file"] for s in STREAMS])
+COLUMN_STREAMS = [s for s in STREAMS if not is_shared(s)]  # a shared stream holds a block number
+
+
+@pytest.mark.parametrize("stream", COLUMN_STREAMS, ids=[s["file"] for s in COLUMN_STREAMS])
 def test_golden_stream_decodes_to_the_committed_column(stream):
     expected = expected_column(stream["series"], stream["column"])
     decoded = decode(stream, (GOLDEN / stream["file"]).read_bytes(), expected.size)
@@ -415,6 +430,7 @@ def test_golden_streams_exercise_what_their_names_say():
     assert stream_bytes("constant") == struct.pack("<d", 42.0)
     assert [stream_bytes(s)[0] for s in ("units_grid", "units_sparse-grid_lzma", "units_deltas_deflate")] == [0, 2, 1]
     assert [stream_bytes(s)[0] for s in ("units-bins_grid", "units-bins_deltas")] == [0, 1]
+    assert [stream_bytes(s)[0] for s in ("units-bins_delta", "units-bins_centered-delta", "units_delta")] == [3, 4, 3]
     # The byte-plane compressor byte follows each codec's header and the one plane stream's W and R.
     for stem, compressor in (("ordered", NONE), ("ordered_lzma", LZMA1)):
         blob = stream_bytes(stem)

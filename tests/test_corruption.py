@@ -6,6 +6,7 @@ import struct
 import numpy as np
 import pytest
 
+from lib.codecs.registry import TIMESTAMP_SHARED
 from lib.data.dataset import Series, first_difference
 from lib.errors import FormatError
 from lib.storage.file_layout import FOOTER, HEADER, pack_footer, pack_index_section, unpack_index_section
@@ -25,8 +26,25 @@ def outcome(path, original):
     return "same"
 
 
-def test_corruption_sweep_every_case_raises_or_returns_the_original(tmp_path, small_file):
-    source, original = small_file
+@pytest.fixture(scope="module")
+def shared_file(tmp_path_factory):
+    """A file of series scraped together: most blocks refer to an earlier block's timestamps
+    (tag 4), some through a whole-file read, some from blocks of other series."""
+    timestamps = 1_700_000_000 * 10**9 + 15 * 10**9 * np.arange(90)
+    series_list = [Series("up", {"pod": f"p{n}"}, timestamps, np.round(np.sin(np.arange(90) + n), 2))
+                   for n in range(8)]
+    path = tmp_path_factory.mktemp("shared") / "m.bin"
+    write_file(path, series_list, block_points=40)
+    with MetricsFile(path) as f:
+        data = f._read_at(f.data_offset, f.data_length)
+        tags = [data[b.offset + 4] for e in f.series for b in e.blocks]
+    assert tags.count(TIMESTAMP_SHARED) == 21  # 3 blocks a series, all but the first series' refer
+    return path, series_list
+
+
+@pytest.mark.parametrize("fixture", ["small_file", "shared_file"])
+def test_corruption_sweep_every_case_raises_or_returns_the_original(tmp_path, request, fixture):
+    source, original = request.getfixturevalue(fixture)
     data = source.read_bytes()
     path = tmp_path / "damaged.bin"
     rng = np.random.default_rng(0)

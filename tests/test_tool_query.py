@@ -3,11 +3,14 @@ naive pure-Python computation from the definitions (lib/rollup/kinds.py); the le
 one line with exit code 2 for every question that cannot be asked."""
 import json
 import math
+import struct
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from lib.codecs.registry import TIMESTAMP_SHARED
+from lib.codecs.shared_timestamps import decode_shared
 from lib.data.dataset import MINUTE_NS, NS_PER_SECOND, Series
 from lib.retention.policy import RetentionPolicy
 from lib.rollup.kinds import COUNTER, DERIVED_AGGREGATES, GAUGE, QUANTILES, STORED_FIELDS
@@ -181,8 +184,23 @@ def test_a_query_reads_the_indexes_and_only_the_blocks_of_the_columns_it_needs(t
             indexes += f.layout.overhead
             if file.name == "05_rollup_1h.bin":
                 (column,) = [e for e in f.series if e.labels == {"host": "a", "__rollup__": "max", "__resolution__": "1h"}]
-                blocks = sum(b.length for b in column.blocks)
+                blocks = sum(b.length + referred_block_length(f, column, n) for n, b in enumerate(column.blocks))
     assert answer.bytes_read == indexes + blocks
+
+
+def referred_block_length(metrics_file, entry, number):
+    """The length of the block whose timestamps this block refers to (shared timestamps), else 0:
+    a query reads that block too."""
+    block = entry.blocks[number]
+    metrics_file.file.seek(metrics_file.data_offset + block.offset)
+    data = metrics_file.file.read(block.length)
+    if data[4] != TIMESTAMP_SHARED:
+        return 0
+    (timestamp_length,) = struct.unpack_from("<I", data, 6)
+    referred = decode_shared(data[10:10 + timestamp_length], block.points).block
+    in_file_order = sorted(b.offset for e in metrics_file.series for b in e.blocks)
+    offset = in_file_order[referred]
+    return next(b.length for e in metrics_file.series for b in e.blocks if b.offset == offset)
 
 
 def test_without_roll_ups_the_raw_points_answer(tmp_path, capsys):

@@ -18,12 +18,15 @@ take part too, and every stream is also tried through the DEFLATE and LZMA stage
 stage) or an iterable of stage flags such as (ZLIB,).
 
 Timestamps are chosen the same way: by default the timestamp-units codec (lib/codecs/timestamp_units.py)
-with bins streams, on its grid of the usual interval, or as delta-of-delta when the grid does
-poorly (drifting scrapes); Gorilla where the units codec does not apply (blocks spanning 2**62 or
-more). With `exhaustive`, the units codec in byte planes and Gorilla through the stages take part too.
+with bins streams, on its grid of the usual interval; when the grid does poorly (events at random
+moments, drifting scrapes, jitter in us or ns) the delta, centered-delta and delta-of-delta modes
+are encoded too and the smallest kept; Gorilla where the units codec does not apply (blocks
+spanning 2**62 or more). With `exhaustive`, the units codec in byte planes and Gorilla through the
+stages take part too.
 """
 import numpy as np
 
+from lib.bitstream.packing import bit_lengths
 from lib.codecs.byte_planes import DEFLATE, LZMA1
 from lib.codecs.decimal_digits import SAMPLE_SIZE, decimal_ints, read_decimal_head
 from lib.codecs.dictionary import DICTIONARY_MAX_SHARE
@@ -36,7 +39,10 @@ from lib.codecs.registry import (
     TIMESTAMP_BINS, TIMESTAMP_GORILLA, TIMESTAMP_UNITS, TIMESTAMP_CODECS, VALUE_CODECS,
 )
 from lib.codecs.stages import LZMA, STAGES, ZLIB
-from lib.codecs.timestamp_units import DELTA_OF_DELTA_MODE, GRID, SPARSE_GRID, encode_timestamp_units
+from lib.codecs.timestamp_units import (
+    CENTERED_DELTA_MODE, DELTA_MODE, DELTA_OF_DELTA_MODE, GRID, SPARSE_GRID, delta_stream, encode_timestamp_units,
+    timestamp_units,
+)
 from lib.codecs.transforms import bit_patterns
 
 # The codecs the default (fast) choice tries: each costs one pass of numpy work, no compressor.
@@ -209,15 +215,44 @@ GRID_GOOD_ENOUGH_BITS = 2
 GRID_HEADER_BYTES = 32  # mode, t0, unit, interval, shift and four empty bins streams, about
 
 
+# Tried when the grid does poorly, in this order (the earlier wins a tie): deltas above the smallest
+# (events, ns jitter), deltas around the median (us jitter with a few slow scrapes), delta-of-delta
+# (an interval that drifts within the block). Each is encoded only when the bit lengths of its
+# stream add up to at most ESTIMATE_SLACK times the least of the three: bins cost about a value's
+# bit length, and the slack keeps the modes an estimate cannot tell apart.
+IRREGULAR_MODES = (DELTA_MODE, CENTERED_DELTA_MODE, DELTA_OF_DELTA_MODE)
+ESTIMATE_SLACK = 1.05
+
+
+# No stream of the fast choice is shorter, for one point or more: Gorilla stores the first
+# timestamp in 8 bytes; the units codec with bins writes a mode byte, two varints (t0 and the
+# unit) and at least one bins stream, which takes 3 bytes even empty. A shorter stream of another
+# kind (a reference to an earlier block's timestamps) is smaller without encoding the block.
+SHORTEST_FAST_TIMESTAMP_STREAM = 6
+
+
 def fast_timestamp_candidates(timestamps):
-    """The units codec with bins: the grid mode, and delta-of-delta when the grid does poorly
-    (irregular or drifting scrapes); Gorilla where the units codec does not apply."""
-    grid = TIMESTAMP_CODECS[TIMESTAMP_BINS].encode(timestamps, GRID) if timestamps.size else None
+    """The units codec with bins: the grid mode, and when the grid does poorly (irregular or
+    drifting scrapes) the IRREGULAR_MODES too; Gorilla where the units codec does not apply."""
+    encode = TIMESTAMP_CODECS[TIMESTAMP_BINS].encode
+    grid = encode(timestamps, GRID) if timestamps.size else None
     if grid is None:
         return [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
     if 8 * (len(grid) - GRID_HEADER_BYTES) <= GRID_GOOD_ENOUGH_BITS * timestamps.size:
         return [(TIMESTAMP_BINS, grid)]
-    return [(TIMESTAMP_BINS, grid), (TIMESTAMP_BINS, TIMESTAMP_CODECS[TIMESTAMP_BINS].encode(timestamps, DELTA_OF_DELTA_MODE))]
+    return [(TIMESTAMP_BINS, grid)] + [(TIMESTAMP_BINS, encode(timestamps, mode))
+                                       for mode in irregular_modes_worth_encoding(timestamps)]
+
+
+def irregular_modes_worth_encoding(timestamps):
+    """The IRREGULAR_MODES whose streams' bit lengths add up to at most ESTIMATE_SLACK times the
+    least. Events [0, 3, 4, 900] have deltas [3, 1, 896]: above the smallest, [2, 0, 895], 2 + 0 + 10
+    = 12 bits; around the median 3, zz([0, -2, 893]) = [0, 3, 1786], 13 bits; as delta-of-delta
+    zz([3, -2, 895]) = [6, 3, 1790], 16 bits. Only the delta mode is within 5% of 12."""
+    deltas = np.diff(timestamp_units(timestamps)[2])
+    costs = {mode: int(bit_lengths(delta_stream(deltas, mode)[1]).sum()) for mode in IRREGULAR_MODES}
+    least = min(costs.values())
+    return [mode for mode in IRREGULAR_MODES if costs[mode] <= ESTIMATE_SLACK * least]
 
 
 def timestamp_candidates(timestamps, exhaustive=False):
@@ -228,7 +263,8 @@ def timestamp_candidates(timestamps, exhaustive=False):
     compressors = plane_compressors(exhaustive_stages(exhaustive))
     candidates = [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
     if timestamps.size and compressors:
-        for mode in (SPARSE_GRID, DELTA_OF_DELTA_MODE):  # GRID rarely wins over SPARSE_GRID
+        # GRID rarely beats SPARSE_GRID
+        for mode in (SPARSE_GRID, DELTA_OF_DELTA_MODE, DELTA_MODE, CENTERED_DELTA_MODE):
             blob = encode_timestamp_units(timestamps, mode, compressors)
             if blob is not None:
                 candidates.append((TIMESTAMP_UNITS, blob))

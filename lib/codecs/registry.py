@@ -10,8 +10,10 @@ Never reuse a number.
 Each entry says what the file writer, the reader, the format check, the golden files and every
 report need: its tag, its name, a one-line gloss, its encoder and its decoder. Decoders take the
 bytes and the count from the caller and raise `FormatError` on unknown tags, damaged streams and
-decompressed sizes beyond what `count` values could ever need. Which codec writes a block is
-chosen elsewhere (lib/codecs/choice.py).
+decompressed sizes beyond what `count` values could ever need. One decoder returns no timestamps:
+TIMESTAMP_SHARED's stream names an earlier block of the file, and decodes to a SharedReference that
+the file reader resolves (lib/codecs/shared_timestamps.py); its encoder takes that block's number.
+Which codec writes a block is chosen elsewhere (lib/codecs/choice.py).
 """
 from collections import namedtuple
 
@@ -32,9 +34,11 @@ from lib.codecs.limits import check_count, max_stream_bytes
 from lib.codecs.multiple_bins import decode_multiple_bins, encode_multiple_bins, multiple_bins_decoder
 from lib.codecs.ordered import decode_ordered, decode_ordered_bins, encode_ordered, encode_ordered_bins
 from lib.codecs.runs import decode_runs, encode_runs
+from lib.codecs.shared_timestamps import decode_shared, encode_shared
 from lib.codecs.stages import STAGES
 from lib.codecs.timestamp_units import (
-    GridParts, decode_timestamp_units, encode_timestamp_units, finish_grids, timestamp_units_decoder,
+    DeltaParts, GridParts, decode_timestamp_units, encode_timestamp_units, finish_deltas, finish_grids,
+    timestamp_units_decoder,
 )
 from lib.errors import FormatError
 
@@ -43,7 +47,7 @@ CODEC_MASK, STAGE_MASK = 0x0F, 0xF0  # the codec in a tag's low nibble, its stag
 
 GORILLA, DECIMAL, CONSTANT, RUNS, ORDERED, DECIMAL_PLANES = 1, 2, 3, 4, 5, 6
 ORDERED_BINS, DECIMAL_BINS, DICTIONARY, MULTIPLE_BINS, FLOAT32_BINS = 7, 8, 9, 10, 11
-TIMESTAMP_GORILLA, TIMESTAMP_UNITS, TIMESTAMP_BINS = 1, 2, 3
+TIMESTAMP_GORILLA, TIMESTAMP_UNITS, TIMESTAMP_BINS, TIMESTAMP_SHARED = 1, 2, 3, 4
 
 
 def _encode_dictionary(values):
@@ -100,6 +104,8 @@ TIMESTAMP_CODECS = {codec.tag: codec for codec in (
           "delta-of-delta): grid steps and jitter entropy-coded as bins",
           lambda timestamps, mode: encode_timestamp_units(timestamps, mode, coder=BINS),
           lambda blob, count: decode_timestamp_units(blob, count, BINS)),
+    Codec(TIMESTAMP_SHARED, "shared", "the timestamps of an earlier block of the file, named by its number "
+          "(a varint); the file reader resolves it", encode_shared, decode_shared),
 )}
 
 
@@ -180,7 +186,7 @@ def finish_batched_values(results):
 
 def batched_timestamp_decoder(tag, blob, count):
     """A decoder of one block's timestamps for lib.codecs.bins.batched.drive: TIMESTAMP_BINS blocks
-    have their bins streams decoded with other blocks' (grid blocks finish in
+    have their bins streams decoded with other blocks' (grid and delta blocks finish in
     `finish_batched_timestamps`); other codecs decode on their own, at once."""
     if tag == TIMESTAMP_BINS:
         check_count(count)
@@ -190,4 +196,5 @@ def batched_timestamp_decoder(tag, blob, count):
 
 def finish_batched_timestamps(results):
     """The timestamps of every block from what its `batched_timestamp_decoder` returned (in place)."""
-    return finish_results(results, GridParts, finish_grids)
+    finish_results(results, GridParts, finish_grids)
+    return finish_results(results, DeltaParts, finish_deltas)

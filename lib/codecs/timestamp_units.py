@@ -6,7 +6,14 @@ to the nearest slot of a grid of the most common interval, and stores two stream
 skipped between points (0 for consecutive scrapes, 1 for one missed scrape) and the jitter from the
 slot. Both are mostly zero. Example: [1000, 1015, 1031, 1060] in units of 1, interval 15: slots
 0, 1, 2, 4, steps [0, 0, 0, 1], jitter [0, 0, 1, 0]. When the grid does poorly (drifting scrapes)
-the DELTA_OF_DELTA_MODE stores the delta-of-delta instead. The streams go out through a StreamCoder
+the DELTA_OF_DELTA_MODE stores the delta-of-delta instead, and DELTA_MODE the deltas themselves
+minus the block's smallest delta: for events at random moments, or fine-grained (us, ns)
+timestamps with jitter, the next timestamp is no better guessed from the last delta than from
+none, and a delta-of-delta costs a sign bit and twice the spread. Example: [1000, 1015, 1031,
+1060] in units of 1: deltas [15, 16, 29], smallest 15, stream [0, 1, 14]. The bins coder's bins
+are finest near zero, so when a few deltas lie far below the rest (a slow scrape, then a quick
+one) the CENTERED_DELTA_MODE stores zigzag(delta - median) instead: [15, 16, 29] -> median 16,
+stream zz([-1, 0, 13]) = [1, 0, 26]. The streams go out through a StreamCoder
 (lib/codecs/stream_coder.py): byte planes or bins. Layout: docs/format.md.
 """
 from collections import namedtuple
@@ -25,8 +32,10 @@ from lib.errors import FormatError
 
 _U64 = np.uint64
 
-GRID, DELTA_OF_DELTA_MODE, SPARSE_GRID = 0, 1, 2
-MODE_NAMES = {GRID: "grid", DELTA_OF_DELTA_MODE: "delta-of-delta", SPARSE_GRID: "sparse grid"}
+GRID, DELTA_OF_DELTA_MODE, SPARSE_GRID, DELTA_MODE, CENTERED_DELTA_MODE = 0, 1, 2, 3, 4
+MODE_NAMES = {GRID: "grid", DELTA_OF_DELTA_MODE: "delta-of-delta", SPARSE_GRID: "sparse grid",
+              DELTA_MODE: "delta", CENTERED_DELTA_MODE: "centered delta"}
+DELTA_MODES = (DELTA_MODE, CENTERED_DELTA_MODE)
 MAX_SPAN = 1 << 62  # blocks whose timestamps span more are left to Gorilla
 
 
@@ -83,6 +92,9 @@ def encode_timestamp_units(timestamps, mode, compressors=(LZMA1, DEFLATE), coder
       SPARSE_GRID: varint interval, varint zigzag(shift), varint S, varint J (non-zero steps and
               jitters), plane streams [S + 1 zero runs, S steps, J + 1 zero runs, J jitters]
       DELTA_OF_DELTA_MODE: plane stream [zigzag(delta-of-delta of q)], the first entry being q[1] itself.
+      DELTA_MODE: varint zigzag(base), plane stream [deltas of q minus base], base the smallest delta.
+      CENTERED_DELTA_MODE: varint zigzag(base), plane stream [zigzag(deltas of q minus base)], base
+              the median delta.
     """
     units = timestamp_units(timestamps)
     if units is None:
@@ -103,8 +115,25 @@ def encode_timestamp_units(timestamps, mode, compressors=(LZMA1, DEFLATE), coder
             sizes.append(positions.size)
         return (head + encode_varints([interval, int(zigzag_encode([shift])[0]), *sizes])
                 + write(streams))
-    deltas = np.diff(q)
-    return head + write([zigzag_encode(np.diff(deltas, prepend=np.int64(0)))])
+    base, stream = delta_stream(np.diff(q), mode)
+    if mode in DELTA_MODES:
+        return head + encode_varints([int(zigzag_encode([base])[0])]) + write([stream])
+    return head + write([stream])
+
+
+def delta_stream(deltas, mode):
+    """(base, the stream) a delta mode stores for the deltas of q: DELTA_MODE the deltas minus the
+    smallest (every stored value non-negative), CENTERED_DELTA_MODE zigzag(delta - the median),
+    DELTA_OF_DELTA_MODE (0, zigzag(delta-of-delta)), its first entry the first delta itself."""
+    if mode == DELTA_OF_DELTA_MODE:
+        return 0, zigzag_encode(np.diff(deltas, prepend=np.int64(0)))
+    if not deltas.size:
+        return 0, deltas.view(_U64)
+    if mode == DELTA_MODE:
+        base = int(deltas.min())
+        return base, (deltas - np.int64(base)).view(_U64)  # exact: |q| < 2**62, so 0 <= delta - base < 2**63
+    base = int(np.partition(deltas, deltas.size // 2)[deltas.size // 2])
+    return base, zigzag_encode(deltas - np.int64(base))
 
 
 def decode_timestamp_units(blob, count, coder=PLANES):
@@ -119,11 +148,17 @@ def decode_timestamp_units(blob, count, coder=PLANES):
         (step_runs, steps, jitter_runs, jitter), offset = coder.read(blob, sizes, offset)
         steps = positions_of_runs(step_runs, steps, count)
         jitter = positions_of_runs(jitter_runs, jitter, count)
+    elif mode in DELTA_MODES:
+        (zigzag_base,), offset = read_varint_list(blob, 1, offset)
+        (deltas,), offset = coder.read(blob, [count - 1], offset)
     else:
         (dods,), offset = coder.read(blob, [count - 1], offset)
     _check_end(blob, offset)
     if mode == DELTA_OF_DELTA_MODE:
         return _from_delta_of_delta(t0, unit, dods, count)
+    if mode in DELTA_MODES:
+        (timestamps,) = finish_deltas([DeltaParts(t0, unit, zigzag_decode_int(zigzag_base), count, deltas, mode)])
+        return timestamps
     return grid_timestamps(t0, unit, interval, zigzag_decode_int(zigzag_shift), count, steps, jitter)
 
 
@@ -165,8 +200,9 @@ def _from_delta_of_delta(t0, unit, dods, count):
 
 def timestamp_units_decoder(blob, count):
     """`decode_timestamp_units` with bins streams, as a decoder for lib.codecs.bins.batched.drive.
-    A grid block returns its parts (grid, steps, jitter) for `finish_grids`, which computes many
-    blocks' timestamps at once; a delta-of-delta block returns its timestamps."""
+    A grid block returns its parts (grid, steps, jitter) for `finish_grids`, a delta block its
+    parts for `finish_deltas`, each computing many blocks' timestamps at once; a delta-of-delta
+    block returns its timestamps."""
     blob = bytes(blob)
     mode, t0, unit, offset = _units_head(blob, count)
     if mode == GRID:
@@ -183,15 +219,51 @@ def timestamp_units_decoder(blob, count):
             streams.append(stream)
         steps = positions_of_runs(streams[0], streams[1], count)
         jitter = positions_of_runs(streams[2], streams[3], count)
+    elif mode in DELTA_MODES:
+        (zigzag_base,), offset = read_varint_list(blob, 1, offset)
+        deltas, offset = yield from bins_stream(blob, offset, count - 1)
     else:
         dods, offset = yield from bins_stream(blob, offset, count - 1)
     _check_end(blob, offset)
     if mode == DELTA_OF_DELTA_MODE:
         return _from_delta_of_delta(t0, unit, dods, count)
+    if mode in DELTA_MODES:
+        return DeltaParts(t0, unit, zigzag_decode_int(zigzag_base), count, deltas, mode)
     return GridParts(t0, unit, interval, zigzag_decode_int(zigzag_shift), count, steps, jitter)
 
 
 GridParts = namedtuple("GridParts", "t0 unit interval shift count steps jitter")
+DeltaParts = namedtuple("DeltaParts", "t0 unit base count deltas mode")
+
+
+def finish_deltas(blocks):
+    """The timestamps of DELTA_MODE and CENTERED_DELTA_MODE blocks (DeltaParts, whose `deltas` are
+    the decoder's own arrays, written over), one int64 array per block, in order, a group of
+    blocks at a time: one running sum over all of them. Within a block each timestamp is the one
+    before plus unit * (base + delta); a block's first point is its t0, and the running sum up to
+    it is taken off its block after. All modulo 2**64. Example: t0 = 1000, unit 1, base 15,
+    deltas [0, 1, 14]: increments [1000, 15, 16, 29], timestamps [1000, 1015, 1031, 1060]."""
+    results = []
+    for group in groups([b.count for b in blocks]):
+        results += _deltas_together([blocks[n] for n in group])
+    return results
+
+
+def _deltas_together(blocks):
+    """`finish_deltas` of one group of blocks."""
+    counts = np.array([b.count for b in blocks], dtype=np.int64)
+    firsts = np.cumsum(counts) - counts
+    increments = np.empty(int(counts.sum()), dtype=np.int64)
+    later = np.ones(increments.size, dtype=bool)
+    later[firsts] = False
+    deltas = [unzigzag_in_place(b.deltas) if b.mode == CENTERED_DELTA_MODE else b.deltas for b in blocks]
+    increments[later] = np.concatenate(deltas).view(np.int64)
+    increments += np.repeat(np.array([to_signed64(b.base) for b in blocks], dtype=np.int64), counts)
+    increments *= np.repeat(np.array([to_signed64(b.unit) for b in blocks], dtype=np.int64), counts)
+    increments[firsts] = [to_signed64(b.t0) for b in blocks]
+    timestamps = np.cumsum(increments)
+    timestamps -= np.repeat(timestamps[firsts] - increments[firsts], counts)
+    return [timestamps[first:first + b.count] for b, first in zip(blocks, firsts.tolist())]
 
 
 def finish_grids(grids):

@@ -7,7 +7,10 @@ wrong numbers. So the file keeps an index beside the data: per series its name, 
 offset, point count and time range of each of its blocks. A reader reads the small index, then
 seeks straight to the blocks it needs. Each series is cut into blocks of at most `block_points`
 points (Prometheus cuts chunks at 120 samples; bigger blocks compress slightly better, smaller ones
-make time-range reads cheaper; the default is 8,192), and every block decodes on its own.
+make time-range reads cheaper; the default is 8,192), and every block decodes on its own, but for
+one kind: series scraped together share their timestamps, and a block may name an earlier block
+of the file whose timestamps are its own (lib/codecs/shared_timestamps.py); the reader then reads
+that block too, and refuses a reference the format forbids.
 
 The file (format version 4) is a 16-byte header, the blocks back to back, the index and a footer
 saying where the index starts (lib/storage/file_layout.py; the index's columns:
@@ -44,17 +47,21 @@ write them again.
 import struct
 import zlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from lib.codecs.bins.batched import drive
 from lib.codecs.gorilla import encode_timestamps, encode_values
-from lib.codecs.choice import encode_timestamps_best, encode_values_best
+from lib.codecs.choice import (
+    SHORTEST_FAST_TIMESTAMP_STREAM, encode_timestamps_best, encode_values_best, smallest,
+)
 from lib.codecs.registry import (
     batched_timestamp_decoder, batched_value_decoder, decode_timestamps_tagged, decode_values_tagged, finish_batched_timestamps, finish_batched_values, tag_name, timestamp_tag_name,
 )
-from lib.codecs.registry import GORILLA, TIMESTAMP_GORILLA
+from lib.codecs.registry import GORILLA, TIMESTAMP_GORILLA, TIMESTAMP_SHARED
+from lib.codecs.shared_timestamps import SharedReference, encode_shared
 from lib.data.dataset import Series, series_key
 from lib.errors import FormatError
 from lib.plumbing.regular_files import open_regular_file
@@ -66,10 +73,12 @@ MAX_BLOCK_POINTS = 0xFFFF  # the header stores block_points in 16 bits
 BLOCK_HEADER = struct.Struct("<IBBI")
 
 
-def encode_block(timestamps, values, choose_codecs=True, exhaustive=False):
-    """One self-contained block: its point count, codec tags, both streams and a CRC32."""
+def encode_block(timestamps, values, choose_codecs=True, exhaustive=False, shared_block=None):
+    """One block: its point count, codec tags, both streams and a CRC32. `shared_block`: the number
+    of an earlier block of the file with the very same timestamps, referred to (TIMESTAMP_SHARED)
+    instead of storing them when the reference is smaller; then the block decodes only in its file."""
     if choose_codecs:
-        timestamp_tag, timestamp_stream = encode_timestamps_best(timestamps, exhaustive)
+        timestamp_tag, timestamp_stream = _timestamps_or_reference(timestamps, exhaustive, shared_block)
         value_tag, value_stream = encode_values_best(values, exhaustive)
     else:
         timestamp_tag, timestamp_stream = TIMESTAMP_GORILLA, encode_timestamps(timestamps)
@@ -80,6 +89,18 @@ def encode_block(timestamps, values, choose_codecs=True, exhaustive=False):
         value_stream,
     ))
     return body + CRC.pack(zlib.crc32(body))
+
+
+def _timestamps_or_reference(timestamps, exhaustive, shared_block):
+    """(tag, stream) of the chosen timestamp codec, or of a reference to block `shared_block` where
+    that is smaller; the fast choice writes no stream as short as most references, so then the
+    block's timestamps are not even encoded."""
+    if shared_block is None:
+        return encode_timestamps_best(timestamps, exhaustive)
+    reference = (TIMESTAMP_SHARED, encode_shared(shared_block))
+    if not exhaustive and len(reference[1]) < SHORTEST_FAST_TIMESTAMP_STREAM:
+        return reference
+    return smallest([encode_timestamps_best(timestamps, exhaustive), reference])
 
 
 def record_codec_usage(usage, block, metric, block_length=None):
@@ -302,7 +323,9 @@ class MetricsFile:
                     data = data_section[block.offset:block.offset + block.length]
                 blocks.append((data, where, block.points))
                 places.append(block)
-        decoded = iter(zip(places, blocks, decode_blocks_batched(blocks)))
+        decoded = decode_blocks_batched(blocks)
+        self._resolve_shared(blocks, places, decoded, data_section)
+        decoded = iter(zip(places, blocks, decoded))
         result = []
         for entry, numbers in wanted:
             timestamps, values = [], []
@@ -319,6 +342,60 @@ class MetricsFile:
             else:
                 result.append((np.concatenate(timestamps), np.concatenate(values)))
         return result
+
+    @cached_property
+    def _file_order(self):
+        """(the blocks as (entry, number) in data-section order, {offset: position in that order}):
+        shared-timestamps references count blocks in this order."""
+        blocks = sorted(((b.offset, entry, number) for entry in self.series for number, b in enumerate(entry.blocks)),
+                        key=lambda block: block[0])
+        return [(entry, number) for _, entry, number in blocks], {b[0]: n for n, b in reversed(list(enumerate(blocks)))}
+
+    def _resolve_shared(self, blocks, places, decoded, data_section):
+        """Put the referenced block's timestamps in place of each SharedReference in `decoded`
+        (the results for `blocks`, whose index entries are `places`), decoding a referenced block
+        that is not among them; FormatError for a reference the format forbids."""
+        batch = {place.offset: n for n, place in enumerate(places)}
+        references = {n: timestamps for n, (timestamps, _) in enumerate(decoded)
+                      if isinstance(timestamps, SharedReference)}
+        for n, reference in references.items():
+            target_where, target = self._shared_target(places[n], blocks[n][1], reference)
+            if target.offset in batch:
+                target_timestamps = references.get(batch[target.offset], decoded[batch[target.offset]][0])
+            else:
+                target_timestamps = self._decode_target(target, target_where, data_section)
+            if isinstance(target_timestamps, SharedReference):
+                raise FormatError(f"{blocks[n][1]}: its timestamps are those of {target_where}, whose "
+                                  f"timestamps are themselves another block's")
+            decoded[n] = (target_timestamps.copy(), decoded[n][1])
+
+    def _shared_target(self, place, where, reference):
+        """(name, index entry) of the block a reference names, checked: an earlier block of the
+        file, of the same point count."""
+        in_order, positions = self._file_order
+        position = positions[place.offset]
+        if reference.block == position:
+            raise FormatError(f"{where}: its timestamps refer to itself (block {position} of the file)")
+        if reference.block >= len(in_order):
+            raise FormatError(f"{where}: its timestamps refer to block {reference.block} of the file, which has "
+                              f"{len(in_order)} blocks")
+        if reference.block > position:
+            raise FormatError(f"{where}: its timestamps refer to block {reference.block} of the file, which comes "
+                              f"after it (block {position}): a reference must point back")
+        entry, number = in_order[reference.block]
+        target = entry.blocks[number]
+        if target.points != reference.count:
+            raise FormatError(f"{where}: its {reference.count} timestamps refer to block {reference.block} of the "
+                              f"file, which holds {target.points} points")
+        return BlockName(self.path, entry, number), target
+
+    def _decode_target(self, target, where, data_section):
+        """The timestamps of a block referred to by another (a SharedReference if it is one itself)."""
+        if data_section is None:
+            data = self._read_at(self.data_offset + target.offset, target.length)
+        else:
+            data = data_section[target.offset:target.offset + target.length]
+        return decode_block(data, where, target.points)[0]
 
     def read_blocks(self, entry, block_numbers):
         """(timestamps, values) of some blocks of a series (an index entry), in the order given."""

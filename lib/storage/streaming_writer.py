@@ -10,34 +10,76 @@ beside the target as it is cut; the writer keeps only its index entry. `close()`
 and the footer (format version 4: lib/storage/file_layout.py), fsyncs and renames the file into
 place; an error, a crash or Ctrl-C leaves no file at the target (the temporary file is removed).
 
-The trade-off: memory is the budget plus the index, whatever the input's size, but a series cut
-by the budget gets smaller blocks (which compress a little less well), and blocks of different
-series interleave in the file (a reader seeks to each block anyway).
+The trade-off: memory is the budget plus the index (and SHARED_MEMORY_BYTES of recent timestamps),
+whatever the input's size, but a series cut by the budget gets smaller blocks (which compress a
+little less well), and blocks of different series interleave in the file (a reader seeks to each
+block anyway).
 
     with StreamingWriter("out.bin") as writer:
         for name, labels, timestamps, values in scrapes:     # chunks of any size
             writer.add(name, labels, timestamps, values)
     # only now does out.bin exist, complete
 
-Out-of-order and repeated timestamps are kept: a block holds its points in arrival order, and its
+Series scraped by one loop have the same timestamps block for block: the writer remembers the
+timestamps of recent blocks (up to SHARED_MEMORY_BYTES of them, keyed by a hash and compared in
+full) and writes a block whose timestamps it has seen as a reference to the earlier block
+(lib/codecs/shared_timestamps.py) where that is smaller. Out-of-order and repeated timestamps are kept: a block holds its points in arrival order, and its
 time range is their min and max. `write_file` is this writer fed whole series, one after the other,
 each cut as `split_into_blocks` cuts it: a batch write's blocks are the blocks of format version 2,
 byte for byte, in the same order.
 """
 from array import array
+from collections import OrderedDict
 
 import numpy as np
 
+from lib.codecs.registry import TIMESTAMP_SHARED
 from lib.data.dataset import Series, canonical_order, series_key
 from lib.plumbing.atomic import atomic_write
 from lib.storage.file_layout import pack_footer, pack_header, pack_index_section
 from lib.storage.index_section import BlockEntry, pack_index, series_entry
 from lib.storage.metrics_file import (
-    DEFAULT_BLOCK_POINTS, MAX_BLOCK_POINTS, encode_block, record_codec_usage, time_range,
+    BLOCK_HEADER, DEFAULT_BLOCK_POINTS, MAX_BLOCK_POINTS, encode_block, record_codec_usage, time_range,
 )
 
 POINT_BYTES = 16  # a buffered point: int64 timestamp and float64 value
 DEFAULT_MEMORY_BUDGET = 128 << 20  # room for 1,000 series to fill 8,192-point blocks before any is cut early
+SHARED_MEMORY_BYTES = 16 << 20  # timestamps of earlier blocks kept for references: 256 full blocks, 17,000 of 120
+
+
+class SeenTimestamps:
+    """The timestamps of the latest blocks that stored their own, up to `budget` bytes, the oldest
+    forgotten first, each with its block number: `find` names an earlier block with the very same
+    timestamps (looked up by a fingerprint, then compared in full), or None. The fingerprint (count,
+    first, last, sum) costs one pass; two different blocks with the same one only keep the later
+    findable, never a wrong reference."""
+
+    def __init__(self, budget=SHARED_MEMORY_BYTES):
+        self.budget, self.size = budget, 0
+        self.blocks = OrderedDict()  # hash -> (timestamps, block number)
+
+    @staticmethod
+    def _key(timestamps):
+        if not timestamps.size:
+            return 0,
+        return timestamps.size, int(timestamps[0]), int(timestamps[-1]), int(timestamps.sum())  # the sum wraps
+
+    def find(self, timestamps):
+        seen = self.blocks.get(self._key(timestamps))
+        if seen is not None and np.array_equal(seen[0], timestamps):
+            return seen[1]
+        return None
+
+    def remember(self, timestamps, number):
+        if timestamps.nbytes > self.budget:
+            return
+        key = self._key(timestamps)
+        if key in self.blocks:
+            self.size -= self.blocks.pop(key)[0].nbytes
+        self.blocks[key] = (timestamps.copy(), number)  # the caller's array may change after
+        self.size += timestamps.nbytes
+        while self.size > self.budget:
+            self.size -= self.blocks.popitem(last=False)[1][0].nbytes
 
 
 class SeriesBuffer:
@@ -87,6 +129,8 @@ class StreamingWriter:
         self.file = self._target.__enter__()
         self.file.write(self.header)
         self.data_length = 0
+        self.blocks_written = 0
+        self.seen = SeenTimestamps()
         self.size = None  # the file's size, once closed
 
     def __enter__(self):
@@ -173,7 +217,12 @@ class StreamingWriter:
             self._cut(buffer, len(buffer))
 
     def _write_block(self, buffer, timestamps, values):
-        block = encode_block(timestamps, values, *self.encoding)
+        choose_codecs = self.encoding[0]
+        shared = self.seen.find(timestamps) if choose_codecs else None
+        block = encode_block(timestamps, values, *self.encoding, shared_block=shared)
+        if choose_codecs and BLOCK_HEADER.unpack_from(block)[1] != TIMESTAMP_SHARED:
+            self.seen.remember(timestamps, self.blocks_written)
+        self.blocks_written += 1
         if self.codec_usage is not None:
             record_codec_usage(self.codec_usage, block, buffer.name)
         self.file.write(block)

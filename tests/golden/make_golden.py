@@ -27,10 +27,10 @@ from lib.codecs.registry import TIMESTAMP_CODECS, VALUE_CODECS
 from lib.codecs.stages import STAGES
 from lib.codecs.registry import (
     CONSTANT, DECIMAL, DECIMAL_BINS, DECIMAL_PLANES, DICTIONARY, FLOAT32_BINS, GORILLA, MULTIPLE_BINS, ORDERED,
-    ORDERED_BINS, RUNS, TIMESTAMP_BINS, TIMESTAMP_GORILLA, TIMESTAMP_UNITS,
+    ORDERED_BINS, RUNS, TIMESTAMP_BINS, TIMESTAMP_GORILLA, TIMESTAMP_SHARED, TIMESTAMP_UNITS,
 )
 from lib.codecs.stages import LZMA, ZLIB
-from lib.codecs.timestamp_units import DELTA_OF_DELTA_MODE, GRID, SPARSE_GRID
+from lib.codecs.timestamp_units import CENTERED_DELTA_MODE, DELTA_MODE, DELTA_OF_DELTA_MODE, GRID, SPARSE_GRID
 from lib.data.dataset import Series, canonical_order  # noqa: E402
 from lib.storage.file_layout import FORMAT_VERSION  # noqa: E402
 from lib.storage.metrics_file import BLOCK_HEADER, MetricsFile  # noqa: E402
@@ -186,6 +186,11 @@ STREAMS = [
     ("units_deltas_deflate", "timestamps", TIMESTAMP_UNITS, "bytes", {"mode": DELTA_OF_DELTA_MODE, "compressors": [DEFLATE]}),
     ("units-bins_grid", "timestamps", TIMESTAMP_BINS, "cpu", {"mode": GRID}),
     ("units-bins_deltas", "timestamps", TIMESTAMP_BINS, "bytes", {"mode": DELTA_OF_DELTA_MODE}),
+    ("units-bins_delta", "timestamps", TIMESTAMP_BINS, "share", {"mode": DELTA_MODE}),
+    ("units-bins_centered-delta", "timestamps", TIMESTAMP_BINS, "cpu", {"mode": CENTERED_DELTA_MODE}),
+    ("units_delta", "timestamps", TIMESTAMP_UNITS, "bytes", {"mode": DELTA_MODE, "compressors": []}),
+    # A reference to block 300 of a file (two varint bytes); it decodes to that number, not to timestamps.
+    ("shared", "timestamps", TIMESTAMP_SHARED, "temperature", {"block": 300}),
 ]
 COMPRESSED_STAGES = (ZLIB, LZMA)
 
@@ -194,6 +199,8 @@ def encode_stream(column, tag, data, options):
     """The stream the registry's codec for `tag` writes, with the stage of its high nibble over it."""
     registry = VALUE_CODECS if column == "values" else TIMESTAMP_CODECS
     codec = registry[tag & 0x0F]
+    if "block" in options:  # a shared-timestamps reference: the block number is all it holds
+        return codec.encode(options["block"])
     arguments = [options["mode"]] if "mode" in options else []
     if "compressors" in options:
         arguments.append(tuple(options["compressors"]))
