@@ -49,8 +49,9 @@ def test_corruption_sweep_every_case_raises_or_returns_the_original(tmp_path, re
     path = tmp_path / "damaged.bin"
     rng = np.random.default_rng(0)
     cases = 0
-    positions = sorted(set(range(0, 300)) | set(rng.integers(0, len(data), 400).tolist()))
-    for position in positions:  # single-byte flips everywhere, densest in header and index
+    ends = set(range(0, 80)) | set(range(len(data) - 120, len(data)))  # header, first block; index, footer
+    positions = sorted(ends | set(rng.integers(0, len(data), 200).tolist()))
+    for position in positions:  # single-byte flips everywhere, densest at both ends
         for mask in (0x01, 0x80, 0xFF):
             damaged = bytearray(data)
             damaged[position] ^= mask
@@ -64,13 +65,14 @@ def test_corruption_sweep_every_case_raises_or_returns_the_original(tmp_path, re
         path.write_bytes(damaged)
         outcome(path, original)
         cases += 1
-    for length in sorted(set(range(0, 200)) | set(rng.integers(0, len(data), 200).tolist())):
+    lengths = set(range(0, 60)) | set(range(len(data) - 60, len(data))) | set(rng.integers(0, len(data), 120).tolist())
+    for length in sorted(lengths):
         path.write_bytes(data[:length])
         assert outcome(path, original) == "error"
         cases += 1
     path.write_bytes(data + b"\x00")
     assert outcome(path, original) == "error"
-    assert cases > 2000
+    assert cases > 1200
 
 
 @pytest.mark.parametrize("patch,message", [
