@@ -3,14 +3,19 @@ general-purpose compressors on it.
 
 No single encoding wins on every metric, so each block of a series is stored by whichever codec
 suits its numbers. Trying every codec and keeping the smallest would be exact but slow, so the
-default choice tries only the FAST codecs (constant, runs, decimal-bins, dictionary, ordered-bins:
-each one pass of numpy work ending in the bins entropy coder) and skips a codec when an estimate
-says it cannot win (`worth_trying`):
+default choice tries only the FAST codecs (constant, runs, decimal-bins, dictionary, multiple-bins,
+float32-bins, ordered-bins: each one pass of numpy work ending in the bins entropy coder) and skips
+a codec when an estimate from a sample says it cannot win (`worth_trying`):
 
+    decimal-bins   unless the values look like widened float32s and few are short decimals
     a dictionary   only when a sample has few distinct values and their order-0 entropy, the most
                    its rank stream could cost, undercuts the best so far
-    ordered-bins   only when decimal-bins did not apply, or needed exceptions and more than 32 bits
-                   a value: full-precision floats that no decimal comes near
+    multiple-bins  unless decimal-bins stored the block exactly as short decimals (then no other
+                   step describes them better)
+    float32-bins   only when most values lie within a few float64 steps of a float32, and
+                   decimal-bins did not store them exactly
+    ordered-bins   only when nothing so far came under 32 bits a value and they are not float32s:
+                   full-precision floats
 
 With `exhaustive` the other codecs (Gorilla, bit-packed decimal, ordered and decimal byte planes)
 take part too, and every stream is also tried through the DEFLATE and LZMA stages
@@ -139,8 +144,8 @@ def worth_trying(tag, values, candidates, dictionary=True, float32_like=False):
     far. MULTIPLE_BINS: unless decimal-bins stored the block exactly as short decimals.
     FLOAT32_BINS: when the values look like widened float32s and decimal-bins did not store them
     exactly (integer gauges are float32s too, and decimals suit them better). ORDERED_BINS: when
-    they do not look like float32s, and neither the decimal nor the multiple codec came under 32
-    bits a value (full-precision floats near nothing).
+    they do not look like float32s and nothing so far came under 32 bits a value (full-precision
+    floats: a decimal of 17 digits, or near nothing).
     """
     best = min((len(blob) for _, blob in candidates), default=np.inf)
     if tag == DECIMAL_BINS:
@@ -160,11 +165,11 @@ def worth_trying(tag, values, candidates, dictionary=True, float32_like=False):
     if tag == FLOAT32_BINS:
         return float32_like and not clean_decimals(candidates, values.size)
     if tag == ORDERED_BINS:
-        if float32_like or best <= 4 * values.size:
-            return False
-        decimal = dict(candidates).get(DECIMAL_BINS)
-        return decimal is None or read_decimal_head(decimal, values.size, 'decimal-bins', True).exceptions
+        return not float32_like and best > ORDERED_WORTH_BYTES * values.size
     return True
+
+
+ORDERED_WORTH_BYTES = 4  # ordered-bins is tried when nothing so far stored a value in 32 bits or less
 
 
 SHORT_DECIMAL_EXPONENT, SHORT_DECIMAL_SHARE = 6, 0.5
