@@ -26,7 +26,7 @@ import re
 
 import numpy as np
 
-from lib.data.exporters.samples import point_chunks, seconds_text, shown_name, unrepresentable, value_texts
+from lib.data.exporters.samples import exposition_text, seconds_text, unrepresentable
 from lib.data.importers import openmetrics as reader
 
 FORMAT = "openmetrics"
@@ -37,18 +37,7 @@ RESERVED_PREFIX = "_"
 
 def openmetrics_text(series):
     """The OpenMetrics text of every series (in canonical order), a chunk at a time."""
-    previous = None
-    for s in series:
-        if previous is not None and s.key <= previous.key:
-            raise ValueError(f"series out of canonical order: {shown_name(s)} after {shown_name(previous)}")
-        selector = _selector(s)
-        _check_increasing(s)
-        family = f"# TYPE {s.name} unknown\n" if previous is None or s.name != previous.name else ""
-        for start, timestamps, values in point_chunks(s):
-            texts = value_texts(FORMAT, s, start, values)
-            yield family + "".join(f"{selector} {v} {seconds_text(t)}\n" for t, v in zip(timestamps, texts))
-            family = ""
-        previous = s
+    yield from exposition_text(series, FORMAT, "unknown", _selector, _check_increasing, seconds_text)
     yield reader.EOF_LINE + "\n"
 
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from lib.data.dataset import NS_PER_MS
 from lib.data.exporters.openmetrics import escape_label_value
-from lib.data.exporters.samples import point_chunks, shown_name, unrepresentable, value_texts
+from lib.data.exporters.samples import exposition_text, unrepresentable
 from lib.data.importers import openmetrics as grammar
 
 FORMAT = "prometheus-text"
@@ -41,18 +41,8 @@ RESERVED_PREFIX = "__"
 
 def prometheus_text(series):
     """The text of every series (in canonical order), a chunk at a time."""
-    previous = None
-    for s in series:
-        if previous is not None and s.key <= previous.key:
-            raise ValueError(f"series out of canonical order: {shown_name(s)} after {shown_name(previous)}")
-        selector = _selector(s)
-        _check_whole_milliseconds(s)
-        family = f"# TYPE {s.name} untyped\n" if previous is None or s.name != previous.name else ""
-        for start, timestamps, values in point_chunks(s):
-            texts = value_texts(FORMAT, s, start, values)
-            yield family + "".join(f"{selector} {v} {t // NS_PER_MS}\n" for t, v in zip(timestamps, texts))
-            family = ""
-        previous = s
+    return exposition_text(series, FORMAT, "untyped", _selector, _check_whole_milliseconds,
+                           lambda nanoseconds: nanoseconds // NS_PER_MS)
 
 
 def _selector(series):

@@ -55,6 +55,25 @@ def value_texts(fmt, series, start, values):
     return texts
 
 
+def exposition_text(series, fmt, type_word, selector, check, timestamp_text):
+    """Every series (in canonical order) in a Prometheus-style exposition format, a chunk of text
+    at a time: `# TYPE name <type_word>` before each metric family, then `selector value time`
+    per point. `selector(series)` spells name and labels, `check(series)` refuses what the format
+    cannot hold, `timestamp_text(ns)` spells a time."""
+    previous = None
+    for s in series:
+        if previous is not None and s.key <= previous.key:
+            raise ValueError(f"series out of canonical order: {shown_name(s)} after {shown_name(previous)}")
+        name_and_labels = selector(s)
+        check(s)
+        family = f"# TYPE {s.name} {type_word}\n" if previous is None or s.name != previous.name else ""
+        for start, timestamps, values in point_chunks(s):
+            texts = value_texts(fmt, s, start, values)
+            yield family + "".join(f"{name_and_labels} {v} {timestamp_text(t)}\n" for t, v in zip(timestamps, texts))
+            family = ""
+        previous = s
+
+
 def first_non_finite(values):
     """Index of the first NaN or infinity in `values`, or None."""
     found = np.flatnonzero(~np.isfinite(values))
