@@ -7,15 +7,16 @@ default choice tries only the FAST codecs (constant, runs, decimal-bins, diction
 float32-bins, ordered-bins: each one pass of numpy work ending in the bins entropy coder) and skips
 a codec when an estimate from a sample says it cannot win (`worth_trying`):
 
-    decimal-bins   unless the values look like widened float32s and few are short decimals
+    decimal-bins   when most values are short decimals; otherwise unless they look like widened
+                   float32s, or their ordered bits look smaller (full-precision floats)
     a dictionary   only when a sample has few distinct values and their order-0 entropy, the most
                    its rank stream could cost, undercuts the best so far
     multiple-bins  unless decimal-bins stored the block exactly as short decimals (then no other
                    step describes them better)
     float32-bins   only when most values lie within a few float64 steps of a float32, and
                    decimal-bins did not store them exactly
-    ordered-bins   only when nothing so far came under 32 bits a value and they are not float32s:
-                   full-precision floats
+    ordered-bins   only when nothing so far came under 32 bits a value, they are not float32s
+                   (full-precision floats), and the deltas of their ordered bits could beat the best
 
 With `exhaustive` the other codecs (Gorilla, bit-packed decimal, ordered and decimal byte planes)
 take part too, and every stream is also tried through the DEFLATE and LZMA stages
@@ -32,8 +33,10 @@ stages take part too.
 import numpy as np
 
 from lib.bitstream.packing import bit_lengths
+from lib.bitstream.varint import zigzag_encode
 from lib.codecs.byte_planes import DEFLATE, LZMA1
-from lib.codecs.decimal_digits import SAMPLE_SIZE, decimal_ints, read_decimal_head
+from lib.codecs.decimal_bins import ADJUST_COST_BITS, choose_adjusted_exponent, nearest_decimals
+from lib.codecs.decimal_digits import EXCEPTION_BITS, SAMPLE_SIZE, decimal_ints, fill_exceptions, read_decimal_head
 from lib.codecs.dictionary import DICTIONARY_MAX_SHARE
 from lib.codecs.gorilla import encode_timestamps, encode_values
 from lib.codecs.limits import MAX_COUNT, max_stream_bytes
@@ -48,7 +51,7 @@ from lib.codecs.timestamp_units import (
     CENTERED_DELTA_MODE, DELTA_MODE, DELTA_OF_DELTA_MODE, GRID, SPARSE_GRID, delta_stream, encode_timestamp_units,
     timestamp_units,
 )
-from lib.codecs.transforms import bit_patterns
+from lib.codecs.transforms import bit_patterns, ordered_integers, plan_for_bins, planning_sample
 
 # The codecs the default (fast) choice tries: each costs one pass of numpy work, no compressor.
 FAST_CODECS = (CONSTANT, RUNS, DECIMAL_BINS, DICTIONARY, MULTIPLE_BINS, FLOAT32_BINS, ORDERED_BINS)
@@ -138,8 +141,9 @@ def fast_value_candidates(values, dictionary=True):
 def worth_trying(tag, values, candidates, dictionary=True, float32_like=False):
     """Whether a fast codec could beat the candidates so far, judged without encoding.
 
-    DECIMAL_BINS: unless the values look like widened float32s (most within a few float64 steps
-    of a float32) and few of them are short decimals. DICTIONARY: when a sample has few distinct
+    DECIMAL_BINS: when most of a sample are short decimals; otherwise unless the values look like
+    widened float32s (most within a few float64 steps of a float32) or estimates on a sample say
+    ordered-bins will be smaller. DICTIONARY: when a sample has few distinct
     values and its order-0 entropy, the most a rank stream could need, undercuts the best so
     far. MULTIPLE_BINS: unless decimal-bins stored the block exactly as short decimals.
     FLOAT32_BINS: when the values look like widened float32s and decimal-bins did not store them
@@ -149,7 +153,9 @@ def worth_trying(tag, values, candidates, dictionary=True, float32_like=False):
     """
     best = min((len(blob) for _, blob in candidates), default=np.inf)
     if tag == DECIMAL_BINS:
-        return not float32_like or short_decimal_share(values) >= SHORT_DECIMAL_SHARE
+        if short_decimal_share(values) >= SHORT_DECIMAL_SHARE:
+            return True
+        return not float32_like and not ordered_beats_decimals(values)
     if tag == DICTIONARY:
         if not dictionary or values.size < 2 * DICTIONARY_MAX_SHARE:
             return False
@@ -165,20 +171,54 @@ def worth_trying(tag, values, candidates, dictionary=True, float32_like=False):
     if tag == FLOAT32_BINS:
         return float32_like and not clean_decimals(candidates, values.size)
     if tag == ORDERED_BINS:
-        return not float32_like and best > ORDERED_WORTH_BYTES * values.size
+        if float32_like or best <= ORDERED_WORTH_BYTES * values.size:
+            return False  # (when decimal-bins was skipped, ordered_beats_decimals said it would win)
+        return DECIMAL_BINS not in dict(candidates) or ordered_bits_estimate(values) < 8 * best
     return True
 
 
 ORDERED_WORTH_BYTES = 4  # ordered-bins is tried when nothing so far stored a value in 32 bits or less
 
 
+ESTIMATE_SAMPLE = (4, 128)  # runs of neighbours the estimates below look at
+
+
+def ordered_bits_estimate(values, sample=None):
+    """About the fewest bits ordered-bins could take: the significant bits of its residuals on runs
+    of neighbours (`sample`, by default planned here), scaled to the block; bins add a little."""
+    sample = planning_sample(values, *ESTIMATE_SAMPLE) if sample is None else sample
+    _, _, residuals = plan_for_bins(ordered_integers(sample))
+    return int(bit_lengths(residuals).sum()) * values.size // max(sample.size, 1)
+
+
 SHORT_DECIMAL_EXPONENT, SHORT_DECIMAL_SHARE = 6, 0.5
 
 
 def short_decimal_share(values):
-    """The share of a sample that is a decimal of at most SHORT_DECIMAL_EXPONENT digits after the point."""
-    _, fits = decimal_ints(values[:: -(-values.size // SAMPLE_SIZE)], SHORT_DECIMAL_EXPONENT)
+    """The share of a sample that is a decimal of at most SHORT_DECIMAL_EXPONENT digits after the
+    point; 1.0 at once for whole numbers (integer gauges, the usual float32-like block) and for
+    an empty block."""
+    sample = values[:: max(1, -(-values.size // SAMPLE_SIZE))]
+    with np.errstate(invalid="ignore"):  # a signalling NaN
+        whole = np.array_equal(sample, np.rint(sample))
+    if whole:
+        return 1.0
+    _, fits = decimal_ints(sample, SHORT_DECIMAL_EXPONENT)
     return float(fits.mean())
+
+
+def ordered_beats_decimals(values):
+    """For values that are mostly not short decimals: whether ordered-bins looks smaller than
+    decimal-bins, both estimated on the same runs of neighbours by the bits of their residuals
+    (plus, for the decimals, their adjustments and exceptions), so that decimal-bins is not
+    written only to lose."""
+    sample = planning_sample(values, *ESTIMATE_SAMPLE)
+    ints, adjustments, usable = nearest_decimals(sample, choose_adjusted_exponent(sample))
+    _, _, residuals = plan_for_bins(fill_exceptions(ints, usable))
+    moved = adjustments[adjustments != 0]
+    decimal_bits = (bit_lengths(residuals).sum() + bit_lengths(zigzag_encode(moved)).sum()
+                    + ADJUST_COST_BITS * moved.size + EXCEPTION_BITS * np.count_nonzero(~usable))
+    return ordered_bits_estimate(values, sample) < int(decimal_bits) * values.size // max(sample.size, 1)
 
 
 def clean_decimals(candidates, count):

@@ -28,7 +28,7 @@ DIGITS_BEYOND_ERROR = 64  # a remainder within 64 times its error is noise: no s
 DONE_RATIO = 2.0 ** -16  # a remainder this much smaller than the one before means we are done
 AGREEMENT = 0.01  # gcds within 1% of each other are the same step
 MIN_AGREEING_SHARE = 0.05  # of the pairs, for a step to count as found
-MAX_EUCLID_ROUNDS = 64
+MAX_EUCLID_ROUNDS = 12  # pairs of a step's multiples finish within about 8 rounds; noise's may not
 SNAP_TOLERANCE = 0.01  # how near 1/step must be to an integer (or step to 2**n) to be snapped
 SAMPLE_RUNS = (4, 256)  # runs of neighbours the choice looks at (lib/codecs/transforms.py)
 
@@ -65,32 +65,32 @@ def approximate_gcds(larger, smaller, error_larger, error_smaller, epsilon):
 PAIRS = 160  # of differences and as many of values: enough for a clear cluster, and cheap
 
 
-def paired_gcds(magnitudes, errors, epsilon):
-    """The gcd of each magnitude with the one half the array away (so that neighbours, which
-    differ by a step, are not all paired with each other), or NaN; at most PAIRS pairs, of
-    magnitudes spread over the whole array."""
+def pairs_of(magnitudes, errors):
+    """(larger, smaller, larger's error, smaller's error) pairing each magnitude with the one half
+    the array away (so that neighbours, which differ by a step, are not all paired with each
+    other); at most PAIRS pairs, of magnitudes spread over the whole array."""
     spread = max(1, magnitudes.size // (2 * PAIRS))
     magnitudes, errors = magnitudes[::spread], errors[::spread]
     half = min(magnitudes.size // 2, PAIRS)
     first, second = magnitudes[:half], magnitudes[half:2 * half]
     swap = first < second
-    return approximate_gcds(np.where(swap, second, first), np.where(swap, first, second),
-                            np.where(swap, errors[half:2 * half], errors[:half]),
-                            np.where(swap, errors[:half], errors[half:2 * half]), epsilon)
+    return (np.where(swap, second, first), np.where(swap, first, second),
+            np.where(swap, errors[half:2 * half], errors[:half]), np.where(swap, errors[:half], errors[half:2 * half]))
 
 
 def common_step(values, width=64):
     """The step many pairs agree on, or None. The pairs are of the values' differences between
-    neighbours (small multiples of the step, whatever the level), and of the values themselves.
-    `width` 32: the values are float32s (widened), computed and rounded in float32, whose
-    rounding errors are 2**29 times larger."""
+    neighbours (small multiples of the step, whatever the level), and of the values themselves,
+    all run through Euclid together. `width` 32: the values are float32s (widened), computed and
+    rounded in float32, whose rounding errors are 2**29 times larger."""
     epsilon = 2.0 ** -MANTISSA_BITS[width]
     finite = values[np.isfinite(values)]
     differences, levels = np.abs(np.diff(finite)), np.maximum(np.abs(finite[1:]), np.abs(finite[:-1]))
     moved = differences != 0
-    nonzero = finite[finite != 0]
-    gcds = np.concatenate([paired_gcds(differences[moved], 2 * epsilon * levels[moved], epsilon),
-                           paired_gcds(np.abs(nonzero), epsilon * np.abs(nonzero), epsilon)])
+    nonzero = np.abs(finite[finite != 0])
+    of_differences = pairs_of(differences[moved], 2 * epsilon * levels[moved])
+    of_values = pairs_of(nonzero, epsilon * nonzero)
+    gcds = approximate_gcds(*(np.concatenate(both) for both in zip(of_differences, of_values)), epsilon)
     pairs = gcds.size
     gcds = np.sort(gcds[np.isfinite(gcds)])
     needed = max(2, math.ceil(MIN_AGREEING_SHARE * pairs))
