@@ -8,6 +8,7 @@ import pytest
 
 from lib.codecs.registry import TIMESTAMP_SHARED
 from lib.data.dataset import Series, first_difference
+from lib.data.generator import generate_dataset
 from lib.errors import FormatError
 from lib.storage.file_layout import FOOTER, HEADER, pack_footer, pack_index_section, unpack_index_section
 from lib.storage.index_section import pack_index, parse_index
@@ -42,7 +43,17 @@ def shared_file(tmp_path_factory):
     return path, series_list
 
 
-@pytest.mark.parametrize("fixture", ["small_file", "shared_file"])
+@pytest.fixture(scope="module")
+def sweep_file(tmp_path_factory):
+    """Six generated series of about 100 points in blocks of 40: every kind of section, small enough
+    that each of the sweep's cases reads the whole file quickly."""
+    series_list = generate_dataset(6, 600, seed=3)
+    path = tmp_path_factory.mktemp("sweep") / "m.bin"
+    write_file(path, series_list, block_points=40)
+    return path, series_list
+
+
+@pytest.mark.parametrize("fixture", ["sweep_file", "shared_file"])
 def test_corruption_sweep_every_case_raises_or_returns_the_original(tmp_path, request, fixture):
     source, original = request.getfixturevalue(fixture)
     data = source.read_bytes()
