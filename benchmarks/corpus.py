@@ -80,6 +80,7 @@ CLASSES = (
     CorpusClass("float32_hourly_mixed", corpus_sensors.float32_hourly_mixed, 40, 5_000),
     CorpusClass("binary_fractions", corpus_sensors.binary_fractions, 40, 5_000),
     CorpusClass("float_step_products", corpus_sensors.float_step_products, 40, 5_000),
+    CorpusClass("float32_scaled_counts", corpus_sensors.float32_scaled_counts, 40, 5_000),
     CorpusClass("prometheus_rate", corpus_metrics.prometheus_rate, 40, 5_000),
     CorpusClass("ratios", corpus_metrics.ratios, 40, 5_000),
     CorpusClass("byte_counters", corpus_metrics.byte_counters, 40, 5_000),

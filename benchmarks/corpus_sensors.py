@@ -164,6 +164,41 @@ def adc_signal(rng, timestamps, kind):
     return 300 + 500 * np.exp(-((days / period + rng.uniform(0, 1)) % 1.0) * 2.5) + ar1(rng, n, 5)
 
 
+# metric, the raw count's full scale, the float32 factor the firmware multiplies it by
+FLOAT32_SCALED = (
+    ("tank_level_percent", 4095, np.float32(100 / 4095)),
+    ("supply_pressure_bar", 4095, np.float32(16 / 4095)),
+    ("flow_liters_per_minute", 65535, np.float32(0.05)),
+    ("room_temperature_celsius", 65535, np.float32(0.1)),
+)
+
+
+def float32_scaled_counts(series_count, points, rng_of):
+    """Industrial sensors whose firmware or gateway scales raw counts in float32 arithmetic (a 12-bit
+    ADC times 100 / 4095 for a tank level, a Modbus register times a float32 scale factor of 0.05 or
+    0.1), polled every 10 s and archived as float32, some days re-saved with 16 significant digits.
+
+    Signal: tank levels filling and draining, pressure with pump cycles, flow with a daily demand
+    curve, room temperature wandering, each with sensor noise in counts. Representation: count *
+    factor in float32 (float32(count) * float32(factor), rounded once), widened to float64; on some
+    days (45 to 85 % per series) printed with 16 digits and parsed back, a float64 step or two off.
+    """
+    result = []
+    for index in range(series_count):
+        rng = rng_of(index)
+        metric, full_scale, factor = FLOAT32_SCALED[index % len(FLOAT32_SCALED)]
+        timestamps = scrape_times(rng, 10, points)
+        level = 0.5 + 0.3 * daily_cycle(timestamps, peak_hour=rng.uniform(6, 20)) + ar1(rng, points, 0.02, 0.999)
+        counts = np.clip(np.rint(level * min(full_scale, 4095) + rng.integers(-3, 4, points)), 0, full_scale)
+        stored = (counts.astype(np.float32) * factor).astype(np.float64)
+        day = (timestamps - START_NS) // (24 * HOUR_NS)
+        printed_days = rng.random(int(day.max()) + 1) < rng.uniform(*DAILY_FILES_PRINTED_SHARE)
+        stored = np.where(printed_days[day], printed_significant(stored, 16), stored)
+        labels = {"plant": f"p{index // len(FLOAT32_SCALED) + 1}", "gateway": "modbus-gw"}
+        result.append(Series(metric, labels, timestamps, stored))
+    return result
+
+
 # metric, how the exporter turns an integer k into the value
 STEP_SERIES = (
     ("rain_gauge_millimeters_total", lambda k: k * 0.3),

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from benchmarks import corpus
+from benchmarks import corpus, corpus_sensors
 from benchmarks.corpus_metrics import extrapolated_rates
 from benchmarks.corpus_real import tmy3_utc
 from lib.data.dataset import NS_PER_MS, NS_PER_SECOND, first_difference
@@ -136,6 +136,18 @@ STEP_CONSTRUCTIONS = {
     "k / 800": (lambda v: np.rint(v * 800), lambda k: k / 800),
     "k / 3": (lambda v: np.rint(v * 3), lambda k: k / 3),
 }
+
+
+def test_float32_scaled_counts_are_float32_products_some_printed_with_16_digits(full):
+    exact_counts = []
+    for s in full["float32_scaled_counts"]:
+        (factor,) = {f for name, _, f in corpus_sensors.FLOAT32_SCALED if name == s.name}
+        products = (np.rint(s.values / np.float64(factor)).astype(np.float32) * factor).astype(np.float64)
+        steps = np.abs(s.values.view(np.int64) - products.view(np.int64))
+        assert (steps <= 4).all(), s.display_name()  # reprinted values lie a float64 step or two away
+        exact_counts.append(int((steps == 0).sum()))
+    points = sum(len(s) for s in full["float32_scaled_counts"])
+    assert 0.1 * points < sum(exact_counts) < 0.9 * points  # float32 products, and reprints that moved
 
 
 def test_step_products_are_k_times_or_over_a_non_decimal_step_in_float64(full):

@@ -12,9 +12,9 @@ a codec when an estimate from a sample says it cannot win (`worth_trying`):
     a dictionary   only when a sample has few distinct values and their order-0 entropy, the most
                    its rank stream could cost, undercuts the best so far
     multiple-bins  unless decimal-bins stored the block exactly as short decimals (then no other
-                   step describes them better)
+                   step describes them better), or the best so far takes 2 bits a value or less
     float32-bins   only when most values lie within a few float64 steps of a float32, and
-                   decimal-bins did not store them exactly
+                   decimal-bins did not store them exactly, nor anything in 2 bits a value
     ordered-bins   only when nothing so far came under 32 bits a value, they are not float32s
                    (full-precision floats), and the deltas of their ordered bits could beat the best
 
@@ -145,9 +145,11 @@ def worth_trying(tag, values, candidates, dictionary=True, float32_like=False):
     widened float32s (most within a few float64 steps of a float32) or estimates on a sample say
     ordered-bins will be smaller. DICTIONARY: when a sample has few distinct
     values and its order-0 entropy, the most a rank stream could need, undercuts the best so
-    far. MULTIPLE_BINS: unless decimal-bins stored the block exactly as short decimals.
+    far. MULTIPLE_BINS: unless decimal-bins stored the block exactly as short decimals, or something
+    already stored it in ALREADY_SMALL_BITS a value.
     FLOAT32_BINS: when the values look like widened float32s and decimal-bins did not store them
-    exactly (integer gauges are float32s too, and decimals suit them better). ORDERED_BINS: when
+    exactly (integer gauges are float32s too, and decimals suit them better), nor anything in
+    ALREADY_SMALL_BITS a value. ORDERED_BINS: when
     they do not look like float32s and nothing so far came under 32 bits a value (full-precision
     floats: a decimal of 17 digits, or near nothing).
     """
@@ -166,6 +168,8 @@ def worth_trying(tag, values, candidates, dictionary=True, float32_like=False):
         share = counts / sample.size
         rank_bits = float(-(share * np.log2(share)).sum()) * values.size
         return rank_bits / 8 < best
+    if tag in (MULTIPLE_BINS, FLOAT32_BINS) and 8 * best <= ALREADY_SMALL_BITS * values.size:
+        return False
     if tag == MULTIPLE_BINS:
         return not clean_decimals(candidates, values.size)
     if tag == FLOAT32_BINS:
@@ -178,6 +182,9 @@ def worth_trying(tag, values, candidates, dictionary=True, float32_like=False):
 
 
 ORDERED_WORTH_BYTES = 4  # ordered-bins is tried when nothing so far stored a value in 32 bits or less
+# multiple-bins and float32-bins store an integer per value: a block already this small (mostly
+# repeats, NaNs or constants) leaves them nothing to win
+ALREADY_SMALL_BITS = 2
 
 
 ESTIMATE_SAMPLE = (4, 128)  # runs of neighbours the estimates below look at
