@@ -90,7 +90,7 @@ def write_long_csv(path, series):
                 writer.writerow([f"{second:.3f}", name, repr(value), *(labels.get(k, "") for k in label_names)])
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(series=datasets())
 @example(series=[("0", {}, [1_599_999_899, 1_599_999_899, 1_600_000_000], [0.0, 1.0, 2e25])])  # error of 1e27 %
