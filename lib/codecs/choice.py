@@ -198,7 +198,7 @@ def ordered_bits_estimate(values, sample=None):
     return int(bit_lengths(residuals).sum()) * values.size // max(sample.size, 1)
 
 
-SHORT_DECIMAL_EXPONENT, SHORT_DECIMAL_SHARE = 6, 0.5
+SHORT_DECIMAL_EXPONENT, SHORT_DECIMAL_SHARE = 10, 0.5  # 10 digits: binary fractions down to 1/1024
 
 
 def short_decimal_share(values):
