@@ -88,13 +88,18 @@ def float32_hourly_mixed(series_count, points, rng_of):
         metric, step, *shape = HOURLY_SENSORS[index % len(HOURLY_SENSORS)]
         timestamps = grid_times(rng, HOUR_NS, points, gap_probability=0.01)
         decimals = sensor_decimals(rng, timestamps, step, *shape)
-        stored = as_float32(decimals)
-        day = (timestamps - START_NS) // (24 * HOUR_NS)
-        printed_days = rng.random(int(day.max()) + 1) < rng.uniform(*DAILY_FILES_PRINTED_SHARE)
-        stored = np.where(printed_days[day], printed_significant(stored, 16), stored)
+        stored = reprinted_on_some_days(rng, timestamps, as_float32(decimals))
         labels = {"station": f"st-{index // len(HOURLY_SENSORS) + 101}", "network": "hydromet"}
         result.append(Series(metric, labels, timestamps, stored))
     return result
+
+
+def reprinted_on_some_days(rng, timestamps, stored):
+    """The float32 values of the days (DAILY_FILES_PRINTED_SHARE of them) whose files a tool
+    re-saved with 16 significant digits, parsed back as float64; the other days' as they are."""
+    day = (timestamps - START_NS) // (24 * HOUR_NS)
+    printed_days = rng.random(int(day.max()) + 1) < rng.uniform(*DAILY_FILES_PRINTED_SHARE)
+    return np.where(printed_days[day], printed_significant(stored, 16), stored)
 
 
 def sensor_decimals(rng, timestamps, step, base, daily, seasonal, noise, low, high):
@@ -190,10 +195,7 @@ def float32_scaled_counts(series_count, points, rng_of):
         timestamps = scrape_times(rng, 10, points)
         level = 0.5 + 0.3 * daily_cycle(timestamps, peak_hour=rng.uniform(6, 20)) + ar1(rng, points, 0.02, 0.999)
         counts = np.clip(np.rint(level * min(full_scale, 4095) + rng.integers(-3, 4, points)), 0, full_scale)
-        stored = (counts.astype(np.float32) * factor).astype(np.float64)
-        day = (timestamps - START_NS) // (24 * HOUR_NS)
-        printed_days = rng.random(int(day.max()) + 1) < rng.uniform(*DAILY_FILES_PRINTED_SHARE)
-        stored = np.where(printed_days[day], printed_significant(stored, 16), stored)
+        stored = reprinted_on_some_days(rng, timestamps, (counts.astype(np.float32) * factor).astype(np.float64))
         labels = {"plant": f"p{index // len(FLOAT32_SCALED) + 1}", "gateway": "modbus-gw"}
         result.append(Series(metric, labels, timestamps, stored))
     return result
