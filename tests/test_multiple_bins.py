@@ -80,7 +80,7 @@ def test_float32_readings_cost_their_float32_steps_not_64_bits():
     values = volts.astype(np.float64)
     blob = encode_float32_bins(values)
     assert same_bits(decode_float32_bins(blob, values.size), values)
-    assert len(blob) < 2 * values.size  # steps of about 6,554 float32 ULPs: under 16 bits each
+    assert len(blob) < 2 * values.size  # steps of 6,553 float32 ULPs: under 16 bits each
 
 
 def test_a_float32_printed_with_16_digits_comes_back_exactly():

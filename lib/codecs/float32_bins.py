@@ -4,8 +4,8 @@ Modbus registers, GPU and sensor exporters and float32 DataFrame columns hold IE
 the pipeline widens them to float64: 230.1 V becomes 230.10000610351562. Its float64 pattern ends
 in 29 zero bits that Gorilla and the decimal codec both pay for (no short decimal is near it). As a
 float32 it is 32 bits, and a slowly moving float32 reading is a small step in the float32 integers
-that sort like the floats (as lib/codecs/ordered.py does for float64): 230.1 and 230.2 are 13,107
-float32 steps apart, about 14 bits, not 52.
+that sort like the floats (as lib/codecs/ordered.py does for float64): 230.1 and 230.2 are 6,553
+float32 steps apart, about 13 bits, not 52.
 
 Each value is stored as its float32's ordered 32-bit integer, transformed and entropy-coded, and
 the decoder widens that float32 back. A value that was printed with 16 digits on the way
