@@ -21,12 +21,7 @@ from lib.storage.metrics_file import BLOCK_HEADER, CRC, decode_block, decode_blo
 from lib.storage.streaming_writer import write_file
 from tests.conftest import MEMORY_COUNT, assert_decodes_within, awkward_dataset, small_slices, traced_peak
 from tests.test_dataset import datasets
-
-
-def same_bits(a, b):
-    a, b = np.asarray(a), np.asarray(b)
-    return a.dtype.itemsize == b.dtype.itemsize and a.shape == b.shape and np.array_equal(
-        a.view(f"u{a.dtype.itemsize}"), b.view(f"u{b.dtype.itemsize}"))
+from tests.value_checks import same_bits
 
 
 # Bins streams --------------------------------------------------------------------------------------

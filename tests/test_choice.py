@@ -6,20 +6,21 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from lib.bitstream.varint import encode_varints
-from lib.codecs.bins.batched import drive
-from lib.codecs.choice import PLANE_CODECS, encode_timestamps_best, encode_values_best, value_candidates
-from lib.codecs.decimal_digits import ADJUSTED, read_decimal_head
-from lib.codecs.limits import MAX_COUNT, max_stream_bytes
 from lib.codecs.bins import BINS, encode_bins
-from lib.codecs.choice import smallest_without_dictionary
+from lib.codecs.bins.batched import drive
+from lib.codecs.choice import (
+    PLANE_CODECS, encode_timestamps_best, encode_values_best, smallest_without_dictionary, value_candidates,
+)
 from lib.codecs.decimal_bins import encode_decimal_bins
+from lib.codecs.decimal_digits import ADJUSTED
 from lib.codecs.decimal_planes import encode_decimal_planes
+from lib.codecs.limits import MAX_COUNT, max_stream_bytes
 from lib.codecs.ordered import encode_ordered
 from lib.codecs.registry import (
-    CONSTANT, DECIMAL, DECIMAL_BINS, DECIMAL_PLANES, DICTIONARY, FLOAT32_BINS, GORILLA, MULTIPLE_BINS, ORDERED, ORDERED_BINS,
-    RUNS, STAGE_MASK,
-    TIMESTAMP_BINS, TIMESTAMP_GORILLA, TIMESTAMP_UNITS, VALUE_CODECS, batched_timestamp_decoder, batched_value_decoder,
-    decode_timestamps_tagged, decode_values_tagged, finish_batched_timestamps, finish_batched_values, tag_name,
+    CONSTANT, DECIMAL, DECIMAL_BINS, DECIMAL_PLANES, DICTIONARY, FLOAT32_BINS, GORILLA, MULTIPLE_BINS, ORDERED,
+    ORDERED_BINS, RUNS, STAGE_MASK, TIMESTAMP_BINS, TIMESTAMP_GORILLA, TIMESTAMP_UNITS, VALUE_CODECS,
+    batched_timestamp_decoder, batched_value_decoder, decode_timestamps_tagged, decode_values_tagged,
+    finish_batched_timestamps, finish_batched_values, tag_name,
 )
 from lib.codecs.stages import LZMA, STAGES, ZLIB
 from lib.codecs.transforms import floats_from_ordered, ordered_integers
@@ -27,22 +28,7 @@ from lib.errors import FormatError
 from lib.plumbing.bounded_compression import deflate
 from tests.conftest import MEMORY_COUNT, assert_decodes_within, small_slices
 from tests.test_decimal_bins import steps_from_one_and_a_half
-
-
-def patterns(values):
-    return np.asarray(values, dtype=np.float64).view(np.uint64)
-
-
-def round_trip(values, exhaustive=False):
-    values = np.asarray(values, dtype=np.float64)
-    tag, blob = encode_values_best(values, exhaustive=exhaustive)
-    np.testing.assert_array_equal(patterns(decode_values_tagged(tag, blob, values.size)), patterns(values))
-    return tag, blob
-
-
-def exceptions_in(blob, count):
-    """The exception count of a decimal-bins block."""
-    return read_decimal_head(blob, count, "decimal-bins", adjustable=True).exceptions
+from tests.value_checks import patterns, round_trip
 
 
 RNG = np.random.default_rng(11)
@@ -52,8 +38,8 @@ RNG = np.random.default_rng(11)
 
 
 def test_tags_and_names_are_unique_and_fit_their_masks():
-    assert sorted(VALUE_CODECS) == [GORILLA, DECIMAL, CONSTANT, RUNS, ORDERED, DECIMAL_PLANES, ORDERED_BINS, DECIMAL_BINS, DICTIONARY,
-                                  MULTIPLE_BINS, FLOAT32_BINS]
+    assert sorted(VALUE_CODECS) == [GORILLA, DECIMAL, CONSTANT, RUNS, ORDERED, DECIMAL_PLANES, ORDERED_BINS,
+                                    DECIMAL_BINS, DICTIONARY, MULTIPLE_BINS, FLOAT32_BINS]
     assert len({codec.name for codec in VALUE_CODECS.values()}) == len(VALUE_CODECS)
     assert all(tag & STAGE_MASK == 0 for tag in VALUE_CODECS)
     assert all(flag & ~STAGE_MASK == 0 for flag in STAGES)

@@ -5,29 +5,13 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from lib.codecs.bins.batched import drive
-from lib.codecs.choice import encode_values_best
-from lib.codecs.decimal_digits import ADJUSTED, read_decimal_head
+from lib.codecs.decimal_digits import ADJUSTED
 from lib.codecs.registry import (
     DECIMAL_BINS, batched_value_decoder, decode_values_tagged, finish_batched_values,
 )
 from lib.codecs.transforms import floats_from_ordered, ordered_integers
 from lib.errors import FormatError
-
-
-def patterns(values):
-    return np.asarray(values, dtype=np.float64).view(np.uint64)
-
-
-def round_trip(values, exhaustive=False):
-    values = np.asarray(values, dtype=np.float64)
-    tag, blob = encode_values_best(values, exhaustive=exhaustive)
-    np.testing.assert_array_equal(patterns(decode_values_tagged(tag, blob, values.size)), patterns(values))
-    return tag, blob
-
-
-def exceptions_in(blob, count):
-    """The exception count of a decimal-bins block."""
-    return read_decimal_head(blob, count, "decimal-bins", adjustable=True).exceptions
+from tests.value_checks import exceptions_in, patterns, round_trip
 
 
 RNG = np.random.default_rng(11)

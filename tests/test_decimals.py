@@ -13,10 +13,7 @@ from lib.codecs.limits import MAX_COUNT
 from lib.codecs.registry import decode_values_tagged
 from lib.codecs.registry import DECIMAL_BINS, DECIMAL_PLANES
 from lib.errors import FormatError
-
-
-def patterns(values):
-    return np.asarray(values, dtype=np.float64).view(np.uint64)
+from tests.value_checks import patterns
 
 
 def from_patterns(*bit_patterns):

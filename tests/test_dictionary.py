@@ -2,26 +2,9 @@
 import numpy as np
 import pytest
 
-from lib.codecs.choice import encode_values_best
-from lib.codecs.decimal_digits import read_decimal_head
 from lib.codecs.registry import CONSTANT, DICTIONARY, decode_values_tagged
 from lib.errors import FormatError
-
-
-def patterns(values):
-    return np.asarray(values, dtype=np.float64).view(np.uint64)
-
-
-def round_trip(values, exhaustive=False):
-    values = np.asarray(values, dtype=np.float64)
-    tag, blob = encode_values_best(values, exhaustive=exhaustive)
-    np.testing.assert_array_equal(patterns(decode_values_tagged(tag, blob, values.size)), patterns(values))
-    return tag, blob
-
-
-def exceptions_in(blob, count):
-    """The exception count of a decimal-bins block."""
-    return read_decimal_head(blob, count, "decimal-bins", adjustable=True).exceptions
+from tests.value_checks import round_trip
 
 
 RNG = np.random.default_rng(11)

@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 from lib.data.dataset import Series, assert_identical
 from lib.errors import FormatError
 from lib.runner.phases import OUTPUT_FILENAMES
-from lib.storage.file_layout import FOOTER, FORMAT_VERSION, HEADER, MAGIC, pack_index_section
+from lib.storage.file_layout import FOOTER, HEADER, MAGIC, pack_index_section
 from lib.storage.index_section import BlockEntry, pack_index, series_entry
 from lib.storage.metrics_file import (
     MAX_BLOCK_POINTS, MetricsFile, encode_block, overlapping_blocks, read_file,

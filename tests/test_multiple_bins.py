@@ -25,14 +25,7 @@ from lib.data.dataset import Series
 from lib.errors import FormatError
 from lib.storage.metrics_file import read_file
 from lib.storage.streaming_writer import write_file
-
-
-def patterns(values):
-    return np.asarray(values, dtype=np.float64).view(np.uint64)
-
-
-def same_bits(a, b):
-    return a.shape == b.shape and (patterns(a) == patterns(b)).all()
+from tests.value_checks import same_bits
 
 
 def encode_with(values, arithmetic):
