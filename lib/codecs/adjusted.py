@@ -33,7 +33,7 @@ from lib.bitstream.varint import (
 )
 from lib.codecs.bins import encode_bins
 from lib.codecs.bins.batched import bins_stream, bins_stream_nonzero, drive
-from lib.codecs.decimal_digits import ADJUSTED, common_factor, fill_exceptions
+from lib.codecs.decimal_digits import ADJUSTED, adjustment_bits, common_factor, fill_exceptions
 from lib.codecs.transforms import (
     TRANSFORM_NAMES, floats_from_ordered, integers_from_residuals, ordered_integers, plan_for_bins,
 )
@@ -62,20 +62,15 @@ def adjusted_parts(values, ints, usable, decode_ints):
     factor, planned for bins; and the adjustments from each decoded float to its value."""
     ints = fill_exceptions(ints, usable)
     factor = common_factor(ints[usable]) if usable.any() else 1
-    adjustments = float_steps(values, decode_ints(ints.copy()))
+    adjustments = float_steps(values, decode_ints(ints))
     transform, base, residuals = plan_for_bins(ints // factor if factor != 1 else ints)
     return AdjustedParts(transform, factor, base, residuals, adjustments)
 
 
-ADJUSTMENT_COST_BITS = 6  # about what one non-zero adjustment costs in a sparse bins stream, beyond its bits
-
-
 def estimated_bits(parts):
     """About the bits `adjusted_bytes(parts)` takes, from bit lengths alone (no bins plan): the
-    residuals' significant bits, and each non-zero adjustment's plus ADJUSTMENT_COST_BITS."""
-    adjustments = parts.adjustments[parts.adjustments != 0]
-    return int(bit_lengths(parts.residuals).sum() + bit_lengths(zigzag_encode(adjustments)).sum()
-               + ADJUSTMENT_COST_BITS * adjustments.size)
+    residuals' significant bits, and the adjustments' (lib.codecs.decimal_digits.adjustment_bits)."""
+    return int(bit_lengths(parts.residuals).sum()) + adjustment_bits(parts.adjustments)
 
 
 def adjusted_bytes(parts):

@@ -33,10 +33,11 @@ stages take part too.
 import numpy as np
 
 from lib.bitstream.packing import bit_lengths
-from lib.bitstream.varint import zigzag_encode
 from lib.codecs.byte_planes import DEFLATE, LZMA1
-from lib.codecs.decimal_bins import ADJUST_COST_BITS, choose_adjusted_exponent, nearest_decimals
-from lib.codecs.decimal_digits import EXCEPTION_BITS, SAMPLE_SIZE, decimal_ints, fill_exceptions, read_decimal_head
+from lib.codecs.decimal_bins import choose_adjusted_exponent, nearest_decimals
+from lib.codecs.decimal_digits import (
+    EXCEPTION_BITS, SAMPLE_SIZE, adjustment_bits, decimal_ints, fill_exceptions, read_decimal_head,
+)
 from lib.codecs.dictionary import DICTIONARY_MAX_SHARE
 from lib.codecs.gorilla import encode_timestamps, encode_values
 from lib.codecs.limits import MAX_COUNT, max_stream_bytes
@@ -222,10 +223,9 @@ def ordered_beats_decimals(values):
     sample = planning_sample(values, *ESTIMATE_SAMPLE)
     ints, adjustments, usable = nearest_decimals(sample, choose_adjusted_exponent(sample))
     _, _, residuals = plan_for_bins(fill_exceptions(ints, usable))
-    moved = adjustments[adjustments != 0]
-    decimal_bits = (bit_lengths(residuals).sum() + bit_lengths(zigzag_encode(moved)).sum()
-                    + ADJUST_COST_BITS * moved.size + EXCEPTION_BITS * np.count_nonzero(~usable))
-    return ordered_bits_estimate(values, sample) < int(decimal_bits) * values.size // max(sample.size, 1)
+    decimal_bits = (int(bit_lengths(residuals).sum()) + adjustment_bits(adjustments)
+                    + EXCEPTION_BITS * int(np.count_nonzero(~usable)))
+    return ordered_bits_estimate(values, sample) < decimal_bits * values.size // max(sample.size, 1)
 
 
 def clean_decimals(candidates, count):

@@ -24,16 +24,15 @@ from lib.bitstream.varint import encode_varints, zigzag_decode_int, zigzag_encod
 from lib.codecs.bins import decode_bins, decode_bins_parts, encode_bins
 from lib.codecs.bins.batched import bins_stream, bins_stream_parts
 from lib.codecs.decimal_digits import (
-    ADJUST_LIMIT, ADJUSTED, DIGIT_BITS, E_MAX, EXCEPTION_BITS, POWERS_OF_TEN, SAMPLE_SIZE,
-    adjusted_with_exceptions, common_factor, decimals_from_residuals, exponent_from_needs, fill_exceptions,
-    ints_to_floats, read_decimal_head, read_exceptions, scale_and_round, smallest_exponents,
+    ADJUST_COST_BITS, ADJUST_LIMIT, ADJUSTED, DIGIT_BITS, E_MAX, EXCEPTION_BITS, POWERS_OF_TEN, SAMPLE_SIZE,
+    adjusted_with_exceptions, adjustment_bits, common_factor, decimals_from_residuals, exponent_from_needs,
+    fill_exceptions, ints_to_floats, read_decimal_head, read_exceptions, scale_and_round, smallest_exponents,
 )
 from lib.codecs.limits import check_count, groups
 from lib.codecs.transforms import (
     INVERSE, TRANSFORM_NAMES, ordered_integers, plan_for_bins, position_gaps, unzigzag_in_place,
 )
 
-ADJUST_COST_BITS = 6  # about what one non-zero adjustment costs in a sparse bins stream, beyond its bits
 
 
 def nearest_decimals(values, exponent):
@@ -61,11 +60,9 @@ def choose_adjusted_exponent(values):
 
 def adjusted_exponent_cost(sample, exponent):
     """Estimated bits of the sample as DECIMAL_BINS at this exponent: the digits, the exceptions,
-    and each non-zero adjustment's bits plus ADJUST_COST_BITS."""
+    and the adjustments' (`adjustment_bits`)."""
     _, adjustments, usable = nearest_decimals(sample, exponent)
-    nonzero = adjustments[adjustments != 0]
-    return (sample.size * DIGIT_BITS * exponent + (~usable).sum() * EXCEPTION_BITS
-            + bit_lengths(zigzag_encode(nonzero)).sum() + nonzero.size * ADJUST_COST_BITS)
+    return sample.size * DIGIT_BITS * exponent + (~usable).sum() * EXCEPTION_BITS + adjustment_bits(adjustments)
 
 
 EXPONENTS = np.arange(E_MAX + 1)

@@ -49,7 +49,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from lib.bitstream.varint import read_varint_list, read_varints, zigzag_decode, zigzag_decode_int
+from lib.bitstream.packing import bit_lengths
+from lib.bitstream.varint import read_varint_list, read_varints, zigzag_decode, zigzag_decode_int, zigzag_encode
 from lib.codecs.limits import slices
 from lib.codecs.transforms import (
     TRANSFORM_NAMES, floats_from_ordered, integers_from_residuals, ordered_integers, positions_from_gaps,
@@ -71,6 +72,7 @@ SAMPLE_SIZE = 1024  # values looked at when choosing the exponent
 # the flag in the transform byte that says an adjustment stream follows.
 ADJUST_LIMIT = 1 << 16
 ADJUSTED = 0x80
+ADJUST_COST_BITS = 6  # about what one non-zero adjustment costs in a sparse bins stream, beyond its bits
 
 _U64 = np.uint64
 
@@ -161,6 +163,13 @@ def common_factor(ints):
     if ints.size == 0:
         return 1
     return int(np.gcd.reduce(ints)) or 1
+
+
+def adjustment_bits(adjustments):
+    """The estimated bits of an adjustment stream: each non-zero adjustment's significant bits
+    plus ADJUST_COST_BITS; zeros cost about nothing in a sparse bins stream."""
+    nonzero = adjustments[adjustments != 0]
+    return int(bit_lengths(zigzag_encode(nonzero)).sum()) + ADJUST_COST_BITS * nonzero.size
 
 
 def fill_exceptions(ints, fits):
