@@ -23,6 +23,7 @@ from lib.codecs.registry import (
     finish_batched_timestamps, finish_batched_values, tag_name,
 )
 from lib.codecs.stages import LZMA, STAGES, ZLIB
+from lib.codecs.timestamp_units import CENTERED_DELTA_MODE, DELTA_MODE, GRID
 from lib.codecs.transforms import floats_from_ordered, ordered_integers
 from lib.errors import FormatError
 from lib.plumbing.bounded_compression import deflate
@@ -418,20 +419,22 @@ def diffs(first, digits):
     return np.cumsum([first] + [10 + int(d) for d in digits]).astype(np.int64)
 
 
-@pytest.mark.parametrize("timestamps, grid_bytes, candidates", [
-    # 24 points, a 38-byte grid: (38 - 32) * 8 = 48 bits = 2 bits a point, just good enough.
-    (np.cumsum([9, 8, 11, 8, 11, 9, 10, 9, 12, 11, 10, 9, 8, 8, 8, 10, 8, 11, 10, 11, 12, 9, 9, 8]), 38, 1),
-    (diffs(15, "553353553555555775555"), 37, 1),  # 22 points: 40 bits, 44 allowed
-    # 156 points: 352 bits, 312 allowed: an irregular mode is tried too (centered delta: the deltas are
-    # 15 but for 20 of them within 5 of it, and one of 13, so their zigzags around 15 are mostly 0).
+@pytest.mark.parametrize("timestamps, modes", [
+    # 24 points, jitter of a few units around interval 8: the grid's streams take 76 bits, more than
+    # 2 a point and than the delta mode's 29 (deltas 8..12 above the smallest): the grid is not written.
+    (np.cumsum([9, 8, 11, 8, 11, 9, 10, 9, 12, 11, 10, 9, 8, 8, 8, 10, 8, 11, 10, 11, 12, 9, 9, 8]), [DELTA_MODE]),
+    (diffs(15, "553353553555555775555"), [CENTERED_DELTA_MODE]),  # 22 points: grid 61 bits, centered 14
+    # 156 points: the grid's 259 bits may be good enough (312 allowed), so it is written: 76 bytes, 352
+    # bits beyond its header, too many; then the centered delta is tried too (the deltas are 15 but for
+    # 20 of them within 5 of it, and one of 13, so their zigzags around 15 are mostly 0).
     (diffs(15, "5555555555555555555555555455555555556355555555555555555755555555655485555555552555585555555555"
-               "2553555553555555555555555555575555577555555555245555555555555"), 76, 2),
+               "2553555553555555555555555555575555577555555555245555555555555"), [GRID, CENTERED_DELTA_MODE]),
+    (15 * np.arange(200), [GRID]),  # a perfect grid: no step, no jitter
 ])
-def test_the_grid_alone_is_tried_while_it_needs_at_most_2_bits_a_point(timestamps, grid_bytes, candidates):
+def test_the_grid_is_written_first_while_its_bits_may_be_good_enough(timestamps, modes):
     from lib.codecs.choice import fast_timestamp_candidates
-    timestamps = np.asarray(timestamps, dtype=np.int64)
-    found = fast_timestamp_candidates(timestamps)
-    assert len(found[0][1]) == grid_bytes and len(found) == candidates
+    found = fast_timestamp_candidates(np.asarray(timestamps, dtype=np.int64))
+    assert [blob[0] for _, blob in found] == modes
 
 
 @pytest.mark.parametrize("points, tried", [(140, True), (152, False), (160, False)])

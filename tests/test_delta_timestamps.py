@@ -8,12 +8,15 @@ from hypothesis.extra import numpy as hnp
 from lib.codecs.bins import BINS, decode_bins
 from lib.codecs.bins.batched import drive
 from lib.codecs.choice import (
-    SHORTEST_FAST_TIMESTAMP_STREAM, encode_timestamps_best, fast_timestamp_candidates, irregular_modes_worth_encoding,
+    SHORTEST_FAST_TIMESTAMP_STREAM, encode_timestamps_best, fast_timestamp_candidates, irregular_mode_costs,
+    worth_encoding,
 )
 from lib.codecs.registry import (
     TIMESTAMP_BINS, TIMESTAMP_UNITS, batched_timestamp_decoder, decode_timestamps_tagged, finish_batched_timestamps,
 )
-from lib.codecs.timestamp_units import CENTERED_DELTA_MODE, DELTA_MODE, encode_timestamp_units
+from lib.codecs.timestamp_units import (
+    CENTERED_DELTA_MODE, DELTA_MODE, DELTA_OF_DELTA_MODE, GRID, encode_timestamp_units, timestamp_units,
+)
 from lib.errors import FormatError
 
 INT64 = np.iinfo(np.int64)
@@ -92,20 +95,35 @@ def test_events_at_random_moments_take_the_delta_mode():
     rng = np.random.default_rng(5)
     events = 1_700_000_000_000 + np.cumsum(rng.exponential(2000, 1000).astype(np.int64))
     candidates = fast_timestamp_candidates(events)
-    assert len(candidates) == 2  # the grid does poorly; of the irregular modes, the estimate keeps one
+    # the grid's bit lengths (jitter up to half an interval) are above the delta mode's: only it is written
+    assert [blob[0] for _, blob in candidates] == [DELTA_MODE]
     tag, blob = encode_timestamps_best(events)
-    assert (tag, blob[0]) == (TIMESTAMP_BINS, DELTA_MODE) and len(blob) == min(len(b) for _, b in candidates)
+    assert (tag, blob) == candidates[0]
+    assert len(blob) < len(encode_timestamp_units(events, GRID, coder=BINS))
+
+
+def test_a_grid_that_may_be_good_enough_is_written_first():
+    timestamps = 15_000 * np.arange(1000, dtype=np.int64)
+    timestamps[500:] += 15_000  # one missed scrape
+    assert [blob[0] for _, blob in fast_timestamp_candidates(timestamps)] == [GRID]
+
+
+def modes_worth_encoding(timestamps):
+    return worth_encoding(irregular_mode_costs(timestamp_units(np.array(timestamps))[2]))
 
 
 def test_the_estimate_keeps_the_modes_within_5_percent_of_the_least_bits():
     # deltas [3, 1, 896]: 12 bits above the smallest, 13 around the median, 16 as delta-of-delta
-    assert irregular_modes_worth_encoding(np.array([0, 3, 4, 900])) == [DELTA_MODE]
+    assert irregular_mode_costs(np.array([0, 3, 4, 900])) == {
+        DELTA_MODE: 12, CENTERED_DELTA_MODE: 13, DELTA_OF_DELTA_MODE: 16}
+    assert modes_worth_encoding([0, 3, 4, 900]) == [DELTA_MODE]
     # [0, 10, 40, 50, 80]: unit 10, deltas [1, 3, 1, 3]; above the smallest [0, 2, 0, 2], 4 bits;
     # around the median 3, zz([-2, 0, -2, 0]) = [3, 0, 3, 0], 4 bits; as dod zz([1, 2, -2, 2]), 10 bits
-    assert irregular_modes_worth_encoding(np.array([0, 10, 40, 50, 80])) == [DELTA_MODE, CENTERED_DELTA_MODE]
+    assert modes_worth_encoding([0, 10, 40, 50, 80]) == [DELTA_MODE, CENTERED_DELTA_MODE]
     # deltas [7, 7, 8, 7]: above the smallest [0, 0, 1, 0], 1 bit; around the median 7, [0, 0, 2, 0],
     # 2 bits: more than 5% above 1
-    assert irregular_modes_worth_encoding(np.array([0, 7, 14, 22, 29])) == [DELTA_MODE]
+    assert modes_worth_encoding([0, 7, 14, 22, 29]) == [DELTA_MODE]
+    assert worth_encoding({GRID: 105, DELTA_MODE: 100, CENTERED_DELTA_MODE: 106}) == [GRID, DELTA_MODE]
 
 
 def test_us_jitter_with_a_few_slow_scrapes_takes_the_centered_delta_mode():

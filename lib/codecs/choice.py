@@ -33,6 +33,7 @@ stages take part too.
 import numpy as np
 
 from lib.bitstream.packing import bit_lengths
+from lib.bitstream.varint import zigzag_encode
 from lib.codecs.byte_planes import DEFLATE, LZMA1
 from lib.codecs.decimal_bins import choose_adjusted_exponent, nearest_decimals
 from lib.codecs.decimal_digits import (
@@ -50,7 +51,7 @@ from lib.codecs.registry import (
 from lib.codecs.stages import LZMA, STAGES, ZLIB
 from lib.codecs.timestamp_units import (
     CENTERED_DELTA_MODE, DELTA_MODE, DELTA_OF_DELTA_MODE, GRID, SPARSE_GRID, delta_stream, encode_timestamp_units,
-    timestamp_units,
+    grid_streams, timestamp_units,
 )
 from lib.codecs.transforms import bit_patterns, ordered_integers, plan_for_bins, planning_sample
 
@@ -285,26 +286,50 @@ SHORTEST_FAST_TIMESTAMP_STREAM = 6
 
 def fast_timestamp_candidates(timestamps):
     """The units codec with bins: the grid mode, and when the grid does poorly (irregular or
-    drifting scrapes) the IRREGULAR_MODES too; Gorilla where the units codec does not apply."""
-    encode = TIMESTAMP_CODECS[TIMESTAMP_BINS].encode
-    grid = encode(timestamps, GRID) if timestamps.size else None
-    if grid is None:
+    drifting scrapes) the IRREGULAR_MODES too; Gorilla where the units codec does not apply. The
+    grid is encoded first when its streams' bit lengths say it may be good enough, and otherwise
+    only when they come within ESTIMATE_SLACK of the modes' (ns jitter: 36 bits a timestamp
+    against 23, and the grid is never written only to lose)."""
+    units = timestamp_units(timestamps)
+    if units is None:
         return [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
-    if 8 * (len(grid) - GRID_HEADER_BYTES) <= GRID_GOOD_ENOUGH_BITS * timestamps.size:
-        return [(TIMESTAMP_BINS, grid)]
-    return [(TIMESTAMP_BINS, grid)] + [(TIMESTAMP_BINS, encode(timestamps, mode))
-                                       for mode in irregular_modes_worth_encoding(timestamps)]
+    grid = grid_streams(units[2])
+    grid_bits = grid_bits_estimate(grid)
+
+    def encode(mode):
+        return TIMESTAMP_BINS, TIMESTAMP_CODECS[TIMESTAMP_BINS].encode(timestamps, mode, units=units, grid=grid)
+
+    candidates = []
+    if grid_bits <= GRID_GOOD_ENOUGH_BITS * timestamps.size:
+        candidates.append(encode(GRID))
+        if 8 * (len(candidates[0][1]) - GRID_HEADER_BYTES) <= GRID_GOOD_ENOUGH_BITS * timestamps.size:
+            return candidates
+    costs = irregular_mode_costs(units[2])
+    if not candidates:
+        costs = {GRID: grid_bits, **costs}
+    return candidates + [encode(mode) for mode in worth_encoding(costs)]
 
 
-def irregular_modes_worth_encoding(timestamps):
-    """The IRREGULAR_MODES whose streams' bit lengths add up to at most ESTIMATE_SLACK times the
-    least. Events [0, 3, 4, 900] have deltas [3, 1, 896]: above the smallest, [2, 0, 895], 2 + 0 + 10
-    = 12 bits; around the median 3, zz([0, -2, 893]) = [0, 3, 1786], 13 bits; as delta-of-delta
-    zz([3, -2, 895]) = [6, 3, 1790], 16 bits. Only the delta mode is within 5% of 12."""
-    deltas = np.diff(timestamp_units(timestamps)[2])
-    costs = {mode: int(bit_lengths(delta_stream(deltas, mode)[1]).sum()) for mode in IRREGULAR_MODES}
+def grid_bits_estimate(grid):
+    """The bit lengths of the grid's zigzagged steps and jitter: below what bins take for them
+    (which also say where the non-zero entries are), so a grid above the modes' estimate loses."""
+    _, _, steps, jitter = grid
+    return int(bit_lengths(zigzag_encode(steps)).sum()) + int(bit_lengths(zigzag_encode(jitter)).sum())
+
+
+def worth_encoding(costs):
+    """The modes of `costs` ({mode: estimated bits}) within ESTIMATE_SLACK of the least, in order."""
     least = min(costs.values())
-    return [mode for mode in IRREGULAR_MODES if costs[mode] <= ESTIMATE_SLACK * least]
+    return [mode for mode, bits in costs.items() if bits <= ESTIMATE_SLACK * least]
+
+
+def irregular_mode_costs(q):
+    """{mode: the bit lengths of its stream} for the IRREGULAR_MODES, from the timestamps in their
+    unit (q). Events [0, 3, 4, 900] have deltas [3, 1, 896]: above the smallest, [2, 0, 895], 2 + 0
+    + 10 = 12 bits; around the median 3, zz([0, -2, 893]) = [0, 3, 1786], 13 bits; as
+    delta-of-delta zz([3, -2, 895]) = [6, 3, 1790], 16 bits."""
+    deltas = np.diff(q)
+    return {mode: int(bit_lengths(delta_stream(deltas, mode)[1]).sum()) for mode in IRREGULAR_MODES}
 
 
 def timestamp_candidates(timestamps, exhaustive=False):

@@ -82,10 +82,12 @@ def grid_streams(q):
     return interval, shift, steps, offsets - np.int64(shift)
 
 
-def encode_timestamp_units(timestamps, mode, compressors=(LZMA1, DEFLATE), coder=None):
+def encode_timestamp_units(timestamps, mode, compressors=(LZMA1, DEFLATE), coder=None, units=None, grid=None):
     """int64 timestamps -> bytes of the timestamp-units codec in `mode`, or None when not applicable.
 
-    The streams go out as byte planes through `compressors`, or through `coder` when given.
+    The streams go out as byte planes through `compressors`, or through `coder` when given. A
+    caller that has computed `timestamp_units(timestamps)` (`units`) or `grid_streams` of its q
+    (`grid`) already, to estimate the modes, passes them in instead of having them computed again.
 
     Layout (docs/format.md, "Timestamp units", is normative): u8 mode, varint zigzag(t0), varint unit, then
       GRID:   varint interval, varint zigzag(shift), plane streams [zigzag(steps), zigzag(jitter)]
@@ -96,14 +98,14 @@ def encode_timestamp_units(timestamps, mode, compressors=(LZMA1, DEFLATE), coder
       CENTERED_DELTA_MODE: varint zigzag(base), plane stream [zigzag(deltas of q minus base)], base
               the median delta.
     """
-    units = timestamp_units(timestamps)
+    units = units or timestamp_units(timestamps)
     if units is None:
         return None
     t0, unit, q = units
     write = (coder or plane_coder(compressors)).write
     head = bytes((mode,)) + encode_varints([int(zigzag_encode([t0])[0]), unit])
     if mode == GRID:
-        interval, shift, steps, jitter = grid_streams(q)
+        interval, shift, steps, jitter = grid or grid_streams(q)
         return (head + encode_varints([interval, int(zigzag_encode([shift])[0])])
                 + write([zigzag_encode(steps), zigzag_encode(jitter)]))
     if mode == SPARSE_GRID:
