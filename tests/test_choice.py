@@ -9,7 +9,7 @@ from lib.bitstream.varint import encode_varints
 from lib.codecs.bins import BINS, encode_bins
 from lib.codecs.bins.batched import drive
 from lib.codecs.choice import (
-    PLANE_CODECS, encode_timestamps_best, encode_values_best, smallest_without_dictionary, value_candidates,
+    PLANE_CODECS, encode_timestamps_best, encode_values_best, fast_value_candidates, smallest_without_dictionary, value_candidates,
 )
 from lib.codecs.decimal_bins import encode_decimal_bins
 from lib.codecs.decimal_digits import ADJUSTED
@@ -457,6 +457,32 @@ def test_ordered_bins_are_tried_when_decimals_need_more_than_32_bits_a_value(poi
     candidates = dict(value_candidates(values))
     assert len(candidates[DECIMAL_BINS]) == decimal_bytes  # 4 * 7 = 28 < 35; 34 <= 36; 44 <= 44
     assert (ORDERED_BINS in candidates) == tried
+
+
+def test_of_the_two_adjusted_codecs_only_the_one_estimated_smaller_is_written():
+    # Readings in steps of 1/3 as float32 (not decimals): multiple-bins finds k / 3 in float32 and
+    # stores small deltas of k; float32-bins would store the float32s' own deltas, several bits more.
+    ks = np.cumsum(np.random.default_rng(3).integers(-8, 9, 2000)) + 3000
+    thirds = (ks / 3).astype(np.float32).astype(np.float64)
+    tags = dict(fast_value_candidates(thirds))
+    assert MULTIPLE_BINS in tags and FLOAT32_BINS not in tags
+    # Continuous float32 readings: the only step near them is a decimal far finer than the walk's
+    # moves (k / 10**7), whose integers need more bits than the float32s' own deltas.
+    continuous = np.cumsum(np.random.default_rng(3).normal(0, 1, 2000)).astype(np.float32).astype(np.float64)
+    tags = dict(fast_value_candidates(continuous))
+    assert FLOAT32_BINS in tags and MULTIPLE_BINS not in tags
+    for values in (thirds, continuous):  # and what is kept is what trying both would have kept
+        both = [(tag, VALUE_CODECS[tag].encode(values)) for tag in (MULTIPLE_BINS, FLOAT32_BINS)]
+        assert len(encode_values_best(values)[1]) <= min(len(blob) for _, blob in both if blob is not None)
+
+
+def test_ordered_bins_is_not_written_when_its_estimate_is_above_a_rate_stored_as_multiples():
+    # rate() over 285 s: increases / 285 in full precision. multiple-bins stores the increases; the
+    # ordered integers of the quotients would take about 45 bits a value more.
+    rates = np.cumsum(np.random.default_rng(4).integers(0, 400, 3000)) / 285
+    tags = [tag for tag, _ in fast_value_candidates(rates)]
+    assert MULTIPLE_BINS in tags and ORDERED_BINS not in tags
+    assert len(encode_values_best(rates)[1]) < len(VALUE_CODECS[ORDERED_BINS].encode(rates))
 
 
 def test_ordered_planes_are_skipped_when_decimals_take_at_most_three_quarters_of_gorilla(monkeypatch):

@@ -30,6 +30,8 @@ are encoded too and the smallest kept; Gorilla where the units codec does not ap
 spanning 2**62 or more). With `exhaustive`, the units codec in byte planes and Gorilla through the
 stages take part too.
 """
+from functools import cached_property
+
 import numpy as np
 
 from lib.bitstream.packing import bit_lengths
@@ -42,7 +44,8 @@ from lib.codecs.decimal_digits import (
 from lib.codecs.dictionary import DICTIONARY_MAX_SHARE
 from lib.codecs.gorilla import encode_timestamps, encode_values
 from lib.codecs.limits import MAX_COUNT, max_stream_bytes
-from lib.codecs.multiple_bins import FLOAT32_SHARE, near_float32_share
+from lib.codecs.float32_bins import float32_bits_estimate
+from lib.codecs.multiple_bins import FLOAT32_SHARE, encode_multiple_bins, near_float32_share, sized_arithmetic
 from lib.codecs.registry import (
     CONSTANT, DECIMAL, DECIMAL_BINS, DECIMAL_PLANES, DICTIONARY, FLOAT32_BINS, GORILLA, MULTIPLE_BINS, ORDERED,
     ORDERED_BINS, RUNS,
@@ -127,11 +130,14 @@ def fast_value_candidates(values, dictionary=True):
     """(tag, blob) of the fast codecs that `worth_trying` lets through, in FAST_CODECS order; the
     constant codec, when it applies, ends the search."""
     candidates = []
-    float32_like = values.size > 0 and near_float32_share(values[:: -(-values.size // SAMPLE_SIZE)]) >= FLOAT32_SHARE
+    estimates = BlockEstimates(values)
     for tag in FAST_CODECS:
-        if not worth_trying(tag, values, candidates, dictionary, float32_like):
+        if not worth_trying(tag, values, candidates, dictionary, estimates):
             continue
-        blob = VALUE_CODECS[tag].encode(values)
+        if tag == MULTIPLE_BINS:  # the arithmetic its estimate chose
+            blob = encode_multiple_bins(values, estimates.multiple[1])
+        else:
+            blob = VALUE_CODECS[tag].encode(values)
         if blob is None:
             continue
         candidates.append((tag, blob))
@@ -140,7 +146,37 @@ def fast_value_candidates(values, dictionary=True):
     return candidates or [(GORILLA, encode_values(values))]  # an empty block
 
 
-def worth_trying(tag, values, candidates, dictionary=True, float32_like=False):
+class BlockEstimates:
+    """The estimates the gates of one block's choice ask for, each computed once, when first asked."""
+
+    def __init__(self, values):
+        self.values = values
+
+    @cached_property
+    def float32_like(self):
+        """Whether most of a sample lies within a few float64 steps of a float32."""
+        values = self.values
+        return values.size > 0 and near_float32_share(values[:: -(-values.size // SAMPLE_SIZE)]) >= FLOAT32_SHARE
+
+    @cached_property
+    def ordered_sample(self):
+        return planning_sample(self.values, *ESTIMATE_SAMPLE)
+
+    @cached_property
+    def ordered_bits(self):
+        return ordered_bits_estimate(self.values, self.ordered_sample)
+
+    @cached_property
+    def multiple(self):
+        """(estimated bits, arithmetic) of multiple-bins, or None when no step is found."""
+        return sized_arithmetic(self.values)
+
+    @cached_property
+    def float32_bits(self):
+        return float32_bits_estimate(self.values)
+
+
+def worth_trying(tag, values, candidates, dictionary=True, estimates=None):
     """Whether a fast codec could beat the candidates so far, judged without encoding.
 
     DECIMAL_BINS: when most of a sample are short decimals; otherwise unless the values look like
@@ -148,18 +184,20 @@ def worth_trying(tag, values, candidates, dictionary=True, float32_like=False):
     ordered-bins will be smaller. DICTIONARY: when a sample has few distinct
     values and its order-0 entropy, the most a rank stream could need, undercuts the best so
     far. MULTIPLE_BINS: unless decimal-bins stored the block exactly as short decimals, or something
-    already stored it in ALREADY_SMALL_BITS a value.
+    already stored it in ALREADY_SMALL_BITS a value; and when its estimate could win (`adjusted_could_win`).
     FLOAT32_BINS: when the values look like widened float32s and decimal-bins did not store them
     exactly (integer gauges are float32s too, and decimals suit them better), nor anything in
-    ALREADY_SMALL_BITS a value. ORDERED_BINS: when
-    they do not look like float32s and nothing so far came under 32 bits a value (full-precision
-    floats: a decimal of 17 digits, or near nothing).
+    ALREADY_SMALL_BITS a value; and when its estimate could win. ORDERED_BINS: when
+    they do not look like float32s, nothing so far came under 32 bits a value (full-precision
+    floats: a decimal of 17 digits, or near nothing) and its estimate is below the best so far.
     """
+    estimates = estimates or BlockEstimates(values)
     best = min((len(blob) for _, blob in candidates), default=np.inf)
     if tag == DECIMAL_BINS:
         if short_decimal_share(values) >= SHORT_DECIMAL_SHARE:
             return True
-        return not float32_like and not ordered_beats_decimals(values)
+        return not estimates.float32_like and not ordered_beats_decimals(values, estimates.ordered_bits,
+                                                                         estimates.ordered_sample)
     if tag == DICTIONARY:
         if not dictionary or values.size < 2 * DICTIONARY_MAX_SHARE:
             return False
@@ -170,17 +208,39 @@ def worth_trying(tag, values, candidates, dictionary=True, float32_like=False):
         share = counts / sample.size
         rank_bits = float(-(share * np.log2(share)).sum()) * values.size
         return rank_bits / 8 < best
-    if tag in (MULTIPLE_BINS, FLOAT32_BINS) and 8 * best <= ALREADY_SMALL_BITS * values.size:
-        return False
-    if tag == MULTIPLE_BINS:
-        return not clean_decimals(candidates, values.size)
-    if tag == FLOAT32_BINS:
-        return float32_like and not clean_decimals(candidates, values.size)
+    if tag in (MULTIPLE_BINS, FLOAT32_BINS, ORDERED_BINS) and not values.size:
+        return False  # they write nothing for an empty block
+    if tag in (MULTIPLE_BINS, FLOAT32_BINS):
+        if 8 * best <= ALREADY_SMALL_BITS * values.size or clean_decimals(candidates, values.size):
+            return False
+        if tag == FLOAT32_BINS and not estimates.float32_like:
+            return False
+        return adjusted_could_win(tag, estimates, best)
     if tag == ORDERED_BINS:
-        if float32_like or best <= ORDERED_WORTH_BYTES * values.size:
+        if estimates.float32_like or best <= ORDERED_WORTH_BYTES * values.size:
             return False  # (when decimal-bins was skipped, ordered_beats_decimals said it would win)
-        return DECIMAL_BINS not in dict(candidates) or ordered_bits_estimate(values) < 8 * best
+        return estimates.ordered_bits < 8 * best
     return True
+
+
+# multiple-bins and float32-bins are estimated alike (lib.codecs.adjusted.estimated_bits on the same
+# sample): the one more than RIVAL_MARGIN_BITS a value above the other is not written. Their
+# estimates count every adjustment at its full cost, so one within ADJUSTED_SLACK of the best so
+# far may still win.
+RIVAL_MARGIN_BITS = 1
+ADJUSTED_SLACK = 1.25
+
+
+def adjusted_could_win(tag, estimates, best):
+    """For MULTIPLE_BINS or FLOAT32_BINS: whether its estimate comes near the best so far and is
+    not clearly above its rival's (float32-bins is the rival only for float32-like blocks)."""
+    if estimates.multiple is None and tag == MULTIPLE_BINS:
+        return False
+    sizes = {FLOAT32_BINS: estimates.float32_bits if estimates.float32_like else np.inf,
+             MULTIPLE_BINS: estimates.multiple[0] if estimates.multiple else np.inf}
+    rival = sizes[FLOAT32_BINS if tag == MULTIPLE_BINS else MULTIPLE_BINS]
+    return (sizes[tag] <= rival + RIVAL_MARGIN_BITS * estimates.values.size
+            and sizes[tag] < ADJUSTED_SLACK * 8 * best)
 
 
 ORDERED_WORTH_BYTES = 4  # ordered-bins is tried when nothing so far stored a value in 32 bits or less
@@ -216,17 +276,18 @@ def short_decimal_share(values):
     return float(fits.mean())
 
 
-def ordered_beats_decimals(values):
+def ordered_beats_decimals(values, ordered_bits=None, sample=None):
     """For values that are mostly not short decimals: whether ordered-bins looks smaller than
-    decimal-bins, both estimated on the same runs of neighbours by the bits of their residuals
-    (plus, for the decimals, their adjustments and exceptions), so that decimal-bins is not
-    written only to lose."""
-    sample = planning_sample(values, *ESTIMATE_SAMPLE)
+    decimal-bins, both estimated on the same runs of neighbours (`sample`) by the bits of their
+    residuals (plus, for the decimals, their adjustments and exceptions), so that decimal-bins is
+    not written only to lose. `ordered_bits`: `ordered_bits_estimate` on that sample, if known."""
+    sample = planning_sample(values, *ESTIMATE_SAMPLE) if sample is None else sample
     ints, adjustments, usable = nearest_decimals(sample, choose_adjusted_exponent(sample))
     _, _, residuals = plan_for_bins(fill_exceptions(ints, usable))
     decimal_bits = (int(bit_lengths(residuals).sum()) + adjustment_bits(adjustments)
                     + EXCEPTION_BITS * int(np.count_nonzero(~usable)))
-    return ordered_bits_estimate(values, sample) < decimal_bits * values.size // max(sample.size, 1)
+    ordered_bits = ordered_bits_estimate(values, sample) if ordered_bits is None else ordered_bits
+    return ordered_bits < decimal_bits * values.size // max(sample.size, 1)
 
 
 def clean_decimals(candidates, count):

@@ -16,8 +16,9 @@ docs/format.md, "Float32 bins (tag 11)": the block is the adjusted integers alon
 """
 import numpy as np
 
-from lib.codecs.adjusted import adjusted_bytes, adjusted_decoder, adjusted_parts, decode_alone
+from lib.codecs.adjusted import adjusted_bytes, adjusted_decoder, adjusted_parts, decode_alone, estimated_bits
 from lib.codecs.limits import check_count
+from lib.codecs.steps import sample_of
 
 _U32 = np.uint32
 FLOAT32_SIGN = _U32(1 << 31)
@@ -46,13 +47,25 @@ def floats_from_ordered_float32(ints):
         return bits.view(np.float32).astype(np.float64)
 
 
+def float32_parts(values):
+    """The adjusted integers (lib/codecs/adjusted.py) of the values' float32s."""
+    return adjusted_parts(values, ordered_float32(values), np.ones(values.size, dtype=bool), floats_from_ordered_float32)
+
+
+def float32_bits_estimate(values):
+    """About the bits float32-bins takes for the block: lib.codecs.adjusted.estimated_bits on the
+    sample multiple-bins sizes its arithmetics on (lib.codecs.steps.sample_of), scaled to the
+    block, so that the choice can compare the two."""
+    sample = sample_of(values)
+    return estimated_bits(float32_parts(sample)) * values.size // max(sample.size, 1)
+
+
 def encode_float32_bins(values):
     """The adjusted integers of the values' float32s; None for an empty block."""
     values = np.ascontiguousarray(values, dtype=np.float64)
     if values.size == 0:
         return None
-    ints = ordered_float32(values)
-    return adjusted_bytes(adjusted_parts(values, ints, np.ones(values.size, dtype=bool), floats_from_ordered_float32))
+    return adjusted_bytes(float32_parts(values))
 
 
 def float32_bins_decoder(blob, count):

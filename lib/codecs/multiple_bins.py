@@ -13,7 +13,7 @@ and with the FLOAT32 flag rounds the result to float32 and widens it back (a flo
 readings are tenths: k / 10 as float32). What the arithmetic misses (k * 0.05 computed by the
 exporter may round differently than k / 20) is a few float steps kept as adjustments
 (lib/codecs/adjusted.py). The step is found by lib/codecs/steps.py; every candidate step and
-arithmetic is tried on a sample, and the smallest is written (`choose_arithmetic`).
+arithmetic is tried on a sample, and the smallest is written (`sized_arithmetic`).
 
 Layout: u8 arithmetic | FLOAT32, [DIVIDE: varint d | MULTIPLY: 8-byte float64 b, little-endian],
 then the adjusted integers. docs/format.md, "Multiple bins (tag 10)".
@@ -131,25 +131,37 @@ def misses(values, arithmetic):
     return int(np.count_nonzero(arithmetic.floats(ints).view(np.int64) != values.view(np.int64)))
 
 
-def choose_arithmetic(values):
-    """The candidate arithmetic whose adjusted integers are smallest on a sample, or None. Within a
-    group (one step, computed several ways) the one that gives back most values exactly is sized
-    (the first on a tie: a divisor before a factor), since their integers are alike; steps of
-    different groups differ in the size of their integers too, so those are sized."""
+def sized_arithmetic(values):
+    """(estimated bits of the block, arithmetic): the candidate arithmetic whose adjusted integers
+    are smallest on a sample, or None. Within a group (one step, computed several ways) the one
+    that gives back most values exactly is sized (the first on a tie: a divisor before a factor),
+    since their integers are alike; steps of different groups differ in the size of their
+    integers too, so those are sized. The estimate is lib.codecs.adjusted.estimated_bits, scaled
+    from the sample to the block."""
     sample = sample_of(values)
     sized = []
     for number, group in enumerate(candidate_arithmetics(sample)):
         best = min(enumerate(group), key=lambda numbered: (misses(sample, numbered[1]), numbered[0]))[1]
         sized.append((estimated_bits(parts_with(sample, best)), number, best))
-    return min(sized)[2] if sized else None
+    if not sized:
+        return None
+    bits, _, arithmetic = min(sized)
+    return bits * values.size // sample.size, arithmetic
 
 
-def encode_multiple_bins(values):
-    """MULTIPLE_BINS with the arithmetic that sizes smallest on a sample; None when no step is found."""
+def choose_arithmetic(values):
+    """The arithmetic of `sized_arithmetic`, or None."""
+    sized = sized_arithmetic(values)
+    return sized[1] if sized else None
+
+
+def encode_multiple_bins(values, arithmetic=None):
+    """MULTIPLE_BINS with `arithmetic`, by default the one that sizes smallest on a sample; None
+    when no step is found."""
     values = np.ascontiguousarray(values, dtype=np.float64)
     if values.size == 0:
         return None
-    arithmetic = choose_arithmetic(values)
+    arithmetic = arithmetic or choose_arithmetic(values)
     if arithmetic is None:
         return None
     return arithmetic.header() + adjusted_bytes(parts_with(values, arithmetic))
