@@ -59,7 +59,9 @@ from lib.codecs.timestamp_units import (
 from lib.codecs.transforms import bit_patterns, ordered_integers, plan_for_bins, planning_sample
 
 # The codecs the default (fast) choice tries: each costs one pass of numpy work, no compressor.
-FAST_CODECS = (CONSTANT, RUNS, DECIMAL_BINS, DICTIONARY, MULTIPLE_BINS, FLOAT32_BINS, ORDERED_BINS)
+# The dictionary comes last: it costs the most to write (a choice of its own for its distinct values),
+# and its gate then compares with the best of all the others.
+FAST_CODECS = (CONSTANT, RUNS, DECIMAL_BINS, MULTIPLE_BINS, FLOAT32_BINS, ORDERED_BINS, DICTIONARY)
 # These two compress inside their own layout (only the planes that pay), with the compressors the
 # exhaustive setting allows; no stage is applied over them again.
 PLANE_CODECS = (ORDERED, DECIMAL_PLANES)
@@ -207,7 +209,7 @@ def worth_trying(tag, values, candidates, dictionary=True, estimates=None):
             return False
         share = counts / sample.size
         rank_bits = float(-(share * np.log2(share)).sum()) * values.size
-        return rank_bits / 8 < best
+        return rank_bits / 8 + counts.size * best / values.size < best
     if tag in (MULTIPLE_BINS, FLOAT32_BINS, ORDERED_BINS) and not values.size:
         return False  # they write nothing for an empty block
     if tag in (MULTIPLE_BINS, FLOAT32_BINS):
@@ -224,10 +226,12 @@ def worth_trying(tag, values, candidates, dictionary=True, estimates=None):
 
 
 # multiple-bins and float32-bins are estimated alike (lib.codecs.adjusted.estimated_bits on the same
-# sample): the one more than RIVAL_MARGIN_BITS a value above the other is not written. Their
-# estimates count every adjustment at its full cost, so one within ADJUSTED_SLACK of the best so
-# far may still win.
-RIVAL_MARGIN_BITS = 1
+# sample): the one more than RIVAL_MARGIN_BITS a value, plus RIVAL_MARGIN_BLOCK_BITS, above the
+# other is not written (the estimates leave out the headers: multiple-bins' arithmetic takes up to
+# 9 bytes, each bins stream a few; on a short block that is all the difference). Their estimates
+# count every adjustment at its full cost, so one within ADJUSTED_SLACK of the best so far may
+# still win.
+RIVAL_MARGIN_BITS, RIVAL_MARGIN_BLOCK_BITS = 1, 96
 ADJUSTED_SLACK = 1.25
 
 
@@ -239,7 +243,7 @@ def adjusted_could_win(tag, estimates, best):
     sizes = {FLOAT32_BINS: estimates.float32_bits if estimates.float32_like else np.inf,
              MULTIPLE_BINS: estimates.multiple[0] if estimates.multiple else np.inf}
     rival = sizes[FLOAT32_BINS if tag == MULTIPLE_BINS else MULTIPLE_BINS]
-    return (sizes[tag] <= rival + RIVAL_MARGIN_BITS * estimates.values.size
+    return (sizes[tag] <= rival + RIVAL_MARGIN_BITS * estimates.values.size + RIVAL_MARGIN_BLOCK_BITS
             and sizes[tag] < ADJUSTED_SLACK * 8 * best)
 
 
