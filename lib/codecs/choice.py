@@ -3,20 +3,26 @@ general-purpose compressors on it.
 
 No single encoding wins on every metric, so each block of a series is stored by whichever codec
 suits its numbers. Trying every codec and keeping the smallest would be exact but slow, so the
-default choice tries only the FAST codecs (constant, runs, decimal-bins, dictionary, multiple-bins,
-float32-bins, ordered-bins: each one pass of numpy work ending in the bins entropy coder) and skips
+default choice tries only the FAST codecs (constant, runs, decimal-bins, multiple-bins, float32-bins,
+ordered-bins, dictionary: each one pass of numpy work ending in the bins entropy coder) and skips
 a codec when an estimate from a sample says it cannot win (`worth_trying`):
 
     decimal-bins   when most values are short decimals; otherwise unless they look like widened
                    float32s, or their ordered bits look smaller (full-precision floats)
-    a dictionary   only when a sample has few distinct values and their order-0 entropy, the most
-                   its rank stream could cost, undercuts the best so far
+    a dictionary   only when a sample has few distinct values and their order-0 entropy (about
+                   what its rank stream costs) undercuts the best of all the others; tried early,
+                   before multiple-bins, when it undercuts half of the best so far
     multiple-bins  unless decimal-bins stored the block exactly as short decimals (then no other
-                   step describes them better), or the best so far takes 2 bits a value or less
+                   step describes them better), or the best so far takes 2 bits a value or less;
+                   and when the estimate of its integers and adjustments on a sample comes near
+                   the best so far and is not clearly above float32-bins' (estimated alike)
     float32-bins   only when most values lie within a few float64 steps of a float32, and
-                   decimal-bins did not store them exactly, nor anything in 2 bits a value
+                   decimal-bins did not store them exactly, nor anything in 2 bits a value; and
+                   when its estimate comes near the best and is not clearly above multiple-bins'
     ordered-bins   only when nothing so far came under 32 bits a value, they are not float32s
                    (full-precision floats), and the deltas of their ordered bits could beat the best
+
+Each estimate is computed once per block, when a gate first asks for it (`BlockEstimates`).
 
 With `exhaustive` the other codecs (Gorilla, bit-packed decimal, ordered and decimal byte planes)
 take part too, and every stream is also tried through the DEFLATE and LZMA stages
@@ -59,9 +65,12 @@ from lib.codecs.timestamp_units import (
 from lib.codecs.transforms import bit_patterns, ordered_integers, plan_for_bins, planning_sample
 
 # The codecs the default (fast) choice tries: each costs one pass of numpy work, no compressor.
-# The dictionary comes last: it costs the most to write (a choice of its own for its distinct values),
-# and its gate then compares with the best of all the others.
-FAST_CODECS = (CONSTANT, RUNS, DECIMAL_BINS, MULTIPLE_BINS, FLOAT32_BINS, ORDERED_BINS, DICTIONARY)
+# The dictionary costs the most to write (a choice of its own for its distinct values), so it is
+# tried last, against the best of all the others; but a dictionary estimated at under half the best
+# so far (a value and NaN, alternating) is written early, so that the later gates see how small
+# the block already is. It is never written twice.
+FAST_CODECS = (CONSTANT, RUNS, DECIMAL_BINS, DICTIONARY, MULTIPLE_BINS, FLOAT32_BINS, ORDERED_BINS, DICTIONARY)
+EARLY_DICTIONARY_SHARE = 0.5
 # These two compress inside their own layout (only the planes that pay), with the compressors the
 # exhaustive setting allows; no stage is applied over them again.
 PLANE_CODECS = (ORDERED, DECIMAL_PLANES)
@@ -133,8 +142,9 @@ def fast_value_candidates(values, dictionary=True):
     constant codec, when it applies, ends the search."""
     candidates = []
     estimates = BlockEstimates(values)
-    for tag in FAST_CODECS:
-        if not worth_trying(tag, values, candidates, dictionary, estimates):
+    for position, tag in enumerate(FAST_CODECS):
+        early = position < FAST_CODECS.index(ORDERED_BINS)  # (the dictionary's first turn)
+        if not worth_trying(tag, values, candidates, dictionary, estimates, early):
             continue
         if tag == MULTIPLE_BINS:  # the arithmetic its estimate chose
             blob = encode_multiple_bins(values, estimates.multiple[1])
@@ -169,6 +179,21 @@ class BlockEstimates:
         return ordered_bits_estimate(self.values, self.ordered_sample)
 
     @cached_property
+    def dictionary(self):
+        """(bytes of the ranks, distinct values) a dictionary needs at least, by the order-0
+        entropy of a sample's values; None when the sample has more than 1 / DICTIONARY_MAX_SHARE
+        distinct values, or the block is too short for a dictionary."""
+        values = self.values
+        if values.size < 2 * DICTIONARY_MAX_SHARE:
+            return None
+        sample = bit_patterns(values)[:: -(-values.size // SAMPLE_SIZE)]
+        _, counts = np.unique(sample, return_counts=True)
+        if DICTIONARY_MAX_SHARE * counts.size > sample.size:
+            return None
+        share = counts / sample.size
+        return float(-(share * np.log2(share)).sum()) * values.size / 8, counts.size
+
+    @cached_property
     def multiple(self):
         """(estimated bits, arithmetic) of multiple-bins, or None when no step is found."""
         return sized_arithmetic(self.values)
@@ -178,14 +203,15 @@ class BlockEstimates:
         return float32_bits_estimate(self.values)
 
 
-def worth_trying(tag, values, candidates, dictionary=True, estimates=None):
+def worth_trying(tag, values, candidates, dictionary=True, estimates=None, early=False):
     """Whether a fast codec could beat the candidates so far, judged without encoding.
 
     DECIMAL_BINS: when most of a sample are short decimals; otherwise unless the values look like
     widened float32s (most within a few float64 steps of a float32) or estimates on a sample say
-    ordered-bins will be smaller. DICTIONARY: when a sample has few distinct
-    values and its order-0 entropy, the most a rank stream could need, undercuts the best so
-    far. MULTIPLE_BINS: unless decimal-bins stored the block exactly as short decimals, or something
+    ordered-bins will be smaller. DICTIONARY: when a sample has few distinct values and their
+    ranks' order-0 entropy (about what the rank stream needs), plus the distinct values at the
+    best's bits a value, undercuts the best so far (`early`, before the adjusted and ordered
+    codecs' turn: undercuts half of it). MULTIPLE_BINS: unless decimal-bins stored the block exactly as short decimals, or something
     already stored it in ALREADY_SMALL_BITS a value; and when its estimate could win (`adjusted_could_win`).
     FLOAT32_BINS: when the values look like widened float32s and decimal-bins did not store them
     exactly (integer gauges are float32s too, and decimals suit them better), nor anything in
@@ -201,15 +227,11 @@ def worth_trying(tag, values, candidates, dictionary=True, estimates=None):
         return not estimates.float32_like and not ordered_beats_decimals(values, estimates.ordered_bits,
                                                                          estimates.ordered_sample)
     if tag == DICTIONARY:
-        if not dictionary or values.size < 2 * DICTIONARY_MAX_SHARE:
+        if not dictionary or estimates.dictionary is None or DICTIONARY in dict(candidates):
             return False
-        sample = bit_patterns(values)[:: -(-values.size // SAMPLE_SIZE)]
-        _, counts = np.unique(sample, return_counts=True)
-        if DICTIONARY_MAX_SHARE * counts.size > sample.size:
-            return False
-        share = counts / sample.size
-        rank_bits = float(-(share * np.log2(share)).sum()) * values.size
-        return rank_bits / 8 + counts.size * best / values.size < best
+        rank_bytes, distinct = estimates.dictionary
+        share = EARLY_DICTIONARY_SHARE if early else 1
+        return rank_bytes + distinct * best / values.size < share * best
     if tag in (MULTIPLE_BINS, FLOAT32_BINS, ORDERED_BINS) and not values.size:
         return False  # they write nothing for an empty block
     if tag in (MULTIPLE_BINS, FLOAT32_BINS):
