@@ -141,7 +141,7 @@ def sized_arithmetic(values):
     sample = sample_of(values)
     sized = []
     for number, group in enumerate(candidate_arithmetics(sample)):
-        best = min(enumerate(group), key=lambda numbered: (misses(sample, numbered[1]), numbered[0]))[1]
+        best = group[0] if len(group) == 1 else min(group, key=lambda arithmetic: misses(sample, arithmetic))
         sized.append((estimated_bits(parts_with(sample, best)), number, best))
     if not sized:
         return None
