@@ -1,0 +1,116 @@
+"""Where a METRICS! write and read spend their time, per block and per point.
+
+A block of 120 points (one Prometheus chunk per series, the corpus class high_cardinality) costs
+almost as much to choose, encode and decode as a block of 5,000: the work is a few hundred numpy
+calls on small arrays, and numpy's fixed cost per call, not the work per value, is what the time
+goes on. This splits the time of `write_file` into the timestamp choice, the value choice (both
+estimate, then encode the codecs worth trying) and the rest (block framing, CRCs, shared-timestamp
+lookups, the index, the file), and the time of `read_file` into decoding the blocks and the rest
+(index, checks, Series objects), each per block and per point, so that the classes can be
+compared: a cost per block that stays put while the points per block shrink is a fixed cost.
+
+    python benchmarks/bench_block_costs.py                     # high_cardinality and regular_seconds
+    python benchmarks/bench_block_costs.py --classes high_cardinality constants --scale 0.2
+"""
+import argparse
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import corpus  # noqa: E402
+from lib.data.dataset import total_points  # noqa: E402
+from lib.storage import metrics_file  # noqa: E402
+from lib.storage.metrics_file import MetricsFile, decode_blocks_batched  # noqa: E402
+from lib.storage.streaming_writer import write_file  # noqa: E402
+
+DEFAULT_CLASSES = ("high_cardinality", "regular_seconds")
+CHOICES = ("encode_timestamps_best", "encode_values_best")  # what encode_block calls, by name
+
+
+@contextmanager
+def timed_choices(seconds):
+    """Add the time metrics_file's encode_block spends in each of CHOICES to seconds[name]."""
+    originals = {name: getattr(metrics_file, name) for name in CHOICES}
+
+    def timer(name, function):
+        def call(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                seconds[name] += time.perf_counter() - start
+        return call
+
+    for name, function in originals.items():
+        setattr(metrics_file, name, timer(name, function))
+    try:
+        yield
+    finally:
+        for name, function in originals.items():
+            setattr(metrics_file, name, function)
+
+
+def write_costs(series, path):
+    """{part: seconds} of one write_file: the two choices and the rest."""
+    seconds = dict.fromkeys(CHOICES, 0.0)
+    with timed_choices(seconds):
+        start = time.perf_counter()
+        write_file(path, series)
+        total = time.perf_counter() - start
+    return {"timestamps": seconds["encode_timestamps_best"], "values": seconds["encode_values_best"],
+            "rest": total - sum(seconds.values())}
+
+
+def read_costs(path):
+    """{part: seconds} of one read_file: decoding every block together, and the rest."""
+    start = time.perf_counter()
+    metrics_file.read_file(path)
+    total = time.perf_counter() - start
+    with MetricsFile(path) as opened:
+        data = memoryview(opened._read_at(opened.data_offset, opened.data_length))
+        blocks = [(data[b.offset:b.offset + b.length], "block", b.points) for e in opened.series for b in e.blocks]
+    start = time.perf_counter()
+    decode_blocks_batched(blocks)
+    decode = time.perf_counter() - start
+    return {"decode": decode, "rest": total - decode}
+
+
+def best_of(repeat, measure):
+    """The run of `measure()` with the smallest total, of `repeat` runs."""
+    return min((measure() for _ in range(repeat)), key=lambda parts: sum(parts.values()))
+
+
+def report_line(name, parts, blocks, points):
+    cells = "  ".join(f"{part} {1e6 * seconds / blocks:7.0f} us/block {1e9 * seconds / points:6.0f} ns/pt"
+                      for part, seconds in parts.items())
+    return f"  {name:6} {cells}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.strip().split("\n\n")[0])
+    parser.add_argument("--classes", nargs="+", default=list(DEFAULT_CLASSES), choices=corpus.names(),
+                        metavar="CLASS", help=f"corpus classes (default: {' '.join(DEFAULT_CLASSES)})")
+    parser.add_argument("--scale", type=float, default=0.1, help="fraction of each class (default 0.1)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement; the best is kept")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    for name in args.classes:
+        series = corpus.get(name).build(args.seed, args.scale)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "costs.metrics"
+            write = best_of(args.repeat, lambda: write_costs(series, path))
+            read = best_of(args.repeat, lambda: read_costs(path))
+            with MetricsFile(path) as opened:
+                blocks = sum(len(entry.blocks) for entry in opened.series)
+        points = total_points(series)
+        print(f"{name}: {len(series):,} series, {blocks:,} blocks, {points / blocks:,.0f} points a block")
+        print(report_line("write", write, blocks, points))
+        print(report_line("read", read, blocks, points))
+
+
+if __name__ == "__main__":
+    main()
