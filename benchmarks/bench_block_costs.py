@@ -24,17 +24,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import corpus  # noqa: E402
 from lib.data.dataset import total_points  # noqa: E402
 from lib.storage import metrics_file  # noqa: E402
-from lib.storage.metrics_file import MetricsFile, decode_blocks_batched  # noqa: E402
+from lib.storage.metrics_file import MetricsFile  # noqa: E402
 from lib.storage.streaming_writer import write_file  # noqa: E402
 
 DEFAULT_CLASSES = ("high_cardinality", "regular_seconds")
-CHOICES = ("encode_timestamps_best", "encode_values_best")  # what encode_block calls, by name
+# What metrics_file's writer and reader call by these names, timed where they are called.
+WRITE_PARTS = {"encode_timestamps_best": "timestamps", "encode_values_best": "values"}
+READ_PARTS = {"decode_blocks_batched": "decode"}
 
 
 @contextmanager
-def timed_choices(seconds):
-    """Add the time metrics_file's encode_block spends in each of CHOICES to seconds[name]."""
-    originals = {name: getattr(metrics_file, name) for name in CHOICES}
+def timed_calls(names, seconds):
+    """Add the time spent in each of lib.storage.metrics_file's functions `names` to seconds[name]."""
+    originals = {name: getattr(metrics_file, name) for name in names}
 
     def timer(name, function):
         def call(*args, **kwargs):
@@ -54,29 +56,14 @@ def timed_choices(seconds):
             setattr(metrics_file, name, function)
 
 
-def write_costs(series, path):
-    """{part: seconds} of one write_file: the two choices and the rest."""
-    seconds = dict.fromkeys(CHOICES, 0.0)
-    with timed_choices(seconds):
+def costs(parts, run):
+    """{part: seconds} of one `run()`: the time in each of `parts` ({function name: part}), and the rest."""
+    seconds = dict.fromkeys(parts, 0.0)
+    with timed_calls(parts, seconds):
         start = time.perf_counter()
-        write_file(path, series)
+        run()
         total = time.perf_counter() - start
-    return {"timestamps": seconds["encode_timestamps_best"], "values": seconds["encode_values_best"],
-            "rest": total - sum(seconds.values())}
-
-
-def read_costs(path):
-    """{part: seconds} of one read_file: decoding every block together, and the rest."""
-    start = time.perf_counter()
-    metrics_file.read_file(path)
-    total = time.perf_counter() - start
-    with MetricsFile(path) as opened:
-        data = memoryview(opened._read_at(opened.data_offset, opened.data_length))
-        blocks = [(data[b.offset:b.offset + b.length], "block", b.points) for e in opened.series for b in e.blocks]
-    start = time.perf_counter()
-    decode_blocks_batched(blocks)
-    decode = time.perf_counter() - start
-    return {"decode": decode, "rest": total - decode}
+    return {**{parts[name]: spent for name, spent in seconds.items()}, "rest": total - sum(seconds.values())}
 
 
 def best_of(repeat, measure):
@@ -102,8 +89,8 @@ def main(argv=None):
         series = corpus.get(name).build(args.seed, args.scale)
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "costs.metrics"
-            write = best_of(args.repeat, lambda: write_costs(series, path))
-            read = best_of(args.repeat, lambda: read_costs(path))
+            write = best_of(args.repeat, lambda: costs(WRITE_PARTS, lambda: write_file(path, series)))
+            read = best_of(args.repeat, lambda: costs(READ_PARTS, lambda: metrics_file.read_file(path)))
             with MetricsFile(path) as opened:
                 blocks = sum(len(entry.blocks) for entry in opened.series)
         points = total_points(series)

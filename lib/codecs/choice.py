@@ -275,7 +275,7 @@ ORDERED_WORTH_BYTES = 4  # ordered-bins is tried when nothing so far stored a va
 ALREADY_SMALL_BITS = 2
 
 
-ESTIMATE_SAMPLE = (4, 128)  # runs of neighbours the estimates below look at
+ESTIMATE_SAMPLE = (4, 64)  # runs of neighbours the estimates below look at
 
 
 def ordered_bits_estimate(values, sample=None):
@@ -401,7 +401,8 @@ def grid_bits_estimate(grid):
     """The bit lengths of the grid's zigzagged steps and jitter: below what bins take for them
     (which also say where the non-zero entries are), so a grid above the modes' estimate loses."""
     _, _, steps, jitter = grid
-    return int(bit_lengths(zigzag_encode(steps)).sum()) + int(bit_lengths(zigzag_encode(jitter)).sum())
+    # Only the non-zero entries have bits: regular scrapes have few, and so does this sum's work.
+    return sum(int(bit_lengths(zigzag_encode(stream[np.flatnonzero(stream)])).sum()) for stream in (steps, jitter))
 
 
 def worth_encoding(costs):
