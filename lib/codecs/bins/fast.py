@@ -18,7 +18,7 @@ from lib.bitstream.packing import (
 from lib.bitstream.stream import WORD_BITS
 from lib.bitstream.varint import encode_varints
 from lib.codecs.bins.layout import (
-    BIN_TABLES, DENSE, MAX_PRECISION, MAX_SPLIT, PRECISIONS, SPARSE, SPARSE_SURE, bin_keys, check_unary_length,
+    BIN_TABLES, DENSE, MAX_PRECISION, MAX_SPLIT, PRECISIONS, SPARSE, SPARSE_SURE, SPLITS, bin_keys, check_unary_length,
     key_bins, max_key, read_header_fields, read_sparse_count, read_varint, sparse_positions,
 )
 from lib.codecs.bins.reference import dense_stream_reference
@@ -69,7 +69,7 @@ def _finest_keys(unsigned):
     bits; clearing the bit below them first stops it there. Values below 8 are their own keys.
     """
     if unsigned.size and int(unsigned.max()) < SMALL_VALUES:
-        return _SMALL_FINEST_KEYS[unsigned]
+        return _SMALL_FINEST_KEYS[unsigned.view(np.int64)]  # an int64 index is used as it is
     cleared = unsigned >> _U64(MAX_PRECISION + 1)  # the bit below the top four, and lower ones
     np.invert(cleared, out=cleared)
     cleared &= unsigned
@@ -161,18 +161,18 @@ def _smallest(count, header, unary_bits, offset_bits):
     """(size, precision, split) of the smallest dense stream, the first in (precision, split)
     order, from each precision's bin count and key bytes (`header`), unary bits per split and
     offset bits: the formula of lib/codecs/bins/reference.py's `dense_stream_reference`."""
-    best = None
+    low_bytes = [(count * split + 7) // 8 for split in SPLITS]
+    candidates = []
     for precision in PRECISIONS:
         bins = int(header[precision])
-        fixed = 1 + _varint_size(bins) + int(header[len(PRECISIONS) + precision]) + (offset_bits[precision] + 7) // 8
+        size = 1 + _varint_size(bins) + int(header[len(PRECISIONS) + precision]) + (offset_bits[precision] + 7) // 8
+        if bins <= 1:  # no rank codes, so no split
+            candidates.append((size, precision, 0))
+            continue
         for split in range(min(MAX_SPLIT, (bins - 1).bit_length()) + 1):
-            size = fixed
-            if bins > 1:
-                unary = (int(unary_bits[precision * (MAX_SPLIT + 1) + split]) + 7) // 8
-                size += unary + _varint_size(unary) + (count * split + 7) // 8
-            if best is None or size < best[0]:
-                best = (size, precision, split)
-    return best
+            unary = (int(unary_bits[precision * len(SPLITS) + split]) + 7) // 8
+            candidates.append((size + unary + _varint_size(unary) + low_bytes[split], precision, split))
+    return min(candidates)  # tuples: the smallest size, then precision, then split
 
 
 def _sparse_parts(unsigned):
@@ -221,12 +221,19 @@ def _remembered_short_dense_bytes(values):
     return dense_stream_reference(values)
 
 
+_LOW_BIT_PLACES = {split: 2.0 ** (split * np.arange(7, -1, -1)) for split in range(1, MAX_SPLIT + 1)}
+
+
 def pack_low_bits(ranks, split):
     """The low `split` bits of each rank, MSB-first, back to back: split 2, [1, 6] -> 01 10 -> 0x60.
-    (The same bytes as lib.bitstream.packing.pack_fixed_width; for 1..3 bits, a byte per rank
-    unpacked to its eight bits, the last `split` of them kept, and np.packbits are quicker.)"""
-    bits = np.unpackbits(ranks.astype(np.uint8)[:, None], axis=1)  # astype keeps the low 8 bits
-    return np.packbits(bits[:, 8 - split:]).tobytes()
+    (The same bytes as lib.bitstream.packing.pack_fixed_width.) Eight ranks fill `split` bytes
+    exactly, so the ranks are taken eight to a row and each row becomes one number of 8 * split
+    bits, the sum of its low bits times 2**(split * (7 - j)): one matrix product, exact in float64."""
+    rows = -(-ranks.size // 8)
+    low = np.zeros(rows * 8)
+    low[:ranks.size] = ranks & ((1 << split) - 1)
+    numbers = (low.reshape(rows, 8) @ _LOW_BIT_PLACES[split]).astype(">u4")
+    return numbers.view(np.uint8).reshape(rows, 4)[:, 4 - split:].tobytes()[:(ranks.size * split + 7) // 8]
 
 
 # [byte, j] -> the j-th field of `split` bits in that byte, for the splits that divide 8:
