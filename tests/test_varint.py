@@ -60,6 +60,15 @@ def test_varints_concatenate():
     assert encode_varints(u64([1, 300, 0])) == bytes.fromhex("01ac0200")
 
 
+def test_array_varints_by_hand():
+    # More than SMALL_COUNT values: the array path. Values below 128 are their own bytes; a larger
+    # one widens every row to its groups, and only the groups a value needs are written.
+    small = list(range(0, 127, 6))
+    assert encode_varints(u64(small)) == bytes(small)
+    assert encode_varints(u64([5, 300] + small)) == bytes.fromhex("05ac02") + bytes(small)
+    assert encode_varints(u64([2**64 - 1, 128] + small)) == bytes.fromhex("ffffffffffffffffff01" "8001") + bytes(small)
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(uint64s, max_size=50))
 def test_varint_round_trip(values):
