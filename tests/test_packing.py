@@ -30,7 +30,8 @@ def test_vectorized_packing_matches_the_writer(fields, zero_width_positions):
 @given(bit_fields())
 def test_clean_packing_matches_the_writer(fields):
     widths, values = fields
-    assert pack_bit_fields(np.array(values, dtype=np.uint64), np.array(widths), clean=True) == write_all(widths, values).to_bytes()
+    packed = pack_bit_fields(np.array(values, dtype=np.uint64), np.array(widths), clean=True)
+    assert packed == write_all(widths, values).to_bytes()
 
 
 def test_a_field_that_spills_into_the_next_word_by_hand():

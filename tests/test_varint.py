@@ -66,7 +66,8 @@ def test_array_varints_by_hand():
     small = list(range(0, 127, 6))
     assert encode_varints(u64(small)) == bytes(small)
     assert encode_varints(u64([5, 300] + small)) == bytes.fromhex("05ac02") + bytes(small)
-    assert encode_varints(u64([2**64 - 1, 128] + small)) == bytes.fromhex("ffffffffffffffffff01" "8001") + bytes(small)
+    widest = bytes.fromhex("ffffffffffffffffff01") + bytes.fromhex("8001") + bytes(small)
+    assert encode_varints(u64([2**64 - 1, 128] + small)) == widest
 
 
 @settings(max_examples=100, deadline=None)

@@ -12,14 +12,15 @@ import functools
 import numpy as np
 
 from lib.bitstream.packing import (
-    SHORT_FIELD_BITS, pack_bit_fields, padded_for_short_fields, read_bit_fields, read_short_fields,
-    unpack_fixed_width, words_for_reading,
+    EXACT_FLOAT_LIMIT, SHORT_FIELD_BITS, pack_bit_fields, padded_for_short_fields, read_bit_fields,
+    read_short_fields, unpack_fixed_width, words_for_reading,
 )
 from lib.bitstream.stream import WORD_BITS
 from lib.bitstream.varint import encode_varints
 from lib.codecs.bins.layout import (
-    BIN_TABLES, DENSE, MAX_PRECISION, MAX_SPLIT, PRECISIONS, SPARSE, SPARSE_SURE, SPLITS, bin_keys, check_unary_length,
-    key_bins, max_key, read_header_fields, read_sparse_count, read_varint, sparse_positions,
+    BIN_TABLES, DENSE, MAX_PRECISION, MAX_SPLIT, PRECISIONS, SPARSE, SPARSE_SURE, SPLITS, bin_keys,
+    check_unary_length, key_bins, max_key, read_header_fields, read_sparse_count, read_varint,
+    sparse_positions,
 )
 from lib.codecs.bins.reference import dense_stream_reference
 from lib.codecs.limits import check_count, slices
@@ -40,20 +41,11 @@ def _key_tables():
 
 
 KEY_TABLES = _key_tables()
-
-
 KEY_SPAN = max_key(MAX_PRECISION) + 1  # keys of every precision are below this
-
-
 _ALL_WIDTHS = np.stack([widths for _, widths in KEY_TABLES])  # [precision, finest key] -> offset width
 
-
 SMALL_VALUES = 1 << 16
-
-
 _SMALL_FINEST_KEYS = bin_keys(np.arange(SMALL_VALUES, dtype=_U64), MAX_PRECISION)[0]
-
-
 _MANTISSA_SHIFT = 52 - MAX_PRECISION  # float64 bits >> this: the exponent, then MAX_PRECISION mantissa bits
 _KEY_FROM_FLOAT = (1022 + MAX_PRECISION) << MAX_PRECISION
 
@@ -65,22 +57,24 @@ def _finest_keys(unsigned):
     keys. Others: a value of bit length L >= 4 whose top four bits are 1abc has key 8 * L - 24 +
     abc, and a float64 holds it as exponent L - 1 followed by the mantissa bits abc, so the top
     bits of the float, minus a constant, are the key: 1000 (8) -> key 8, 2**40 + 2**38 -> 8 * 41
-    - 24 + 0b010 = 306. Above 2**53 the conversion rounds, and a carry could reach the top four
+    - 24 + 0b010 = 306. From 2**53 the conversion rounds, and a carry could reach the top four
     bits; clearing the bit below them first stops it there. Values below 8 are their own keys.
     """
-    if unsigned.size and int(unsigned.max()) < SMALL_VALUES:
+    maximum = int(unsigned.max()) if unsigned.size else 0
+    if maximum < SMALL_VALUES:
         return _SMALL_FINEST_KEYS[unsigned.view(np.int64)]  # an int64 index is used as it is
-    cleared = unsigned >> _U64(MAX_PRECISION + 1)  # the bit below the top four, and lower ones
-    np.invert(cleared, out=cleared)
-    cleared &= unsigned
-    keys = cleared.astype(np.float64).view(np.int64) >> _MANTISSA_SHIFT
+    exact = unsigned
+    if maximum >= EXACT_FLOAT_LIMIT:
+        exact = unsigned >> _U64(MAX_PRECISION + 1)  # the bit below the top four, and lower ones
+        np.invert(exact, out=exact)
+        exact &= unsigned
+    keys = exact.astype(np.float64).view(np.int64) >> _MANTISSA_SHIFT
     keys -= _KEY_FROM_FLOAT
     return np.where(unsigned < _U64(1 << MAX_PRECISION), unsigned.view(np.int64), keys)
 
 
 def _varint_size(value):
-    """Bytes of a non-negative int as a varint: 127 -> 1, 128 -> 2."""
-    return max(1, -(-value.bit_length() // 7))
+    return max(1, -(-value.bit_length() // 7))  # bytes of an int as a varint: 127 -> 1, 128 -> 2
 
 
 _BINS_OF = [max_key(precision) + 1 for precision in PRECISIONS]  # [65, 128, 252, 496]
@@ -88,31 +82,26 @@ _FIRST_BIN = np.cumsum([0] + _BINS_OF).tolist()  # where each precision's bins s
 
 
 def _bin_rows():
-    """The bins of every precision one after the other, as rows: their precision, key, rank weights
-    and header weights, and the range of finest keys each is the union of.
-
-    Rank weights: a bin sorted to rank r within its precision p costs (r >> s) + 1 unary bits per
-    value at split s, column p * (MAX_SPLIT + 1) + s. Header weights: column p counts the bin,
-    column len(PRECISIONS) + p its key's varint bytes."""
+    """The bins of every precision one after the other, as rows: their precision, key, the range
+    of finest keys each is the union of, rank weights (a bin ranked r within its precision p costs
+    (r >> s) + 1 unary bits per value at split s, column p * len(SPLITS) + s) and header weights
+    (column p counts the bin, column len(PRECISIONS) + p its key's varint bytes)."""
     precision_of = np.repeat(PRECISIONS, _BINS_OF)
     key = np.concatenate([np.arange(bins) for bins in _BINS_OF])
-    keys = np.arange(max(_BINS_OF))
-    finest_first = np.concatenate([np.searchsorted(KEY_TABLES[p][0], keys[:bins]) for p, bins in enumerate(_BINS_OF)])
-    finest_end = np.concatenate([np.searchsorted(KEY_TABLES[p][0], keys[:bins], side="right")
-                                 for p, bins in enumerate(_BINS_OF)])
-    rank_weights = np.zeros((key.size, len(PRECISIONS) * (MAX_SPLIT + 1)))
+    firsts = [np.searchsorted(KEY_TABLES[p][0], np.arange(bins + 1)) for p, bins in enumerate(_BINS_OF)]
+    finest_first = np.concatenate([first[:-1] for first in firsts])  # bin k: finest keys from first[k]
+    finest_end = np.concatenate([first[1:] for first in firsts])  # to first[k + 1]
+    rows = np.arange(key.size)
+    rank_weights = np.zeros((key.size, len(PRECISIONS) * len(SPLITS)))
+    for split in SPLITS:
+        rank_weights[rows, precision_of * len(SPLITS) + split] = (key >> split) + 1
     header_weights = np.zeros((key.size, 2 * len(PRECISIONS)))
-    for row, (precision, rank) in enumerate(zip(precision_of, key)):
-        for split in range(MAX_SPLIT + 1):
-            rank_weights[row, precision * (MAX_SPLIT + 1) + split] = (rank >> split) + 1
-        header_weights[row, precision] = 1
-        header_weights[row, len(PRECISIONS) + precision] = _varint_size(int(rank))
+    header_weights[rows, precision_of] = 1
+    header_weights[rows, len(PRECISIONS) + precision_of] = [_varint_size(int(k)) for k in key]
     return precision_of, key, finest_first, finest_end, rank_weights, header_weights
 
 
 _BIN_PRECISION, _BIN_KEY, _BIN_FINEST_FIRST, _BIN_FINEST_END, _RANK_WEIGHTS, _HEADER_WEIGHTS = _bin_rows()
-
-
 _KEY_BITS = 9  # KEY_SPAN <= 2**9: a key fits below a count shifted left by this
 _KEY_MASK = (1 << _KEY_BITS) - 1
 _PRECISION_BASE = (_BIN_PRECISION << 61) + (1 << 60)  # precision first; room for count << 9 below
@@ -121,20 +110,16 @@ _SORT_BASE = _PRECISION_BASE + _BIN_KEY
 
 def _dense_plan(unsigned):
     """(size in bytes, precision, split, rank of each finest key, ranked keys) of the smallest
-    dense stream.
-
-    Every precision and rank split is sized at once from one histogram of the finest bins, in a
-    fixed number of array operations on the 941 bins of all precisions, whatever the data:
+    dense stream, from one histogram of the finest bins in a fixed number of array operations on
+    the 941 bins of all precisions, whatever the data:
     - a bin of a coarser precision is a run of neighbouring finest bins (its keys never decrease
-      along the finest keys), so one cumulative sum of the finest histogram gives every bin's count;
-    - one sort ranks every precision's bins at once: the sort key is precision, then count
-      (descending), then key, in one int64 (precision << 61 | 2**60 + key - count << 9), and the
-      count and key come back out of the sorted numbers, so no argsort is needed. Empty bins rank
-      last and cost nothing;
-    - the unary bits of every precision and split are one product of the ranked counts with
-      constant weights ((rank >> split) + 1), and the header bytes one of the non-empty bins with
-      theirs. Then the 16 sizes are compared in Python: ties go to the smaller precision, then
-      the smaller split, and a split is allowed only while it can still shorten some rank's code.
+      along the finest keys): one cumulative sum of the finest histogram gives every bin's count;
+    - one sort ranks the bins of every precision: the int64 precision << 61 | 2**60 + key - count
+      << 9 orders them by precision, count (descending) and key, and the count and key come back
+      out of the sorted numbers (no argsort). Empty bins rank last and cost nothing;
+    - the unary bits of every precision and split are one product of the ranked counts with the
+      weights (rank >> split) + 1, the header bytes one of the non-empty bins with theirs, and
+      `_smallest` compares the 16 sizes.
     """
     count = unsigned.size
     finest = _finest_keys(unsigned)
@@ -165,7 +150,8 @@ def _smallest(count, header, unary_bits, offset_bits):
     candidates = []
     for precision in PRECISIONS:
         bins = int(header[precision])
-        size = 1 + _varint_size(bins) + int(header[len(PRECISIONS) + precision]) + (offset_bits[precision] + 7) // 8
+        key_bytes = int(header[len(PRECISIONS) + precision])
+        size = 1 + _varint_size(bins) + key_bytes + (offset_bits[precision] + 7) // 8
         if bins <= 1:  # no rank codes, so no split
             candidates.append((size, precision, 0))
             continue
@@ -225,10 +211,9 @@ _LOW_BIT_PLACES = {split: 2.0 ** (split * np.arange(7, -1, -1)) for split in ran
 
 
 def pack_low_bits(ranks, split):
-    """The low `split` bits of each rank, MSB-first, back to back: split 2, [1, 6] -> 01 10 -> 0x60.
-    (The same bytes as lib.bitstream.packing.pack_fixed_width.) Eight ranks fill `split` bytes
-    exactly, so the ranks are taken eight to a row and each row becomes one number of 8 * split
-    bits, the sum of its low bits times 2**(split * (7 - j)): one matrix product, exact in float64."""
+    """The low `split` bits of each rank, MSB-first, back to back: split 2, [1, 6] -> 01 10 -> 0x60,
+    as pack_fixed_width writes them. Eight ranks fill `split` bytes, so each row of eight becomes one
+    number, the sum of its low bits times 2**(split * (7 - j)): one matrix product, exact in float64."""
     rows = -(-ranks.size // 8)
     low = np.zeros(rows * 8)
     low[:ranks.size] = ranks & ((1 << split) - 1)
