@@ -100,7 +100,8 @@ def test_fixed_width_packing_by_hand():
     assert unpack_fixed_width(packed, 3, 3).tolist() == [5, 0, 7]
 
 
-@pytest.mark.parametrize("count", [1, 63, 64, 65, 4095, 4096, 4097, 10_000])
+# Both sides of the thresholds where packing (10,000) and unpacking (4096) turn to the per-lane loop.
+@pytest.mark.parametrize("count", [1, 63, 64, 65, 4095, 4096, 4097, 9_999, 10_000, 10_001])
 @pytest.mark.parametrize("width", [0, 1, 3, 7, 13, 32, 40, 63, 64])
 def test_fixed_width_packing_matches_bit_writer(count, width):
     values = np.random.default_rng(count * 100 + width).integers(0, 2**64 - 1, count, dtype=np.uint64)

@@ -129,6 +129,7 @@ def read_short_fields(padded, offsets, shifts):
 
 _LANE = 64  # 64 values of w bits fill exactly w words, so every group of 64 has the same layout
 _CHUNKED_MIN_COUNT = 4096  # below this, the per-lane loop costs more than it saves
+_CHUNKED_PACK_MIN_COUNT = 10_000  # packing: below this, pack_bit_fields is quicker than the per-lane loop
 
 
 def pack_fixed_width(values, width):
@@ -145,7 +146,7 @@ def pack_fixed_width(values, width):
     count = values.size
     if width == 0 or count == 0:
         return b""
-    if count < _CHUNKED_MIN_COUNT:
+    if count < _CHUNKED_PACK_MIN_COUNT:
         return pack_bit_fields(values, np.full(count, width))
     groups = -(-count // _LANE)
     lanes = np.zeros((groups, _LANE), dtype=_U64)
