@@ -99,6 +99,7 @@ def read_varint_list(data, count, offset=0):
 
 
 _GROUP_SHIFTS = np.arange(0, 7 * VARINT_MAX_BYTES, 7, dtype=np.uint64)  # where each 7-bit group starts
+_ENCODE_SLICE = 1 << 15  # values encoded at once: the group matrix stays a few MB, within the caches
 
 
 def encode_varints(values):
@@ -108,12 +109,15 @@ def encode_varints(values):
     columns as the largest value needs; a group is written when it or a higher one is non-zero,
     with the "more follows" bit when the next one is, and the written groups read row by row are
     the stream: [5, 300] -> rows [05 00], [2C 02] -> written 05 | AC 02. Arrays of values below
-    128, the common case, are their own bytes."""
+    128, the common case, are their own bytes; long arrays go a slice at a time."""
     if isinstance(values, (list, tuple)) and len(values) <= SMALL_COUNT:
         return _encode_varints_small(values)
     unsigned = np.ascontiguousarray(values, dtype=np.uint64)
     if unsigned.size <= SMALL_COUNT:
         return _encode_varints_small(unsigned.tolist())
+    if unsigned.size > _ENCODE_SLICE:
+        return b"".join(encode_varints(unsigned[start:start + _ENCODE_SLICE])
+                        for start in range(0, unsigned.size, _ENCODE_SLICE))
     groups = max(1, -(-int(unsigned.max()).bit_length() // 7))
     if groups == 1:
         return unsigned.astype(np.uint8).tobytes()
