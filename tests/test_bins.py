@@ -133,6 +133,9 @@ def test_rank_low_bits_pack_like_fixed_width_packing(count, split):
     np.testing.assert_array_equal(unpack_low_bits(packed, count, split), ranks & ((1 << split) - 1))
     if count == 1 and split == 2:
         assert pack_low_bits(np.array([6]), 2) == bytes([0b1000_0000])  # 6 = 110: low bits 10
+        assert pack_low_bits(np.array([1, 6]), 2) == bytes([0b0110_0000])  # 01 10
+        nine = bytes([0b001_001_00, 0b1_001_001_0, 0b01_001_001, 0b001_00000])  # 9 = 1001: low bits 001
+        assert pack_low_bits(np.array([9] * 9), 3) == nine
 
 
 @settings(max_examples=150, deadline=None)
@@ -151,6 +154,23 @@ def test_finest_keys_from_the_small_value_table_are_bin_keys(values):
     np.testing.assert_array_equal(_finest_keys(unsigned), bin_keys(unsigned, MAX_PRECISION)[0])
     below = unsigned[unsigned < SMALL_VALUES]
     np.testing.assert_array_equal(_finest_keys(below), bin_keys(below, MAX_PRECISION)[0])
+
+
+def test_finest_keys_above_the_table_where_float64_rounds():
+    from lib.codecs.bins.fast import _finest_keys
+
+    # Above 2**53 a float64 keeps 53 bits and rounds: 2**L - 1 (all ones) would become 2**L, and
+    # 1011 followed by ones would become 1100; the keys must still come from the top four bits.
+    lengths = range(5, 65)
+    all_ones = [(1 << length) - 1 for length in lengths]
+    ones_below_1011 = [(0b1011 << (length - 4)) | ((1 << (length - 4)) - 1) for length in lengths]
+    values = all_ones + ones_below_1011 + [1 << (length - 1) for length in lengths] + list(range(8)) + [2**16]
+    unsigned = np.array(values, dtype=np.uint64)
+    np.testing.assert_array_equal(_finest_keys(unsigned), bin_keys(unsigned, MAX_PRECISION)[0])
+    exact = unsigned[unsigned < 2**53]  # converted without rounding: nothing cleared
+    np.testing.assert_array_equal(_finest_keys(exact), bin_keys(exact, MAX_PRECISION)[0])
+    # By hand: bit length 41, top four bits 1010: key 16 + ((41 - 5) << 3) + 0b1010 - 8 = 306.
+    assert _finest_keys(np.array([2**40 + 2**38, 2**16], dtype=np.uint64)).tolist()[0] == 306
 
 
 ONE_BIN = bytes([DENSE, 0x00, 1, 0])  # precision 0, one bin, key 0: every value 0, whatever the count
@@ -272,10 +292,11 @@ def test_exactly_half_non_zero_stays_dense_even_where_sparse_would_be_smaller():
 
 
 def test_varint_sizes_change_at_each_seven_bits():
-    from lib.codecs.bins.fast import _varint_sizes
-    sizes = _varint_sizes(np.array([0, 0x7F, 0x80, 0x3FFF, 0x4000, 0x1FFFFF, 0x200000]))
-    assert sizes.tolist() == [1, 1, 2, 2, 3, 3, 4]
-    assert sizes.tolist() == [len(encode_varints([v])) for v in (0, 0x7F, 0x80, 0x3FFF, 0x4000, 0x1FFFFF, 0x200000)]
+    from lib.codecs.bins.fast import _varint_size
+    values = (0, 0x7F, 0x80, 0x3FFF, 0x4000, 0x1FFFFF, 0x200000, (1 << 64) - 1)
+    sizes = [_varint_size(v) for v in values]
+    assert sizes == [1, 1, 2, 2, 3, 3, 4, 10]
+    assert sizes == [len(encode_varints([v])) for v in values]
 
 
 def test_values_just_below_and_at_the_small_table_have_their_keys():

@@ -28,6 +28,34 @@ def test_vectorized_packing_matches_the_writer(fields, zero_width_positions):
 
 @settings(max_examples=200, deadline=None)
 @given(bit_fields())
+def test_clean_packing_matches_the_writer(fields):
+    widths, values = fields
+    packed = pack_bit_fields(np.array(values, dtype=np.uint64), np.array(widths), clean=True)
+    assert packed == write_all(widths, values).to_bytes()
+
+
+def test_a_field_that_spills_into_the_next_word_by_hand():
+    # Widths 60 and 8: 0xAB ends at bit 68, in word 1. Its top four bits 1010 end word 0 (byte 7 is
+    # 0000 1010) and its low four bits 1011 start word 1 (byte 8 is 1011 0000).
+    assert pack_bit_fields(np.array([0, 0xAB], dtype=np.uint64), np.array([60, 8])) == bytes(7) + b"\x0a\xb0"
+    # 64-bit fields fill whole words; zero-width fields before, between and after them write nothing.
+    values = np.array([7, 2**64 - 1, 9, 1, 5], dtype=np.uint64)
+    assert pack_bit_fields(values, np.array([0, 64, 0, 64, 0])) == b"\xff" * 8 + bytes(7) + b"\x01"
+
+
+@pytest.mark.parametrize("width", [-1, 65])
+def test_a_width_outside_0_to_64_is_refused(width):
+    with pytest.raises(ValueError, match="bits wide"):
+        pack_bit_fields(np.array([1, 1], dtype=np.uint64), np.array([3, width]))
+
+
+def test_only_zero_width_fields_need_no_bytes():
+    assert pack_bit_fields(np.array([5, 6], dtype=np.uint64), np.array([0, 0])) == b""
+    assert pack_bit_fields(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)) == b""
+
+
+@settings(max_examples=200, deadline=None)
+@given(bit_fields())
 def test_vectorized_reading_matches_the_writer(fields):
     widths, values = fields
     data = write_all(widths, values).to_bytes()
@@ -72,7 +100,8 @@ def test_fixed_width_packing_by_hand():
     assert unpack_fixed_width(packed, 3, 3).tolist() == [5, 0, 7]
 
 
-@pytest.mark.parametrize("count", [1, 63, 64, 65, 4095, 4096, 4097, 10_000])
+# Both sides of the thresholds where packing (10,000) and unpacking (4096) turn to the per-lane loop.
+@pytest.mark.parametrize("count", [1, 63, 64, 65, 4095, 4096, 4097, 9_999, 10_000, 10_001])
 @pytest.mark.parametrize("width", [0, 1, 3, 7, 13, 32, 40, 63, 64])
 def test_fixed_width_packing_matches_bit_writer(count, width):
     values = np.random.default_rng(count * 100 + width).integers(0, 2**64 - 1, count, dtype=np.uint64)

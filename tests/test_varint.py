@@ -60,6 +60,25 @@ def test_varints_concatenate():
     assert encode_varints(u64([1, 300, 0])) == bytes.fromhex("01ac0200")
 
 
+def test_array_varints_by_hand():
+    # More than SMALL_COUNT values: the array path. Values below 128 are their own bytes; a larger
+    # one widens every row to its groups, and only the groups a value needs are written.
+    small = list(range(0, 127, 6))
+    assert encode_varints(u64(small)) == bytes(small)
+    assert encode_varints(u64([5, 300] + small)) == bytes.fromhex("05ac02") + bytes(small)
+    widest = bytes.fromhex("ffffffffffffffffff01") + bytes.fromhex("8001") + bytes(small)
+    assert encode_varints(u64([2**64 - 1, 128] + small)) == widest
+
+
+def test_a_long_array_encodes_a_slice_at_a_time_as_at_once():
+    values = np.random.default_rng(3).integers(0, 2**64 - 1, 70_000, dtype=np.uint64, endpoint=True)
+    values >>= np.random.default_rng(4).integers(0, 64, values.size).astype(np.uint64)  # every length
+    data = encode_varints(values)
+    pieces = [encode_varints(values[start:start + 1000]) for start in range(0, values.size, 1000)]
+    assert data == b"".join(pieces)
+    np.testing.assert_array_equal(decode_varints(data, values.size), values)
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(uint64s, max_size=50))
 def test_varint_round_trip(values):

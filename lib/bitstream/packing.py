@@ -20,54 +20,58 @@ from lib.errors import FormatError
 
 _U64 = np.uint64
 _ALL_ONES = _U64(MASK64)
-_U64_WORD_BITS = _U64(WORD_BITS)
-_U64_6 = _U64(6)
+_U64_1 = _U64(1)
 _U64_63 = _U64(63)
+
+
+_WIDTH_MASKS = np.array([(1 << width) - 1 for width in range(WORD_BITS + 1)], dtype=_U64)  # width -> mask
 
 
 def pack_bit_fields(values, widths, clean=False):
     """Vectorized BitWriter: concatenate fields MSB-first and return zero-padded bytes.
 
     `values` are uint64, `widths` are 0..64 (a zero-width field is skipped; bits of a value above
-    its width are ignored). A caller that guarantees widths of 1..64 and values that fit them can
-    pass `clean=True` to skip that filtering and masking.
+    its width are ignored). A caller that guarantees values that fit their widths can pass
+    `clean=True` to skip the checks and the masking.
 
-    Each field lands in at most two 64-bit words: bits [s, s + w) of word `offset // 64`, spilling
-    into the next word when s + w > 64. Fields never overlap, so all the pieces that fall into
-    one word can be OR-ed together with one reduceat.
+    Each field lands in at most two 64-bit words, and is placed by where its last bit falls:
+    word `(end - 1) // 64`, at bit `a = (end - 1) % 64` from the top. Shifted left by 63 - a it
+    ends there (its top bits fall off the word); shifted right by a + 1 it is what spilled into
+    the word before (nothing, when it did not spill). Both shifts are written so that no count
+    reaches 64, which numpy, like C, leaves undefined. Fields never overlap, so the pieces that
+    end in one word are OR-ed together with one reduceat, and only the first field ending in a
+    word can have spilled into the word before. Example: widths 60 and 8 end at bits 60 and 68;
+    the second ends in word 1 at a = 3, so its low 4 bits start word 1 and its top 4 end word 0.
     """
     values = np.asarray(values, dtype=np.uint64)
-    widths = np.asarray(widths).astype(np.uint64)
-    if not clean:
-        present = widths > 0
-        if not present.all():
-            values, widths = values[present], widths[present]
-        if widths.size and widths.max() > WORD_BITS:
-            raise ValueError(f"a bit field is at most {WORD_BITS} bits wide")
-        # ALL_ONES >> (64 - w) keeps every shift count within 0..63.
-        values = values & (_ALL_ONES >> (_U64_WORD_BITS - widths))
+    widths = np.asarray(widths, dtype=np.int64)
     if widths.size == 0:
         return b""
-    ends = np.cumsum(widths, dtype=np.uint64)
+    if not clean:
+        if int(widths.view(np.uint64).max()) > WORD_BITS:  # a negative width views as a huge one
+            raise ValueError(f"a bit field is 0 to {WORD_BITS} bits wide")
+        values = values & _WIDTH_MASKS[widths]
+    ends = np.cumsum(widths)
     total_bits = int(ends[-1])
-    offsets = ends - widths
-    word_index = (offsets >> _U64_6).astype(np.intp)
-    end_in_word = (offsets & _U64_63) + widths
-    # Shift counts stay within 0..63 (numpy, like C, leaves a shift by 64 undefined): a field that
-    # fits is shifted left to its place, one that spills keeps only its top part here.
-    overflow = np.maximum(end_in_word, _U64_WORD_BITS) - _U64_WORD_BITS
-    room = _U64_WORD_BITS - np.minimum(end_in_word, _U64_WORD_BITS)
-    head = (values >> overflow) << room
-
-    # A field is at most 64 bits, so every word holds the start of at least one field: the heads
-    # OR-ed per word fill words[0 .. last] in order. A word boundary is crossed by at most one
-    # field, so each spilled tail lands alone in its word.
-    group_starts = np.flatnonzero(np.concatenate(([True], word_index[1:] != word_index[:-1])))
-    words = np.zeros(int(word_index[-1]) + 2, dtype=np.uint64)
-    words[: group_starts.size] = np.bitwise_or.reduceat(head, group_starts)
-    spills = np.flatnonzero(overflow)
-    if spills.size:
-        words[word_index[spills] + 1] |= values[spills] << (_U64_WORD_BITS - overflow[spills])
+    if total_bits == 0:
+        return b""
+    if ends[0] == 0:  # leading zero-width fields end in no word: drop them
+        first = int(np.searchsorted(ends, 0, side="right"))
+        values, ends = values[first:], ends[first:]
+    last_bits = ends - 1
+    word_index = last_bits >> 6
+    bit_in_word = (last_bits & 63).view(np.uint64)
+    tails = values << (_U64_63 - bit_in_word)
+    heads = (values >> bit_in_word) >> _U64_1
+    # Every word up to the last holds the end of some field (a field of at most 64 bits that
+    # started in the word before would otherwise have to cover it whole and end in the next one),
+    # so the groups of equal word index are the words 0, 1, 2, ... in order.
+    new_word = np.empty(word_index.size, dtype=bool)
+    new_word[0] = True
+    np.not_equal(word_index[1:], word_index[:-1], out=new_word[1:])
+    group_starts = np.flatnonzero(new_word)
+    words = np.bitwise_or.reduceat(tails, group_starts)
+    words[:-1] |= heads[group_starts[1:]]
     return words.astype(">u8").tobytes()[: (total_bits + 7) // 8]
 
 
@@ -125,6 +129,7 @@ def read_short_fields(padded, offsets, shifts):
 
 _LANE = 64  # 64 values of w bits fill exactly w words, so every group of 64 has the same layout
 _CHUNKED_MIN_COUNT = 4096  # below this, the per-lane loop costs more than it saves
+_CHUNKED_PACK_MIN_COUNT = 10_000  # packing: below this, pack_bit_fields is quicker than the per-lane loop
 
 
 def pack_fixed_width(values, width):
@@ -141,7 +146,7 @@ def pack_fixed_width(values, width):
     count = values.size
     if width == 0 or count == 0:
         return b""
-    if count < _CHUNKED_MIN_COUNT:
+    if count < _CHUNKED_PACK_MIN_COUNT:
         return pack_bit_fields(values, np.full(count, width))
     groups = -(-count // _LANE)
     lanes = np.zeros((groups, _LANE), dtype=_U64)

@@ -48,14 +48,6 @@ def zigzag_decode_int(unsigned):
     return (unsigned >> 1) ^ -(unsigned & 1)
 
 
-def _varint_lengths(unsigned):
-    """Bytes each uint64 needs: 1 + the number of 7-bit thresholds it reaches."""
-    lengths = np.ones(unsigned.shape, dtype=np.int64)
-    for group in range(1, VARINT_MAX_BYTES):
-        lengths += unsigned >= np.uint64(1 << (7 * group))
-    return lengths
-
-
 SMALL_COUNT = 16  # up to this many varints, a plain Python loop beats numpy's per-call overhead
 
 
@@ -106,24 +98,35 @@ def read_varint_list(data, count, offset=0):
     return values, offset
 
 
+_GROUP_SHIFTS = np.arange(0, 7 * VARINT_MAX_BYTES, 7, dtype=np.uint64)  # where each 7-bit group starts
+_ENCODE_SLICE = 1 << 15  # values encoded at once: the group matrix stays a few MB, within the caches
+
+
 def encode_varints(values):
-    """uint64 array -> bytes, each value as an unsigned LEB128 varint."""
+    """uint64 array -> bytes, each value as an unsigned LEB128 varint.
+
+    Arrays go through a matrix of every value's 7-bit groups, one row per value and as many
+    columns as the largest value needs; a group is written when it or a higher one is non-zero,
+    with the "more follows" bit when the next one is, and the written groups read row by row are
+    the stream: [5, 300] -> rows [05 00], [2C 02] -> written 05 | AC 02. Arrays of values below
+    128, the common case, are their own bytes; long arrays go a slice at a time."""
     if isinstance(values, (list, tuple)) and len(values) <= SMALL_COUNT:
         return _encode_varints_small(values)
     unsigned = np.ascontiguousarray(values, dtype=np.uint64)
     if unsigned.size <= SMALL_COUNT:
         return _encode_varints_small(unsigned.tolist())
-    lengths = _varint_lengths(unsigned)
-    starts = np.cumsum(lengths) - lengths
-    out = np.zeros(int(lengths.sum()), dtype=np.uint8)
-    for group in range(VARINT_MAX_BYTES):
-        has_group = lengths > group
-        if not has_group.any():
-            break
-        chunk = (unsigned[has_group] >> np.uint64(7 * group)) & np.uint64(_VARINT_PAYLOAD)
-        more = np.where(lengths[has_group] > group + 1, _VARINT_MORE, 0).astype(np.uint64)
-        out[starts[has_group] + group] = (chunk | more).astype(np.uint8)
-    return out.tobytes()
+    if unsigned.size > _ENCODE_SLICE:
+        return b"".join(encode_varints(unsigned[start:start + _ENCODE_SLICE])
+                        for start in range(0, unsigned.size, _ENCODE_SLICE))
+    groups = max(1, -(-int(unsigned.max()).bit_length() // 7))
+    if groups == 1:
+        return unsigned.astype(np.uint8).tobytes()
+    rest = unsigned[:, None] >> _GROUP_SHIFTS[:groups]  # [value, g]: the value without its g lowest groups
+    written = rest != 0
+    written[:, 0] = True
+    out = (rest & np.uint64(_VARINT_PAYLOAD)).astype(np.uint8)
+    out[:, :-1] |= written[:, 1:].view(np.uint8) << 7
+    return out[written].tobytes()
 
 
 def read_varints(data, count, offset=0):

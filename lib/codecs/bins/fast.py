@@ -12,14 +12,15 @@ import functools
 import numpy as np
 
 from lib.bitstream.packing import (
-    SHORT_FIELD_BITS, pack_bit_fields, padded_for_short_fields, read_bit_fields, read_short_fields,
-    unpack_fixed_width, words_for_reading,
+    EXACT_FLOAT_LIMIT, SHORT_FIELD_BITS, pack_bit_fields, padded_for_short_fields, read_bit_fields,
+    read_short_fields, unpack_fixed_width, words_for_reading,
 )
 from lib.bitstream.stream import WORD_BITS
 from lib.bitstream.varint import encode_varints
 from lib.codecs.bins.layout import (
-    BIN_TABLES, DENSE, MAX_PRECISION, MAX_SPLIT, PRECISIONS, SPARSE, SPARSE_SURE, bin_keys, check_unary_length,
-    key_bins, max_key, read_header_fields, read_sparse_count, read_varint, sparse_positions,
+    BIN_TABLES, DENSE, MAX_PRECISION, MAX_SPLIT, PRECISIONS, SPARSE, SPARSE_SURE, SPLITS, bin_keys,
+    check_unary_length, key_bins, max_key, read_header_fields, read_sparse_count, read_varint,
+    sparse_positions,
 )
 from lib.codecs.bins.reference import dense_stream_reference
 from lib.codecs.limits import check_count, slices
@@ -40,92 +41,124 @@ def _key_tables():
 
 
 KEY_TABLES = _key_tables()
-
-
 KEY_SPAN = max_key(MAX_PRECISION) + 1  # keys of every precision are below this
-
-
-_ALL_KEYS = np.stack([keys for keys, _ in KEY_TABLES])  # [precision, finest key] -> key
-
-
-_ALL_WIDTHS = np.stack([widths for _, widths in KEY_TABLES])
-
-
-_SPLITS = np.arange(MAX_SPLIT + 1)
-
-
-_PRECISION_OFFSETS = (KEY_SPAN * np.arange(len(PRECISIONS)))[:, None]
-
+_ALL_WIDTHS = np.stack([widths for _, widths in KEY_TABLES])  # [precision, finest key] -> offset width
 
 SMALL_VALUES = 1 << 16
-
-
 _SMALL_FINEST_KEYS = bin_keys(np.arange(SMALL_VALUES, dtype=_U64), MAX_PRECISION)[0]
+_MANTISSA_SHIFT = 52 - MAX_PRECISION  # float64 bits >> this: the exponent, then MAX_PRECISION mantissa bits
+_KEY_FROM_FLOAT = (1022 + MAX_PRECISION) << MAX_PRECISION
 
 
 def _finest_keys(unsigned):
-    """bin_keys(unsigned, MAX_PRECISION)[0]; for values below SMALL_VALUES (zero runs, jitter,
-    most residuals) one lookup in a table of their keys instead of a dozen array operations."""
-    if unsigned.size and int(unsigned.max()) < SMALL_VALUES:
-        return _SMALL_FINEST_KEYS[unsigned]
-    return bin_keys(unsigned, MAX_PRECISION)[0]
+    """bin_keys(unsigned, MAX_PRECISION)[0], in a few array operations instead of a dozen.
+
+    Values below SMALL_VALUES (zero runs, jitter, most residuals): one lookup in a table of their
+    keys. Others: a value of bit length L >= 4 whose top four bits are 1abc has key 8 * L - 24 +
+    abc, and a float64 holds it as exponent L - 1 followed by the mantissa bits abc, so the top
+    bits of the float, minus a constant, are the key: 1000 (8) -> key 8, 2**40 + 2**38 -> 8 * 41
+    - 24 + 0b010 = 306. From 2**53 the conversion rounds, and a carry could reach the top four
+    bits; clearing the bit below them first stops it there. Values below 8 are their own keys.
+    """
+    maximum = int(unsigned.max()) if unsigned.size else 0
+    if maximum < SMALL_VALUES:
+        return _SMALL_FINEST_KEYS[unsigned.view(np.int64)]  # an int64 index is used as it is
+    exact = unsigned
+    if maximum >= EXACT_FLOAT_LIMIT:
+        exact = unsigned >> _U64(MAX_PRECISION + 1)  # the bit below the top four, and lower ones
+        np.invert(exact, out=exact)
+        exact &= unsigned
+    keys = exact.astype(np.float64).view(np.int64) >> _MANTISSA_SHIFT
+    keys -= _KEY_FROM_FLOAT
+    return np.where(unsigned < _U64(1 << MAX_PRECISION), unsigned.view(np.int64), keys)
 
 
-def _varint_sizes(values):
-    """Bytes of each value as a varint, for values below 2**28."""
-    return 1 + (values > 0x7F) + (values > 0x3FFF) + (values > 0x1FFFFF)
+def _varint_size(value):
+    return max(1, -(-value.bit_length() // 7))  # bytes of an int as a varint: 127 -> 1, 128 -> 2
+
+
+_BINS_OF = [max_key(precision) + 1 for precision in PRECISIONS]  # [65, 128, 252, 496]
+_FIRST_BIN = np.cumsum([0] + _BINS_OF).tolist()  # where each precision's bins start in the rows below
+
+
+def _bin_rows():
+    """The bins of every precision one after the other, as rows: their precision, key, the range
+    of finest keys each is the union of, rank weights (a bin ranked r within its precision p costs
+    (r >> s) + 1 unary bits per value at split s, column p * len(SPLITS) + s) and header weights
+    (column p counts the bin, column len(PRECISIONS) + p its key's varint bytes)."""
+    precision_of = np.repeat(PRECISIONS, _BINS_OF)
+    key = np.concatenate([np.arange(bins) for bins in _BINS_OF])
+    firsts = [np.searchsorted(KEY_TABLES[p][0], np.arange(bins + 1)) for p, bins in enumerate(_BINS_OF)]
+    finest_first = np.concatenate([first[:-1] for first in firsts])  # bin k: finest keys from first[k]
+    finest_end = np.concatenate([first[1:] for first in firsts])  # to first[k + 1]
+    rows = np.arange(key.size)
+    rank_weights = np.zeros((key.size, len(PRECISIONS) * len(SPLITS)))
+    for split in SPLITS:
+        rank_weights[rows, precision_of * len(SPLITS) + split] = (key >> split) + 1
+    header_weights = np.zeros((key.size, 2 * len(PRECISIONS)))
+    header_weights[rows, precision_of] = 1
+    header_weights[rows, len(PRECISIONS) + precision_of] = [_varint_size(int(k)) for k in key]
+    return precision_of, key, finest_first, finest_end, rank_weights, header_weights
+
+
+_BIN_PRECISION, _BIN_KEY, _BIN_FINEST_FIRST, _BIN_FINEST_END, _RANK_WEIGHTS, _HEADER_WEIGHTS = _bin_rows()
+_KEY_BITS = 9  # KEY_SPAN <= 2**9: a key fits below a count shifted left by this
+_KEY_MASK = (1 << _KEY_BITS) - 1
+_PRECISION_BASE = (_BIN_PRECISION << 61) + (1 << 60)  # precision first; room for count << 9 below
+_SORT_BASE = _PRECISION_BASE + _BIN_KEY
 
 
 def _dense_plan(unsigned):
     """(size in bytes, precision, split, rank of each finest key, ranked keys) of the smallest
-    dense stream.
-
-    Every precision and rank split is sized at once from one histogram of the finest bins; ties
-    go to the smaller precision, then the smaller split. A split is allowed only while it can
-    still shorten some rank's unary part. Only the finest bins that occur are looked at: the
-    bins of a coarser precision are runs of neighbouring finest bins (its keys never decrease
-    along the finest keys), so each precision's histogram is a sum over runs of equal keys.
+    dense stream, from one histogram of the finest bins in a fixed number of array operations on
+    the 941 bins of all precisions, whatever the data:
+    - a bin of a coarser precision is a run of neighbouring finest bins (its keys never decrease
+      along the finest keys): one cumulative sum of the finest histogram gives every bin's count;
+    - one sort ranks the bins of every precision: the int64 precision << 61 | 2**60 + key - count
+      << 9 orders them by precision, count (descending) and key, and the count and key come back
+      out of the sorted numbers (no argsort). Empty bins rank last and cost nothing;
+    - the unary bits of every precision and split are one product of the ranked counts with the
+      weights (rank >> split) + 1, the header bytes one of the non-empty bins with theirs, and
+      `_smallest` compares the 16 sizes.
     """
     count = unsigned.size
     finest = _finest_keys(unsigned)
     if count == 0:  # no bins: the header byte and a bin count of 0
         return 2, 0, 0, finest, np.zeros(KEY_SPAN, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    finest_counts = np.bincount(finest)
-    used = np.flatnonzero(finest_counts)
-    used_counts = finest_counts[used]
-    # All precisions in one sorted array: key + precision * KEY_SPAN, runs of equal keys summed.
-    keys = (_ALL_KEYS[:, used] + _PRECISION_OFFSETS).ravel()
-    new_key = np.empty(keys.size, dtype=bool)  # where a run of equal keys starts (the first always)
-    new_key[0] = True
-    np.not_equal(keys[1:], keys[:-1], out=new_key[1:])
-    starts = np.flatnonzero(new_key)
-    bin_counts = np.add.reduceat(np.concatenate([used_counts] * len(PRECISIONS)), starts)
-    bin_keys_all = keys[starts]
-    precision_of = bin_keys_all // KEY_SPAN
-    # Rank order within each precision: most frequent first, ties by smaller key.
-    order = np.argsort((precision_of * (count + 1) + count - bin_counts) * KEY_SPAN + bin_keys_all)
-    bins = np.bincount(precision_of, minlength=len(PRECISIONS))
-    first = np.cumsum(bins) - bins  # where each precision starts in rank order
-    ranks = np.arange(order.size) - np.repeat(first, bins)
-    ranked_keys = bin_keys_all[order] - precision_of[order] * KEY_SPAN
-    header = 1 + _varint_sizes(bins) + bins + np.bincount(precision_of[order], ranked_keys > 127,
-                                                          minlength=len(PRECISIONS)).astype(np.int64)
-    offset_bytes = (_ALL_WIDTHS[:, used] @ used_counts + 7) // 8
-    unary_bits = np.add.reduceat(((ranks[:, None] >> _SPLITS) + 1) * bin_counts[order][:, None], first, axis=0)
-    unary_bytes = (unary_bits + 7) // 8  # [precision, split]
-    ranks_part = unary_bytes + _varint_sizes(unary_bytes) + (count * _SPLITS + 7) // 8
-    most_split = np.minimum(MAX_SPLIT, [int(b - 1).bit_length() for b in bins.tolist()])
-    ranks_part = np.where(bins[:, None] > 1, ranks_part, 0)
-    allowed = (_SPLITS[None, :] <= most_split[:, None]) | (_SPLITS[None, :] == 0)
-    sizes = np.where(allowed, (header + offset_bytes)[:, None] + ranks_part, np.inf)
-    best = int(np.argmin(sizes))
-    precision, split = divmod(best, MAX_SPLIT + 1)
-    chosen = slice(first[precision], first[precision] + bins[precision])
-    rank_of_finest = np.zeros(KEY_SPAN, dtype=np.int64)
-    rank_of_key = np.zeros(KEY_SPAN, dtype=np.int64)
-    rank_of_key[ranked_keys[chosen]] = ranks[chosen]
-    rank_of_finest[used] = rank_of_key[_ALL_KEYS[precision, used]]
-    return int(sizes.flat[best]), precision, split, finest, rank_of_finest, ranked_keys[chosen]
+    finest_counts = np.bincount(finest, minlength=KEY_SPAN)
+    below = np.zeros(KEY_SPAN + 1, dtype=np.int64)  # below[k]: the values in finest bins before k
+    np.cumsum(finest_counts, out=below[1:])
+    bin_counts = below[_BIN_FINEST_END] - below[_BIN_FINEST_FIRST]
+    ranked = np.sort(_SORT_BASE - (bin_counts << _KEY_BITS), kind="stable")
+    ranked_counts = (_PRECISION_BASE - ranked + _KEY_MASK) >> _KEY_BITS  # (count << 9) - key, rounded up
+    unary_bits = (ranked_counts.astype(np.float64) @ _RANK_WEIGHTS).tolist()  # exact: below 2**53
+    header = ((bin_counts > 0) @ _HEADER_WEIGHTS).tolist()
+    offset_bits = (_ALL_WIDTHS @ finest_counts).tolist()
+    size, precision, split = _smallest(count, header, unary_bits, offset_bits)
+    bins = int(header[precision])
+    ranked_keys = ranked[_FIRST_BIN[precision]:_FIRST_BIN[precision] + bins] & _KEY_MASK
+    rank_of_key = np.zeros(_BINS_OF[precision], dtype=np.int64)
+    rank_of_key[ranked_keys] = np.arange(bins)
+    return size, precision, split, finest, rank_of_key[KEY_TABLES[precision][0]], ranked_keys
+
+
+def _smallest(count, header, unary_bits, offset_bits):
+    """(size, precision, split) of the smallest dense stream, the first in (precision, split)
+    order, from each precision's bin count and key bytes (`header`), unary bits per split and
+    offset bits: the formula of lib/codecs/bins/reference.py's `dense_stream_reference`."""
+    low_bytes = [(count * split + 7) // 8 for split in SPLITS]
+    candidates = []
+    for precision in PRECISIONS:
+        bins = int(header[precision])
+        key_bytes = int(header[len(PRECISIONS) + precision])
+        size = 1 + _varint_size(bins) + key_bytes + (offset_bits[precision] + 7) // 8
+        if bins <= 1:  # no rank codes, so no split
+            candidates.append((size, precision, 0))
+            continue
+        for split in range(min(MAX_SPLIT, (bins - 1).bit_length()) + 1):
+            unary = (int(unary_bits[precision * len(SPLITS) + split]) + 7) // 8
+            candidates.append((size + unary + _varint_size(unary) + low_bytes[split], precision, split))
+    return min(candidates)  # tuples: the smallest size, then precision, then split
 
 
 def _sparse_parts(unsigned):
@@ -174,12 +207,18 @@ def _remembered_short_dense_bytes(values):
     return dense_stream_reference(values)
 
 
+_LOW_BIT_PLACES = {split: 2.0 ** (split * np.arange(7, -1, -1)) for split in range(1, MAX_SPLIT + 1)}
+
+
 def pack_low_bits(ranks, split):
-    """The low `split` bits of each rank, MSB-first, back to back: split 2, [1, 6] -> 01 10 -> 0x60.
-    (The same bytes as lib.bitstream.packing.pack_fixed_width; for 1..3 bits, unpacked bits and
-    np.packbits are quicker.)"""
-    shifts = np.arange(split - 1, -1, -1)
-    return np.packbits(((ranks[:, None] >> shifts) & 1).astype(np.uint8)).tobytes()
+    """The low `split` bits of each rank, MSB-first, back to back: split 2, [1, 6] -> 01 10 -> 0x60,
+    as pack_fixed_width writes them. Eight ranks fill `split` bytes, so each row of eight becomes one
+    number, the sum of its low bits times 2**(split * (7 - j)): one matrix product, exact in float64."""
+    rows = -(-ranks.size // 8)
+    low = np.zeros(rows * 8)
+    low[:ranks.size] = ranks & ((1 << split) - 1)
+    numbers = (low.reshape(rows, 8) @ _LOW_BIT_PLACES[split]).astype(">u4")
+    return numbers.view(np.uint8).reshape(rows, 4)[:, 4 - split:].tobytes()[:(ranks.size * split + 7) // 8]
 
 
 # [byte, j] -> the j-th field of `split` bits in that byte, for the splits that divide 8:
