@@ -9,7 +9,8 @@ from lib.bitstream.varint import encode_varints
 from lib.codecs.bins import BINS, encode_bins
 from lib.codecs.bins.batched import drive
 from lib.codecs.choice import (
-    PLANE_CODECS, encode_timestamps_best, encode_values_best, fast_value_candidates, smallest_without_dictionary, value_candidates,
+    PLANE_CODECS, encode_timestamps_best, encode_values_best, fast_timestamp_candidates, fast_value_candidates,
+    smallest_without_dictionary, value_candidates,
 )
 from lib.codecs.decimal_bins import encode_decimal_bins
 from lib.codecs.decimal_digits import ADJUSTED
@@ -23,7 +24,7 @@ from lib.codecs.registry import (
     finish_batched_timestamps, finish_batched_values, tag_name,
 )
 from lib.codecs.stages import LZMA, STAGES, ZLIB
-from lib.codecs.timestamp_units import CENTERED_DELTA_MODE, DELTA_MODE, GRID
+from lib.codecs.timestamp_units import CENTERED_DELTA_MODE, DELTA_MODE, GRID, encode_timestamp_units
 from lib.codecs.transforms import floats_from_ordered, ordered_integers
 from lib.errors import FormatError
 from lib.plumbing.bounded_compression import deflate
@@ -432,9 +433,20 @@ def diffs(first, digits):
     (15 * np.arange(200), [GRID]),  # a perfect grid: no step, no jitter
 ])
 def test_the_grid_is_written_first_while_its_bits_may_be_good_enough(timestamps, modes):
-    from lib.codecs.choice import fast_timestamp_candidates
     found = fast_timestamp_candidates(np.asarray(timestamps, dtype=np.int64))
     assert [blob[0] for _, blob in found] == modes
+
+
+def test_a_mode_that_needs_more_than_the_grid_written_is_not_tried():
+    # Scrapes every 15 s, half of them off by 1 or 2 ms: the grid takes about 2.3 bits a timestamp
+    # (more than the 2 that end the search), the centered delta's bit lengths about 1.4 a
+    # timestamp, and its dense stream a unary bit on each besides: more than the grid.
+    rng = np.random.default_rng(8)
+    jitter = np.where(rng.random(2000) < 0.5, rng.choice([-2, -1, 1, 2], 2000), 0)
+    timestamps = 15_000 * np.arange(2000) + jitter
+    found = fast_timestamp_candidates(timestamps)
+    assert [blob[0] for _, blob in found] == [GRID] and 8 * len(found[0][1]) > 2 * 2000 + 8 * 32
+    assert len(encode_timestamp_units(timestamps, CENTERED_DELTA_MODE, coder=BINS)) > len(found[0][1])
 
 
 @pytest.mark.parametrize("points, tried", [(140, True), (152, False), (160, False)])

@@ -168,7 +168,8 @@ class BlockEstimates:
     def float32_like(self):
         """Whether most of a sample lies within a few float64 steps of a float32."""
         values = self.values
-        return values.size > 0 and near_float32_share(values[:: -(-values.size // SAMPLE_SIZE)]) >= FLOAT32_SHARE
+        sample = values[:: -(-values.size // SAMPLE_SIZE)]
+        return values.size > 0 and near_float32_share(sample) >= FLOAT32_SHARE
 
     @cached_property
     def ordered_sample(self):
@@ -211,13 +212,14 @@ def worth_trying(tag, values, candidates, dictionary=True, estimates=None, early
     ordered-bins will be smaller. DICTIONARY: when a sample has few distinct values and their
     ranks' order-0 entropy (about what the rank stream needs), plus the distinct values at the
     best's bits a value, undercuts the best so far (`early`, before the adjusted and ordered
-    codecs' turn: undercuts half of it). MULTIPLE_BINS: unless decimal-bins stored the block exactly as short decimals, or something
-    already stored it in ALREADY_SMALL_BITS a value; and when its estimate could win (`adjusted_could_win`).
-    FLOAT32_BINS: when the values look like widened float32s and decimal-bins did not store them
-    exactly (integer gauges are float32s too, and decimals suit them better), nor anything in
-    ALREADY_SMALL_BITS a value; and when its estimate could win. ORDERED_BINS: when
-    they do not look like float32s, nothing so far came under 32 bits a value (full-precision
-    floats: a decimal of 17 digits, or near nothing) and its estimate is below the best so far.
+    codecs' turn: undercuts half of it). MULTIPLE_BINS: unless decimal-bins stored the block
+    exactly as short decimals, or something already stored it in ALREADY_SMALL_BITS a value; and
+    when its estimate could win (`adjusted_could_win`). FLOAT32_BINS: when the values look like
+    widened float32s and decimal-bins did not store them exactly (integer gauges are float32s too,
+    and decimals suit them better), nor anything in ALREADY_SMALL_BITS a value; and when its
+    estimate could win. ORDERED_BINS: when they do not look like float32s, nothing so far came
+    under 32 bits a value (full-precision floats: a decimal of 17 digits, or near nothing) and
+    its estimate is below the best so far.
     """
     estimates = estimates or BlockEstimates(values)
     best = min((len(blob) for _, blob in candidates), default=np.inf)
@@ -384,7 +386,8 @@ def fast_timestamp_candidates(timestamps):
     grid_bits = grid_bits_estimate(grid)
 
     def encode(mode):
-        return TIMESTAMP_BINS, TIMESTAMP_CODECS[TIMESTAMP_BINS].encode(timestamps, mode, units=units, grid=grid)
+        blob = TIMESTAMP_CODECS[TIMESTAMP_BINS].encode(timestamps, mode, units=units, grid=grid)
+        return TIMESTAMP_BINS, blob
 
     candidates = []
     if grid_bits <= GRID_GOOD_ENOUGH_BITS * timestamps.size:
@@ -393,8 +396,13 @@ def fast_timestamp_candidates(timestamps):
             return candidates
     costs = irregular_mode_costs(units[2])
     if not candidates:
-        costs = {GRID: grid_bits, **costs}
-    return candidates + [encode(mode) for mode in worth_encoding(costs)]
+        return [encode(mode) for mode in worth_encoding({GRID: grid_bits, **costs})]
+    # A mode's dense stream spends about a unary bit on every value besides its bit length: one
+    # that needs more than the grid written already cannot win (stale scrapes: a grid of 2.1 bits
+    # a timestamp against a centered delta of 1.2 + 1).
+    grid_written = 8 * len(candidates[0][1])
+    modes = [mode for mode in worth_encoding(costs) if costs[mode] + timestamps.size < grid_written]
+    return candidates + [encode(mode) for mode in modes]
 
 
 def grid_bits_estimate(grid):
@@ -402,7 +410,7 @@ def grid_bits_estimate(grid):
     (which also say where the non-zero entries are), so a grid above the modes' estimate loses."""
     _, _, steps, jitter = grid
     # Only the non-zero entries have bits: regular scrapes have few, and so does this sum's work.
-    return sum(int(bit_lengths(zigzag_encode(stream[np.flatnonzero(stream)])).sum()) for stream in (steps, jitter))
+    return sum(int(bit_lengths(zigzag_encode(s[np.flatnonzero(s)])).sum()) for s in (steps, jitter))
 
 
 def worth_encoding(costs):

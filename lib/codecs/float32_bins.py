@@ -49,7 +49,8 @@ def floats_from_ordered_float32(ints):
 
 def float32_parts(values):
     """The adjusted integers (lib/codecs/adjusted.py) of the values' float32s."""
-    return adjusted_parts(values, ordered_float32(values), np.ones(values.size, dtype=bool), floats_from_ordered_float32)
+    usable = np.ones(values.size, dtype=bool)  # every float64 has a nearest float32 (inf beyond its range)
+    return adjusted_parts(values, ordered_float32(values), usable, floats_from_ordered_float32)
 
 
 def float32_bits_estimate(values):
