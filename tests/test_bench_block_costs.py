@@ -1,0 +1,33 @@
+"""benchmarks/bench_block_costs.py: its parts add up to the whole run, and it leaves the writer as it was."""
+import time
+
+import numpy as np
+
+from benchmarks import bench_block_costs
+from lib.data.dataset import Series
+from lib.storage import metrics_file
+
+
+def test_the_parts_add_up_to_the_run_and_the_timed_functions_are_put_back(tmp_path):
+    originals = {name: getattr(metrics_file, name) for name in (*bench_block_costs.WRITE_PARTS,
+                                                                  *bench_block_costs.READ_PARTS)}
+    series = [Series("load", {"host": str(n)}, 15 * np.arange(300, dtype=np.int64), np.arange(300) / 4)
+              for n in range(3)]
+    path = tmp_path / "costs.metrics"
+    start = time.perf_counter()
+    write = bench_block_costs.costs(bench_block_costs.WRITE_PARTS,
+                                    lambda: bench_block_costs.write_file(path, series))
+    elapsed = time.perf_counter() - start
+    assert set(write) == {"timestamps", "values", "rest"}
+    assert write["timestamps"] > 0 and write["values"] > 0 and 0 < sum(write.values()) <= elapsed
+    read = bench_block_costs.costs(bench_block_costs.READ_PARTS, lambda: metrics_file.read_file(path))
+    assert set(read) == {"decode", "rest"} and read["decode"] > 0
+    for name, function in originals.items():
+        assert getattr(metrics_file, name) is function
+
+
+def test_it_runs_on_a_shrunk_class(capsys):
+    bench_block_costs.main(["--classes", "constants", "--scale", "0.01", "--repeat", "1"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("constants: 40 series, 40 blocks")
+    assert "timestamps" in lines[1] and "values" in lines[1] and "decode" in lines[2]
