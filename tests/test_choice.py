@@ -488,6 +488,22 @@ def test_of_the_two_adjusted_codecs_only_the_one_estimated_smaller_is_written():
         assert len(encode_values_best(values)[1]) <= min(len(blob) for _, blob in both if blob is not None)
 
 
+def test_decimal_bins_is_not_written_when_its_nan_exceptions_alone_outweigh_the_best():
+    # Stale markers: long runs of NaN between readings. Runs store the block in a few hundred
+    # bytes; decimal-bins would keep each NaN as an exception of 9 bytes at least.
+    values = np.full(4000, np.nan)
+    values[::400] = np.arange(10) / 10
+    tags = [tag for tag, _ in fast_value_candidates(values)]
+    assert tags[0] == RUNS and DECIMAL_BINS not in tags
+    assert 9 * np.count_nonzero(np.isnan(values)) > len(dict(fast_value_candidates(values))[RUNS])
+    # A reading and NaN alternating (every other scrape stale): runs do poorly, a dictionary of two
+    # values does well, and decimal-bins, with 2,000 exceptions, is skipped against its estimate.
+    alternating = np.where(np.arange(4000) % 2, np.nan, 21.5)
+    tags = dict(fast_value_candidates(alternating))
+    assert DICTIONARY in tags and DECIMAL_BINS not in tags
+    assert len(tags[DICTIONARY]) < len(VALUE_CODECS[DECIMAL_BINS].encode(alternating)) / 10
+
+
 def test_ordered_bins_is_not_written_when_its_estimate_is_above_a_rate_stored_as_multiples():
     # rate() over 285 s: increases / 285 in full precision. multiple-bins stores the increases; the
     # ordered integers of the quotients would take about 45 bits a value more.

@@ -8,7 +8,8 @@ ordered-bins, dictionary: each one pass of numpy work ending in the bins entropy
 a codec when an estimate from a sample says it cannot win (`worth_trying`):
 
     decimal-bins   when most values are short decimals; otherwise unless they look like widened
-                   float32s, or their ordered bits look smaller (full-precision floats)
+                   float32s, or their ordered bits look smaller (full-precision floats); never when
+                   its exceptions alone (NaN and infinities) would take more than the best so far
     a dictionary   only when a sample has few distinct values and their order-0 entropy (about
                    what its rank stream costs) undercuts the best of all the others; tried early,
                    before multiple-bins, when it undercuts half of the best so far
@@ -48,19 +49,21 @@ from lib.codecs.decimal_digits import (
     EXCEPTION_BITS, SAMPLE_SIZE, adjustment_bits, decimal_ints, fill_exceptions, read_decimal_head,
 )
 from lib.codecs.dictionary import DICTIONARY_MAX_SHARE
+from lib.codecs.float32_bins import float32_bits_estimate
 from lib.codecs.gorilla import encode_timestamps, encode_values
 from lib.codecs.limits import MAX_COUNT, max_stream_bytes
-from lib.codecs.float32_bins import float32_bits_estimate
-from lib.codecs.multiple_bins import FLOAT32_SHARE, encode_multiple_bins, near_float32_share, sized_arithmetic
+from lib.codecs.multiple_bins import (
+    FLOAT32_SHARE, encode_multiple_bins, near_float32_share, sized_arithmetic,
+)
 from lib.codecs.registry import (
-    CONSTANT, DECIMAL, DECIMAL_BINS, DECIMAL_PLANES, DICTIONARY, FLOAT32_BINS, GORILLA, MULTIPLE_BINS, ORDERED,
-    ORDERED_BINS, RUNS,
-    TIMESTAMP_BINS, TIMESTAMP_GORILLA, TIMESTAMP_UNITS, TIMESTAMP_CODECS, VALUE_CODECS,
+    CONSTANT, DECIMAL, DECIMAL_BINS, DECIMAL_PLANES, DICTIONARY, FLOAT32_BINS, GORILLA, MULTIPLE_BINS,
+    ORDERED, ORDERED_BINS, RUNS, TIMESTAMP_BINS, TIMESTAMP_CODECS, TIMESTAMP_GORILLA, TIMESTAMP_UNITS,
+    VALUE_CODECS,
 )
 from lib.codecs.stages import LZMA, STAGES, ZLIB
 from lib.codecs.timestamp_units import (
-    CENTERED_DELTA_MODE, DELTA_MODE, DELTA_OF_DELTA_MODE, GRID, SPARSE_GRID, delta_stream, encode_timestamp_units,
-    grid_streams, timestamp_units,
+    CENTERED_DELTA_MODE, DELTA_MODE, DELTA_OF_DELTA_MODE, GRID, SPARSE_GRID, delta_stream,
+    encode_timestamp_units, grid_streams, timestamp_units,
 )
 from lib.codecs.transforms import bit_patterns, ordered_integers, plan_for_bins, planning_sample
 
@@ -69,8 +72,12 @@ from lib.codecs.transforms import bit_patterns, ordered_integers, plan_for_bins,
 # tried last, against the best of all the others; but a dictionary estimated at under half the best
 # so far (a value and NaN, alternating) is written early, so that the later gates see how small
 # the block already is. It is never written twice.
-FAST_CODECS = (CONSTANT, RUNS, DECIMAL_BINS, DICTIONARY, MULTIPLE_BINS, FLOAT32_BINS, ORDERED_BINS, DICTIONARY)
+FAST_CODECS = (CONSTANT, RUNS, DECIMAL_BINS, DICTIONARY, MULTIPLE_BINS, FLOAT32_BINS, ORDERED_BINS,
+               DICTIONARY)
 EARLY_DICTIONARY_SHARE = 0.5
+# decimal-bins is skipped when its exceptions alone take more than this many times the most a
+# dictionary takes by its estimate (values and NaN alternating: NaN is an exception to decimals)
+DICTIONARY_SLACK = 2
 # These two compress inside their own layout (only the planes that pay), with the compressors the
 # exhaustive setting allows; no stage is applied over them again.
 PLANE_CODECS = (ORDERED, DECIMAL_PLANES)
@@ -172,6 +179,11 @@ class BlockEstimates:
         return values.size > 0 and near_float32_share(sample) >= FLOAT32_SHARE
 
     @cached_property
+    def not_finite(self):
+        """How many values are NaN or infinite: exceptions to a decimal codec."""
+        return int(self.values.size - np.count_nonzero(np.isfinite(self.values)))
+
+    @cached_property
     def ordered_sample(self):
         return planning_sample(self.values, *ESTIMATE_SAMPLE)
 
@@ -195,6 +207,15 @@ class BlockEstimates:
         return float(-(share * np.log2(share)).sum()) * values.size / 8, counts.size
 
     @cached_property
+    def dictionary_bytes(self):
+        """About the most a dictionary takes: its ranks' entropy and 9 bytes a distinct value of
+        the sample (inf when no dictionary applies)."""
+        if self.dictionary is None:
+            return np.inf
+        rank_bytes, distinct = self.dictionary
+        return rank_bytes + 9 * distinct
+
+    @cached_property
     def multiple(self):
         """(estimated bits, arithmetic) of multiple-bins, or None when no step is found."""
         return sized_arithmetic(self.values)
@@ -207,23 +228,30 @@ class BlockEstimates:
 def worth_trying(tag, values, candidates, dictionary=True, estimates=None, early=False):
     """Whether a fast codec could beat the candidates so far, judged without encoding.
 
-    DECIMAL_BINS: when most of a sample are short decimals; otherwise unless the values look like
-    widened float32s (most within a few float64 steps of a float32) or estimates on a sample say
-    ordered-bins will be smaller. DICTIONARY: when a sample has few distinct values and their
-    ranks' order-0 entropy (about what the rank stream needs), plus the distinct values at the
-    best's bits a value, undercuts the best so far (`early`, before the adjusted and ordered
-    codecs' turn: undercuts half of it). MULTIPLE_BINS: unless decimal-bins stored the block
-    exactly as short decimals, or something already stored it in ALREADY_SMALL_BITS a value; and
-    when its estimate could win (`adjusted_could_win`). FLOAT32_BINS: when the values look like
-    widened float32s and decimal-bins did not store them exactly (integer gauges are float32s too,
-    and decimals suit them better), nor anything in ALREADY_SMALL_BITS a value; and when its
-    estimate could win. ORDERED_BINS: when they do not look like float32s, nothing so far came
-    under 32 bits a value (full-precision floats: a decimal of 17 digits, or near nothing) and
-    its estimate is below the best so far.
+    DECIMAL_BINS: not when its exceptions alone (every value not finite, EXCEPTION_BITS each) take
+    more than the best so far or DICTIONARY_SLACK times a dictionary's estimate; then when most of
+    a sample are short decimals; otherwise unless the values look like widened float32s (most
+    within a few float64 steps of a float32) or estimates on a sample say ordered-bins will be
+    smaller.
+    DICTIONARY: when a sample has few distinct values and their ranks' order-0 entropy (about what
+    the rank stream needs), plus the distinct values at the best's bits a value, undercuts the
+    best so far (`early`, before the adjusted and ordered codecs' turn: undercuts half of it).
+    MULTIPLE_BINS: unless decimal-bins stored the block exactly as short decimals, or something
+    already stored it in ALREADY_SMALL_BITS a value; and when its estimate could win
+    (`adjusted_could_win`).
+    FLOAT32_BINS: when the values look like widened float32s and decimal-bins did not store them
+    exactly (integer gauges are float32s too, and decimals suit them better), nor anything in
+    ALREADY_SMALL_BITS a value; and when its estimate could win.
+    ORDERED_BINS: when they do not look like float32s, nothing so far came under 32 bits a value
+    (full-precision floats: a decimal of 17 digits, or near nothing) and its estimate is below the
+    best so far.
     """
     estimates = estimates or BlockEstimates(values)
     best = min((len(blob) for _, blob in candidates), default=np.inf)
     if tag == DECIMAL_BINS:
+        exceptions_bits = EXCEPTION_BITS * estimates.not_finite  # a NaN or an infinity is one
+        if exceptions_bits >= 8 * min(best, DICTIONARY_SLACK * estimates.dictionary_bytes):
+            return False
         if short_decimal_share(values) >= SHORT_DECIMAL_SHARE:
             return True
         return not estimates.float32_like and not ordered_beats_decimals(values, estimates.ordered_bits,
