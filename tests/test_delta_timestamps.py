@@ -8,14 +8,15 @@ from hypothesis.extra import numpy as hnp
 from lib.codecs.bins import BINS, decode_bins
 from lib.codecs.bins.batched import drive
 from lib.codecs.choice import (
-    SHORTEST_FAST_TIMESTAMP_STREAM, encode_timestamps_best, fast_timestamp_candidates, irregular_mode_costs,
-    worth_encoding,
+    IRREGULAR_MODES, SHORTEST_FAST_TIMESTAMP_STREAM, encode_timestamps_best, fast_timestamp_candidates,
+    irregular_mode_costs, worth_encoding,
 )
 from lib.codecs.registry import (
     TIMESTAMP_BINS, TIMESTAMP_UNITS, batched_timestamp_decoder, decode_timestamps_tagged, finish_batched_timestamps,
 )
 from lib.codecs.timestamp_units import (
-    CENTERED_DELTA_MODE, DELTA_MODE, DELTA_OF_DELTA_MODE, GRID, encode_timestamp_units, timestamp_units,
+    CENTERED_DELTA_MODE, DELTA_MODE, DELTA_OF_DELTA_MODE, GRID, delta_mode_parts, encode_timestamp_units,
+    timestamp_units,
 )
 from lib.errors import FormatError
 
@@ -108,13 +109,18 @@ def test_a_grid_that_may_be_good_enough_is_written_first():
     assert [blob[0] for _, blob in fast_timestamp_candidates(timestamps)] == [GRID]
 
 
+def mode_costs(timestamps):
+    units = timestamp_units(np.array(timestamps))
+    return irregular_mode_costs({mode: delta_mode_parts(units, mode) for mode in IRREGULAR_MODES})
+
+
 def modes_worth_encoding(timestamps):
-    return worth_encoding(irregular_mode_costs(timestamp_units(np.array(timestamps))[2]))
+    return worth_encoding(mode_costs(timestamps))
 
 
 def test_the_estimate_keeps_the_modes_within_5_percent_of_the_least_bits():
     # deltas [3, 1, 896]: 12 bits above the smallest, 13 around the median, 16 as delta-of-delta
-    assert irregular_mode_costs(np.array([0, 3, 4, 900])) == {
+    assert mode_costs([0, 3, 4, 900]) == {
         DELTA_MODE: 12, CENTERED_DELTA_MODE: 13, DELTA_OF_DELTA_MODE: 16}
     assert modes_worth_encoding([0, 3, 4, 900]) == [DELTA_MODE]
     # [0, 10, 40, 50, 80]: unit 10, deltas [1, 3, 1, 3]; above the smallest [0, 2, 0, 2], 4 bits;

@@ -43,6 +43,7 @@ import numpy as np
 
 from lib.bitstream.packing import bit_lengths
 from lib.bitstream.varint import zigzag_encode
+from lib.codecs.bins import BINS, bins_size
 from lib.codecs.byte_planes import DEFLATE, LZMA1
 from lib.codecs.decimal_bins import choose_adjusted_exponent, nearest_decimals
 from lib.codecs.decimal_digits import (
@@ -62,7 +63,7 @@ from lib.codecs.registry import (
 )
 from lib.codecs.stages import LZMA, STAGES, ZLIB
 from lib.codecs.timestamp_units import (
-    CENTERED_DELTA_MODE, DELTA_MODE, DELTA_OF_DELTA_MODE, GRID, SPARSE_GRID, delta_stream,
+    CENTERED_DELTA_MODE, DELTA_MODE, DELTA_OF_DELTA_MODE, GRID, SPARSE_GRID, delta_mode_parts,
     encode_timestamp_units, grid_streams, timestamp_units,
 )
 from lib.codecs.transforms import bit_patterns, ordered_integers, plan_for_bins, planning_sample
@@ -422,15 +423,31 @@ def fast_timestamp_candidates(timestamps):
         candidates.append(encode(GRID))
         if 8 * (len(candidates[0][1]) - GRID_HEADER_BYTES) <= GRID_GOOD_ENOUGH_BITS * timestamps.size:
             return candidates
-    costs = irregular_mode_costs(units[2])
+    parts = {mode: delta_mode_parts(units, mode) for mode in IRREGULAR_MODES}
+    costs = irregular_mode_costs(parts)
     if not candidates:
-        return [encode(mode) for mode in worth_encoding({GRID: grid_bits, **costs})]
-    # A mode's dense stream spends about a unary bit on every value besides its bit length: one
-    # that needs more than the grid written already cannot win (stale scrapes: a grid of 2.1 bits
-    # a timestamp against a centered delta of 1.2 + 1).
-    grid_written = 8 * len(candidates[0][1])
-    modes = [mode for mode in worth_encoding(costs) if costs[mode] + timestamps.size < grid_written]
-    return candidates + [encode(mode) for mode in modes]
+        modes = worth_encoding({GRID: grid_bits, **costs})
+        if GRID in modes:
+            candidates.append(encode(GRID))
+    else:
+        # A mode's dense stream spends about a unary bit on every value besides its bit length: one
+        # that needs more than the grid written already cannot win (stale scrapes: a grid of 2.1 bits
+        # a timestamp against a centered delta of 1.2 + 1).
+        grid_written = 8 * len(candidates[0][1])
+        modes = [mode for mode in worth_encoding(costs) if costs[mode] + timestamps.size < grid_written]
+    modes = [mode for mode in modes if mode != GRID]
+    if not modes:
+        return candidates
+    head, stream = parts[smallest_mode(parts, modes)]
+    return candidates + [(TIMESTAMP_BINS, head + BINS.write([stream]))]
+
+
+def smallest_mode(parts, modes):
+    """Of the delta `modes` ({mode: (head, stream)} in `parts`), the one whose block is smallest
+    (the first on a tie), sized exactly by the bins plan of its stream without writing it: the
+    estimates of a few modes often lie within a few percent of each other (ns jitter), and a plan
+    costs about a third of a write."""
+    return min(modes, key=lambda mode: len(parts[mode][0]) + bins_size(parts[mode][1]))
 
 
 def grid_bits_estimate(grid):
@@ -447,13 +464,12 @@ def worth_encoding(costs):
     return [mode for mode, bits in costs.items() if bits <= ESTIMATE_SLACK * least]
 
 
-def irregular_mode_costs(q):
-    """{mode: the bit lengths of its stream} for the IRREGULAR_MODES, from the timestamps in their
-    unit (q). Events [0, 3, 4, 900] have deltas [3, 1, 896]: above the smallest, [2, 0, 895], 2 + 0
-    + 10 = 12 bits; around the median 3, zz([0, -2, 893]) = [0, 3, 1786], 13 bits; as
-    delta-of-delta zz([3, -2, 895]) = [6, 3, 1790], 16 bits."""
-    deltas = np.diff(q)
-    return {mode: int(bit_lengths(delta_stream(deltas, mode)[1]).sum()) for mode in IRREGULAR_MODES}
+def irregular_mode_costs(parts):
+    """{mode: the bit lengths of its stream} for the IRREGULAR_MODES' {mode: (head, stream)}
+    (`delta_mode_parts`). Events [0, 3, 4, 900] have deltas [3, 1, 896]: above the smallest,
+    [2, 0, 895], 2 + 0 + 10 = 12 bits; around the median 3, zz([0, -2, 893]) = [0, 3, 1786], 13
+    bits; as delta-of-delta zz([3, -2, 895]) = [6, 3, 1790], 16 bits."""
+    return {mode: int(bit_lengths(stream).sum()) for mode, (_, stream) in parts.items()}
 
 
 def timestamp_candidates(timestamps, exhaustive=False):

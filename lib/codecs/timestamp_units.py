@@ -117,10 +117,19 @@ def encode_timestamp_units(timestamps, mode, compressors=(LZMA1, DEFLATE), coder
             sizes.append(positions.size)
         return (head + encode_varints([interval, int(zigzag_encode([shift])[0]), *sizes])
                 + write(streams))
+    head, stream = delta_mode_parts(units, mode)
+    return head + write([stream])
+
+
+def delta_mode_parts(units, mode):
+    """(the bytes before the stream, the stream) of a block in DELTA_OF_DELTA_MODE or one of the
+    DELTA_MODES, from its `timestamp_units`; a chooser can size the stream without writing it."""
+    t0, unit, q = units
+    head = bytes((mode,)) + encode_varints([int(zigzag_encode([t0])[0]), unit])
     base, stream = delta_stream(np.diff(q), mode)
     if mode in DELTA_MODES:
-        return head + encode_varints([int(zigzag_encode([base])[0])]) + write([stream])
-    return head + write([stream])
+        head += encode_varints([int(zigzag_encode([base])[0])])
+    return head, stream
 
 
 def delta_stream(deltas, mode):
