@@ -9,8 +9,8 @@ from lib.bitstream.varint import encode_varints
 from lib.codecs.bins import BINS, encode_bins
 from lib.codecs.bins.batched import drive
 from lib.codecs.choice import (
-    PLANE_CODECS, encode_timestamps_best, encode_values_best, fast_timestamp_candidates, fast_value_candidates,
-    smallest_without_dictionary, value_candidates,
+    PLANE_CODECS, BlockEstimates, encode_timestamps_best, encode_values_best, fast_timestamp_candidates,
+    fast_value_candidates, smallest_without_dictionary, value_candidates,
 )
 from lib.codecs.decimal_bins import encode_decimal_bins
 from lib.codecs.decimal_digits import ADJUSTED
@@ -338,8 +338,11 @@ def test_a_dictionary_is_written_from_eight_values_on():
     from lib.codecs.dictionary import encode_dictionary
     assert encode_dictionary(np.array([1.5, 2.5] * 4), smallest_without_dictionary) is not None
     assert encode_dictionary(np.array([1.5, 2.5] * 4)[:7], smallest_without_dictionary) is None
-    assert DICTIONARY in dict(value_candidates(np.array([1.5, 2.5] * 4)))  # two distinct of eight: a quarter
-    assert DICTIONARY not in dict(value_candidates(np.array([1.5, 2.5] * 4)[:7]))
+    # the choice estimates a dictionary from eight values on (two distinct of eight: a quarter) ...
+    assert BlockEstimates(np.array([1.5, 2.5] * 4)).dictionary == (1.0, 2)  # 1 bit a rank, 8 ranks
+    assert BlockEstimates(np.array([1.5, 2.5] * 4)[:7]).dictionary is None
+    # ... and writes one only where it can win: not here, where decimal-bins takes 13 bytes
+    assert DICTIONARY not in dict(value_candidates(np.array([1.5, 2.5] * 4)))
 
 
 def dictionary_block(count, size):
@@ -449,16 +452,18 @@ def test_a_mode_that_needs_more_than_the_grid_written_is_not_tried():
     assert len(encode_timestamp_units(timestamps, CENTERED_DELTA_MODE, coder=BINS)) > len(found[0][1])
 
 
-@pytest.mark.parametrize("points, tried", [(140, True), (152, False), (160, False)])
-def test_a_dictionary_is_tried_when_its_ranks_could_undercut_the_best_so_far(points, tried):
-    # Two full-precision values in two runs: no decimal comes near them, so the best so far is the
-    # runs block, 1 + 1 + 1 + 16 = 19 bytes. Two values as often as each other: 1 bit a rank, so
-    # the ranks alone cost points / 8 bytes: 17.5 (tried), 19 (not below 19), 20.
-    a, b = np.array([0x400921FB54442D18, 0x4005BF0A8B145769], dtype=np.uint64).view(np.float64)
-    values = np.repeat([a, b], points // 2)
-    tags = [tag for tag, _ in value_candidates(values)]
-    assert RUNS in tags and len(dict(value_candidates(values))[RUNS]) == 19
-    assert (DICTIONARY in tags) == tried
+@pytest.mark.parametrize("runs, tried", [(8, False), (10, True)])
+def test_a_dictionary_is_tried_when_its_estimate_undercuts_the_best_so_far(runs, tried):
+    # 400 values, two NaN payloads alternating in `runs` runs: decimals would keep every NaN as an
+    # exception, so the best so far is the runs block, 1 + runs + 8 * runs bytes: 73 for 8 runs, 91
+    # for 10. A dictionary needs at least its 24 bytes of overhead, 1 bit a rank (400 / 8 = 50
+    # bytes) and its two values at the best's bytes a value: 74.4 for 8 runs (not below 73), 74.5
+    # for 10 (tried).
+    a, b = np.array([0x7FF8000000000001, 0x7FF8000000000002], dtype=np.uint64).view(np.float64)
+    values = np.tile(np.repeat([a, b], 400 // runs), runs // 2)
+    candidates = dict(value_candidates(values))
+    assert len(candidates[RUNS]) == 1 + 9 * runs and DECIMAL_BINS not in candidates
+    assert (DICTIONARY in candidates) == tried
 
 
 @pytest.mark.parametrize("points, every, decimal_bytes, tried", [(7, 4, 35, True), (9, 5, 34, False),

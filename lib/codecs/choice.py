@@ -76,6 +76,10 @@ from lib.codecs.transforms import bit_patterns, ordered_integers, plan_for_bins,
 FAST_CODECS = (CONSTANT, RUNS, DECIMAL_BINS, DICTIONARY, MULTIPLE_BINS, FLOAT32_BINS, ORDERED_BINS,
                DICTIONARY)
 EARLY_DICTIONARY_SHARE = 0.5
+# What a dictionary takes besides its ranks' bits and its distinct values' own: its size, the
+# entries' tag and length, the entries' block header and the ranks' stream header. With one or
+# two distinct values a dictionary block measured 25 to 46 bytes more than its ranks' entropy.
+DICTIONARY_OVERHEAD_BYTES = 24
 # decimal-bins is skipped when its exceptions alone take more than this many times the most a
 # dictionary takes by its estimate (values and NaN alternating: NaN is an exception to decimals)
 DICTIONARY_SLACK = 2
@@ -214,7 +218,7 @@ class BlockEstimates:
         if self.dictionary is None:
             return np.inf
         rank_bytes, distinct = self.dictionary
-        return rank_bytes + 9 * distinct
+        return DICTIONARY_OVERHEAD_BYTES + rank_bytes + 9 * distinct
 
     @cached_property
     def multiple(self):
@@ -261,8 +265,11 @@ def worth_trying(tag, values, candidates, dictionary=True, estimates=None, early
         if not dictionary or estimates.dictionary is None or DICTIONARY in dict(candidates):
             return False
         rank_bytes, distinct = estimates.dictionary
-        share = EARLY_DICTIONARY_SHARE if early else 1
-        return rank_bytes + distinct * best / values.size < share * best
+        least = DICTIONARY_OVERHEAD_BYTES + rank_bytes + distinct * best / values.size
+        if early:  # and not when multiple-bins, next, is estimated smaller (multiples of a step)
+            multiple = estimates.multiple[0] / 8 if estimates.multiple else np.inf
+            return least < EARLY_DICTIONARY_SHARE * best and least < multiple
+        return least < best
     if tag in (MULTIPLE_BINS, FLOAT32_BINS, ORDERED_BINS) and not values.size:
         return False  # they write nothing for an empty block
     if tag in (MULTIPLE_BINS, FLOAT32_BINS):
