@@ -266,10 +266,12 @@ def worth_trying(tag, values, candidates, dictionary=True, estimates=None, early
             return False
         rank_bytes, distinct = estimates.dictionary
         least = DICTIONARY_OVERHEAD_BYTES + rank_bytes + distinct * best / values.size
-        if early:  # and not when multiple-bins, next, is estimated smaller (multiples of a step)
-            multiple = estimates.multiple[0] / 8 if estimates.multiple else np.inf
-            return least < EARLY_DICTIONARY_SHARE * best and least < multiple
-        return least < best
+        if not early:
+            return least < best
+        if least >= EARLY_DICTIONARY_SHARE * best:
+            return False
+        # not when multiple-bins, next, is estimated smaller (multiples of a step, few of them)
+        return estimates.multiple is None or least < estimates.multiple[0] / 8
     if tag in (MULTIPLE_BINS, FLOAT32_BINS, ORDERED_BINS) and not values.size:
         return False  # they write nothing for an empty block
     if tag in (MULTIPLE_BINS, FLOAT32_BINS):
