@@ -24,30 +24,21 @@ array is not faster than several cache-sized ones). Every check of the one-strea
 here too, for the whole batch at once; a damaged stream raises FormatError (the caller can then
 decode block by block to name the block).
 """
+from itertools import accumulate
+
 import numpy as np
 
 from lib.bitstream.packing import SHORT_FIELD_BITS, padded_for_short_fields, read_short_fields
-from lib.codecs.bins.fast import KEY_SPAN, read_dense
+from lib.codecs.bins.fast import KEY_SPAN, fold_bits, read_dense, unpack_low_bits
 from lib.codecs.bins.layout import (
-    BIN_TABLES, DENSE, MAX_PRECISION, MAX_SPLIT, check_unary_length, read_header_fields, read_sparse_count,
-    read_varint, sparse_positions,
+    BIN_TABLES, DENSE, MAX_SPLIT, check_unary_length, read_header_fields, read_sparse_count, read_varint,
+    sparse_positions,
 )
 from lib.codecs.limits import groups
 from lib.codecs.stream_coder import nonzero_of
 from lib.errors import FormatError
 
 _U64 = np.uint64
-
-
-def _padded_table(column):
-    """One precision's table, padded to KEY_SPAN rows so that row precision * KEY_SPAN + key works."""
-    return np.concatenate([np.pad(BIN_TABLES[p][column], (0, KEY_SPAN - BIN_TABLES[p][column].size))
-                           for p in range(MAX_PRECISION + 1)])
-
-
-ALL_LOWERS = _padded_table(0).astype(_U64)
-ALL_WIDTHS = _padded_table(1).astype(np.int64)
-ALL_SHIFTS = (63 - ALL_WIDTHS).astype(_U64)  # read_short_fields' shift for each row's width
 
 
 def drive(decoders):
@@ -120,24 +111,39 @@ def bins_stream_parts(blob, offset, count):
     return sparse_positions(runs, values, count), offset
 
 
+def _padded_table(values):
+    """One row per (precision, key) pair, row precision * KEY_SPAN + key, and one more, EMPTY_ROW
+    (value 0), for the codes below 2**split that no value has (lib.codecs.bins.layout.code_tables)."""
+    return np.concatenate([np.pad(table, (0, KEY_SPAN - table.size)) for table in values] + [[0]])
+
+
+ALL_LOWERS = _padded_table([lowers for lowers, _ in BIN_TABLES]).astype(_U64)
+ALL_WIDTHS = _padded_table([widths for _, widths in BIN_TABLES]).astype(np.int64)
+ALL_SHIFTS = (63 - ALL_WIDTHS).astype(_U64)  # read_short_fields' shift for each row's width
+EMPTY_ROW = ALL_LOWERS.size - 1
+_WIDTH_LISTS = [widths.tolist() for _, widths in BIN_TABLES]
+
+
 class _Stream:
     """One dense stream's header, as parsed in Python."""
-    __slots__ = ("blob", "count", "rows", "bins", "split", "unary", "low", "offsets_at", "end", "wide", "number")
+    __slots__ = ("blob", "count", "rows", "widest", "split", "unary", "low", "offsets_at", "end", "number")
 
 
 def _parse_header(blob, offset, count):
     """A dense stream's header and the places of its sections (the offset section's length waits
-    for the ranks). The checks are those of lib.codecs.bins.fast.read_dense."""
+    for the ranks). The checks are those of lib.codecs.bins.fast.read_dense. `rows` are the rows
+    of ALL_LOWERS and its kin for each code (lib.codecs.bins.layout.code_tables)."""
     precision, split, ranked, offset = read_header_fields(blob, offset, count)
-    bins = len(ranked)
     stream = _Stream()
-    stream.blob, stream.count, stream.bins, stream.split = blob, count, bins, split
-    stream.rows = [precision * KEY_SPAN + key for key in ranked]
-    stream.wide = bool(ranked) and int(BIN_TABLES[precision][1][max(ranked)]) > SHORT_FIELD_BITS
+    stream.blob, stream.count, stream.split = blob, count, split
     stream.unary = stream.low = None
-    if count and bins > 1:
+    stream.widest = _WIDTH_LISTS[precision][max(ranked)] if ranked else 0  # widths grow with the key
+    several = count and len(ranked) > 1
+    base = precision * KEY_SPAN
+    stream.rows = [EMPTY_ROW] * (1 << split if several else 1) + [base + key for key in ranked]
+    if several:
         unary_length, offset = read_varint(blob, offset)
-        check_unary_length(unary_length, len(blob) - offset, count, bins, split)
+        check_unary_length(unary_length, len(blob) - offset, count, len(ranked), split)
         stream.unary = (offset, offset + unary_length)
         offset += unary_length
         if split:
@@ -156,16 +162,19 @@ BATCH_BELOW = 4096  # streams of at least this many values decode on their own: 
 def decode_dense_streams(requests):
     """[(blob, offset, count)] of dense bins streams -> [(uint64 values, end offset)].
 
-    Short streams are decoded all at once; long ones, and the rare ones with offsets wider than
-    SHORT_FIELD_BITS, one by one with lib.codecs.bins.fast's decoder."""
+    Short streams are decoded all at once, a group at a time (lib.codecs.limits.groups); long ones,
+    and the rare ones with offsets wider than SHORT_FIELD_BITS, one by one with
+    lib.codecs.bins.fast's decoder; a stream of one bin without offset bits at once."""
     results = [None] * len(requests)
     batch = []
     for number, (blob, offset, count) in enumerate(requests):
         stream = _parse_header(blob, offset, count)
-        if count >= BATCH_BELOW or stream.wide:
-            results[number] = read_dense(blob, offset, count)
-        elif not count:
+        if not count:
             results[number] = (np.zeros(0, dtype=_U64), stream.end)
+        elif count >= BATCH_BELOW or stream.widest > SHORT_FIELD_BITS:
+            results[number] = read_dense(blob, offset, count)
+        elif stream.unary is None and not stream.widest:
+            results[number] = (np.full(count, ALL_LOWERS[stream.rows[1]], dtype=_U64), stream.end)
         else:
             stream.number = number
             batch.append(stream)
@@ -177,80 +186,89 @@ def decode_dense_streams(requests):
 
 def _decode_batch(streams):
     """[(stream, its values)] of dense streams (each of at least one value, offsets of at most
-    SHORT_FIELD_BITS bits), in an order of their own."""
-    # Streams with several bins first, by rank split: their ranks are then one slice of the
-    # element arrays per split.
+    SHORT_FIELD_BITS bits), in an order of their own: every value's row in `table`, the streams'
+    code rows laid end to end, then its offset field."""
+    # Streams with several bins first, by rank split: their codes are then one slice per split.
     streams = sorted(streams, key=lambda s: (s.unary is None, s.split))
-    counts = np.array([s.count for s in streams], dtype=np.int64)
-    firsts = np.cumsum(counts) - counts
+    counts = [s.count for s in streams]
+    firsts = list(accumulate(counts, initial=0))
+    sizes = [len(s.rows) for s in streams]
+    table_starts = list(accumulate(sizes, initial=0))
     table = np.array([row for s in streams for row in s.rows], dtype=np.int64)
-    table_starts = np.cumsum([0] + [len(s.rows) for s in streams[:-1]])
-    rows = np.repeat(table_starts, counts)
-    ranked = [s for s in streams if s.unary is not None]
+    rows = np.empty(firsts[-1], dtype=np.int64)
+    ranked = sum(s.unary is not None for s in streams)
     if ranked:
-        ranked_values = int(counts[:len(ranked)].sum())
-        rows[:ranked_values] += _ranks(ranked, counts[:len(ranked)])
+        _codes(streams[:ranked], counts[:ranked], firsts[:ranked + 1], sizes[:ranked], rows[:firsts[ranked]])
+        rows[:firsts[ranked]] += np.repeat(np.array(table_starts[:ranked], dtype=np.int64), counts[:ranked])
+    if ranked < len(streams):  # one bin each: code 1
+        rows[firsts[ranked]:] = np.repeat(np.array(table_starts[ranked:-1], dtype=np.int64) + 1, counts[ranked:])
     value_widths = ALL_WIDTHS[table][rows]
-    field_ends = np.cumsum(value_widths)
-    lengths = (np.diff(field_ends[firsts + counts - 1], prepend=0) + 7) // 8
-    sections, section_starts, position = [], [], 0
-    for s, length in zip(streams, lengths.tolist()):
+    starts = np.array(firsts[:-1], dtype=np.int64)
+    totals = np.add.reduceat(value_widths, starts).tolist()  # bits of each stream's offset section
+    sections, padding = [], []
+    for s, total in zip(streams, totals):
+        length = (total + 7) >> 3
         if length > len(s.blob) - s.offsets_at:
             raise FormatError(f"offset bits need {length} bytes, {len(s.blob) - s.offsets_at} left")
         sections.append(s.blob[s.offsets_at:s.offsets_at + length])
-        section_starts.append(position)
+        padding.append(8 * length - total)
         s.end = s.offsets_at + length
-        position += length
-    # A field's bit position: its stream's section start plus the widths before it in its stream.
-    field_ends -= value_widths
-    field_ends += np.repeat(8 * np.array(section_starts, dtype=np.int64) - field_ends[firsts], counts)
-    values = read_short_fields(padded_for_short_fields(b"".join(sections)), field_ends, ALL_SHIFTS[table][rows])
+    # Every field's bit position in the sections laid end to end: the widths before it, plus the
+    # padding at the end of each stream's section before it.
+    field_starts = np.empty_like(value_widths)
+    field_starts[0] = 0
+    field_starts[1:] = value_widths[:-1]
+    field_starts[starts[1:]] += np.array(padding[:-1], dtype=np.int64)
+    np.cumsum(field_starts, out=field_starts)
+    values = read_short_fields(padded_for_short_fields(b"".join(sections)), field_starts, ALL_SHIFTS[table][rows])
     values |= ALL_LOWERS[table][rows]
-    return [(s, values[first:first + s.count]) for s, first in zip(streams, firsts.tolist())]
+    return [(s, values[first:first + s.count]) for s, first in zip(streams, firsts)]
 
 
-def _ranks(streams, counts):
-    """The bin ranks of the elements of streams with several bins, stream after stream."""
-    unary_starts = np.cumsum([0] + [s.unary[1] - s.unary[0] for s in streams])
+def _codes(streams, counts, firsts, sizes, codes):
+    """Write the codes (lib.codecs.bins.layout.code_tables) of the values of streams with several
+    bins, stream after stream, into `codes`, checked: each unary section holds one code per value
+    and nothing after the last, and no code lies beyond its stream's table."""
+    unary_starts = list(accumulate((s.unary[1] - s.unary[0] for s in streams), initial=0))
     unary = b"".join(s.blob[s.unary[0]:s.unary[1]] for s in streams)
     bits = np.unpackbits(np.frombuffer(unary, np.uint8)).view(bool)
-    if np.count_nonzero(bits) != counts.sum():  # before np.flatnonzero allocates a position per one bit
+    if np.count_nonzero(bits) != firsts[-1]:  # before np.flatnonzero allocates a position per one bit
         raise FormatError("a unary section does not hold one bin code per value")
     ends = np.flatnonzero(bits)
-    bit_starts = 8 * unary_starts
-    found = np.diff(np.searchsorted(ends, bit_starts))
-    if not np.array_equal(found, counts):
+    bit_starts = np.array(unary_starts, dtype=np.int64) * 8
+    if np.searchsorted(ends, bit_starts).tolist() != firsts:
         raise FormatError("a unary section does not hold one bin code per value")
-    lasts = np.cumsum(counts) - 1
-    if not np.array_equal(ends[lasts] // 8, unary_starts[1:] - 1):
+    if (ends[np.array(firsts[1:]) - 1] // 8).tolist() != [start - 1 for start in unary_starts[1:]]:
         raise FormatError("a unary section has bytes after its last bin code")
-    ranks = np.empty_like(ends)
-    ranks[0] = ends[0]
-    np.subtract(ends[1:], ends[:-1] + 1, out=ranks[1:])
-    ranks[lasts[:-1] + 1] = ends[lasts[:-1] + 1] - bit_starts[1:-1]
+    np.subtract(ends[1:], ends[:-1], out=codes[1:])  # a unary code's length is the gap between ends
+    starts = np.array(firsts[:-1], dtype=np.int64)
+    codes[starts] = ends[starts] - bit_starts[:-1] + 1
     for split in range(1, MAX_SPLIT + 1):
         group = [n for n, s in enumerate(streams) if s.split == split]
         if group:
-            begin, end = int(lasts[group[0]] - counts[group[0]] + 1), int(lasts[group[-1]] + 1)
-            ranks[begin:end] <<= split
-            ranks[begin:end] |= _low_bits([streams[n] for n in group], split)
-    if (np.maximum.reduceat(ranks, lasts - counts + 1) >= [s.bins for s in streams]).any():
+            part = codes[firsts[group[0]]:firsts[group[-1] + 1]]
+            part <<= split
+            part |= _low_bits([streams[n] for n in group], split)
+    if (np.maximum.reduceat(codes, starts) >= sizes).any():
         raise FormatError("a bin rank beyond its stream's bins")
-    return ranks
 
 
 def _low_bits(streams, split):
-    """The low `split` bits of every rank of these streams (all of that split), in order: each
-    stream's section is whole bytes, so the padding bits at its end are dropped."""
+    """The low `split` bits of every rank of these streams (all of that split), in order, as uint8
+    (lib.codecs.bins.fast.unpack_low_bits of their sections laid end to end): each stream's
+    section is whole bytes, so the padding bits at its end are dropped (for 1 and 2 bits a
+    field, whole fields)."""
     sections = [s.blob[s.low[0]:s.low[1]] for s in streams]
-    bits = np.unpackbits(np.frombuffer(b"".join(sections), np.uint8))
-    padding = [8 * len(section) - split * s.count for section, s in zip(sections, streams)]
-    if any(padding):
-        ends = np.cumsum([8 * len(section) for section in sections])
-        bits = np.delete(bits, np.concatenate([np.arange(end - pad, end) for end, pad in zip(ends, padding) if pad]))
-    bits = bits.reshape(-1, split)
-    low = bits[:, 0].copy()
-    for column in range(1, split):
-        low <<= 1
-        low |= bits[:, column]
-    return low
+    data = b"".join(sections)
+    keep, end = None, 0
+    for section, s in zip(sections, streams):
+        end += 8 * len(section)
+        padding = 8 * len(section) - split * s.count
+        if padding:
+            keep = np.ones(8 * len(data), dtype=bool) if keep is None else keep
+            keep[end - padding:end] = False
+    if split < 3:
+        low = unpack_low_bits(data, 8 * len(data) // split, split)
+        return low if keep is None else low[keep[::split]]
+    bits = np.unpackbits(np.frombuffer(data, np.uint8))
+    return fold_bits(bits if keep is None else bits[keep], split)
