@@ -17,13 +17,14 @@ stream zz([-1, 0, 13]) = [1, 0, 26]. The streams go out through a StreamCoder
 (lib/codecs/stream_coder.py): byte planes or bins. Layout: docs/format.md.
 """
 from collections import namedtuple
+from itertools import accumulate
 
 import numpy as np
 
 from lib.bitstream.varint import (
     encode_varints, read_varint_list, zigzag_decode, zigzag_decode_int, zigzag_encode,
 )
-from lib.codecs.bins.batched import bins_stream, bins_stream_parts
+from lib.codecs.bins.batched import bins_stream, bins_stream_parts, cache_groups
 from lib.codecs.byte_planes import DEFLATE, LZMA1, PLANES, plane_coder
 from lib.codecs.transforms import decode_delta_in_place, to_signed64, unzigzag_in_place
 from lib.codecs.limits import check_count, groups, is_long
@@ -240,30 +241,46 @@ def finish_deltas(blocks):
     """The timestamps of DELTA_MODE and CENTERED_DELTA_MODE blocks (DeltaParts, whose `deltas` are
     the decoder's own arrays, written over), one int64 array per block, in order, a group of
     blocks at a time: one running sum over all of them. Within a block each timestamp is the one
-    before plus unit * (base + delta); a block's first point is its t0, and the running sum up to
-    it is taken off its block after. All modulo 2**64. Example: t0 = 1000, unit 1, base 15,
-    deltas [0, 1, 14]: increments [1000, 15, 16, 29], timestamps [1000, 1015, 1031, 1060]."""
+    before plus unit * (base + delta); a block's first increment is its t0 minus the last
+    timestamp of the block before. All modulo 2**64. Example: t0 = 1000, unit 1, base 15, deltas
+    [0, 1, 14]: increments [1000, 15, 16, 29], timestamps [1000, 1015, 1031, 1060]."""
     results = []
-    for group in groups([b.count for b in blocks]):
+    for group in cache_groups([b.count for b in blocks]):
         results += _deltas_together([blocks[n] for n in group])
     return results
 
 
+_FIRST = np.zeros(1, dtype=_U64)  # the place of a block's first increment
+
+
 def _deltas_together(blocks):
     """`finish_deltas` of one group of blocks."""
-    counts = np.array([b.count for b in blocks], dtype=np.int64)
-    firsts = np.cumsum(counts) - counts
-    increments = np.empty(int(counts.sum()), dtype=np.int64)
-    later = np.ones(increments.size, dtype=bool)
-    later[firsts] = False
+    counts = [b.count for b in blocks]
+    firsts = list(accumulate(counts[:-1], initial=0))
     deltas = [unzigzag_in_place(b.deltas) if b.mode == CENTERED_DELTA_MODE else b.deltas for b in blocks]
-    increments[later] = np.concatenate(deltas).view(np.int64)
-    increments += np.repeat(np.array([to_signed64(b.base) for b in blocks], dtype=np.int64), counts)
-    increments *= np.repeat(np.array([to_signed64(b.unit) for b in blocks], dtype=np.int64), counts)
-    increments[firsts] = [to_signed64(b.t0) for b in blocks]
-    timestamps = np.cumsum(increments)
-    timestamps -= np.repeat(timestamps[firsts] - increments[firsts], counts)
-    return [timestamps[first:first + b.count] for b, first in zip(blocks, firsts.tolist())]
+    increments = np.concatenate([part for d in deltas for part in (_FIRST, d)]).view(np.int64)
+    _scale(increments, [b.base for b in blocks], counts, np.add, 0)
+    _scale(increments, [b.unit for b in blocks], counts, np.multiply, 1)
+    increments[firsts] = 0
+    sums = np.add.reduceat(increments, firsts).tolist()  # modulo 2**64, as the running sum
+    previous_last = 0
+    for first, block, total in zip(firsts, blocks, sums):
+        increments[first] = to_signed64(block.t0 - previous_last)
+        previous_last = block.t0 + total
+    timestamps = np.cumsum(increments, out=increments)
+    return [timestamps[first:first + count] for first, count in zip(firsts, counts)]
+
+
+def _scale(increments, numbers, counts, operation, identity):
+    """increments = operation(increments, each block's number modulo 2**64), in place: nothing when
+    every number is the identity, one scalar when all blocks share it."""
+    if all(number == identity for number in numbers):
+        return
+    if all(number == numbers[0] for number in numbers):
+        operation(increments, np.int64(to_signed64(numbers[0])), out=increments)
+    else:
+        operation(increments, np.repeat(np.array([to_signed64(n) for n in numbers], dtype=np.int64), counts),
+                  out=increments)
 
 
 def finish_grids(grids):
@@ -276,7 +293,7 @@ def finish_grids(grids):
             together.append(n)
         else:
             results[n] = grid_timestamps(*g)
-    for group in groups([grids[n].count for n in together]):
+    for group in cache_groups([grids[n].count for n in together]):
         numbers = [together[i] for i in group]
         for n, timestamps in zip(numbers, _grids_together([grids[n] for n in numbers])):
             results[n] = timestamps
