@@ -9,6 +9,8 @@ whole-file read decodes every block's k-th stream together:
   stream, yields a request (blob, offset, count) and receives (values, end offset);
 - `drive` runs all the generators in lockstep: it collects one request from each, decodes all of
   them with `decode_dense_streams`, and sends each its own result, until every generator returns.
+  A sparse stream's zero runs and values come back the same way, and then the decoder asks for
+  their positions (a SparseRuns request), which are worked out for all sparse streams at once.
 
 `decode_dense_streams` concatenates the requested streams' sections and works on the whole batch
 at once: one `np.unpackbits` and one `np.flatnonzero` find every unary code of every stream, the
@@ -20,10 +22,12 @@ Example: two streams of 2 and 3 values with unary sections 0x60 (01 1 -> ranks 1
 
 Streams of BATCH_BELOW values or more have paid numpy's fixed cost off: they, and the rare ones
 with offsets too wide for one 8-byte window, go through the one-stream decoder instead (one long
-array is not faster than several cache-sized ones). Every check of the one-stream decoder is made
-here too, for the whole batch at once; a damaged stream raises FormatError (the caller can then
-decode block by block to name the block).
+array is not faster than several cache-sized ones); the others are decoded in groups of at most
+half a slice of values (`cache_groups`), whose arrays stay in the CPU's cache. Every check of the
+one-stream decoder is made here too, for the whole batch at once; a damaged stream raises
+FormatError (the caller can then decode block by block to name the block).
 """
+from collections import namedtuple
 from itertools import accumulate
 
 import numpy as np
@@ -33,7 +37,7 @@ from lib.codecs import limits
 from lib.codecs.bins.fast import KEY_SPAN, fold_bits, read_dense, unpack_low_bits
 from lib.codecs.bins.layout import (
     BIN_TABLES, DENSE, MAX_SPLIT, check_unary_length, read_header_fields, read_sparse_count, read_varint,
-    sparse_positions,
+    sparse_positions_of_many,
 )
 from lib.codecs.limits import groups
 from lib.codecs.stream_coder import nonzero_of
@@ -46,18 +50,36 @@ def drive(decoders):
     """Run generator decoders in lockstep, decoding each round's bins requests together.
 
     A decoder yields (blob, offset, count) for a dense bins stream and is sent (values, end
-    offset); what it returns is its result. Returns the results in the decoders' order."""
+    offset), or a SparseRuns and is sent (positions, values); what it returns is its result.
+    Returns the results in the decoders' order."""
     results = [None] * len(decoders)
     pending = {}
     for number, decoder in enumerate(decoders):
         _advance(decoder, None, number, pending, results)
     while pending:
         numbers = list(pending)
-        answers = decode_dense_streams([pending[number] for number in numbers])
+        answers = _answer([pending[number] for number in numbers])
         pending = {}
         for number, answer in zip(numbers, answers):
             _advance(decoders[number], answer, number, pending, results)
     return results
+
+
+def _answer(requests):
+    """The answers to one round of requests: dense bins streams decoded together, and the
+    positions of sparse streams (SparseRuns) computed together, a cache-sized group at a time."""
+    answers = [None] * len(requests)
+    sparse = [n for n, request in enumerate(requests) if isinstance(request, SparseRuns)]
+    if not sparse:
+        return decode_dense_streams(requests)
+    dense = [n for n, request in enumerate(requests) if not isinstance(request, SparseRuns)]
+    for n, answer in zip(dense, decode_dense_streams([requests[n] for n in dense])):
+        answers[n] = answer
+    for group in cache_groups([requests[n].runs.size for n in sparse]):
+        numbers = [sparse[i] for i in group]
+        for n, answer in zip(numbers, sparse_positions_of_many([requests[n] for n in numbers])):
+            answers[n] = answer
+    return answers
 
 
 def _advance(decoder, answer, number, pending, results):
@@ -109,7 +131,13 @@ def bins_stream_parts(blob, offset, count):
     nonzero, offset = read_sparse_count(blob, offset, count)
     runs, offset = yield (blob, offset, nonzero + 1)
     values, offset = yield (blob, offset, nonzero)
-    return sparse_positions(runs, values, count), offset
+    return (yield SparseRuns(runs, values, count)), offset
+
+
+SparseRuns = namedtuple("SparseRuns", "runs values count")
+SparseRuns.__doc__ = """A decoder's request for the (positions, values) of a sparse stream, from its
+zero runs and values minus one (lib.codecs.bins.layout.sparse_positions): drive answers those of
+all decoders together."""
 
 
 def _padded_table(values):

@@ -4,6 +4,7 @@ docs/format.md, "Bins stream", is normative; lib/codecs/bins/__init__.py explain
 """
 import functools
 from collections import namedtuple
+from itertools import accumulate
 
 import numpy as np
 
@@ -11,7 +12,7 @@ from lib.bitstream.packing import bit_lengths
 from lib.bitstream.stream import MASK64, WORD_BITS
 from lib.bitstream.varint import read_varint_list
 from lib.codecs.limits import check_count
-from lib.codecs.stream_coder import positions_of_runs
+from lib.codecs.stream_coder import positions_of_many_runs
 from lib.errors import FormatError
 
 DENSE, SPARSE = 0, 1
@@ -151,9 +152,16 @@ def sparse_positions(runs, values, count):
     """(positions, values) of the non-zero values from a sparse stream's N + 1 zero runs and N
     values minus one, checked against `count`. Both arrays are the decoder's own and are written
     over: the positions take the runs' place, the values become themselves plus one."""
+    return sparse_positions_of_many([(runs, values, count)])[0]
+
+
+def sparse_positions_of_many(streams):
+    """`sparse_positions` of many sparse streams [(runs, values, count)] at once: [(positions,
+    values)], the values of several streams laid out in one new array."""
+    values = streams[0][1] if len(streams) == 1 else np.concatenate([s[1] for s in streams])
     if values.size and int(values.max()) == MASK64:
         raise FormatError("a non-zero value of 2**64 (stored as 2**64 - 1) does not fit 64 bits")
-    positions, values = positions_of_runs(runs, values, count)
     values += _U64(1)
-    return positions, values
-
+    firsts = accumulate((s[1].size for s in streams), initial=0)
+    return positions_of_many_runs([(runs, values[first:first + nonzero.size], count)
+                                   for (runs, nonzero, count), first in zip(streams, firsts)])
