@@ -300,40 +300,42 @@ def finish_grids(grids):
     return results
 
 
+_POINTS = np.arange(1 << 16, dtype=np.int64)  # np.arange fills one value after another: made once
+
+
 def _grids_together(grids):
-    """`grid_timestamps` of many blocks at once, as one running sum over all of them: within a
-    block each timestamp is the one before plus the block's step (unit * interval) times one plus
-    the slots missed there; a block's first timestamp is its base (t0 + unit * shift, plus any
-    slots missed at its first point) minus the previous block's last grid timestamp. Jitter is
-    added after, where it is. Example: blocks [1000, 1015, 1030] and [5000, 5010]: increments
-    [1000, 15, 15, 3970, 10]. Returns one int64 array per block, in order (all modulo 2**64)."""
-    counts = np.array([g.count for g in grids], dtype=np.int64)
-    firsts = np.cumsum(counts) - counts
-    steps = [to_signed64(g.unit * g.interval) for g in grids]
-    increments = np.repeat(np.array(steps, dtype=np.int64), counts)
-    missed_in_all, missed_first = [0] * len(grids), [0] * len(grids)
+    """`grid_timestamps` of many blocks at once, without a running sum over every point: between
+    the places where slots were missed a block's timestamps rise by its step (unit * interval) per
+    point, so the timestamp at point g of all the blocks laid end to end is the value its segment
+    starts from plus step * g. A segment starts at each block's first point and at each missed
+    slot; its value is the block's base (t0 + unit * shift) minus step * (the block's first point)
+    plus step * (the slots missed in the block so far). Jitter is added after, where it is.
+    Example, step 15: blocks [1000, 1015, 1045] (a slot missed at point 2) and [5000, 5015]:
+    segments from points 0, 2, 3 start at 1000, 1015, 4955; plus 15 * [0, 1, 2, 3, 4]. Returns
+    one int64 array per block, in order (all modulo 2**64)."""
+    counts = [g.count for g in grids]
+    firsts = np.array(list(accumulate(counts[:-1], initial=0)), dtype=np.int64)
+    steps = np.array([to_signed64(g.unit * g.interval) for g in grids], dtype=np.int64)
+    bases = np.array([to_signed64(g.t0 + g.unit * g.shift - g.unit * g.interval * first)
+                      for g, first in zip(grids, firsts.tolist())], dtype=np.int64)
+    starts, blocks, missed = firsts, np.arange(len(grids)), np.zeros(len(grids), dtype=np.int64)
     stepped = [n for n, g in enumerate(grids) if g.steps[0].size]
     if stepped:
-        positions, missed, sizes = _gathered(grids, stepped, firsts, "steps")
-        increments[positions] += missed * np.repeat(np.array(steps, dtype=np.int64)[stepped], sizes)
-        starts = np.cumsum(sizes) - sizes
-        at_first = positions[starts] == firsts[stepped]
-        for n, total, first, missed_there in zip(stepped, np.add.reduceat(missed, starts).tolist(),
-                                                 at_first.tolist(), missed[starts].tolist()):
-            missed_in_all[n], missed_first[n] = total, missed_there if first else 0
-    block_starts, previous_last = [], 0
-    for g, step, missed_there, missed_total in zip(grids, steps, missed_first, missed_in_all):
-        base = g.t0 + g.unit * g.shift
-        block_starts.append(to_signed64(base + missed_there * step - previous_last))
-        previous_last = base + (g.count - 1 + missed_total) * step
-    increments[firsts] = block_starts
-    timestamps = np.cumsum(increments)
+        positions, missed_there, sizes = _gathered(grids, stepped, firsts, "steps")
+        order = np.argsort(np.concatenate([starts, positions]), kind="stable")  # a block's start first
+        starts = np.concatenate([starts, positions])[order]
+        blocks = np.concatenate([blocks, np.repeat(stepped, sizes)])[order]
+        missed = np.cumsum(np.concatenate([missed, missed_there])[order])
+        missed -= missed[np.flatnonzero(order < len(grids))][blocks]  # counted from each block's start
+    timestamps = np.repeat(bases[blocks] + steps[blocks] * missed, np.diff(starts, append=sum(counts)))
+    points = _POINTS[:timestamps.size] if timestamps.size <= _POINTS.size else np.arange(timestamps.size)
+    timestamps += points * (steps[0] if (steps == steps[0]).all() else np.repeat(steps, counts))
     jittered = [n for n, g in enumerate(grids) if g.jitter[0].size]
     if jittered:
         positions, jitter, sizes = _gathered(grids, jittered, firsts, "jitter")
         units = np.array([to_signed64(grids[n].unit) for n in jittered], dtype=np.int64)
         timestamps[positions] += jitter * np.repeat(units, sizes)
-    return [timestamps[first:first + g.count] for g, first in zip(grids, firsts.tolist())]
+    return [timestamps[first:first + count] for first, count in zip(firsts.tolist(), counts)]
 
 
 def _gathered(grids, numbers, firsts, field):
