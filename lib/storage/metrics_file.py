@@ -49,6 +49,7 @@ import zlib
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import accumulate
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -345,12 +346,9 @@ class MetricsFile:
         check_time_ranges(decoded, places, [where for _, where, _ in blocks])
         decoded = iter(decoded)
         result = []
-        for entry, numbers in wanted:
-            timestamps, values = [], []
-            for _ in numbers:
-                ts, vs = next(decoded)
-                timestamps.append(ts)
-                values.append(vs)
+        for _, numbers in wanted:
+            pairs = [next(decoded) for _ in numbers]
+            timestamps, values = [ts for ts, _ in pairs], [vs for _, vs in pairs]
             if not timestamps:
                 result.append((np.empty(0, np.int64), np.empty(0, np.float64)))
             elif len(timestamps) == 1:
@@ -363,9 +361,12 @@ class MetricsFile:
     def _file_order(self):
         """(the blocks as (entry, number) in data-section order, {offset: position in that order}):
         shared-timestamps references count blocks in this order."""
-        blocks = sorted(((b.offset, entry, number) for entry in self.series for number, b in enumerate(entry.blocks)),
-                        key=lambda block: block[0])
-        return [(entry, number) for _, entry, number in blocks], {b[0]: n for n, b in reversed(list(enumerate(blocks)))}
+        blocks = [(b.offset, entry, number) for entry in self.series for number, b in enumerate(entry.blocks)]
+        blocks.sort(key=itemgetter(0))
+        positions = {}
+        for position, (offset, _, _) in enumerate(blocks):
+            positions.setdefault(offset, position)
+        return [(entry, number) for _, entry, number in blocks], positions
 
     def _resolve_shared(self, blocks, places, decoded, data_section):
         """Put the referenced block's timestamps in place of each SharedReference in `decoded`
