@@ -28,7 +28,7 @@ one-stream decoder is made here too, for the whole batch at once; a damaged stre
 FormatError (the caller can then decode block by block to name the block).
 """
 from collections import namedtuple
-from itertools import accumulate
+from itertools import accumulate, chain
 
 import numpy as np
 
@@ -141,35 +141,34 @@ all decoders together."""
 
 
 def _padded_table(values):
-    """One row per (precision, key) pair, row precision * KEY_SPAN + key, and one more, EMPTY_ROW
-    (value 0), for the codes below 2**split that no value has (lib.codecs.bins.layout.code_tables)."""
-    return np.concatenate([np.pad(table, (0, KEY_SPAN - table.size)) for table in values] + [[0]])
+    """One row per (precision, key) pair: row precision * KEY_SPAN + key."""
+    return np.concatenate([np.pad(table, (0, KEY_SPAN - table.size)) for table in values])
 
 
 ALL_LOWERS = _padded_table([lowers for lowers, _ in BIN_TABLES]).astype(_U64)
 ALL_WIDTHS = _padded_table([widths for _, widths in BIN_TABLES]).astype(np.int64)
 ALL_SHIFTS = (63 - ALL_WIDTHS).astype(_U64)  # read_short_fields' shift for each row's width
-EMPTY_ROW = ALL_LOWERS.size - 1
 _WIDTH_LISTS = [widths.tolist() for _, widths in BIN_TABLES]
 
 
 class _Stream:
     """One dense stream's header, as parsed in Python."""
-    __slots__ = ("blob", "count", "rows", "widest", "split", "unary", "low", "offsets_at", "end", "number")
+    __slots__ = ("blob", "count", "ranked", "base", "first_code", "widest", "split", "unary", "low", "offsets_at",
+                 "end", "number")
 
 
 def _parse_header(blob, offset, count):
     """A dense stream's header and the places of its sections (the offset section's length waits
-    for the ranks). The checks are those of lib.codecs.bins.fast.read_dense. `rows` are the rows
-    of ALL_LOWERS and its kin for each code (lib.codecs.bins.layout.code_tables)."""
+    for the ranks). The checks are those of lib.codecs.bins.fast.read_dense. A value's row in
+    ALL_LOWERS and its kin is `base` plus the key of its rank (`ranked`), the rank being its code
+    (lib.codecs.bins.layout.code_tables) less `first_code`."""
     precision, split, ranked, offset = read_header_fields(blob, offset, count)
     stream = _Stream()
-    stream.blob, stream.count, stream.split = blob, count, split
+    stream.blob, stream.count, stream.split, stream.ranked = blob, count, split, ranked
     stream.unary = stream.low = None
     stream.widest = _WIDTH_LISTS[precision][max(ranked)] if ranked else 0  # widths grow with the key
     several = count and len(ranked) > 1
-    base = precision * KEY_SPAN
-    stream.rows = [EMPTY_ROW] * (1 << split if several else 1) + [base + key for key in ranked]
+    stream.base, stream.first_code = precision * KEY_SPAN, 1 << split if several else 1
     if several:
         unary_length, offset = read_varint(blob, offset)
         check_unary_length(unary_length, len(blob) - offset, count, len(ranked), split)
@@ -210,7 +209,7 @@ def decode_dense_streams(requests):
         elif count >= BATCH_BELOW or stream.widest > SHORT_FIELD_BITS:
             results[number] = read_dense(blob, offset, count)
         elif stream.unary is None and not stream.widest:
-            results[number] = (np.full(count, ALL_LOWERS[stream.rows[1]], dtype=_U64), stream.end)
+            results[number] = (np.full(count, ALL_LOWERS[stream.base + stream.ranked[0]], dtype=_U64), stream.end)
         else:
             stream.number = number
             batch.append(stream)
@@ -222,22 +221,26 @@ def decode_dense_streams(requests):
 
 def _decode_batch(streams):
     """[(stream, its values)] of dense streams (each of at least one value, offsets of at most
-    SHORT_FIELD_BITS bits), in an order of their own: every value's row in `table`, the streams'
-    code rows laid end to end, then its offset field."""
+    SHORT_FIELD_BITS bits), in an order of their own: every value's row in `table`, the rows of
+    the streams' ranked bin keys laid end to end, then its offset field."""
     # Streams with several bins first, by rank split: their codes are then one slice per split.
     streams = sorted(streams, key=lambda s: (s.unary is None, s.split))
     counts = [s.count for s in streams]
     firsts = list(accumulate(counts, initial=0))
-    sizes = [len(s.rows) for s in streams]
-    table_starts = list(accumulate(sizes, initial=0))
-    table = np.array([row for s in streams for row in s.rows], dtype=np.int64)
-    rows = np.empty(firsts[-1], dtype=np.int64)
+    bins = [len(s.ranked) for s in streams]
+    table_starts = list(accumulate(bins, initial=0))
+    table = np.array(list(chain.from_iterable(s.ranked for s in streams)), dtype=np.int64)
+    table += np.repeat(np.array([s.base for s in streams], dtype=np.int64), bins)
+    # A value's row in `table`: its stream's first row plus its rank, its code less first_code.
+    rows = np.repeat(np.array([start - s.first_code for start, s in zip(table_starts, streams)], dtype=np.int64),
+                     counts)
     ranked = sum(s.unary is not None for s in streams)
     if ranked:
-        _codes(streams[:ranked], counts[:ranked], firsts[:ranked + 1], sizes[:ranked], rows[:firsts[ranked]])
-        rows[:firsts[ranked]] += np.repeat(np.array(table_starts[:ranked], dtype=np.int64), counts[:ranked])
+        codes = np.empty(firsts[ranked], dtype=np.int64)
+        _codes(streams[:ranked], firsts[:ranked + 1], codes)
+        rows[:firsts[ranked]] += codes
     if ranked < len(streams):  # one bin each: code 1
-        rows[firsts[ranked]:] = np.repeat(np.array(table_starts[ranked:-1], dtype=np.int64) + 1, counts[ranked:])
+        rows[firsts[ranked]:] += 1
     value_widths = ALL_WIDTHS[table][rows]
     starts = np.array(firsts[:-1], dtype=np.int64)
     totals = np.add.reduceat(value_widths, starts).tolist()  # bits of each stream's offset section
@@ -261,7 +264,7 @@ def _decode_batch(streams):
     return [(s, values[first:first + s.count]) for s, first in zip(streams, firsts)]
 
 
-def _codes(streams, counts, firsts, sizes, codes):
+def _codes(streams, firsts, codes):
     """Write the codes (lib.codecs.bins.layout.code_tables) of the values of streams with several
     bins, stream after stream, into `codes`, checked: each unary section holds one code per value
     and nothing after the last, and no code lies beyond its stream's table."""
@@ -285,7 +288,7 @@ def _codes(streams, counts, firsts, sizes, codes):
             part = codes[firsts[group[0]]:firsts[group[-1] + 1]]
             part <<= split
             part |= _low_bits([streams[n] for n in group], split)
-    if (np.maximum.reduceat(codes, starts) >= sizes).any():
+    if (np.maximum.reduceat(codes, starts) >= [s.first_code + len(s.ranked) for s in streams]).any():
         raise FormatError("a bin rank beyond its stream's bins")
 
 
