@@ -27,7 +27,7 @@ from lib.bitstream.varint import (
 from lib.codecs.bins.batched import bins_stream, bins_stream_parts, cache_groups
 from lib.codecs.byte_planes import DEFLATE, LZMA1, PLANES, plane_coder
 from lib.codecs.transforms import decode_delta_in_place, to_signed64, unzigzag_in_place
-from lib.codecs.limits import check_count, groups, is_long
+from lib.codecs.limits import SLICE_VALUES, check_count, groups, is_long
 from lib.codecs.stream_coder import compact, nonzero_slices, positions_of_runs, zero_runs
 from lib.errors import FormatError
 
@@ -300,7 +300,7 @@ def finish_grids(grids):
     return results
 
 
-_POINTS = np.arange(1 << 16, dtype=np.int64)  # np.arange fills one value after another: made once
+_POINTS = np.arange(SLICE_VALUES, dtype=np.int64)  # np.arange fills one value after another: made once
 
 
 def _grids_together(grids):

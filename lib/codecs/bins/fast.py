@@ -306,7 +306,7 @@ def _read_offsets(blob, offset, ends, low, split, tables):
         if int(codes.max()) >= codes_below:
             raise FormatError(f"bin rank {int(codes.max()) - (1 << split)} but only {codes_below - (1 << split)} bins")
         if not tables.widest:  # every bin a single value (0 and 1, say): no offset bits at all
-            np.take(tables.lowers, codes, out=out[start:end])
+            out[start:end] = tables.lowers[codes]
             continue
         position = _read_fields(section, codes, tables, position, available, short, out[start:end])
     return out, offset + (position + 7) // 8

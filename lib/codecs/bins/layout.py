@@ -62,7 +62,7 @@ BIN_TABLES = [key_bins(np.arange(max_key(precision) + 1), precision) for precisi
 CodeTables = namedtuple("CodeTables", "lowers widths shifts widest")
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=256)
 def code_tables(precision, ranked, split):
     """A stream's bins indexed by CODE rather than rank: (lowers, widths, shifts = 63 - widths, the
     widest width). A value's code is the length of its unary code (the zeros and the one) shifted
