@@ -115,4 +115,4 @@ def positions_of_many_runs(streams):
         positions[firsts[1:]] -= np.array(counts[:-1], dtype=np.int64) + 1
     np.cumsum(positions, out=positions)
     positions -= 1
-    return [(positions[first:first + nonzero.size], nonzero) for first, (_, nonzero, _) in zip(firsts, streams)]
+    return [(positions[first:first + values.size], values) for first, (_, values, _) in zip(firsts, streams)]

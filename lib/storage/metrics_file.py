@@ -215,7 +215,7 @@ def check_time_ranges(decoded, places, names):
             continue
         together = np.concatenate([decoded[n][0] for n in group]) if len(group) > 1 else decoded[group[0]][0]
         starts = list(accumulate((len(decoded[n][0]) for n in group[:-1]), initial=0))
-        lows, highs = np.minimum.reduceat(together, starts).tolist(), np.maximum.reduceat(together, starts).tolist()
+        lows, highs = (extreme.reduceat(together, starts).tolist() for extreme in (np.minimum, np.maximum))
         for n, low, high in zip(group, lows, highs):
             if (low, high) != (places[n].min_timestamp, places[n].max_timestamp):
                 raise FormatError(f"{names[n]}: decoded timestamps do not match the index's time range")

@@ -153,8 +153,8 @@ _WIDTH_LISTS = [widths.tolist() for _, widths in BIN_TABLES]
 
 class _Stream:
     """One dense stream's header, as parsed in Python."""
-    __slots__ = ("blob", "count", "ranked", "base", "first_code", "widest", "split", "unary", "low", "offsets_at",
-                 "end", "number")
+    __slots__ = ("blob", "count", "ranked", "base", "first_code", "widest", "split", "unary", "low",
+                 "offsets_at", "end", "number")
 
 
 def _parse_header(blob, offset, count):
@@ -209,7 +209,8 @@ def decode_dense_streams(requests):
         elif count >= BATCH_BELOW or stream.widest > SHORT_FIELD_BITS:
             results[number] = read_dense(blob, offset, count)
         elif stream.unary is None and not stream.widest:
-            results[number] = (np.full(count, ALL_LOWERS[stream.base + stream.ranked[0]], dtype=_U64), stream.end)
+            lower = ALL_LOWERS[stream.base + stream.ranked[0]]
+            results[number] = (np.full(count, lower, dtype=_U64), stream.end)
         else:
             stream.number = number
             batch.append(stream)
@@ -232,8 +233,8 @@ def _decode_batch(streams):
     table = np.array(list(chain.from_iterable(s.ranked for s in streams)), dtype=np.int64)
     table += np.repeat(np.array([s.base for s in streams], dtype=np.int64), bins)
     # A value's row in `table`: its stream's first row plus its rank, its code less first_code.
-    rows = np.repeat(np.array([start - s.first_code for start, s in zip(table_starts, streams)], dtype=np.int64),
-                     counts)
+    first_rows = [start - s.first_code for start, s in zip(table_starts, streams)]
+    rows = np.repeat(np.array(first_rows, dtype=np.int64), counts)
     ranked = sum(s.unary is not None for s in streams)
     if ranked:
         codes = np.empty(firsts[ranked], dtype=np.int64)
@@ -259,7 +260,8 @@ def _decode_batch(streams):
     field_starts[1:] = value_widths[:-1]
     field_starts[starts[1:]] += np.array(padding[:-1], dtype=np.int64)
     np.cumsum(field_starts, out=field_starts)
-    values = read_short_fields(padded_for_short_fields(b"".join(sections)), field_starts, ALL_SHIFTS[table][rows])
+    padded = padded_for_short_fields(b"".join(sections))
+    values = read_short_fields(padded, field_starts, ALL_SHIFTS[table][rows])
     values |= ALL_LOWERS[table][rows]
     return [(s, values[first:first + s.count]) for s, first in zip(streams, firsts)]
 

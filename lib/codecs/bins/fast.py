@@ -3,9 +3,10 @@
 Writing: one histogram of every value's finest bin (precision 3) gives the histogram of every
 coarser precision (its bins are runs of neighbouring finest bins), so the size of every precision
 and rank split is computed at once (`_dense_plan`) and only the smallest is written. Reading: the
-unary codes all end in a one bit, so one `np.flatnonzero` finds them all, their gaps are the ranks,
-a cumulative sum of the offset widths gives every offset's bit position, and one gather of an
-8-byte window per value reads the offsets; long streams a slice at a time (lib/codecs/limits.py).
+unary codes all end in a one bit, so one `np.flatnonzero` finds them all, their gaps give the ranks
+(as codes, lib.codecs.bins.layout.code_tables), a cumulative sum of the offset widths gives every
+offset's bit position, and one gather of an 8-byte window per value reads the offsets; long
+streams a slice at a time (lib/codecs/limits.py).
 """
 import functools
 
@@ -303,8 +304,9 @@ def _read_offsets(blob, offset, ends, low, split, tables):
         if split:
             codes <<= split
             codes |= low[start:end]
-        if int(codes.max()) >= codes_below:
-            raise FormatError(f"bin rank {int(codes.max()) - (1 << split)} but only {codes_below - (1 << split)} bins")
+        if int(codes.max()) >= codes_below:  # a code is a rank plus 2**split
+            rank, bins = int(codes.max()) - (1 << split), codes_below - (1 << split)
+            raise FormatError(f"bin rank {rank} but only {bins} bins")
         if not tables.widest:  # every bin a single value (0 and 1, say): no offset bits at all
             out[start:end] = tables.lowers[codes]
             continue
