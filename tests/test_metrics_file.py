@@ -1,5 +1,6 @@
 """The METRICS! file: exact round trips and random access that touches only what it needs (damage:
 tests/test_corruption.py; old files: tests/test_compatibility.py)."""
+import contextlib
 import os
 import struct
 import zlib
@@ -14,10 +15,10 @@ from lib.runner.phases import OUTPUT_FILENAMES
 from lib.storage.file_layout import FOOTER, HEADER, MAGIC, pack_index_section
 from lib.storage.index_section import BlockEntry, pack_index, series_entry
 from lib.storage.metrics_file import (
-    MAX_BLOCK_POINTS, MetricsFile, encode_block, overlapping_blocks, read_file,
+    MAX_BLOCK_POINTS, MetricsFile, check_time_ranges, encode_block, overlapping_blocks, read_file,
 )
 from lib.storage.streaming_writer import write_file
-from tests.conftest import awkward_dataset, run_script
+from tests.conftest import awkward_dataset, run_script, small_slices
 from tests.test_dataset import datasets
 
 
@@ -235,3 +236,17 @@ def test_points_surely_in_a_range_count_whole_blocks_inside_it(tmp_path):
         assert f.points_surely_in_range("m", {}, 10, 41) == 4
         assert f.points_surely_in_range("m", {}, 10, 40) == 2  # 40 is outside [10, 40)
         assert f.points_surely_in_range("m", {}, 11, 41) == 2  # 10 is outside [11, 41)
+
+
+@pytest.mark.parametrize("small", [False, True])  # small slices: a group per block
+def test_a_block_whose_timestamps_miss_its_index_time_range_is_refused(small):
+    def place(low, high):
+        return BlockEntry(offset=0, length=0, points=0, min_timestamp=low, max_timestamp=high)
+
+    decoded = [(np.array([5, 3, 9]), None), (np.array([], dtype=np.int64), None), (np.array([-1, 2]), None)]
+    names = ["block a", "block b", "block c"]
+    with small_slices(2) if small else contextlib.nullcontext():
+        check_time_ranges(decoded, [place(3, 9), place(0, -1), place(-1, 2)], names)
+        for wrong in ([place(3, 8), place(0, -1), place(-1, 2)], [place(3, 9), place(0, -1), place(0, 2)]):
+            with pytest.raises(FormatError, match="block [ac]: decoded timestamps do not match"):
+                check_time_ranges(decoded, wrong, names)

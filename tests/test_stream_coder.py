@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from lib.codecs.stream_coder import compact, nonzero_of, nonzero_slices, positions_of_runs, zero_runs
+from lib.codecs.stream_coder import (
+    compact, nonzero_of, nonzero_slices, positions_of_many_runs, positions_of_runs, zero_runs,
+)
 from lib.errors import FormatError
 from tests.conftest import small_slices
 
@@ -32,6 +34,34 @@ def test_runs_that_do_not_make_the_count_are_refused(runs, values, count):
 def test_a_run_of_exactly_the_count_is_the_whole_block():
     positions, values = positions_of_runs(u64([5]), u64([]), 5)
     assert positions.size == 0 and values.size == 0
+
+
+def test_many_streams_of_runs_by_hand():
+    # The docstring's example: run + 1 is [2, 1, 3 | 1, 2]; the second stream's first lowered by 6.
+    (first, first_values), (second, second_values) = positions_of_many_runs(
+        [(u64([1, 0, 2]), u64([7, 9]), 5), (u64([0, 1]), u64([3]), 2)])
+    assert first.tolist() == [1, 2] and first_values.tolist() == [7, 9]
+    assert second.tolist() == [0] and second_values.tolist() == [3]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 3), max_size=20), min_size=1, max_size=6))
+def test_many_streams_of_runs_place_values_as_one_by_one(streams):
+    requests = []
+    for entries in streams:
+        positions = np.array([i for i, v in enumerate(entries) if v], dtype=np.int64)
+        requests.append((zero_runs(positions, len(entries)), u64([v for v in entries if v]), len(entries)))
+    placed = positions_of_many_runs([(runs.copy(), values, count) for runs, values, count in requests])
+    for (positions, values), (runs, nonzero, count) in zip(placed, requests):
+        one_positions, one_values = positions_of_runs(runs.copy(), nonzero, count)
+        assert positions.tolist() == one_positions.tolist() and values.tolist() == one_values.tolist()
+
+
+@pytest.mark.parametrize("bad", [([6], [], 5), ([1, 0, 3], [7, 9], 5), ([0], [], 1)])
+def test_one_bad_stream_among_many_is_refused(bad):
+    good = (u64([1, 0, 2]), u64([7, 9]), 5)
+    with pytest.raises(FormatError):
+        positions_of_many_runs([good, (u64(bad[0]), u64(bad[1]), bad[2]), good])
 
 
 @settings(max_examples=100, deadline=None)

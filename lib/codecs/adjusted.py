@@ -29,11 +29,12 @@ import numpy as np
 
 from lib.bitstream.packing import bit_lengths
 from lib.bitstream.varint import (
-    encode_varints, read_varint_list, zigzag_decode, zigzag_decode_int, zigzag_encode,
+    encode_varints, read_varint_list, zigzag_decode_in_place, zigzag_decode_int, zigzag_encode,
 )
 from lib.codecs.bins import encode_bins
-from lib.codecs.bins.batched import bins_stream, bins_stream_nonzero, drive
+from lib.codecs.bins.batched import bins_stream, bins_stream_parts, drive
 from lib.codecs.decimal_digits import ADJUSTED, adjustment_bits, common_factor, fill_exceptions
+from lib.codecs.limits import slices
 from lib.codecs.transforms import (
     TRANSFORM_NAMES, floats_from_ordered, integers_from_residuals, ordered_integers, plan_for_bins,
 )
@@ -52,8 +53,21 @@ def float_steps(values, decoded):
 
 def moved_by_steps(decoded, steps):
     """Inverse of `float_steps`: the floats `steps` ordered integers from `decoded` (modulo 2**64)."""
-    ordered = ordered_integers(decoded).view(_U64) + steps.view(_U64)
+    ordered = ordered_integers(decoded).view(_U64)
+    ordered += steps.view(_U64)
     return floats_from_ordered(ordered.view(np.int64))
+
+
+def move_by_zigzag_steps(values, steps):
+    """values[i] = moved_by_steps(values[i], zigzag_decode(steps[i])), in place, for `steps` in
+    either form of lib.codecs.stream_coder.compact (the decoder's own, written over): the few
+    values that move, or all of them (a step of 0 leaves a value as it is), a slice at a time."""
+    if isinstance(steps, tuple):
+        positions, steps = steps
+        values[positions] = moved_by_steps(values[positions], zigzag_decode_in_place(steps))
+        return
+    for start, end in slices(values.size):
+        values[start:end] = moved_by_steps(values[start:end], zigzag_decode_in_place(steps[start:end]))
 
 
 def adjusted_parts(values, ints, usable, decode_ints):
@@ -98,8 +112,8 @@ def adjusted_decoder(blob, count, offset, decode_ints, what):
         ints.view(_U64)[:] *= _U64(factor)  # modulo 2**64, the inverse of the encoder's division
     values = decode_ints(ints)
     if adjusted:
-        positions, steps, offset = yield from bins_stream_nonzero(blob, offset, count)
-        values[positions] = moved_by_steps(values[positions], zigzag_decode(steps))
+        steps, offset = yield from bins_stream_parts(blob, offset, count)
+        move_by_zigzag_steps(values, steps)
     if offset != len(blob):
         raise FormatError(f"{len(blob) - offset} bytes of junk after a {what} block")
     return values

@@ -5,6 +5,8 @@ hands them to a `StreamCoder`: byte planes through a compressor (lib/codecs/byte
 bins entropy coder (lib/codecs/bins/). Mostly-zero streams are often cheaper as the runs of zeros
 between their non-zero values; `zero_runs` and `positions_of_runs` convert both ways.
 """
+from itertools import accumulate
+
 import numpy as np
 
 from lib.codecs.limits import slices
@@ -84,12 +86,33 @@ def positions_of_runs(runs, nonzero, count):
     """Inverse of `zero_runs`, with the non-zero values: (positions, values) of the N values from
     the N + 1 runs, checked against `count`: runs [1, 0, 2], values [7, 9] -> ([1, 2], [7, 9]). The
     positions are written over the runs (the decoder's own array): no second array of them."""
-    if runs.size and int(runs.max()) > count:
-        raise FormatError(f"a run of {int(runs.max())} zeros in a block of {count}")
-    if int(runs.sum()) + nonzero.size != count:  # each run is at most count: the sum cannot wrap
-        raise FormatError(f"zero runs and values make {int(runs.sum()) + nonzero.size} entries, not {count}")
-    positions = runs[:-1].view(np.int64)  # the same numbers: each run is at most count
+    return positions_of_many_runs([(runs, nonzero, count)])[0]
+
+
+def positions_of_many_runs(streams):
+    """`positions_of_runs` of many streams [(runs, nonzero, count)] at once: [(positions, values)].
+
+    The runs of all streams lie end to end and one running sum of run + 1 over all of them gives
+    every position plus one; a stream's first run is lowered by what the stream before it adds up
+    to (its runs and values make its count, so it adds count + 1), so that the sum restarts
+    there. Example: runs [1, 0, 2] (count 5) and [0, 1] (count 2): run + 1 is
+    [2, 1, 3, 1, 2] -> [2, 1, 3, -5, 2], running sums [2, 3, 6, 1, 3], positions [1, 2] and [0].
+    A lone stream's runs are written over, several streams' laid out in a new array."""
+    runs = streams[0][0] if len(streams) == 1 else np.concatenate([s[0] for s in streams])
+    firsts = list(accumulate((s[0].size for s in streams[:-1]), initial=0))
+    counts = [s[2] for s in streams]
+    longest = np.maximum.reduceat(runs, firsts).tolist() if runs.size else [0]
+    for run, count in zip(longest, counts):
+        if run > count:
+            raise FormatError(f"a run of {run} zeros in a block of {count}")
+    totals = np.add.reduceat(runs, firsts).tolist()  # each run is at most its count: no sum wraps
+    for total, (_, nonzero, count) in zip(totals, streams):
+        if total + nonzero.size != count:
+            raise FormatError(f"zero runs and values make {total + nonzero.size} entries, not {count}")
+    positions = runs.view(np.int64)  # the same numbers: each run is at most count
     positions += 1
+    if len(streams) > 1:
+        positions[firsts[1:]] -= np.array(counts[:-1], dtype=np.int64) + 1
     np.cumsum(positions, out=positions)
     positions -= 1
-    return positions, nonzero
+    return [(positions[first:first + values.size], values) for first, (_, values, _) in zip(firsts, streams)]

@@ -17,16 +17,17 @@ stream zz([-1, 0, 13]) = [1, 0, 26]. The streams go out through a StreamCoder
 (lib/codecs/stream_coder.py): byte planes or bins. Layout: docs/format.md.
 """
 from collections import namedtuple
+from itertools import accumulate
 
 import numpy as np
 
 from lib.bitstream.varint import (
     encode_varints, read_varint_list, zigzag_decode, zigzag_decode_int, zigzag_encode,
 )
-from lib.codecs.bins.batched import bins_stream, bins_stream_parts
+from lib.codecs.bins.batched import bins_stream, bins_stream_parts, cache_groups
 from lib.codecs.byte_planes import DEFLATE, LZMA1, PLANES, plane_coder
 from lib.codecs.transforms import decode_delta_in_place, to_signed64, unzigzag_in_place
-from lib.codecs.limits import check_count, groups, is_long
+from lib.codecs.limits import SLICE_VALUES, check_count, groups, is_long
 from lib.codecs.stream_coder import compact, nonzero_slices, positions_of_runs, zero_runs
 from lib.errors import FormatError
 
@@ -251,30 +252,46 @@ def finish_deltas(blocks):
     """The timestamps of DELTA_MODE and CENTERED_DELTA_MODE blocks (DeltaParts, whose `deltas` are
     the decoder's own arrays, written over), one int64 array per block, in order, a group of
     blocks at a time: one running sum over all of them. Within a block each timestamp is the one
-    before plus unit * (base + delta); a block's first point is its t0, and the running sum up to
-    it is taken off its block after. All modulo 2**64. Example: t0 = 1000, unit 1, base 15,
-    deltas [0, 1, 14]: increments [1000, 15, 16, 29], timestamps [1000, 1015, 1031, 1060]."""
+    before plus unit * (base + delta); a block's first increment is its t0 minus the last
+    timestamp of the block before. All modulo 2**64. Example: t0 = 1000, unit 1, base 15, deltas
+    [0, 1, 14]: increments [1000, 15, 16, 29], timestamps [1000, 1015, 1031, 1060]."""
     results = []
-    for group in groups([b.count for b in blocks]):
+    for group in cache_groups([b.count for b in blocks]):
         results += _deltas_together([blocks[n] for n in group])
     return results
 
 
+_FIRST = np.zeros(1, dtype=_U64)  # the place of a block's first increment
+
+
 def _deltas_together(blocks):
     """`finish_deltas` of one group of blocks."""
-    counts = np.array([b.count for b in blocks], dtype=np.int64)
-    firsts = np.cumsum(counts) - counts
-    increments = np.empty(int(counts.sum()), dtype=np.int64)
-    later = np.ones(increments.size, dtype=bool)
-    later[firsts] = False
+    counts = [b.count for b in blocks]
+    firsts = list(accumulate(counts[:-1], initial=0))
     deltas = [unzigzag_in_place(b.deltas) if b.mode == CENTERED_DELTA_MODE else b.deltas for b in blocks]
-    increments[later] = np.concatenate(deltas).view(np.int64)
-    increments += np.repeat(np.array([to_signed64(b.base) for b in blocks], dtype=np.int64), counts)
-    increments *= np.repeat(np.array([to_signed64(b.unit) for b in blocks], dtype=np.int64), counts)
-    increments[firsts] = [to_signed64(b.t0) for b in blocks]
-    timestamps = np.cumsum(increments)
-    timestamps -= np.repeat(timestamps[firsts] - increments[firsts], counts)
-    return [timestamps[first:first + b.count] for b, first in zip(blocks, firsts.tolist())]
+    increments = np.concatenate([part for d in deltas for part in (_FIRST, d)]).view(np.int64)
+    _scale(increments, [b.base for b in blocks], counts, np.add, 0)
+    _scale(increments, [b.unit for b in blocks], counts, np.multiply, 1)
+    increments[firsts] = 0
+    sums = np.add.reduceat(increments, firsts).tolist()  # modulo 2**64, as the running sum
+    previous_last = 0
+    for first, block, total in zip(firsts, blocks, sums):
+        increments[first] = to_signed64(block.t0 - previous_last)
+        previous_last = block.t0 + total
+    timestamps = np.cumsum(increments, out=increments)
+    return [timestamps[first:first + count] for first, count in zip(firsts, counts)]
+
+
+def _scale(increments, numbers, counts, operation, identity):
+    """increments = operation(increments, each block's number modulo 2**64), in place: nothing when
+    every number is the identity, one scalar when all blocks share it."""
+    if all(number == identity for number in numbers):
+        return
+    if all(number == numbers[0] for number in numbers):
+        operation(increments, np.int64(to_signed64(numbers[0])), out=increments)
+    else:
+        operation(increments, np.repeat(np.array([to_signed64(n) for n in numbers], dtype=np.int64), counts),
+                  out=increments)
 
 
 def finish_grids(grids):
@@ -287,47 +304,49 @@ def finish_grids(grids):
             together.append(n)
         else:
             results[n] = grid_timestamps(*g)
-    for group in groups([grids[n].count for n in together]):
+    for group in cache_groups([grids[n].count for n in together]):
         numbers = [together[i] for i in group]
         for n, timestamps in zip(numbers, _grids_together([grids[n] for n in numbers])):
             results[n] = timestamps
     return results
 
 
+_POINTS = np.arange(SLICE_VALUES, dtype=np.int64)  # np.arange fills one value after another: made once
+
+
 def _grids_together(grids):
-    """`grid_timestamps` of many blocks at once, as one running sum over all of them: within a
-    block each timestamp is the one before plus the block's step (unit * interval) times one plus
-    the slots missed there; a block's first timestamp is its base (t0 + unit * shift, plus any
-    slots missed at its first point) minus the previous block's last grid timestamp. Jitter is
-    added after, where it is. Example: blocks [1000, 1015, 1030] and [5000, 5010]: increments
-    [1000, 15, 15, 3970, 10]. Returns one int64 array per block, in order (all modulo 2**64)."""
-    counts = np.array([g.count for g in grids], dtype=np.int64)
-    firsts = np.cumsum(counts) - counts
-    steps = [to_signed64(g.unit * g.interval) for g in grids]
-    increments = np.repeat(np.array(steps, dtype=np.int64), counts)
-    missed_in_all, missed_first = [0] * len(grids), [0] * len(grids)
+    """`grid_timestamps` of many blocks at once, without a running sum over every point: between
+    the places where slots were missed a block's timestamps rise by its step (unit * interval) per
+    point, so the timestamp at point g of all the blocks laid end to end is the value its segment
+    starts from plus step * g. A segment starts at each block's first point and at each missed
+    slot; its value is the block's base (t0 + unit * shift) minus step * (the block's first point)
+    plus step * (the slots missed in the block so far). Jitter is added after, where it is.
+    Example, step 15: blocks [1000, 1015, 1045] (a slot missed at point 2) and [5000, 5015]:
+    segments from points 0, 2, 3 start at 1000, 1015, 4955; plus 15 * [0, 1, 2, 3, 4]. Returns
+    one int64 array per block, in order (all modulo 2**64)."""
+    counts = [g.count for g in grids]
+    firsts = np.array(list(accumulate(counts[:-1], initial=0)), dtype=np.int64)
+    steps = np.array([to_signed64(g.unit * g.interval) for g in grids], dtype=np.int64)
+    bases = np.array([to_signed64(g.t0 + g.unit * g.shift - g.unit * g.interval * first)
+                      for g, first in zip(grids, firsts.tolist())], dtype=np.int64)
+    starts, blocks, missed = firsts, np.arange(len(grids)), np.zeros(len(grids), dtype=np.int64)
     stepped = [n for n, g in enumerate(grids) if g.steps[0].size]
     if stepped:
-        positions, missed, sizes = _gathered(grids, stepped, firsts, "steps")
-        increments[positions] += missed * np.repeat(np.array(steps, dtype=np.int64)[stepped], sizes)
-        starts = np.cumsum(sizes) - sizes
-        at_first = positions[starts] == firsts[stepped]
-        for n, total, first, missed_there in zip(stepped, np.add.reduceat(missed, starts).tolist(),
-                                                 at_first.tolist(), missed[starts].tolist()):
-            missed_in_all[n], missed_first[n] = total, missed_there if first else 0
-    block_starts, previous_last = [], 0
-    for g, step, missed_there, missed_total in zip(grids, steps, missed_first, missed_in_all):
-        base = g.t0 + g.unit * g.shift
-        block_starts.append(to_signed64(base + missed_there * step - previous_last))
-        previous_last = base + (g.count - 1 + missed_total) * step
-    increments[firsts] = block_starts
-    timestamps = np.cumsum(increments)
+        positions, missed_there, sizes = _gathered(grids, stepped, firsts, "steps")
+        order = np.argsort(np.concatenate([starts, positions]), kind="stable")  # a block's start first
+        starts = np.concatenate([starts, positions])[order]
+        blocks = np.concatenate([blocks, np.repeat(stepped, sizes)])[order]
+        missed = np.cumsum(np.concatenate([missed, missed_there])[order])
+        missed -= missed[np.flatnonzero(order < len(grids))][blocks]  # counted from each block's start
+    timestamps = np.repeat(bases[blocks] + steps[blocks] * missed, np.diff(starts, append=sum(counts)))
+    points = _POINTS[:timestamps.size] if timestamps.size <= _POINTS.size else np.arange(timestamps.size)
+    timestamps += points * (steps[0] if (steps == steps[0]).all() else np.repeat(steps, counts))
     jittered = [n for n, g in enumerate(grids) if g.jitter[0].size]
     if jittered:
         positions, jitter, sizes = _gathered(grids, jittered, firsts, "jitter")
         units = np.array([to_signed64(grids[n].unit) for n in jittered], dtype=np.int64)
         timestamps[positions] += jitter * np.repeat(units, sizes)
-    return [timestamps[first:first + g.count] for g, first in zip(grids, firsts.tolist())]
+    return [timestamps[first:first + count] for first, count in zip(firsts.tolist(), counts)]
 
 
 def _gathered(grids, numbers, firsts, field):

@@ -48,11 +48,13 @@ import struct
 import zlib
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import accumulate
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
 
-from lib.codecs.bins.batched import drive
+from lib.codecs.bins.batched import cache_groups, drive
 from lib.codecs.gorilla import encode_timestamps, encode_values
 from lib.codecs.choice import (
     SHORTEST_FAST_TIMESTAMP_STREAM, encode_timestamps_best, encode_values_best, smallest,
@@ -203,6 +205,22 @@ def decode_blocks_together(blocks):
     return list(zip(timestamps, values))
 
 
+def check_time_ranges(decoded, places, names):
+    """Refuse a block whose decoded timestamps do not span its index entry's time range. The
+    blocks' timestamps are laid end to end a cache-sized group at a time, so that many short blocks
+    cost one minimum and one maximum (np.minimum.reduceat) instead of two calls each."""
+    for group in cache_groups([len(timestamps) for timestamps, _ in decoded]):
+        group = [n for n in group if len(decoded[n][0])]
+        if not group:
+            continue
+        together = np.concatenate([decoded[n][0] for n in group]) if len(group) > 1 else decoded[group[0]][0]
+        starts = list(accumulate((len(decoded[n][0]) for n in group[:-1]), initial=0))
+        lows, highs = (extreme.reduceat(together, starts).tolist() for extreme in (np.minimum, np.maximum))
+        for n, low, high in zip(group, lows, highs):
+            if (low, high) != (places[n].min_timestamp, places[n].max_timestamp):
+                raise FormatError(f"{names[n]}: decoded timestamps do not match the index's time range")
+
+
 def split_into_blocks(count, block_points):
     """[start, end) point ranges of at most block_points; an empty series has no blocks."""
     return [(start, min(start + block_points, count)) for start in range(0, count, block_points)]
@@ -325,16 +343,12 @@ class MetricsFile:
                 places.append(block)
         decoded = decode_blocks_batched(blocks)
         self._resolve_shared(blocks, places, decoded, data_section)
-        decoded = iter(zip(places, blocks, decoded))
+        check_time_ranges(decoded, places, [where for _, where, _ in blocks])
+        decoded = iter(decoded)
         result = []
-        for entry, numbers in wanted:
-            timestamps, values = [], []
-            for _ in numbers:
-                block, (_, where, _), (ts, vs) = next(decoded)
-                if len(ts) and (int(ts.min()), int(ts.max())) != (block.min_timestamp, block.max_timestamp):
-                    raise FormatError(f"{where}: decoded timestamps do not match the index's time range")
-                timestamps.append(ts)
-                values.append(vs)
+        for _, numbers in wanted:
+            pairs = [next(decoded) for _ in numbers]
+            timestamps, values = [ts for ts, _ in pairs], [vs for _, vs in pairs]
             if not timestamps:
                 result.append((np.empty(0, np.int64), np.empty(0, np.float64)))
             elif len(timestamps) == 1:
@@ -347,9 +361,12 @@ class MetricsFile:
     def _file_order(self):
         """(the blocks as (entry, number) in data-section order, {offset: position in that order}):
         shared-timestamps references count blocks in this order."""
-        blocks = sorted(((b.offset, entry, number) for entry in self.series for number, b in enumerate(entry.blocks)),
-                        key=lambda block: block[0])
-        return [(entry, number) for _, entry, number in blocks], {b[0]: n for n, b in reversed(list(enumerate(blocks)))}
+        blocks = [(b.offset, entry, number) for entry in self.series for number, b in enumerate(entry.blocks)]
+        blocks.sort(key=itemgetter(0))
+        positions = {}
+        for position, (offset, _, _) in enumerate(blocks):
+            positions.setdefault(offset, position)
+        return [(entry, number) for _, entry, number in blocks], positions
 
     def _resolve_shared(self, blocks, places, decoded, data_section):
         """Put the referenced block's timestamps in place of each SharedReference in `decoded`

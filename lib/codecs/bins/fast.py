@@ -3,9 +3,10 @@
 Writing: one histogram of every value's finest bin (precision 3) gives the histogram of every
 coarser precision (its bins are runs of neighbouring finest bins), so the size of every precision
 and rank split is computed at once (`_dense_plan`) and only the smallest is written. Reading: the
-unary codes all end in a one bit, so one `np.flatnonzero` finds them all, their gaps are the ranks,
-a cumulative sum of the offset widths gives every offset's bit position, and one gather of an
-8-byte window per value reads the offsets; long streams a slice at a time (lib/codecs/limits.py).
+unary codes all end in a one bit, so one `np.flatnonzero` finds them all, their gaps give the ranks
+(as codes, lib.codecs.bins.layout.code_tables), a cumulative sum of the offset widths gives every
+offset's bit position, and one gather of an 8-byte window per value reads the offsets; long
+streams a slice at a time (lib/codecs/limits.py).
 """
 import functools
 
@@ -19,7 +20,7 @@ from lib.bitstream.stream import WORD_BITS
 from lib.bitstream.varint import encode_varints
 from lib.codecs.bins.layout import (
     BIN_TABLES, DENSE, MAX_PRECISION, MAX_SPLIT, PRECISIONS, SPARSE, SPARSE_SURE, SPLITS, bin_keys,
-    check_unary_length, key_bins, max_key, read_header_fields, read_sparse_count, read_varint,
+    check_unary_length, code_tables, key_bins, max_key, read_header_fields, read_sparse_count, read_varint,
     sparse_positions,
 )
 from lib.codecs.bins.reference import dense_stream_reference
@@ -221,20 +222,25 @@ def pack_low_bits(ranks, split):
     return numbers.view(np.uint8).reshape(rows, 4)[:, 4 - split:].tobytes()[:(ranks.size * split + 7) // 8]
 
 
-# [byte, j] -> the j-th field of `split` bits in that byte, for the splits that divide 8:
-# split 2, byte 0b01_10_00_11 -> [1, 2, 0, 3].
-BYTE_FIELDS = {split: ((np.arange(256)[:, None] >> np.arange(8 - split, -1, -split)) & ((1 << split) - 1)
-                      ).astype(np.uint8) for split in (1, 2)}
+# byte -> its four fields of 2 bits, as the bytes of one uint32: byte 0b01_10_00_11 -> bytes [1, 2, 0, 3].
+_BYTE_PAIRS = ((np.arange(256)[:, None] >> np.arange(6, -1, -2)) & 3).astype(np.uint8).view(np.uint32).ravel()
 
 
 def unpack_low_bits(data, count, split):
-    """Inverse of `pack_low_bits`, as uint8 (a byte per rank, not eight). Fields of 1 or 2 bits never
-    straddle a byte: one table lookup per byte. Fields of 3 bits: the bits one column per bit,
-    folded into numbers column by column."""
+    """Inverse of `pack_low_bits`, as uint8 (a byte per rank, not eight). Fields of 1 bit are the
+    bits; fields of 2 bits never straddle a byte: one lookup per byte gives its four. Fields of 3
+    bits: the bits, folded into numbers column by column (`fold_bits`)."""
     data = np.frombuffer(data, np.uint8)
-    if split in BYTE_FIELDS:
-        return BYTE_FIELDS[split][data].reshape(-1)[:count]
-    bits = np.unpackbits(data, count=count * split).reshape(count, split)
+    if split == 1:
+        return np.unpackbits(data, count=count)
+    if split == 2:
+        return np.take(_BYTE_PAIRS, data).view(np.uint8)[:count]
+    return fold_bits(np.unpackbits(data, count=count * split), split)
+
+
+def fold_bits(bits, split):
+    """Bits as uint8, `split` to a field, MSB-first -> the fields: [1, 1, 0, 0, 1, 0], 3 -> [6, 2]."""
+    bits = bits.reshape(-1, split)
     low = bits[:, 0].copy()
     for column in range(1, split):
         low <<= 1
@@ -274,14 +280,12 @@ def read_dense(blob, offset, count):
     whole, then the ranks and offsets are read a slice of values at a time (lib/codecs/limits.py):
     besides the values, a long stream holds only the end of each unary code at once."""
     precision, split, ranked, offset = read_header_fields(blob, offset, count)
-    ranked = np.array(ranked, dtype=np.int64)
     if count == 0:
         return np.zeros(0, dtype=_U64), offset
-    lowers, widths = BIN_TABLES[precision]
-    lowers, widths = lowers[ranked], widths[ranked]  # per rank
-    if ranked.size == 1:  # every value in one bin: offsets of one width, or none at all
-        return _read_one_bin(blob, offset, count, int(lowers[0]), int(widths[0]))
-    ends, offset = _unary_code_ends(blob, offset, count, ranked.size, split)
+    if len(ranked) == 1:  # every value in one bin: offsets of one width, or none at all
+        lowers, widths = BIN_TABLES[precision]
+        return _read_one_bin(blob, offset, count, int(lowers[ranked[0]]), int(widths[ranked[0]]))
+    ends, offset = _unary_code_ends(blob, offset, count, len(ranked), split)
     low = None
     if split:
         low_length = (count * split + 7) // 8
@@ -289,7 +293,7 @@ def read_dense(blob, offset, count):
             raise FormatError("the low bits of the bin ranks run past the stream")
         low = unpack_low_bits(blob[offset:offset + low_length], count, split)
         offset += low_length
-    return _read_offsets(blob, offset, ends, low, split, lowers, widths)
+    return _read_offsets(blob, offset, ends, low, split, code_tables(precision, tuple(ranked), split))
 
 
 def _read_one_bin(blob, offset, count, lower, width):
@@ -322,44 +326,51 @@ def _unary_code_ends(blob, offset, count, bins, split):
     return ends, offset + unary_length
 
 
-def _read_offsets(blob, offset, ends, low, split, lowers, widths):
-    """(values, end offset): the ranks from the unary code ends (and the `low` bits of a split),
-    then each value's offset bits, a slice of values at a time so that the temporaries stay small."""
-    count, bins = ends.size, lowers.size
+def _read_offsets(blob, offset, ends, low, split, tables):
+    """(values, end offset): each value's code (layout.code_tables) from the gaps between the unary
+    code ends (and the `low` bits of a split), then its offset bits, a slice of values at a time so
+    that the temporaries stay small."""
+    count, codes_below = ends.size, tables.lowers.size
     out = np.empty(count, dtype=_U64)
     available = 8 * (len(blob) - offset)
-    short = int(widths.max()) <= SHORT_FIELD_BITS
+    short = tables.widest <= SHORT_FIELD_BITS
     section = padded_for_short_fields(blob[offset:]) if short else words_for_reading(blob[offset:])
-    shifts = (63 - widths).astype(_U64)
-    offsetless = not widths.any()  # every bin a single value (0 and 1, say): no offset bits at all
     position = 0  # bits of offsets before the slice
     for start, end in slices(count):
-        ranks = ends[start:end] - 1  # the zeros before each one bit
-        ranks[1:] -= ends[start:end - 1]
-        ranks[0] -= ends[start - 1] if start else -1
+        codes = np.empty(end - start, dtype=np.int64)  # the unary code's length: the gap between ends
+        np.subtract(ends[start + 1:end], ends[start:end - 1], out=codes[1:])
+        codes[0] = ends[start] - (ends[start - 1] if start else -1)
         if split:
-            ranks <<= split
-            ranks |= low[start:end]
-        if int(ranks.max()) >= bins:
-            raise FormatError(f"bin rank {int(ranks.max())} but only {bins} bins")
-        if offsetless:
-            out[start:end] = lowers[ranks]
+            codes <<= split
+            codes |= low[start:end]
+        if int(codes.max()) >= codes_below:  # a code is a rank plus 2**split
+            rank, bins = int(codes.max()) - (1 << split), codes_below - (1 << split)
+            raise FormatError(f"bin rank {rank} but only {bins} bins")
+        if not tables.widest:  # every bin a single value (0 and 1, say): no offset bits at all
+            out[start:end] = tables.lowers[codes]
             continue
-        value_widths = widths[ranks]
-        field_starts = np.cumsum(value_widths)
-        field_starts += position
-        position = int(field_starts[-1])
-        if position > available:
-            raise FormatError(f"offset bits need {(position + 7) // 8} bytes, {available // 8} left")
-        field_starts -= value_widths
-        if short:
-            fields = read_short_fields(section, field_starts, shifts[ranks])
-        else:  # a zero-width field reads one bit that the mask then drops
-            fields = read_bit_fields(section, field_starts, np.maximum(value_widths, 1))
-            fields &= WIDTH_MASKS[value_widths]
-        fields |= lowers[ranks]
-        out[start:end] = fields
+        position = _read_fields(section, codes, tables, position, available, short, out[start:end])
     return out, offset + (position + 7) // 8
+
+
+def _read_fields(section, codes, tables, position, available, short, out):
+    """Read the offset fields of values with these codes, the first at bit `position` of the
+    section, OR their bins' lower bounds into `out`; returns the bit position after the last."""
+    value_widths = tables.widths[codes]
+    field_starts = np.empty_like(value_widths)  # an exclusive running sum: the widths before each field
+    field_starts[0] = position
+    field_starts[1:] = value_widths[:-1]
+    np.cumsum(field_starts, out=field_starts)
+    position = int(field_starts[-1]) + int(value_widths[-1])
+    if position > available:
+        raise FormatError(f"offset bits need {(position + 7) // 8} bytes, {available // 8} left")
+    if short:
+        fields = read_short_fields(section, field_starts, tables.shifts[codes])
+    else:  # a zero-width field reads one bit that the mask then drops
+        fields = read_bit_fields(section, field_starts, np.maximum(value_widths, 1))
+        fields &= WIDTH_MASKS[value_widths]
+    np.bitwise_or(fields, tables.lowers[codes], out=out)
+    return position
 
 
 def decode_bins(blob, count, offset=0):

@@ -2,13 +2,17 @@
 and the checks every reader (reference, fast, batched) makes before it trusts a count or an offset.
 docs/format.md, "Bins stream", is normative; lib/codecs/bins/__init__.py explains the idea.
 """
+import functools
+from collections import namedtuple
+from itertools import accumulate
+
 import numpy as np
 
 from lib.bitstream.packing import bit_lengths
 from lib.bitstream.stream import MASK64, WORD_BITS
 from lib.bitstream.varint import read_varint_list
 from lib.codecs.limits import check_count
-from lib.codecs.stream_coder import positions_of_runs
+from lib.codecs.stream_coder import positions_of_many_runs
 from lib.errors import FormatError
 
 DENSE, SPARSE = 0, 1
@@ -55,13 +59,56 @@ MAX_KEYS_BY_PRECISION = [max_key(precision) for precision in PRECISIONS]
 BIN_TABLES = [key_bins(np.arange(max_key(precision) + 1), precision) for precision in PRECISIONS]
 
 
+CodeTables = namedtuple("CodeTables", "lowers widths shifts widest")
+
+
+@functools.lru_cache(maxsize=256)
+def code_tables(precision, ranked, split):
+    """A stream's bins indexed by CODE rather than rank: (lowers, widths, shifts = 63 - widths, the
+    widest width). A value's code is the length of its unary code (the zeros and the one) shifted
+    left by `split`, OR its low bits: rank + 2**split. The reader gets it from the gap between
+    two one bits without subtracting the one; the first 2**split rows are never a valid code and
+    read as an empty bin. Example: p = 0, keys (3, 0), split 0: codes 1 and 2 are bins 4..7
+    (lower 4, width 2) and 0. `ranked` is a tuple: streams with the same header share the tables."""
+    lowers, widths = BIN_TABLES[precision]
+    keys = list(ranked)
+    pad = 1 << split
+    lowers = np.concatenate([np.zeros(pad, dtype=_U64), lowers[keys]])
+    widths = np.concatenate([np.zeros(pad, dtype=np.int64), widths[keys]])
+    tables = CodeTables(lowers, widths, (63 - widths).astype(_U64), int(widths.max()))
+    for table in tables[:3]:
+        table.flags.writeable = False  # shared by every stream with this header
+    return tables
+
+
 def read_varint(blob, offset):
-    """One varint: (value, end offset). A one-byte varint, the usual bin count or section length,
-    is read here without building read_varint_list's list."""
+    """One varint: (value, end offset). A varint of one or two bytes, the usual bin count or
+    section length, is read here without building read_varint_list's list."""
+    if offset + 1 < len(blob) and blob[offset] >= 0x80 > blob[offset + 1]:
+        return blob[offset] & 0x7F | blob[offset + 1] << 7, offset + 2
     if offset < len(blob) and blob[offset] < 0x80:
         return blob[offset], offset + 1
     (value,), offset = read_varint_list(blob, 1, offset)
     return value, offset
+
+
+def read_keys(blob, offset, count):
+    """(`count` varints as a list, end offset): bin keys, which take one or two bytes (every key is
+    below 2**14), read in one plain loop; read_varint_list reads any other."""
+    keys = blob[offset:offset + count]
+    if len(keys) == count and (not keys or max(keys) < 0x80):  # every key one byte: the usual case
+        return list(keys), offset + count
+    start, keys, end = offset, [], len(blob)
+    for _ in range(count):
+        if offset + 1 < end and blob[offset] >= 0x80 > blob[offset + 1]:
+            keys.append(blob[offset] & 0x7F | blob[offset + 1] << 7)
+            offset += 2
+        elif offset < end and blob[offset] < 0x80:
+            keys.append(blob[offset])
+            offset += 1
+        else:
+            return read_varint_list(blob, count, start)
+    return keys, offset
 
 
 def read_header_fields(blob, offset, count):
@@ -75,11 +122,7 @@ def read_header_fields(blob, offset, count):
     bins, offset = read_varint(blob, offset + 1)
     if bins > MAX_KEYS_BY_PRECISION[precision] + 1 or (count and bins == 0) or bins > max(count, 1):
         raise FormatError(f"{bins} bins for {count} values")
-    keys = blob[offset:offset + bins]
-    if len(keys) == bins and (not keys or max(keys) < 0x80):  # every key one varint byte: the usual case
-        ranked, offset = list(keys), offset + bins
-    else:
-        ranked, offset = read_varint_list(blob, bins, offset)
+    ranked, offset = read_keys(blob, offset, bins)
     if ranked and max(ranked) > MAX_KEYS_BY_PRECISION[precision]:
         raise FormatError(f"bin key {max(ranked)} is out of range")
     return precision, split, ranked, offset
@@ -109,9 +152,16 @@ def sparse_positions(runs, values, count):
     """(positions, values) of the non-zero values from a sparse stream's N + 1 zero runs and N
     values minus one, checked against `count`. Both arrays are the decoder's own and are written
     over: the positions take the runs' place, the values become themselves plus one."""
+    return sparse_positions_of_many([(runs, values, count)])[0]
+
+
+def sparse_positions_of_many(streams):
+    """`sparse_positions` of many sparse streams [(runs, values, count)] at once: [(positions,
+    values)], the values of several streams laid out in one new array."""
+    values = streams[0][1] if len(streams) == 1 else np.concatenate([s[1] for s in streams])
     if values.size and int(values.max()) == MASK64:
         raise FormatError("a non-zero value of 2**64 (stored as 2**64 - 1) does not fit 64 bits")
-    positions, values = positions_of_runs(runs, values, count)
     values += _U64(1)
-    return positions, values
-
+    firsts = accumulate((s[1].size for s in streams), initial=0)
+    return positions_of_many_runs([(runs, values[first:first + nonzero.size], count)
+                                   for (runs, nonzero, count), first in zip(streams, firsts)])
