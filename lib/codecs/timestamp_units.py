@@ -27,7 +27,7 @@ from lib.bitstream.varint import (
 from lib.codecs.bins.batched import bins_stream, bins_stream_parts, cache_groups
 from lib.codecs.byte_planes import DEFLATE, LZMA1, PLANES, plane_coder
 from lib.codecs.transforms import decode_delta_in_place, to_signed64, unzigzag_in_place
-from lib.codecs.limits import SLICE_VALUES, check_count, groups, is_long
+from lib.codecs.limits import SLICE_VALUES, check_count, is_long
 from lib.codecs.stream_coder import compact, nonzero_slices, positions_of_runs, zero_runs
 from lib.errors import FormatError
 

@@ -59,6 +59,7 @@ The package, shaped like lib/codecs/gorilla/:
     fast.py        the same bytes with numpy for whole arrays: every choice sized from one
                    histogram, the stream read without a loop per value; what the project runs
     batched.py     many short streams read in one numpy pass (a whole-file read)
+    anatomy.py     where a stream's bytes go (header, unary codes, low bits, offsets), for reports
 
 The tests prove that fast and reference write identical bytes and read the same values, and that
 the batched reader agrees with both, on random and damaged streams.

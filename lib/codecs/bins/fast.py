@@ -428,32 +428,3 @@ def read_bin_streams_compact(blob, counts, offset=0):
 
 
 BINS = StreamCoder(write_bin_streams, read_bin_streams, read_bin_streams_compact)
-
-
-def describe_stream(blob, count, offset=0):
-    """(parts, end offset) of the bins stream at `offset`, for a report that shows where the bytes
-    go: a dense stream's {"mode", "precision", "split", "bins", "header", "unary", "low bits",
-    "offsets"} (the last four in bytes); a sparse stream's {"mode", "header", "zero runs",
-    "non-zero values"}, the last two such dense parts."""
-    if blob[offset] == DENSE:
-        parts, end = _describe_dense(blob, offset + 1, count)
-        parts["header"] += 1
-        return parts, end
-    nonzero, runs_at = read_sparse_count(blob, offset, count)
-    runs, values_at = _describe_dense(blob, runs_at, nonzero + 1)
-    values, end = _describe_dense(blob, values_at, nonzero)
-    return {"mode": "sparse", "header": runs_at - offset, "zero runs": runs, "non-zero values": values}, end
-
-
-def _describe_dense(blob, offset, count):
-    _, end = read_dense(blob, offset, count)
-    precision, split, ranked, after_keys = read_header_fields(blob, offset, count)
-    unary = low = 0
-    sections_at = after_keys
-    if count and len(ranked) > 1:
-        unary, sections_at = read_varint(blob, after_keys)
-        low = (count * split + 7) // 8
-    parts = {"mode": "dense", "precision": precision, "split": split, "bins": len(ranked),
-             "header": sections_at - offset, "unary": unary, "low bits": low}
-    parts["offsets"] = end - sections_at - unary - low
-    return parts, end
