@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from lib.codecs.bins.anatomy import describe_stream
-from lib.codecs.choice import FAST_CODECS, encode_timestamps_best, encode_values_best
+from lib.codecs.choice import FAST_CODECS, encode_values_best
+from lib.codecs.timestamp_choice import encode_timestamps_best
 from lib.codecs.decimal_bins import choose_adjusted_exponent, nearest_decimals
 from lib.codecs.decimal_digits import common_factor, fill_exceptions, read_decimal_head
 from lib.codecs.registry import DECIMAL_BINS, VALUE_CODECS, gloss

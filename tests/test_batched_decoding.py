@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from lib.bitstream.varint import encode_varints
-from lib.codecs.bins.batched import bins_stream, bins_stream_nonzero, decode_dense_streams, drive
-from lib.codecs.bins import decode_bins, decode_bins_nonzero, encode_bins
+from lib.codecs.bins.batched import bins_stream, decode_dense_streams, drive
+from lib.codecs.bins import decode_bins, encode_bins
 from lib.codecs.bins.layout import DENSE
 from lib.codecs.limits import MAX_COUNT
 from lib.data.dataset import Series, canonical_order
@@ -53,14 +53,10 @@ def test_many_bins_streams_decode_together_as_one_by_one(streams):
     blob = b"".join(blobs)
     starts = np.cumsum([0] + [len(b) for b in blobs]).tolist()
     together = drive([bins_stream(blob, start, len(values)) for start, values in zip(starts, streams)])
-    nonzero = drive([bins_stream_nonzero(blob, start, len(values)) for start, values in zip(starts, streams)])
-    for start, values, (decoded, end), (positions, found, nonzero_end) in zip(starts, streams, together, nonzero):
+    for start, values, (decoded, end) in zip(starts, streams, together):
         reference, reference_end = decode_bins(blob, len(values), start)
         assert same_bits(decoded, reference) and end == reference_end
         assert decoded.tolist() == values
-        reference_positions, reference_found, _ = decode_bins_nonzero(blob, len(values), start)
-        assert same_bits(positions, reference_positions) and same_bits(found, reference_found)
-        assert nonzero_end == reference_end
 
 
 @settings(max_examples=30, deadline=None)

@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from lib.bitstream.varint import encode_varints
-from lib.codecs.bins.batched import bins_stream, bins_stream_nonzero, drive
+from lib.codecs.bins.batched import bins_stream, drive
 from lib.codecs.bins import (
     bins_size, decode_bins, decode_bins_nonzero, decode_bins_parts, decode_bins_reference, encode_bins, encode_bins_reference,
 )
@@ -219,13 +219,11 @@ def test_the_largest_sparse_value_is_2_to_the_64_minus_1():
     assert drive([bins_stream(blob, 0, 1)])[0][0].tolist() == [2**64 - 1]
 
 
-@pytest.mark.parametrize("decoder", ["decode_bins", "decode_bins_nonzero", "decode_bins_reference", "batched",
-                                     "batched_nonzero"])
+@pytest.mark.parametrize("decoder", ["decode_bins", "decode_bins_nonzero", "decode_bins_reference", "batched"])
 def test_a_sparse_value_of_2_to_the_64_is_refused_by_every_decoder(decoder):
     blob = sparse_one_value(2**64 - 1)  # value - 1 = 2**64 - 1: the value does not fit 64 bits
     decode = {
         "batched": lambda: drive([bins_stream(blob, 0, 1)]),
-        "batched_nonzero": lambda: drive([bins_stream_nonzero(blob, 0, 1)]),
     }.get(decoder, lambda: DECODERS[decoder](blob, 1))
     with pytest.raises(FormatError, match="2\\*\\*64"):
         decode()

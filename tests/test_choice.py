@@ -1,4 +1,4 @@
-"""lib/codecs/choice.py and lib/codecs/registry.py: which codec writes a block, every tag decodes
+"""lib/codecs/choice.py, timestamp_choice.py and registry.py: which codec writes a block, every tag decodes
 what it wrote, stages, damaged input, and what a decode holds at once."""
 import numpy as np
 import pytest
@@ -9,8 +9,8 @@ from lib.bitstream.varint import encode_varints
 from lib.codecs.bins import BINS, encode_bins
 from lib.codecs.bins.batched import drive
 from lib.codecs.choice import (
-    PLANE_CODECS, BlockEstimates, encode_timestamps_best, encode_values_best, fast_timestamp_candidates,
-    fast_value_candidates, smallest_without_dictionary, value_candidates,
+    PLANE_CODECS, BlockEstimates, encode_values_best, fast_value_candidates, smallest_without_dictionary,
+    value_candidates,
 )
 from lib.codecs.decimal_bins import encode_decimal_bins
 from lib.codecs.decimal_digits import ADJUSTED
@@ -24,7 +24,10 @@ from lib.codecs.registry import (
     finish_batched_timestamps, finish_batched_values, tag_name,
 )
 from lib.codecs.stages import LZMA, STAGES, ZLIB
-from lib.codecs.timestamp_units import CENTERED_DELTA_MODE, DELTA_MODE, GRID, encode_timestamp_units
+from lib.codecs.timestamp_choice import encode_timestamps_best, fast_timestamp_candidates
+from lib.codecs.timestamp_units import (
+    CENTERED_DELTA_MODE, DELTA_MODE, DELTA_OF_DELTA_MODE, GRID, encode_timestamp_units,
+)
 from lib.codecs.transforms import floats_from_ordered, ordered_integers
 from lib.errors import FormatError
 from lib.plumbing.bounded_compression import deflate
@@ -400,8 +403,9 @@ def test_values_that_all_fit_at_exponent_18_keep_it():
 
 
 def test_a_block_of_max_count_values_is_written_and_one_more_refused(monkeypatch):
-    from lib.codecs import choice
+    from lib.codecs import choice, timestamp_choice
     monkeypatch.setattr(choice, "MAX_COUNT", 3)
+    monkeypatch.setattr(timestamp_choice, "MAX_COUNT", 3)
     assert encode_values_best(np.ones(3)) and encode_timestamps_best(np.arange(3))
     with pytest.raises(ValueError, match="at most 3"):
         encode_values_best(np.ones(4))
@@ -423,33 +427,43 @@ def diffs(first, digits):
     return np.cumsum([first] + [10 + int(d) for d in digits]).astype(np.int64)
 
 
-@pytest.mark.parametrize("timestamps, modes", [
-    # 24 points, jitter of a few units around interval 8: the grid's streams take 76 bits, more than
-    # 2 a point and than the delta mode's 29 (deltas 8..12 above the smallest): the grid is not written.
-    (np.cumsum([9, 8, 11, 8, 11, 9, 10, 9, 12, 11, 10, 9, 8, 8, 8, 10, 8, 11, 10, 11, 12, 9, 9, 8]), [DELTA_MODE]),
-    (diffs(15, "553353553555555775555"), [CENTERED_DELTA_MODE]),  # 22 points: grid 61 bits, centered 14
-    # 156 points: the grid's 259 bits may be good enough (312 allowed), so it is written: 76 bytes, 352
-    # bits beyond its header, too many; then the centered delta is tried too (the deltas are 15 but for
-    # 20 of them within 5 of it, and one of 13, so their zigzags around 15 are mostly 0).
-    (diffs(15, "5555555555555555555555555455555555556355555555555555555755555555655485555555552555585555555555"
-               "2553555553555555555555555555575555577555555555245555555555555"), [GRID, CENTERED_DELTA_MODE]),
-    (15 * np.arange(200), [GRID]),  # a perfect grid: no step, no jitter
+def smallest_units_mode(timestamps, modes=(GRID, DELTA_MODE, CENTERED_DELTA_MODE, DELTA_OF_DELTA_MODE)):
+    """The mode whose block is smallest, each written in full (the first on a tie)."""
+    sizes = [len(encode_timestamp_units(timestamps, mode, coder=BINS)) for mode in modes]
+    return modes[sizes.index(min(sizes))]
+
+
+@pytest.mark.parametrize("timestamps", [
+    # 24 points, a 38-byte grid: (38 - 32) * 8 = 48 bits = 2 bits a point, just good enough (though
+    # the delta mode would take 20 bytes: the search stops at a grid that is good enough).
+    np.cumsum([9, 8, 11, 8, 11, 9, 10, 9, 12, 11, 10, 9, 8, 8, 8, 10, 8, 11, 10, 11, 12, 9, 9, 8]),
+    diffs(15, "553353553555555775555"),  # 22 points: 40 bits, 44 allowed
+    15 * np.arange(200),  # a perfect grid: no step, no jitter
 ])
-def test_the_grid_is_written_first_while_its_bits_may_be_good_enough(timestamps, modes):
-    found = fast_timestamp_candidates(np.asarray(timestamps, dtype=np.int64))
-    assert [blob[0] for _, blob in found] == modes
+def test_a_grid_within_2_bits_a_point_is_written_alone(timestamps):
+    timestamps = np.asarray(timestamps, dtype=np.int64)
+    grid = encode_timestamp_units(timestamps, GRID, coder=BINS)
+    assert fast_timestamp_candidates(timestamps) == [(TIMESTAMP_BINS, grid)]
 
 
-def test_a_mode_that_needs_more_than_the_grid_written_is_not_tried():
-    # Scrapes every 15 s, half of them off by 1 or 2 ms: the grid takes about 2.3 bits a timestamp
-    # (more than the 2 that end the search), the centered delta's bit lengths about 1.4 a
-    # timestamp, and its dense stream a unary bit on each besides: more than the grid.
-    rng = np.random.default_rng(8)
-    jitter = np.where(rng.random(2000) < 0.5, rng.choice([-2, -1, 1, 2], 2000), 0)
-    timestamps = 15_000 * np.arange(2000) + jitter
+@pytest.mark.parametrize("timestamps, mode", [
+    # 156 points: a 76-byte grid, 352 bits beyond its header, more than 312; the centered delta is
+    # smaller (the deltas are 15 but for 20 of them within 5 of it, and one of 13, so their zigzags
+    # around 15 are mostly 0).
+    (diffs(15, "5555555555555555555555555455555555556355555555555555555755555555655485555555552555585555555555"
+               "2553555553555555555555555555575555577555555555245555555555555"), CENTERED_DELTA_MODE),
+    # scrapes 15 s apart, 3 ms of jitter: the grid's bit lengths (2.8 a point) say it is not good
+    # enough; sized, it is still smaller than the delta modes
+    (1_700_000_000_000 + 15_000 * np.arange(3000) + np.random.default_rng(0).integers(-3, 4, 3000), GRID),
+    # eight events: the grid's bit lengths are the least, but sized it is larger than the delta mode
+    (np.array([0, 379439057, 385302938, 819907245, 859356602, 1012049807, 1059618171, 1376156893]), DELTA_MODE),
+])
+def test_otherwise_the_smallest_of_the_grid_and_the_modes_is_written_alone(timestamps, mode):
+    timestamps = np.asarray(timestamps, dtype=np.int64)
     found = fast_timestamp_candidates(timestamps)
-    assert [blob[0] for _, blob in found] == [GRID] and 8 * len(found[0][1]) > 2 * 2000 + 8 * 32
-    assert len(encode_timestamp_units(timestamps, CENTERED_DELTA_MODE, coder=BINS)) > len(found[0][1])
+    assert [blob[0] for _, blob in found] == [mode]
+    assert found[0][1] == encode_timestamp_units(timestamps, mode, coder=BINS)
+    assert smallest_units_mode(timestamps, (GRID, mode)) == mode  # never larger than the grid
 
 
 @pytest.mark.parametrize("runs, tried", [(8, False), (10, True)])

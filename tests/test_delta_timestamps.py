@@ -7,7 +7,7 @@ from hypothesis.extra import numpy as hnp
 
 from lib.codecs.bins import BINS, decode_bins
 from lib.codecs.bins.batched import drive
-from lib.codecs.choice import (
+from lib.codecs.timestamp_choice import (
     IRREGULAR_MODES, SHORTEST_FAST_TIMESTAMP_STREAM, encode_timestamps_best, fast_timestamp_candidates,
     irregular_mode_costs, worth_encoding,
 )
@@ -15,7 +15,7 @@ from lib.codecs.registry import (
     TIMESTAMP_BINS, TIMESTAMP_UNITS, batched_timestamp_decoder, decode_timestamps_tagged, finish_batched_timestamps,
 )
 from lib.codecs.timestamp_units import (
-    CENTERED_DELTA_MODE, DELTA_MODE, DELTA_OF_DELTA_MODE, GRID, delta_mode_parts, encode_timestamp_units,
+    CENTERED_DELTA_MODE, DELTA_MODE, DELTA_OF_DELTA_MODE, GRID, encode_timestamp_units, mode_parts,
     timestamp_units,
 )
 from lib.errors import FormatError
@@ -111,7 +111,7 @@ def test_a_grid_that_may_be_good_enough_is_written_first():
 
 def mode_costs(timestamps):
     units = timestamp_units(np.array(timestamps))
-    return irregular_mode_costs({mode: delta_mode_parts(units, mode) for mode in IRREGULAR_MODES})
+    return irregular_mode_costs({mode: mode_parts(units, mode) for mode in IRREGULAR_MODES})
 
 
 def modes_worth_encoding(timestamps):

@@ -9,7 +9,7 @@ from lib.codecs.bins.batched import drive
 from lib.codecs.bins import BINS
 from lib.codecs.byte_planes import LZMA1, NONE, PLANES, encode_planes
 from lib.codecs.limits import MAX_COUNT
-from lib.codecs.choice import encode_timestamps_best
+from lib.codecs.timestamp_choice import encode_timestamps_best
 from lib.codecs.registry import (
     batched_timestamp_decoder, decode_timestamps_tagged, finish_batched_timestamps,
 )

@@ -24,7 +24,7 @@ _U64_1 = _U64(1)
 _U64_63 = _U64(63)
 
 
-_WIDTH_MASKS = np.array([(1 << width) - 1 for width in range(WORD_BITS + 1)], dtype=_U64)  # width -> mask
+WIDTH_MASKS = np.array([(1 << width) - 1 for width in range(WORD_BITS + 1)], dtype=_U64)  # width -> mask
 
 
 def pack_bit_fields(values, widths, clean=False):
@@ -50,7 +50,7 @@ def pack_bit_fields(values, widths, clean=False):
     if not clean:
         if int(widths.view(np.uint64).max()) > WORD_BITS:  # a negative width views as a huge one
             raise ValueError(f"a bit field is 0 to {WORD_BITS} bits wide")
-        values = values & _WIDTH_MASKS[widths]
+        values = values & WIDTH_MASKS[widths]
     ends = np.cumsum(widths)
     total_bits = int(ends[-1])
     if total_bits == 0:

@@ -12,7 +12,8 @@ a codec when an estimate from a sample says it cannot win (`worth_trying`):
                    its exceptions alone (NaN and infinities) would take more than the best so far
     a dictionary   only when a sample has few distinct values and their order-0 entropy (about
                    what its rank stream costs) undercuts the best of all the others; tried early,
-                   before multiple-bins, when it undercuts half of the best so far
+                   before multiple-bins, when it undercuts half of the best so far and multiple-bins'
+                   estimate
     multiple-bins  unless decimal-bins stored the block exactly as short decimals (then no other
                    step describes them better), or the best so far takes 2 bits a value or less;
                    and when the estimate of its integers and adjustments on a sample comes near
@@ -30,20 +31,13 @@ take part too, and every stream is also tried through the DEFLATE and LZMA stage
 (lib/codecs/stages.py): much slower, occasionally smaller. `exhaustive` is False, True (every
 stage) or an iterable of stage flags such as (ZLIB,).
 
-Timestamps are chosen the same way: by default the timestamp-units codec (lib/codecs/timestamp_units.py)
-with bins streams, on its grid of the usual interval; when the grid does poorly (events at random
-moments, drifting scrapes, jitter in us or ns) the delta, centered-delta and delta-of-delta modes
-are encoded too and the smallest kept; Gorilla where the units codec does not apply (blocks
-spanning 2**62 or more). With `exhaustive`, the units codec in byte planes and Gorilla through the
-stages take part too.
+Timestamps are chosen in lib/codecs/timestamp_choice.py, the same way.
 """
 from functools import cached_property
 
 import numpy as np
 
 from lib.bitstream.packing import bit_lengths
-from lib.bitstream.varint import zigzag_encode
-from lib.codecs.bins import BINS, bins_size
 from lib.codecs.byte_planes import DEFLATE, LZMA1
 from lib.codecs.decimal_bins import choose_adjusted_exponent, nearest_decimals
 from lib.codecs.decimal_digits import (
@@ -51,21 +45,16 @@ from lib.codecs.decimal_digits import (
 )
 from lib.codecs.dictionary import DICTIONARY_MAX_SHARE
 from lib.codecs.float32_bins import float32_bits_estimate
-from lib.codecs.gorilla import encode_timestamps, encode_values
+from lib.codecs.gorilla import encode_values
 from lib.codecs.limits import MAX_COUNT, max_stream_bytes
 from lib.codecs.multiple_bins import (
     FLOAT32_SHARE, encode_multiple_bins, near_float32_share, sized_arithmetic,
 )
 from lib.codecs.registry import (
     CONSTANT, DECIMAL, DECIMAL_BINS, DECIMAL_PLANES, DICTIONARY, FLOAT32_BINS, GORILLA, MULTIPLE_BINS,
-    ORDERED, ORDERED_BINS, RUNS, TIMESTAMP_BINS, TIMESTAMP_CODECS, TIMESTAMP_GORILLA, TIMESTAMP_UNITS,
-    VALUE_CODECS,
+    ORDERED, ORDERED_BINS, RUNS, VALUE_CODECS,
 )
 from lib.codecs.stages import LZMA, STAGES, ZLIB
-from lib.codecs.timestamp_units import (
-    CENTERED_DELTA_MODE, DELTA_MODE, DELTA_OF_DELTA_MODE, GRID, SPARSE_GRID, delta_mode_parts,
-    encode_timestamp_units, grid_streams, timestamp_units,
-)
 from lib.codecs.transforms import bit_patterns, ordered_integers, plan_for_bins, planning_sample
 
 # The codecs the default (fast) choice tries: each costs one pass of numpy work, no compressor.
@@ -76,6 +65,8 @@ from lib.codecs.transforms import bit_patterns, ordered_integers, plan_for_bins,
 FAST_CODECS = (CONSTANT, RUNS, DECIMAL_BINS, DICTIONARY, MULTIPLE_BINS, FLOAT32_BINS, ORDERED_BINS,
                DICTIONARY)
 EARLY_DICTIONARY_SHARE = 0.5
+# Of candidates of equal size the one first here is kept, whichever turn wrote it.
+TIE_ORDER = (CONSTANT, RUNS, DECIMAL_BINS, DICTIONARY, MULTIPLE_BINS, FLOAT32_BINS, ORDERED_BINS)
 # What a dictionary takes besides its ranks' bits and its distinct values' own: its size, the
 # entries' tag and length, the entries' block header and the ranks' stream header. With one or
 # two distinct values a dictionary block measured 25 to 46 bytes more than its ranks' entropy.
@@ -167,6 +158,7 @@ def fast_value_candidates(values, dictionary=True):
         candidates.append((tag, blob))
         if tag == CONSTANT:
             break
+    candidates.sort(key=lambda candidate: TIE_ORDER.index(candidate[0]))  # `smallest` keeps the first
     return candidates or [(GORILLA, encode_values(values))]  # an empty block
 
 
@@ -180,8 +172,9 @@ class BlockEstimates:
     def float32_like(self):
         """Whether most of a sample lies within a few float64 steps of a float32."""
         values = self.values
-        sample = values[:: -(-values.size // SAMPLE_SIZE)]
-        return values.size > 0 and near_float32_share(sample) >= FLOAT32_SHARE
+        if values.size == 0:
+            return False
+        return near_float32_share(values[:: -(-values.size // SAMPLE_SIZE)]) >= FLOAT32_SHARE
 
     @cached_property
     def not_finite(self):
@@ -254,13 +247,7 @@ def worth_trying(tag, values, candidates, dictionary=True, estimates=None, early
     estimates = estimates or BlockEstimates(values)
     best = min((len(blob) for _, blob in candidates), default=np.inf)
     if tag == DECIMAL_BINS:
-        exceptions_bits = EXCEPTION_BITS * estimates.not_finite  # a NaN or an infinity is one
-        if exceptions_bits >= 8 * min(best, DICTIONARY_SLACK * estimates.dictionary_bytes):
-            return False
-        if short_decimal_share(values) >= SHORT_DECIMAL_SHARE:
-            return True
-        return not estimates.float32_like and not ordered_beats_decimals(values, estimates.ordered_bits,
-                                                                         estimates.ordered_sample)
+        return decimals_could_win(values, estimates, best)
     if tag == DICTIONARY:
         if not dictionary or estimates.dictionary is None or DICTIONARY in dict(candidates):
             return False
@@ -285,6 +272,17 @@ def worth_trying(tag, values, candidates, dictionary=True, estimates=None, early
             return False  # (when decimal-bins was skipped, ordered_beats_decimals said it would win)
         return estimates.ordered_bits < 8 * best
     return True
+
+
+def decimals_could_win(values, estimates, best):
+    """The DECIMAL_BINS gate of `worth_trying`."""
+    exceptions_bits = EXCEPTION_BITS * estimates.not_finite  # a NaN or an infinity is one
+    if exceptions_bits >= 8 * min(best, DICTIONARY_SLACK * estimates.dictionary_bytes):
+        return False
+    if short_decimal_share(values) >= SHORT_DECIMAL_SHARE:
+        return True
+    return not estimates.float32_like and not ordered_beats_decimals(values, estimates.ordered_bits,
+                                                                     estimates.ordered_sample)
 
 
 # multiple-bins and float32-bins are estimated alike (lib.codecs.adjusted.estimated_bits on the same
@@ -315,7 +313,7 @@ ORDERED_WORTH_BYTES = 4  # ordered-bins is tried when nothing so far stored a va
 ALREADY_SMALL_BITS = 2
 
 
-ESTIMATE_SAMPLE = (4, 64)  # runs of neighbours the estimates below look at
+ESTIMATE_SAMPLE = (4, 128)  # runs of neighbours the estimates below look at
 
 
 def ordered_bits_estimate(values, sample=None):
@@ -383,126 +381,3 @@ def encode_values_best(values, exhaustive=False):
     classic = [c for c in candidates if c[0] not in PLANE_CODECS]
     planes = [c for c in candidates if c[0] in PLANE_CODECS]
     return smallest(with_stages(classic, exhaustive_stages(exhaustive), values.size) + planes)
-
-
-# Timestamps ---------------------------------------------------------------------------------------
-
-
-# A grid block within this many bits a timestamp, beyond its header, is not tried as delta-of-delta.
-GRID_GOOD_ENOUGH_BITS = 2
-
-
-GRID_HEADER_BYTES = 32  # mode, t0, unit, interval, shift and four empty bins streams, about
-
-
-# Tried when the grid does poorly, in this order (the earlier wins a tie): deltas above the smallest
-# (events, ns jitter), deltas around the median (us jitter with a few slow scrapes), delta-of-delta
-# (an interval that drifts within the block). Each is encoded only when the bit lengths of its
-# stream add up to at most ESTIMATE_SLACK times the least of the three: bins cost about a value's
-# bit length, and the slack keeps the modes an estimate cannot tell apart.
-IRREGULAR_MODES = (DELTA_MODE, CENTERED_DELTA_MODE, DELTA_OF_DELTA_MODE)
-ESTIMATE_SLACK = 1.05
-
-
-# No stream of the fast choice is shorter, for one point or more: Gorilla stores the first
-# timestamp in 8 bytes; the units codec with bins writes a mode byte, two varints (t0 and the
-# unit) and at least one bins stream, which takes 3 bytes even empty. A shorter stream of another
-# kind (a reference to an earlier block's timestamps) is smaller without encoding the block.
-SHORTEST_FAST_TIMESTAMP_STREAM = 6
-
-
-def fast_timestamp_candidates(timestamps):
-    """The units codec with bins: the grid mode, and when the grid does poorly (irregular or
-    drifting scrapes) the IRREGULAR_MODES too; Gorilla where the units codec does not apply. The
-    grid is encoded first when its streams' bit lengths say it may be good enough, and otherwise
-    only when they come within ESTIMATE_SLACK of the modes' (ns jitter: 36 bits a timestamp
-    against 23, and the grid is never written only to lose)."""
-    units = timestamp_units(timestamps)
-    if units is None:
-        return [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
-    grid = grid_streams(units[2])
-    grid_bits = grid_bits_estimate(grid)
-
-    def encode(mode):
-        blob = TIMESTAMP_CODECS[TIMESTAMP_BINS].encode(timestamps, mode, units=units, grid=grid)
-        return TIMESTAMP_BINS, blob
-
-    candidates = []
-    if grid_bits <= GRID_GOOD_ENOUGH_BITS * timestamps.size:
-        candidates.append(encode(GRID))
-        if 8 * (len(candidates[0][1]) - GRID_HEADER_BYTES) <= GRID_GOOD_ENOUGH_BITS * timestamps.size:
-            return candidates
-    parts = {mode: delta_mode_parts(units, mode) for mode in IRREGULAR_MODES}
-    costs = irregular_mode_costs(parts)
-    if not candidates:
-        modes = worth_encoding({GRID: grid_bits, **costs})
-        if GRID in modes:
-            candidates.append(encode(GRID))
-    else:
-        # A mode's dense stream spends about a unary bit on every value besides its bit length: one
-        # that needs more than the grid written already cannot win (stale scrapes: a grid of 2.1 bits
-        # a timestamp against a centered delta of 1.2 + 1).
-        grid_written = 8 * len(candidates[0][1])
-        modes = [mode for mode in worth_encoding(costs) if costs[mode] + timestamps.size < grid_written]
-    modes = [mode for mode in modes if mode != GRID]
-    if not modes:
-        return candidates
-    head, stream = parts[smallest_mode(parts, modes)]
-    return candidates + [(TIMESTAMP_BINS, head + BINS.write([stream]))]
-
-
-def smallest_mode(parts, modes):
-    """Of the delta `modes` ({mode: (head, stream)} in `parts`), the one whose block is smallest
-    (the first on a tie), sized exactly by the bins plan of its stream without writing it: the
-    estimates of a few modes often lie within a few percent of each other (ns jitter), and a plan
-    costs about a third of a write."""
-    return min(modes, key=lambda mode: len(parts[mode][0]) + bins_size(parts[mode][1]))
-
-
-def grid_bits_estimate(grid):
-    """The bit lengths of the grid's zigzagged steps and jitter: below what bins take for them
-    (which also say where the non-zero entries are), so a grid above the modes' estimate loses."""
-    _, _, steps, jitter = grid
-    # Only the non-zero entries have bits: regular scrapes have few, and so does this sum's work.
-    return sum(int(bit_lengths(zigzag_encode(s[np.flatnonzero(s)])).sum()) for s in (steps, jitter))
-
-
-def worth_encoding(costs):
-    """The modes of `costs` ({mode: estimated bits}) within ESTIMATE_SLACK of the least, in order."""
-    least = min(costs.values())
-    return [mode for mode, bits in costs.items() if bits <= ESTIMATE_SLACK * least]
-
-
-def irregular_mode_costs(parts):
-    """{mode: the bit lengths of its stream} for the IRREGULAR_MODES' {mode: (head, stream)}
-    (`delta_mode_parts`). Events [0, 3, 4, 900] have deltas [3, 1, 896]: above the smallest,
-    [2, 0, 895], 2 + 0 + 10 = 12 bits; around the median 3, zz([0, -2, 893]) = [0, 3, 1786], 13
-    bits; as delta-of-delta zz([3, -2, 895]) = [6, 3, 1790], 16 bits."""
-    return {mode: int(bit_lengths(stream).sum()) for mode, (_, stream) in parts.items()}
-
-
-def timestamp_candidates(timestamps, exhaustive=False):
-    """(tag, blob) for Gorilla and, when `exhaustive` and where the span allows, the units codec."""
-    timestamps = np.ascontiguousarray(timestamps, dtype=np.int64)
-    if not exhaustive:
-        return fast_timestamp_candidates(timestamps)
-    compressors = plane_compressors(exhaustive_stages(exhaustive))
-    candidates = [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
-    if timestamps.size and compressors:
-        # GRID rarely beats SPARSE_GRID
-        for mode in (SPARSE_GRID, DELTA_OF_DELTA_MODE, DELTA_MODE, CENTERED_DELTA_MODE):
-            blob = encode_timestamp_units(timestamps, mode, compressors)
-            if blob is not None:
-                candidates.append((TIMESTAMP_UNITS, blob))
-    return candidates
-
-
-def encode_timestamps_best(timestamps, exhaustive=False):
-    """int64 array -> (tag, blob): Gorilla delta-of-delta (or its compressed form) or the units codec."""
-    timestamps = np.ascontiguousarray(timestamps, dtype=np.int64)
-    if timestamps.size > MAX_COUNT:
-        raise ValueError(f"one block holds at most {MAX_COUNT} timestamps, got {timestamps.size}")
-    if not exhaustive:
-        return smallest(timestamp_candidates(timestamps))
-    gorilla, *units = timestamp_candidates(timestamps, exhaustive)
-    return smallest(with_stages([gorilla], exhaustive_stages(exhaustive), timestamps.size) + units)

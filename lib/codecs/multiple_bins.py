@@ -161,7 +161,8 @@ def encode_multiple_bins(values, arithmetic=None):
     values = np.ascontiguousarray(values, dtype=np.float64)
     if values.size == 0:
         return None
-    arithmetic = arithmetic or choose_arithmetic(values)
+    if arithmetic is None:
+        arithmetic = choose_arithmetic(values)
     if arithmetic is None:
         return None
     return arithmetic.header() + adjusted_bytes(parts_with(values, arithmetic))

@@ -102,7 +102,7 @@ TIMESTAMP_CODECS = {codec.tag: codec for codec in (
           "jitter, as byte planes", encode_timestamp_units, decode_timestamp_units),
     Codec(TIMESTAMP_BINS, "units-bins", "timestamps in their common unit on a grid of the usual interval (or as "
           "delta-of-delta): grid steps and jitter entropy-coded as bins",
-          lambda timestamps, mode, **known: encode_timestamp_units(timestamps, mode, coder=BINS, **known),
+          lambda timestamps, mode: encode_timestamp_units(timestamps, mode, coder=BINS),
           lambda blob, count: decode_timestamp_units(blob, count, BINS)),
     Codec(TIMESTAMP_SHARED, "shared", "the timestamps of an earlier block of the file, named by its number "
           "(a varint); the file reader resolves it", encode_shared, decode_shared),

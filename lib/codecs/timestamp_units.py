@@ -83,12 +83,10 @@ def grid_streams(q):
     return interval, shift, steps, offsets - np.int64(shift)
 
 
-def encode_timestamp_units(timestamps, mode, compressors=(LZMA1, DEFLATE), coder=None, units=None, grid=None):
+def encode_timestamp_units(timestamps, mode, compressors=(LZMA1, DEFLATE), coder=None):
     """int64 timestamps -> bytes of the timestamp-units codec in `mode`, or None when not applicable.
 
-    The streams go out as byte planes through `compressors`, or through `coder` when given. A
-    caller that has computed `timestamp_units(timestamps)` (`units`) or `grid_streams` of its q
-    (`grid`) already, to estimate the modes, passes them in instead of having them computed again.
+    The streams go out as byte planes through `compressors`, or through `coder` when given.
 
     Layout (docs/format.md, "Timestamp units", is normative): u8 mode, varint zigzag(t0), varint unit, then
       GRID:   varint interval, varint zigzag(shift), plane streams [zigzag(steps), zigzag(jitter)]
@@ -99,38 +97,42 @@ def encode_timestamp_units(timestamps, mode, compressors=(LZMA1, DEFLATE), coder
       CENTERED_DELTA_MODE: varint zigzag(base), plane stream [zigzag(deltas of q minus base)], base
               the median delta.
     """
-    units = units or timestamp_units(timestamps)
+    units = timestamp_units(timestamps)
     if units is None:
         return None
-    t0, unit, q = units
     write = (coder or plane_coder(compressors)).write
-    head = bytes((mode,)) + encode_varints([int(zigzag_encode([t0])[0]), unit])
-    if mode == GRID:
-        interval, shift, steps, jitter = grid or grid_streams(q)
-        return (head + encode_varints([interval, int(zigzag_encode([shift])[0])])
-                + write([zigzag_encode(steps), zigzag_encode(jitter)]))
     if mode == SPARSE_GRID:
+        t0, unit, q = units
         interval, shift, steps, jitter = grid_streams(q)
         streams, sizes = [], []
         for stream in (zigzag_encode(steps), zigzag_encode(jitter)):
             positions = np.flatnonzero(stream)
             streams += [zero_runs(positions, stream.size), stream[positions]]
             sizes.append(positions.size)
-        return (head + encode_varints([interval, int(zigzag_encode([shift])[0]), *sizes])
+        return (_head(mode, t0, unit) + encode_varints([interval, int(zigzag_encode([shift])[0]), *sizes])
                 + write(streams))
-    head, stream = delta_mode_parts(units, mode)
-    return head + write([stream])
+    head, streams = mode_parts(units, mode)
+    return head + write(streams)
 
 
-def delta_mode_parts(units, mode):
-    """(the bytes before the stream, the stream) of a block in DELTA_OF_DELTA_MODE or one of the
-    DELTA_MODES, from its `timestamp_units`; a chooser can size the stream without writing it."""
+def _head(mode, t0, unit):
+    return bytes((mode,)) + encode_varints([int(zigzag_encode([t0])[0]), unit])
+
+
+def mode_parts(units, mode):
+    """(the bytes before the streams, the streams) of a block in GRID mode, DELTA_OF_DELTA_MODE or
+    one of the DELTA_MODES, from its `timestamp_units`: what `encode_timestamp_units` writes, for
+    a chooser that sizes the streams before it writes any."""
     t0, unit, q = units
-    head = bytes((mode,)) + encode_varints([int(zigzag_encode([t0])[0]), unit])
+    head = _head(mode, t0, unit)
+    if mode == GRID:
+        interval, shift, steps, jitter = grid_streams(q)
+        head += encode_varints([interval, int(zigzag_encode([shift])[0])])
+        return head, [zigzag_encode(steps), zigzag_encode(jitter)]
     base, stream = delta_stream(np.diff(q), mode)
     if mode in DELTA_MODES:
         head += encode_varints([int(zigzag_encode([base])[0])])
-    return head, stream
+    return head, [stream]
 
 
 def delta_stream(deltas, mode):

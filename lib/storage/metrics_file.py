@@ -56,9 +56,8 @@ import numpy as np
 
 from lib.codecs.bins.batched import cache_groups, drive
 from lib.codecs.gorilla import encode_timestamps, encode_values
-from lib.codecs.choice import (
-    SHORTEST_FAST_TIMESTAMP_STREAM, encode_timestamps_best, encode_values_best, smallest,
-)
+from lib.codecs.choice import encode_values_best, smallest
+from lib.codecs.timestamp_choice import SHORTEST_FAST_TIMESTAMP_STREAM, encode_timestamps_best
 from lib.codecs.registry import (
     batched_timestamp_decoder, batched_value_decoder, decode_timestamps_tagged, decode_values_tagged, finish_batched_timestamps, finish_batched_values, tag_name, timestamp_tag_name,
 )

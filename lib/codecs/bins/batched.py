@@ -40,7 +40,6 @@ from lib.codecs.bins.layout import (
     sparse_positions_of_many,
 )
 from lib.codecs.limits import groups
-from lib.codecs.stream_coder import nonzero_of
 from lib.errors import FormatError
 
 _U64 = np.uint64
@@ -115,12 +114,6 @@ def bins_stream(blob, offset, count):
     return stream, offset
 
 
-def bins_stream_nonzero(blob, offset, count):
-    """Decoder of one bins stream as (positions, values, end offset), as `decode_bins_nonzero`."""
-    stream, offset = yield from bins_stream_parts(blob, offset, count)
-    return (*(stream if isinstance(stream, tuple) else nonzero_of(stream)), offset)
-
-
 def bins_stream_parts(blob, offset, count):
     """Decoder of one bins stream as it is stored, (stream, end offset), as `decode_bins_parts`."""
     if offset >= len(blob):
@@ -191,13 +184,13 @@ def cache_groups(counts):
     """lib.codecs.limits.groups of at most half a slice of values (32,768) each: a group's arrays
     stay in the CPU's cache, which makes the numpy passes over them quicker than over arrays of
     many times the size, while a pass still covers many short blocks at once."""
-    return groups(counts, max(limits.SLICE_VALUES // 2, 1))
+    return groups(counts, max(limits.SLICE_VALUES // 2, 1))  # read at call time: tests shrink slices
 
 
 def decode_dense_streams(requests):
     """[(blob, offset, count)] of dense bins streams -> [(uint64 values, end offset)].
 
-    Short streams are decoded all at once, a group at a time (lib.codecs.limits.groups); long ones,
+    Short streams are decoded all at once, a group at a time (`cache_groups`); long ones,
     and the rare ones with offsets wider than SHORT_FIELD_BITS, one by one with
     lib.codecs.bins.fast's decoder; a stream of one bin without offset bits at once."""
     results = [None] * len(requests)

@@ -13,10 +13,9 @@ import functools
 import numpy as np
 
 from lib.bitstream.packing import (
-    EXACT_FLOAT_LIMIT, SHORT_FIELD_BITS, pack_bit_fields, padded_for_short_fields, read_bit_fields,
-    read_short_fields, unpack_fixed_width, words_for_reading,
+    EXACT_FLOAT_LIMIT, SHORT_FIELD_BITS, WIDTH_MASKS, pack_bit_fields, padded_for_short_fields,
+    read_bit_fields, read_short_fields, unpack_fixed_width, words_for_reading,
 )
-from lib.bitstream.stream import WORD_BITS
 from lib.bitstream.varint import encode_varints
 from lib.codecs.bins.layout import (
     BIN_TABLES, DENSE, MAX_PRECISION, MAX_SPLIT, PRECISIONS, SPARSE, SPARSE_SURE, SPLITS, bin_keys,
@@ -270,9 +269,6 @@ def encode_bins(unsigned):
     unsigned = np.ascontiguousarray(unsigned, dtype=_U64)
     _, mode, plan = _choose(unsigned)
     return bytes((DENSE,)) + _write_dense(unsigned, plan) if mode == DENSE else plan
-
-
-WIDTH_MASKS = np.array([(1 << width) - 1 for width in range(WORD_BITS)], dtype=_U64)
 
 
 def read_dense(blob, offset, count):
