@@ -10,6 +10,7 @@ a codec when an estimate from a sample says it cannot win (`worth_trying`):
     decimal-bins   when most values are short decimals; otherwise unless they look like widened
                    float32s, or their ordered bits look smaller (full-precision floats); never when
                    its exceptions alone (NaN and infinities) would take more than the best so far
+                   or twice a dictionary's estimate
     a dictionary   only when a sample has few distinct values and their order-0 entropy (about
                    what its rank stream costs) undercuts the best of all the others; tried early,
                    before multiple-bins, when it undercuts half of the best so far and multiple-bins'
