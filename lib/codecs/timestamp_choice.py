@@ -31,7 +31,7 @@ GRID_HEADER_BYTES = 32  # mode, t0, unit, interval, shift and four empty bins st
 
 # Tried when the grid does poorly, in this order (the earlier wins a tie): deltas above the smallest
 # (events, ns jitter), deltas around the median (us jitter with a few slow scrapes), delta-of-delta
-# (an interval that drifts within the block). Each is encoded only when the bit lengths of its
+# (an interval that drifts within the block). Each is sized only when the bit lengths of its
 # stream add up to at most ESTIMATE_SLACK times the least of the three: bins cost about a value's
 # bit length, and the slack keeps the modes an estimate cannot tell apart.
 IRREGULAR_MODES = (DELTA_MODE, CENTERED_DELTA_MODE, DELTA_OF_DELTA_MODE)
