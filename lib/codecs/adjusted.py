@@ -6,9 +6,9 @@ rate over five minutes, or the float32 whose bits sort as k. Most values come ba
 rest lie a few representable floats away, because an exporter printed a float32 with 16 digits,
 or extrapolated a rate, and each value keeps that distance as its ADJUSTMENT: the difference of
 the value's and the decoded float's ordered integers (lib/codecs/transforms.py, `ordered_integers`),
-modulo 2**64. Example: 5.827000141143799 is the float32 5.827 widened (5.82700014114379882...)
-and then printed with 16 digits; it lies 2 float64 steps above the widened float32, so its
-adjustment is +2 and its integer is 5.827's float32 pattern.
+modulo 2**64. Example: the float32 5.838 widened is 5.8379998207092285; printed with 16 digits and
+parsed again it is 5.837999820709229, 1 float64 step above the widened float32, so its
+adjustment is +1 and its integer is 5.838's float32 pattern.
 
 The difference modulo 2**64 can reach any 64-bit pattern from any other, so every value is
 representable and there are no exceptions: a NaN, an infinity or a value no integer comes near

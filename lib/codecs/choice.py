@@ -42,7 +42,8 @@ from lib.bitstream.packing import bit_lengths
 from lib.codecs.byte_planes import DEFLATE, LZMA1
 from lib.codecs.decimal_bins import choose_adjusted_exponent, nearest_decimals
 from lib.codecs.decimal_digits import (
-    EXCEPTION_BITS, SAMPLE_SIZE, adjustment_bits, decimal_ints, fill_exceptions, read_decimal_head,
+    EXCEPTION_BITS, PATTERN_BYTES, SAMPLE_SIZE, adjustment_bits, decimal_ints, fill_exceptions,
+    read_decimal_head,
 )
 from lib.codecs.dictionary import DICTIONARY_MAX_SHARE
 from lib.codecs.float32_bins import float32_bits_estimate
@@ -67,7 +68,7 @@ FAST_CODECS = (CONSTANT, RUNS, DECIMAL_BINS, DICTIONARY, MULTIPLE_BINS, FLOAT32_
                DICTIONARY)
 EARLY_DICTIONARY_SHARE = 0.5
 # Of candidates of equal size the one first here is kept, whichever turn wrote it.
-TIE_ORDER = (CONSTANT, RUNS, DECIMAL_BINS, DICTIONARY, MULTIPLE_BINS, FLOAT32_BINS, ORDERED_BINS)
+TIE_ORDER = FAST_CODECS[:-1]
 # What a dictionary takes besides its ranks' bits and its distinct values' own: its size, the
 # entries' tag and length, the entries' block header and the ranks' stream header. With one or
 # two distinct values a dictionary block measured 25 to 46 bytes more than its ranks' entropy.
@@ -170,12 +171,14 @@ class BlockEstimates:
         self.values = values
 
     @cached_property
+    def spread_sample(self):
+        """About SAMPLE_SIZE values spread evenly over the block (every value of a short one)."""
+        return self.values[:: max(1, -(-self.values.size // SAMPLE_SIZE))]
+
+    @cached_property
     def float32_like(self):
         """Whether most of a sample lies within a few float64 steps of a float32."""
-        values = self.values
-        if values.size == 0:
-            return False
-        return near_float32_share(values[:: -(-values.size // SAMPLE_SIZE)]) >= FLOAT32_SHARE
+        return self.values.size > 0 and near_float32_share(self.spread_sample) >= FLOAT32_SHARE
 
     @cached_property
     def not_finite(self):
@@ -198,7 +201,7 @@ class BlockEstimates:
         values = self.values
         if values.size < 2 * DICTIONARY_MAX_SHARE:
             return None
-        sample = bit_patterns(values)[:: -(-values.size // SAMPLE_SIZE)]
+        sample = bit_patterns(self.spread_sample)
         _, counts = np.unique(sample, return_counts=True)
         if DICTIONARY_MAX_SHARE * counts.size > sample.size:
             return None
@@ -207,12 +210,12 @@ class BlockEstimates:
 
     @cached_property
     def dictionary_bytes(self):
-        """About the most a dictionary takes: its ranks' entropy and 9 bytes a distinct value of
-        the sample (inf when no dictionary applies)."""
+        """About the most a dictionary takes: its ranks' entropy and a raw pattern and a byte for
+        each distinct value of the sample (inf when no dictionary applies)."""
         if self.dictionary is None:
             return np.inf
         rank_bytes, distinct = self.dictionary
-        return DICTIONARY_OVERHEAD_BYTES + rank_bytes + 9 * distinct
+        return DICTIONARY_OVERHEAD_BYTES + rank_bytes + (PATTERN_BYTES + 1) * distinct
 
     @cached_property
     def multiple(self):
@@ -280,7 +283,7 @@ def decimals_could_win(values, estimates, best):
     exceptions_bits = EXCEPTION_BITS * estimates.not_finite  # a NaN or an infinity is one
     if exceptions_bits >= 8 * min(best, DICTIONARY_SLACK * estimates.dictionary_bytes):
         return False
-    if short_decimal_share(values) >= SHORT_DECIMAL_SHARE:
+    if short_decimal_share(estimates.spread_sample) >= SHORT_DECIMAL_SHARE:
         return True
     return not estimates.float32_like and not ordered_beats_decimals(values, estimates.ordered_bits,
                                                                      estimates.ordered_sample)
@@ -328,11 +331,10 @@ def ordered_bits_estimate(values, sample=None):
 SHORT_DECIMAL_EXPONENT, SHORT_DECIMAL_SHARE = 10, 0.5  # 10 digits: binary fractions down to 1/1024
 
 
-def short_decimal_share(values):
+def short_decimal_share(sample):
     """The share of a sample that is a decimal of at most SHORT_DECIMAL_EXPONENT digits after the
     point; 1.0 at once for whole numbers (integer gauges, the usual float32-like block) and for
     an empty block."""
-    sample = values[:: max(1, -(-values.size // SAMPLE_SIZE))]
     with np.errstate(invalid="ignore"):  # a signalling NaN
         whole = np.array_equal(sample, np.rint(sample))
     if whole:

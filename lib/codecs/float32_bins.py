@@ -9,7 +9,7 @@ float32 steps apart, about 13 bits, not 52.
 
 Each value is stored as its float32's ordered 32-bit integer, transformed and entropy-coded, and
 the decoder widens that float32 back. A value that was printed with 16 digits on the way
-(5.827000141143799) lies a few float64 steps from the float32, and keeps them as an adjustment
+(5.837999820709229 for 5.838) lies a float64 step or a few from the float32, and keeps them as an adjustment
 (lib/codecs/adjusted.py); a value that is no float32 at all keeps a larger one. Example: float32
 1.5 has the bits 0x3FC00000, its ordered integer 0x3FC00000 | 0x80000000 = 0xBFC00000.
 docs/format.md, "Float32 bins (tag 11)": the block is the adjusted integers alone.

@@ -100,8 +100,8 @@ TIMESTAMP_CODECS = {codec.tag: codec for codec in (
           encode_timestamps, decode_timestamps),
     Codec(TIMESTAMP_UNITS, "units", "timestamps in their common unit on a grid of the usual interval: grid steps and "
           "jitter, as byte planes", encode_timestamp_units, decode_timestamp_units),
-    Codec(TIMESTAMP_BINS, "units-bins", "timestamps in their common unit on a grid of the usual interval (or as "
-          "delta-of-delta): grid steps and jitter entropy-coded as bins",
+    Codec(TIMESTAMP_BINS, "units-bins", "timestamps in their common unit: grid steps and jitter on a grid of the "
+          "usual interval, or deltas (above the smallest, around the median, or of deltas), entropy-coded as bins",
           lambda timestamps, mode: encode_timestamp_units(timestamps, mode, coder=BINS),
           lambda blob, count: decode_timestamp_units(blob, count, BINS)),
     Codec(TIMESTAMP_SHARED, "shared", "the timestamps of an earlier block of the file, named by its number "
