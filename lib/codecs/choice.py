@@ -42,8 +42,8 @@ from lib.bitstream.packing import bit_lengths
 from lib.codecs.byte_planes import DEFLATE, LZMA1
 from lib.codecs.decimal_bins import choose_adjusted_exponent, nearest_decimals
 from lib.codecs.decimal_digits import (
-    EXCEPTION_BITS, PATTERN_BYTES, SAMPLE_SIZE, adjustment_bits, decimal_ints, fill_exceptions,
-    read_decimal_head,
+    EXCEPTION_BITS, PATTERN_BYTES, adjustment_bits, decimal_ints, fill_exceptions, read_decimal_head,
+    spread_sample,
 )
 from lib.codecs.dictionary import DICTIONARY_MAX_SHARE
 from lib.codecs.float32_bins import float32_bits_estimate
@@ -173,7 +173,7 @@ class BlockEstimates:
     @cached_property
     def spread_sample(self):
         """About SAMPLE_SIZE values spread evenly over the block (every value of a short one)."""
-        return self.values[:: max(1, -(-self.values.size // SAMPLE_SIZE))]
+        return spread_sample(self.values)
 
     @cached_property
     def float32_like(self):
@@ -227,7 +227,7 @@ class BlockEstimates:
         return float32_bits_estimate(self.values)
 
 
-def worth_trying(tag, values, candidates, dictionary=True, estimates=None, early=False):
+def worth_trying(tag, values, candidates, dictionary, estimates, early=False):
     """Whether a fast codec could beat the candidates so far, judged without encoding.
 
     DECIMAL_BINS: not when its exceptions alone (every value not finite, EXCEPTION_BITS each) take
@@ -248,7 +248,6 @@ def worth_trying(tag, values, candidates, dictionary=True, estimates=None, early
     (full-precision floats: a decimal of 17 digits, or near nothing) and its estimate is below the
     best so far.
     """
-    estimates = estimates or BlockEstimates(values)
     best = min((len(blob) for _, blob in candidates), default=np.inf)
     if tag == DECIMAL_BINS:
         return decimals_could_win(values, estimates, best)
@@ -280,9 +279,9 @@ def worth_trying(tag, values, candidates, dictionary=True, estimates=None, early
 
 def decimals_could_win(values, estimates, best):
     """The DECIMAL_BINS gate of `worth_trying`."""
-    exceptions_bits = EXCEPTION_BITS * estimates.not_finite  # a NaN or an infinity is one
-    if exceptions_bits >= 8 * min(best, DICTIONARY_SLACK * estimates.dictionary_bytes):
-        return False
+    if estimates.not_finite:  # a NaN or an infinity is an exception of EXCEPTION_BITS at least
+        if EXCEPTION_BITS * estimates.not_finite >= 8 * min(best, DICTIONARY_SLACK * estimates.dictionary_bytes):
+            return False
     if short_decimal_share(estimates.spread_sample) >= SHORT_DECIMAL_SHARE:
         return True
     return not estimates.float32_like and not ordered_beats_decimals(values, estimates.ordered_bits,
@@ -302,8 +301,6 @@ ADJUSTED_SLACK = 1.25
 def adjusted_could_win(tag, estimates, best):
     """For MULTIPLE_BINS or FLOAT32_BINS: whether its estimate comes near the best so far and is
     not clearly above its rival's (float32-bins is the rival only for float32-like blocks)."""
-    if estimates.multiple is None and tag == MULTIPLE_BINS:
-        return False
     sizes = {FLOAT32_BINS: estimates.float32_bits if estimates.float32_like else np.inf,
              MULTIPLE_BINS: estimates.multiple[0] if estimates.multiple else np.inf}
     rival = sizes[FLOAT32_BINS if tag == MULTIPLE_BINS else MULTIPLE_BINS]
@@ -320,10 +317,9 @@ ALREADY_SMALL_BITS = 2
 ESTIMATE_SAMPLE = (4, 128)  # runs of neighbours the estimates below look at
 
 
-def ordered_bits_estimate(values, sample=None):
+def ordered_bits_estimate(values, sample):
     """About the fewest bits ordered-bins could take: the significant bits of its residuals on runs
-    of neighbours (`sample`, by default planned here), scaled to the block; bins add a little."""
-    sample = planning_sample(values, *ESTIMATE_SAMPLE) if sample is None else sample
+    of neighbours (`sample`), scaled to the block; bins add a little."""
     _, _, residuals = plan_for_bins(ordered_integers(sample))
     return int(bit_lengths(residuals).sum()) * values.size // max(sample.size, 1)
 
@@ -343,17 +339,15 @@ def short_decimal_share(sample):
     return float(fits.mean())
 
 
-def ordered_beats_decimals(values, ordered_bits=None, sample=None):
+def ordered_beats_decimals(values, ordered_bits, sample):
     """For values that are mostly not short decimals: whether ordered-bins looks smaller than
     decimal-bins, both estimated on the same runs of neighbours (`sample`) by the bits of their
     residuals (plus, for the decimals, their adjustments and exceptions), so that decimal-bins is
-    not written only to lose. `ordered_bits`: `ordered_bits_estimate` on that sample, if known."""
-    sample = planning_sample(values, *ESTIMATE_SAMPLE) if sample is None else sample
+    not written only to lose. `ordered_bits`: `ordered_bits_estimate` on that sample."""
     ints, adjustments, usable = nearest_decimals(sample, choose_adjusted_exponent(sample))
     _, _, residuals = plan_for_bins(fill_exceptions(ints, usable))
     decimal_bits = (int(bit_lengths(residuals).sum()) + adjustment_bits(adjustments)
                     + EXCEPTION_BITS * int(np.count_nonzero(~usable)))
-    ordered_bits = ordered_bits_estimate(values, sample) if ordered_bits is None else ordered_bits
     return ordered_bits < decimal_bits * values.size // max(sample.size, 1)
 
 

@@ -24,9 +24,10 @@ from lib.bitstream.varint import encode_varints, zigzag_decode_int, zigzag_encod
 from lib.codecs.bins import decode_bins, decode_bins_parts, encode_bins
 from lib.codecs.bins.batched import bins_stream, bins_stream_parts
 from lib.codecs.decimal_digits import (
-    ADJUST_COST_BITS, ADJUST_LIMIT, ADJUSTED, DIGIT_BITS, E_MAX, EXCEPTION_BITS, POWERS_OF_TEN, SAMPLE_SIZE,
+    ADJUST_COST_BITS, ADJUST_LIMIT, ADJUSTED, DIGIT_BITS, E_MAX, EXCEPTION_BITS, POWERS_OF_TEN,
     adjusted_with_exceptions, adjustment_bits, common_factor, decimals_from_residuals, exponent_from_needs,
     fill_exceptions, ints_to_floats, read_decimal_head, read_exceptions, scale_and_round, smallest_exponents,
+    spread_sample,
 )
 from lib.codecs.limits import check_count, groups
 from lib.codecs.transforms import (
@@ -50,8 +51,7 @@ def nearest_decimals(values, exponent):
 def choose_adjusted_exponent(values):
     """The exponent for DECIMAL_BINS: the plain decimal choice when every value fits exactly,
     otherwise the e with the lowest estimated cost on a sample, counting adjustments."""
-    step = -(-values.size // SAMPLE_SIZE)
-    sample = values[::step]
+    sample = spread_sample(values)
     smallest = smallest_exponents(sample)
     if (smallest <= E_MAX).all():
         return exponent_from_needs(smallest)

@@ -68,6 +68,11 @@ PATTERN_BYTES = 8  # a float64 stored raw (an exception, a run's or a constant's
 DIGIT_BITS = math.log2(10)
 EXCEPTION_BITS = 8 * (PATTERN_BYTES + 1)
 SAMPLE_SIZE = 1024  # values looked at when choosing the exponent
+
+
+def spread_sample(values):
+    """About SAMPLE_SIZE values spread evenly over the block (every value of a short one)."""
+    return values[:: max(1, -(-values.size // SAMPLE_SIZE))]
 # A float within this many steps of its decimal is the decimal plus an adjustment (decimal-bins);
 # the flag in the transform byte that says an adjustment stream follows.
 ADJUST_LIMIT = 1 << 16
@@ -141,8 +146,7 @@ def choose_exponent(values):
     cost(e) = e * log2(10) bits for every value + EXCEPTION_BITS for every value that needs more
     than e digits. Ties go to the smaller e.
     """
-    step = -(-values.size // SAMPLE_SIZE)
-    return exponent_from_needs(smallest_exponents(values[::step]))
+    return exponent_from_needs(smallest_exponents(spread_sample(values)))
 
 
 def exponent_from_needs(smallest):

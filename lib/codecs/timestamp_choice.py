@@ -12,7 +12,7 @@ byte planes and Gorilla through the stages take part too.
 import numpy as np
 
 from lib.bitstream.packing import bit_lengths
-from lib.codecs.bins import BINS, bins_size
+from lib.codecs.bins import bins_plan, write_planned
 from lib.codecs.choice import exhaustive_stages, plane_compressors, smallest, with_stages
 from lib.codecs.gorilla import encode_timestamps
 from lib.codecs.limits import MAX_COUNT
@@ -48,47 +48,32 @@ SHORTEST_FAST_TIMESTAMP_STREAM = 6
 def fast_timestamp_candidates(timestamps):
     """The units codec with bins: the grid mode, and when the grid does poorly (irregular or
     drifting scrapes) the smallest of it and the IRREGULAR_MODES within ESTIMATE_SLACK of the
-    least estimate; Gorilla where the units codec does not apply. Streams are sized by their bins
-    plans before any is written, and only the block kept is written: the grid first, when the
-    bit lengths of its streams say it may be good enough (regular scrapes, most blocks)."""
+    least estimate; Gorilla where the units codec does not apply. Every stream is sized by its
+    bins plan, and only the block kept is written, from its plans."""
     units = timestamp_units(timestamps)
     if units is None:
         return [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
-    grid = mode_parts(units, GRID)
-    written = None
-    if grid_bits_estimate(grid) <= GRID_GOOD_ENOUGH_BITS * timestamps.size:
-        written = written_parts(grid)
-        grid_size = len(written)
-    else:
-        grid_size = parts_size(grid)
+    grid_size, grid_plans = planned(mode_parts(units, GRID))
     if 8 * (grid_size - GRID_HEADER_BYTES) <= GRID_GOOD_ENOUGH_BITS * timestamps.size:
-        return [(TIMESTAMP_BINS, written or written_parts(grid))]
+        return [(TIMESTAMP_BINS, written(grid_plans))]
     parts = {mode: mode_parts(units, mode) for mode in IRREGULAR_MODES}
-    modes = worth_encoding(irregular_mode_costs(parts))
-    sizes = {GRID: grid_size, **{mode: parts_size(parts[mode]) for mode in modes}}
-    best = min(sizes, key=sizes.get)  # the grid on a tie, then the modes in order
-    if best == GRID:
-        return [(TIMESTAMP_BINS, written or written_parts(grid))]
-    return [(TIMESTAMP_BINS, written_parts(parts[best]))]
+    sizes = {GRID: (grid_size, grid_plans)}
+    sizes.update((mode, planned(parts[mode])) for mode in worth_encoding(irregular_mode_costs(parts)))
+    best = min(sizes, key=lambda mode: sizes[mode][0])  # the grid on a tie, then the modes in order
+    return [(TIMESTAMP_BINS, written(sizes[best][1]))]
 
 
-def parts_size(parts):
-    """The bytes of a block from its `mode_parts`, by the bins plans of its streams."""
+def planned(parts):
+    """(bytes, plans) of a block from its `mode_parts`: its streams sized by their bins plans,
+    which `written` then writes without planning them again."""
     head, streams = parts
-    return len(head) + sum(bins_size(stream) for stream in streams)
+    plans = [bins_plan(stream) for stream in streams]
+    return len(head) + sum(size for size, _ in plans), (head, [plan for _, plan in plans])
 
 
-def written_parts(parts):
-    head, streams = parts
-    return head + BINS.write(streams)
-
-
-def grid_bits_estimate(grid):
-    """The bit lengths of the grid's zigzagged steps and jitter (`mode_parts`): about what bins
-    spend on them, to tell regular scrapes (a few bits in all) from jittered ones without sizing."""
-    _, streams = grid
-    # Only the non-zero entries have bits: regular scrapes have few, and so does this sum's work.
-    return sum(int(bit_lengths(s[np.flatnonzero(s)]).sum()) for s in streams)
+def written(plans):
+    head, streams = plans
+    return head + b"".join(write_planned(stream) for stream in streams)
 
 
 def worth_encoding(costs):

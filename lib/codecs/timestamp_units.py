@@ -26,7 +26,9 @@ from lib.bitstream.varint import (
 )
 from lib.codecs.bins.batched import bins_stream, bins_stream_parts, cache_groups
 from lib.codecs.byte_planes import DEFLATE, LZMA1, PLANES, plane_coder
-from lib.codecs.transforms import decode_delta_in_place, to_signed64, unzigzag_in_place
+from lib.codecs.transforms import (
+    centred_residuals, decode_delta_in_place, encode_delta, median_base, to_signed64, unzigzag_in_place,
+)
 from lib.codecs.limits import SLICE_VALUES, check_count, is_long
 from lib.codecs.stream_coder import compact, nonzero_slices, positions_of_runs, zero_runs
 from lib.errors import FormatError
@@ -140,14 +142,14 @@ def delta_stream(deltas, mode):
     smallest (every stored value non-negative), CENTERED_DELTA_MODE zigzag(delta - the median),
     DELTA_OF_DELTA_MODE (0, zigzag(delta-of-delta)), its first entry the first delta itself."""
     if mode == DELTA_OF_DELTA_MODE:
-        return 0, zigzag_encode(np.diff(deltas, prepend=np.int64(0)))
+        return 0, zigzag_encode(encode_delta(deltas))
     if not deltas.size:
         return 0, deltas.view(_U64)
     if mode == DELTA_MODE:
         base = int(deltas.min())
         return base, (deltas - np.int64(base)).view(_U64)  # exact: |q| < 2**62, so 0 <= delta - base < 2**63
-    base = int(np.partition(deltas, deltas.size // 2)[deltas.size // 2])
-    return base, zigzag_encode(deltas - np.int64(base))
+    base = median_base(deltas)
+    return base, centred_residuals(deltas, base)
 
 
 def decode_timestamp_units(blob, count, coder=PLANES):
@@ -274,13 +276,8 @@ def _deltas_together(blocks):
     increments = np.concatenate([part for d in deltas for part in (_FIRST, d)]).view(np.int64)
     _scale(increments, [b.base for b in blocks], counts, np.add, 0)
     _scale(increments, [b.unit for b in blocks], counts, np.multiply, 1)
-    increments[firsts] = 0
-    sums = np.add.reduceat(increments, firsts).tolist()  # modulo 2**64, as the running sum
-    previous_last = 0
-    for first, block, total in zip(firsts, blocks, sums):
-        increments[first] = to_signed64(block.t0 - previous_last)
-        previous_last = block.t0 + total
-    timestamps = np.cumsum(increments, out=increments)
+    increments[firsts] = [to_signed64(block.t0) for block in blocks]
+    timestamps = decode_delta_in_place(increments, np.array(firsts))  # one running sum, restarted at each t0
     return [timestamps[first:first + count] for first, count in zip(firsts, counts)]
 
 

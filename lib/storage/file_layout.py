@@ -26,7 +26,7 @@ MAGIC = b"METRICS!"
 FORMAT_VERSION = 4  # what writers write
 OLDEST_READ_VERSION = 2
 TRAILING_INDEX_VERSION = 3  # the first version with the index behind the blocks; later ones keep it
-READ_VERSIONS = "versions 2 to 4"
+READ_VERSIONS = f"versions {OLDEST_READ_VERSION} to {FORMAT_VERSION}"
 MAX_DEFLATE_RATIO = 1032  # DEFLATE never expands data more than this (258-byte matches in 2 bits)
 
 HEADER = struct.Struct("<8sHHI")

@@ -169,7 +169,15 @@ def _sparse_parts(unsigned):
 
 def bins_size(unsigned):
     """The bytes `encode_bins` will write for these values."""
-    return _choose(np.ascontiguousarray(unsigned, dtype=_U64))[0]
+    return bins_plan(unsigned)[0]
+
+
+def bins_plan(unsigned):
+    """(the bytes `encode_bins` will write, the plan `write_planned` writes them from): a chooser
+    sizes several streams and writes only the one it keeps, without planning it again."""
+    unsigned = np.ascontiguousarray(unsigned, dtype=_U64)
+    size, mode, plan = _choose(unsigned)
+    return size, (unsigned, mode, plan)
 
 
 def _choose(unsigned):
@@ -266,8 +274,12 @@ def _write_dense(unsigned, plan):
 
 def encode_bins(unsigned):
     """uint64 array -> bins stream bytes (the smallest mode and precision)."""
-    unsigned = np.ascontiguousarray(unsigned, dtype=_U64)
-    _, mode, plan = _choose(unsigned)
+    return write_planned(bins_plan(unsigned)[1])
+
+
+def write_planned(planned):
+    """The bytes of a stream from its `bins_plan` (a sparse plan is its bytes already)."""
+    unsigned, mode, plan = planned
     return bytes((DENSE,)) + _write_dense(unsigned, plan) if mode == DENSE else plan
 
 
