@@ -24,9 +24,12 @@ from lib.codecs.registry import (
     finish_batched_timestamps, finish_batched_values, tag_name,
 )
 from lib.codecs.stages import LZMA, STAGES, ZLIB
-from lib.codecs.timestamp_choice import encode_timestamps_best, fast_timestamp_candidates
+from lib.codecs.timestamp_choice import (
+    IRREGULAR_MODES, encode_timestamps_best, fast_timestamp_candidates, irregular_mode_costs, worth_encoding,
+)
 from lib.codecs.timestamp_units import (
-    CENTERED_DELTA_MODE, DELTA_MODE, DELTA_OF_DELTA_MODE, GRID, encode_timestamp_units,
+    CENTERED_DELTA_MODE, DELTA_MODE, DELTA_OF_DELTA_MODE, GRID, encode_timestamp_units, mode_parts,
+    timestamp_units,
 )
 from lib.codecs.transforms import floats_from_ordered, ordered_integers
 from lib.errors import FormatError
@@ -448,8 +451,8 @@ def test_a_grid_within_2_bits_a_point_is_written_alone(timestamps):
 
 @pytest.mark.parametrize("timestamps, mode", [
     # 156 points: a 76-byte grid, 352 bits beyond its header, more than 312; the centered delta is
-    # smaller (the deltas are 15 but for 20 of them within 5 of it, and one of 13, so their zigzags
-    # around 15 are mostly 0).
+    # the smallest the estimate lets through (the deltas are 15 but for 20 of them within 5 of it,
+    # and one of 13, so their zigzags around 15 are mostly 0).
     (diffs(15, "5555555555555555555555555455555555556355555555555555555755555555655485555555552555585555555555"
                "2553555553555555555555555555575555577555555555245555555555555"), CENTERED_DELTA_MODE),
     # scrapes 15 s apart, 3 ms of jitter: the grid's bit lengths (2.8 a point) say it is not good
@@ -463,7 +466,9 @@ def test_otherwise_the_smallest_of_the_grid_and_the_modes_is_written_alone(times
     found = fast_timestamp_candidates(timestamps)
     assert [blob[0] for _, blob in found] == [mode]
     assert found[0][1] == encode_timestamp_units(timestamps, mode, coder=BINS)
-    assert smallest_units_mode(timestamps, (GRID, mode)) == mode  # never larger than the grid
+    units = timestamp_units(timestamps)
+    considered = worth_encoding(irregular_mode_costs({m: mode_parts(units, m) for m in IRREGULAR_MODES}))
+    assert smallest_units_mode(timestamps, (GRID, *considered)) == mode  # each of them written in full
 
 
 @pytest.mark.parametrize("runs, tried", [(8, False), (10, True)])

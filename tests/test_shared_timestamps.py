@@ -160,13 +160,6 @@ def test_a_forbidden_reference_is_refused_by_name(tmp_path, block, reference, se
                 f.read_series(series)
 
 
-def test_a_reference_the_writer_would_not_make_still_reads_when_valid(tmp_path):
-    # block 1 (b) names block 0 (a) as written; rewritten to name it again it reads alike
-    data = five_blocks(tmp_path)
-    assert with_reference(data, 1, 0) == data
-    assert [s.timestamps.tolist() for s in read_file(tmp_path / "m.bin")][1] == SCRAPES[:4].tolist()
-
-
 def test_encode_block_refers_only_where_it_is_smaller():
     timestamps = SCRAPES[:1]
     block = encode_block(timestamps, np.zeros(1), shared_block=5)
