@@ -24,6 +24,7 @@ from lib.codecs.registry import (
     finish_batched_timestamps, finish_batched_values, tag_name,
 )
 from lib.codecs.stages import LZMA, STAGES, ZLIB
+from lib.codecs import timestamp_choice
 from lib.codecs.timestamp_choice import (
     IRREGULAR_MODES, encode_timestamps_best, fast_timestamp_candidates, irregular_mode_costs, worth_encoding,
 )
@@ -437,16 +438,35 @@ def smallest_units_mode(timestamps, modes=(GRID, DELTA_MODE, CENTERED_DELTA_MODE
 
 
 @pytest.mark.parametrize("timestamps", [
-    # 24 points, a 38-byte grid: (38 - 32) * 8 = 48 bits = 2 bits a point, just good enough (though
-    # the delta mode would take 20 bytes: the search stops at a grid that is good enough).
-    np.cumsum([9, 8, 11, 8, 11, 9, 10, 9, 12, 11, 10, 9, 8, 8, 8, 10, 8, 11, 10, 11, 12, 9, 9, 8]),
-    diffs(15, "553353553555555775555"),  # 22 points: 40 bits, 44 allowed
+    # 41 points, jitter of 1 at four: the grid's streams have 40 bits of bit lengths (82 allowed)
+    # and its 27 bytes are within 32 of nothing. Good enough, so written, though the delta mode
+    # would take 17 bytes: the search stops at a grid that is good enough.
+    diffs(15, "5555645555555555555565555555554655555555"),
+    15 * np.arange(40) + np.tile([0, 0, 1, 0, 0, 0, 0, -1], 5),  # 15 bits of jitter, 80 allowed
     15 * np.arange(200),  # a perfect grid: no step, no jitter
 ])
 def test_a_grid_within_2_bits_a_point_is_written_alone(timestamps):
     timestamps = np.asarray(timestamps, dtype=np.int64)
     grid = encode_timestamp_units(timestamps, GRID, coder=BINS)
     assert fast_timestamp_candidates(timestamps) == [(TIMESTAMP_BINS, grid)]
+
+
+@pytest.mark.parametrize("timestamps, mode, size", [
+    # 24 points whose grid jitters by up to 7: 76 bits of bit lengths, over 48; its 38 bytes would
+    # pass the good-enough test (38 - 32 bytes is 2 bits a point), but it is not even sized: the
+    # delta modes are (29, 36 and 43 bits) and the delta mode's 20 bytes are written
+    (np.cumsum([9, 8, 11, 8, 11, 9, 10, 9, 12, 11, 10, 9, 8, 8, 8, 10, 8, 11, 10, 11, 12, 9, 9, 8]), DELTA_MODE, 20),
+    # 22 points, a missed scrape and a long run shifted by 12: the grid's 61 bits are over 44;
+    # centered deltas take 15 bytes, the grid 37 (deltas above the smallest take 15 bytes too, but
+    # their 36 bits of bit lengths are not within 5% of the centered deltas' 14: not sized)
+    (diffs(15, "553353553555555775555"), CENTERED_DELTA_MODE, 15),
+])
+def test_a_grid_whose_bit_lengths_are_over_2_a_point_is_not_written_alone(timestamps, mode, size):
+    timestamps = np.asarray(timestamps, dtype=np.int64)
+    found = fast_timestamp_candidates(timestamps)
+    assert found == [(TIMESTAMP_BINS, encode_timestamp_units(timestamps, mode, coder=BINS))]
+    every_mode = [len(encode_timestamp_units(timestamps, m, coder=BINS)) for m in (GRID, *IRREGULAR_MODES)]
+    assert len(found[0][1]) == size == min(every_mode)
 
 
 @pytest.mark.parametrize("timestamps, mode", [
@@ -469,6 +489,22 @@ def test_otherwise_the_smallest_of_the_grid_and_the_modes_is_written_alone(times
     units = timestamp_units(timestamps)
     considered = worth_encoding(irregular_mode_costs({m: mode_parts(units, m) for m in IRREGULAR_MODES}))
     assert smallest_units_mode(timestamps, (GRID, *considered)) == mode  # each of them written in full
+
+
+def test_a_grid_whose_bit_lengths_are_far_above_the_modes_is_not_sized(monkeypatch):
+    # scrapes 15 s apart in ns with up to 50 us of jitter: the grid's streams hold 25.4 bits a point
+    # of bit lengths, the delta modes' 16.0 to 16.9; the grid's are more than 2 a point, and more
+    # than GRID_SLACK_BITS a point above the modes' least, so its streams are never planned, and
+    # the block written is still the smallest of all four modes written in full
+    rng = np.random.default_rng(4)
+    timestamps = 1_700_000_000 * 10**9 + 15 * 10**9 * np.arange(2000) + rng.integers(-50_000, 50_000, 2000)
+    sized = []
+    real_planned = timestamp_choice.planned
+    monkeypatch.setattr(timestamp_choice, "planned", lambda parts: sized.append(parts[0][0]) or real_planned(parts))
+    found = fast_timestamp_candidates(timestamps)
+    assert sized and GRID not in sized
+    assert found[0][1][0] == smallest_units_mode(timestamps)
+    assert found[0][1] == encode_timestamp_units(timestamps, found[0][1][0], coder=BINS)
 
 
 @pytest.mark.parametrize("runs, tried", [(8, False), (10, True)])

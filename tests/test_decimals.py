@@ -97,6 +97,29 @@ def test_smallest_exponents():
     np.testing.assert_array_equal(smallest_exponents(values), expected)
 
 
+def smallest_exponent_one_by_one(value):
+    """The oracle: the first e at which `decimal_ints` gives the value back, or NO_EXPONENT."""
+    for exponent in range(E_MAX + 1):
+        if decimal_ints(np.array([value]), exponent)[1][0]:
+            return exponent
+    return NO_EXPONENT
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                          st.integers(-10**9, 10**9).map(lambda k: k / 1000),
+                          st.integers(0, 2**64 - 1).map(lambda bits: float(np.uint64(bits).view(np.float64)))),
+                min_size=0, max_size=40),
+       st.integers(0, 700))
+def test_smallest_exponents_match_each_value_tried_alone(values, repeats):
+    # short decimals, full-precision floats and any bit pattern; repeated up to 700 values, so that
+    # both the pass per exponent and the all-exponents-at-once rows (at most FEW_PENDING) are used
+    expected = np.array([smallest_exponent_one_by_one(value) for value in values], dtype=np.int64)
+    count = min(len(values) * repeats, 700)
+    found = smallest_exponents(np.resize(np.array(values, dtype=np.float64), count))
+    assert found.tolist() == np.resize(expected, count).tolist()
+
+
 def test_exponent_ignores_a_few_long_values():
     values = np.round(np.random.default_rng(1).uniform(0, 100, 1000), 2)
     values[::100] = 0.1 + 0.2  # needs 17 digits

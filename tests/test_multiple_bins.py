@@ -8,19 +8,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.bitstream.varint import encode_varints
-from lib.codecs.adjusted import adjusted_bytes, adjusted_parts, float_steps, moved_by_steps
+from lib.bitstream.varint import encode_varints, zigzag_decode
+from lib.codecs.adjusted import (
+    adjusted_bytes, adjusted_parts, float_steps, move_by_zigzag_steps, moved_by_steps,
+)
 from lib.codecs.bins import encode_bins
 from lib.codecs.choice import encode_values_best
 from lib.codecs.float32_bins import (
-    decode_float32_bins, encode_float32_bins, floats_from_ordered_float32, ordered_float32,
+    decode_float32_bins, encode_float32_bins, floats_from_ordered_float32, ordered_float32, widened_float32,
 )
 from lib.codecs.multiple_bins import (
-    DIVIDE, FLOAT32, MULTIPLY, Arithmetic, choose_arithmetic, decode_multiple_bins, encode_multiple_bins,
-    parts_with,
+    DIVIDE, FLOAT32, MULTIPLY, Arithmetic, candidate_arithmetics, choose_arithmetic, decimal_is_finest,
+    decode_multiple_bins, encode_multiple_bins, parts_with,
 )
 from lib.codecs.registry import FLOAT32_BINS, MULTIPLE_BINS, decode_values_tagged, tag_name
-from lib.codecs.steps import approximate_gcds, common_step, decimal_divisor, snapped_steps
+from lib.codecs.steps import approximate_gcds, common_step, decimal_divisor, sample_of, snapped_steps
 from lib.data.dataset import Series
 from lib.errors import FormatError
 from lib.storage.metrics_file import read_file
@@ -54,6 +56,24 @@ def test_any_pattern_is_reached_from_any_other(targets, starts):
 
 
 # Float32 bins --------------------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1), st.booleans()), min_size=1, max_size=60))
+def test_moving_by_steps_in_place_agrees_with_moving_each_value(rows):
+    # any bit patterns moved by any zigzag steps, some of them 0: as a whole array (most values
+    # move) and as (positions, steps) of the non-zero ones, in place, as value-by-value
+    values = np.array([bits for bits, _, _ in rows], dtype=np.uint64).view(np.float64)
+    steps = np.array([step if moves else 0 for _, step, moves in rows], dtype=np.uint64)
+    expected = [moved_by_steps(values[i:i + 1], zigzag_decode(steps[i:i + 1])) for i in range(values.size)]
+    expected = np.concatenate(expected)
+    dense = values.copy()
+    move_by_zigzag_steps(dense, steps.copy())
+    positions = np.flatnonzero(steps)
+    sparse = values.copy()
+    move_by_zigzag_steps(sparse, (positions, steps[positions].copy()))
+    assert same_bits(dense, expected) and same_bits(sparse, expected)
+    assert same_bits(dense[steps == 0], values[steps == 0])
 
 
 def test_ordered_float32_of_hand_worked_values():
@@ -201,6 +221,56 @@ def test_float32_tenths_are_found_as_a_decimal_of_float32s():
     blob = encode_multiple_bins(tenths)
     assert same_bits(decode_multiple_bins(blob, tenths.size), tenths)
     assert len(blob) < 2 * tenths.size
+
+
+def test_a_float32_decimal_one_step_apart_is_the_finest_and_ends_the_search():
+    # float32 readings of 21.7 and 21.8: k = 217 and 218 at e = 1, one apart: no step is coarser
+    readings = np.array([21.7, 21.8, 21.7, 22.0], dtype=np.float32).astype(np.float64)
+    decimal = Arithmetic(divisor=10, float32=True)
+    assert decimal_is_finest(decimal, readings)
+    assert [[(a.divisor, a.factor) for a in group] for group in candidate_arithmetics(readings)] == [[(10, None)]]
+    # the same readings 0.2 apart at least: k = 217, 219, 221 share no factor, but none is one
+    # from another, so a step of 0.2 (k = 108.5 ...) is left to try
+    assert not decimal_is_finest(decimal, np.array([21.7, 21.9, 22.1], dtype=np.float32).astype(np.float64))
+
+
+def test_counts_times_a_float32_scale_are_not_a_finest_decimal():
+    # 100 / 4095 in float32 is a decimal of 7 digits whose integers are 24420025 apart: the step
+    # group (k = 1, 2, 3 ...) must still be tried, and it is the one chosen
+    ks = np.clip(2000 + np.cumsum(np.random.default_rng(8).integers(-5, 6, 3000)), 0, 4095)
+    values = (ks.astype(np.float32) * np.float32(100 / 4095)).astype(np.float64)
+    groups = candidate_arithmetics(values)
+    assert len(groups) == 2 and not decimal_is_finest(groups[0][0], values)
+    assert choose_arithmetic(values).factor == float(np.float32(100 / 4095))
+
+
+def test_a_float32_decimal_that_misses_a_float32_is_not_the_finest():
+    # 0.15 as float32 is no tenth: k / 10 gives 0.2 back for it, so a finer step may do better
+    values = np.array([0.1, 0.2, 0.15], dtype=np.float32).astype(np.float64)
+    assert not decimal_is_finest(Arithmetic(divisor=10, float32=True), values)
+    # the float64 sum 0.1 + 0.2 is not a float32, but its float32 is 0.3's: k / 10 gives that
+    # back, and its distance from it is an adjustment every arithmetic of float32s shares
+    assert decimal_is_finest(Arithmetic(divisor=10, float32=True), np.array([0.1, 0.2, 0.1 + 0.2]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 4), st.lists(st.integers(-3, 3), min_size=2, max_size=300), st.integers(-10**5, 10**5),
+       st.sampled_from([1, 2, 5, 7]))
+def test_when_the_decimal_is_finest_no_step_stores_the_block_smaller(exponent, moves, start, stride):
+    # float32 readings of a decimal with `exponent` digits, moving by a few multiples of `stride`
+    # decimal steps: whenever the search stops at the decimal, each arithmetic the full search
+    # would have tried stores the block in at least as many bytes
+    ks = start + stride * np.cumsum(moves)
+    values = (ks / 10.0**exponent).astype(np.float32).astype(np.float64)
+    sample = sample_of(values)
+    groups = candidate_arithmetics(sample)
+    if len(groups) != 1 or not decimal_is_finest(groups[0][0], sample):
+        return
+    decimal_size = len(encode_multiple_bins(values, groups[0][0]))
+    step = common_step(widened_float32(sample), 32)
+    others = [] if step is None else [Arithmetic(d, f, float32=True) for d, f in snapped_steps(step, True)]
+    for arithmetic in others:
+        assert decimal_size <= len(encode_multiple_bins(values, arithmetic)), arithmetic
 
 
 def test_noise_has_no_step():

@@ -34,6 +34,7 @@ from lib.bitstream.varint import (
 from lib.codecs.bins import encode_bins
 from lib.codecs.bins.batched import bins_stream, bins_stream_parts, drive
 from lib.codecs.decimal_digits import ADJUSTED, adjustment_bits, common_factor, fill_exceptions
+from lib.codecs.limits import slices
 from lib.codecs.stream_coder import nonzero_slices
 from lib.codecs.transforms import (
     TRANSFORM_NAMES, floats_from_ordered, integers_from_residuals, ordered_integers, plan_for_bins,
@@ -60,10 +61,15 @@ def moved_by_steps(decoded, steps):
 
 def move_by_zigzag_steps(values, steps):
     """values[i] = moved_by_steps(values[i], zigzag_decode(steps[i])), in place, for `steps` in
-    either form of lib.codecs.stream_coder.compact (the decoder's own, written over): the few
-    values that move (a step of 0 leaves a value as it is), a slice at a time."""
-    for positions, zigzags in nonzero_slices(steps):
-        values[positions] = moved_by_steps(values[positions], zigzag_decode_in_place(zigzags))
+    either form of lib.codecs.stream_coder.compact (the decoder's own, written over), a slice at
+    a time: as (positions, steps), the few values that move; as a whole array (most values move),
+    every value, since a step of 0 leaves a value as it is and finding the others costs more."""
+    if isinstance(steps, tuple):
+        for positions, zigzags in nonzero_slices(steps):
+            values[positions] = moved_by_steps(values[positions], zigzag_decode_in_place(zigzags))
+        return
+    for start, end in slices(values.size):
+        values[start:end] = moved_by_steps(values[start:end], zigzag_decode_in_place(steps[start:end]))
 
 
 def adjusted_parts(values, ints, usable, decode_ints):

@@ -25,6 +25,7 @@ from lib.bitstream.varint import encode_varints, read_varint_list
 from lib.codecs.adjusted import (
     adjusted_bytes, adjusted_decoder, adjusted_parts, decode_alone, estimated_bits,
 )
+from lib.codecs.decimal_digits import common_factor
 from lib.codecs.float32_bins import widened_float32
 from lib.codecs.limits import check_count
 from lib.codecs.steps import common_step, decimal_divisor, sample_of, snapped_steps
@@ -110,6 +111,8 @@ def candidate_arithmetics(sample):
         divisor = decimal_divisor(sample)
         if divisor is not None:
             groups.append([Arithmetic(divisor=divisor, float32=True)])
+            if decimal_is_finest(groups[0][0], sample):
+                return groups
         step = common_step(widened_float32(sample), 32)
         if step is not None:
             groups.append([Arithmetic(divisor, factor, float32=True) for divisor, factor in snapped_steps(step, True)])
@@ -118,6 +121,23 @@ def candidate_arithmetics(sample):
         if step is not None:
             groups.append([Arithmetic(divisor, factor) for divisor, factor in snapped_steps(step)])
     return groups
+
+
+def decimal_is_finest(decimal, sample):
+    """Whether no step can beat the float32 decimal arithmetic k / 10**e on this sample: it gives
+    back every finite value's float32, and two of its integers (divided by their common factor)
+    lie one apart, so the values come as close as one decimal step and no coarser step holds
+    them; any other arithmetic would store the same float32s with integers at least as large.
+    Float32 readings of 21.7 and 21.8 are k = 217 and 218 at e = 1: finest. Counts times 100 / 4095
+    as float32, 2.4420025 and 4.884005, are k = 24420025 and 48840050 at e = 7, no two one apart:
+    a step of 100 / 4095 has integers 1 and 2."""
+    finite = sample[np.isfinite(sample)]
+    ints, usable = decimal.multiples(finite)
+    if not usable.all() or not np.array_equal(decimal.floats(ints).view(np.int64),
+                                               widened_float32(finite).view(np.int64)):
+        return False
+    steps = np.diff(ints) // common_factor(ints)
+    return bool(np.any(np.abs(steps) == 1))
 
 
 def parts_with(values, arithmetic):

@@ -5,7 +5,10 @@ By default the timestamp-units codec (lib/codecs/timestamp_units.py) with bins s
 grid of the usual interval: regular scrapes take a bit or two a timestamp, and the search ends
 there. When the grid does poorly (events at random moments, drifting scrapes, jitter in us or
 ns) the delta, centered-delta and delta-of-delta modes whose bit lengths come near the least are
-sized by their bins plans, with the grid, and only the smallest is written. Gorilla where the
+sized by their bins plans, with the grid, and only the smallest is written. The grid is sized
+only when the bit lengths of its streams say it could be good enough or come near the modes'
+least: ns jitter makes its jitter stream as long as a delta mode's, and sizing it was a third of
+such a block's time. Gorilla where the
 units codec does not apply (blocks spanning 2**62 or more). With `exhaustive`, the units codec in
 byte planes and Gorilla through the stages take part too.
 """
@@ -36,6 +39,13 @@ GRID_HEADER_BYTES = 32  # mode, t0, unit, interval, shift and four empty bins st
 # bit length, and the slack keeps the modes an estimate cannot tell apart.
 IRREGULAR_MODES = (DELTA_MODE, CENTERED_DELTA_MODE, DELTA_OF_DELTA_MODE)
 ESTIMATE_SLACK = 1.05
+# The grid, when not good enough, is sized only when its bit lengths come within this many bits
+# a timestamp of the modes' least. Bit lengths miss what bins spend on small values: 0 costs no
+# bit but still a unary code, so a stream of values from 0 to 12 (the deltas of 3 ms of jitter)
+# takes a bit or two a value more than its bit lengths, and such streams are what the modes and
+# the grid hold when scrapes jitter by a few units. Jitter in us or ns puts the grid tens of bits
+# a point above the modes, where the margin makes no difference.
+GRID_SLACK_BITS = 2
 
 
 # No stream of the fast choice is shorter, for one point or more: Gorilla stores the first
@@ -47,20 +57,32 @@ SHORTEST_FAST_TIMESTAMP_STREAM = 6
 
 def fast_timestamp_candidates(timestamps):
     """The units codec with bins: the grid mode, and when the grid does poorly (irregular or
-    drifting scrapes) the smallest of it and the IRREGULAR_MODES within ESTIMATE_SLACK of the
-    least estimate; Gorilla where the units codec does not apply. Every stream is sized by its
-    bins plan, and only the block kept is written, from its plans."""
+    drifting scrapes) the smallest of the IRREGULAR_MODES within ESTIMATE_SLACK of the least
+    estimate and the grid (when its estimate was within GRID_GOOD_ENOUGH_BITS a timestamp, or
+    GRID_SLACK_BITS a timestamp of the modes' least); Gorilla where the units codec does not apply. Every
+    stream is sized by its bins plan, and only the block kept is written, from its plans."""
     units = timestamp_units(timestamps)
     if units is None:
         return [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
-    grid_size, grid_plans = planned(mode_parts(units, GRID))
-    if 8 * (grid_size - GRID_HEADER_BYTES) <= GRID_GOOD_ENOUGH_BITS * timestamps.size:
-        return [(TIMESTAMP_BINS, written(grid_plans))]
+    grid = mode_parts(units, GRID)
+    grid_bits, sizes = stream_bits(grid), {}
+    if grid_bits <= GRID_GOOD_ENOUGH_BITS * timestamps.size:  # it could be good enough: sized
+        sizes[GRID] = planned(grid)
+        if 8 * (sizes[GRID][0] - GRID_HEADER_BYTES) <= GRID_GOOD_ENOUGH_BITS * timestamps.size:
+            return [(TIMESTAMP_BINS, written(sizes[GRID][1]))]
     parts = {mode: mode_parts(units, mode) for mode in IRREGULAR_MODES}
-    sizes = {GRID: (grid_size, grid_plans)}
-    sizes.update((mode, planned(parts[mode])) for mode in worth_encoding(irregular_mode_costs(parts)))
+    costs = irregular_mode_costs(parts)
+    if GRID not in sizes and grid_bits <= min(costs.values()) + GRID_SLACK_BITS * timestamps.size:
+        sizes[GRID] = planned(grid)
+    sizes.update((mode, planned(parts[mode])) for mode in worth_encoding(costs))
     best = min(sizes, key=lambda mode: sizes[mode][0])  # the grid on a tie, then the modes in order
     return [(TIMESTAMP_BINS, written(sizes[best][1]))]
+
+
+def stream_bits(parts):
+    """The bit lengths of a block's streams (`mode_parts`) added up: about what bins take for them."""
+    _, streams = parts
+    return sum(int(bit_lengths(stream).sum()) for stream in streams)
 
 
 def planned(parts):
@@ -87,7 +109,7 @@ def irregular_mode_costs(parts):
     (`mode_parts`). Events [0, 3, 4, 900] have deltas [3, 1, 896]: above the smallest,
     [2, 0, 895], 2 + 0 + 10 = 12 bits; around the median 3, zz([0, -2, 893]) = [0, 3, 1786], 13
     bits; as delta-of-delta zz([3, -2, 895]) = [6, 3, 1790], 16 bits."""
-    return {mode: int(bit_lengths(stream).sum()) for mode, (_, (stream,)) in parts.items()}
+    return {mode: stream_bits(parts[mode]) for mode in parts}
 
 
 def timestamp_candidates(timestamps, exhaustive=False):

@@ -342,7 +342,8 @@ def _read_offsets(blob, offset, ends, low, split, tables):
     out = np.empty(count, dtype=_U64)
     available = 8 * (len(blob) - offset)
     short = tables.widest <= SHORT_FIELD_BITS
-    section = padded_for_short_fields(blob[offset:]) if short else words_for_reading(blob[offset:])
+    section = blob[offset:offset + (count * tables.widest + 7) // 8]  # the offsets take at most this
+    section = padded_for_short_fields(section) if short else words_for_reading(section)
     position = 0  # bits of offsets before the slice
     for start, end in slices(count):
         codes = np.empty(end - start, dtype=np.int64)  # the unary code's length: the gap between ends
