@@ -34,7 +34,7 @@ import numpy as np
 
 from lib.bitstream.packing import SHORT_FIELD_BITS, padded_for_short_fields, read_short_fields
 from lib.codecs import limits
-from lib.codecs.bins.fast import KEY_SPAN, fold_bits, read_dense, unpack_low_bits
+from lib.codecs.bins.fast import KEY_SPAN, fold_bits, read_dense_sections, unpack_low_bits
 from lib.codecs.bins.layout import (
     BIN_TABLES, DENSE, MAX_SPLIT, check_unary_length, read_header_fields, read_sparse_count, read_varint,
     sparse_positions_of_many,
@@ -146,8 +146,8 @@ _WIDTH_LISTS = [widths.tolist() for _, widths in BIN_TABLES]
 
 class _Stream:
     """One dense stream's header, as parsed in Python."""
-    __slots__ = ("blob", "count", "ranked", "base", "first_code", "widest", "split", "unary", "low",
-                 "offsets_at", "end", "number")
+    __slots__ = ("blob", "count", "precision", "ranked", "base", "first_code", "widest", "split", "unary", "low",
+                 "header_end", "offsets_at", "end", "number")
 
 
 def _parse_header(blob, offset, count):
@@ -158,6 +158,7 @@ def _parse_header(blob, offset, count):
     precision, split, ranked, offset = read_header_fields(blob, offset, count)
     stream = _Stream()
     stream.blob, stream.count, stream.split, stream.ranked = blob, count, split, ranked
+    stream.precision, stream.header_end = precision, offset
     stream.unary = stream.low = None
     stream.widest = _WIDTH_LISTS[precision][max(ranked)] if ranked else 0  # widths grow with the key
     several = count and len(ranked) > 1
@@ -200,7 +201,8 @@ def decode_dense_streams(requests):
         if not count:
             results[number] = (np.zeros(0, dtype=_U64), stream.end)
         elif count >= BATCH_BELOW or stream.widest > SHORT_FIELD_BITS:
-            results[number] = read_dense(blob, offset, count)
+            results[number] = read_dense_sections(blob, stream.header_end, count, stream.precision, stream.split,
+                                                  stream.ranked)
         elif stream.unary is None and not stream.widest:
             lower = ALL_LOWERS[stream.base + stream.ranked[0]]
             results[number] = (np.full(count, lower, dtype=_U64), stream.end)

@@ -288,6 +288,11 @@ def read_dense(blob, offset, count):
     whole, then the ranks and offsets are read a slice of values at a time (lib/codecs/limits.py):
     besides the values, a long stream holds only the end of each unary code at once."""
     precision, split, ranked, offset = read_header_fields(blob, offset, count)
+    return read_dense_sections(blob, offset, count, precision, split, ranked)
+
+
+def read_dense_sections(blob, offset, count, precision, split, ranked):
+    """`read_dense` after its header (`read_header_fields`' fields), for a reader that parsed it."""
     if count == 0:
         return np.zeros(0, dtype=_U64), offset
     if len(ranked) == 1:  # every value in one bin: offsets of one width, or none at all
