@@ -507,6 +507,23 @@ def test_a_grid_whose_bit_lengths_are_far_above_the_modes_is_not_sized(monkeypat
     assert found[0][1] == encode_timestamp_units(timestamps, found[0][1][0], coder=BINS)
 
 
+def test_a_grid_within_the_modes_bit_lengths_is_written_without_sizing_them(monkeypatch):
+    # 1,000 scrapes 15 s apart, 400 of them off by 5 to 8 ms either way: the grid's bit lengths
+    # (1,648) say it could be good enough, but sized it is 308 bytes, more than 2 bits a point
+    # beyond its header. Its 2,464 bits are still within the delta modes' least bit lengths
+    # (centered deltas, 2,539), and bins rarely take fewer bits than a stream's bit lengths: the
+    # grid is written, and the modes (493 bytes and more, written in full) are not sized
+    rng = np.random.default_rng(104)
+    magnitudes = rng.integers(5, 9, 1000) * rng.choice([-1, 1], 1000)
+    timestamps = 15_000 * np.arange(1000) + np.where(rng.random(1000) < 0.377, magnitudes, 0)
+    sized = []
+    real_planned = timestamp_choice.planned
+    monkeypatch.setattr(timestamp_choice, "planned", lambda parts: sized.append(parts[0][0]) or real_planned(parts))
+    grid = encode_timestamp_units(timestamps, GRID, coder=BINS)
+    assert fast_timestamp_candidates(timestamps) == [(TIMESTAMP_BINS, grid)] and sized == [GRID]
+    assert len(grid) == 308 and smallest_units_mode(timestamps) == GRID
+
+
 @pytest.mark.parametrize("runs, tried", [(8, False), (10, True)])
 def test_a_dictionary_is_tried_when_its_estimate_undercuts_the_best_so_far(runs, tried):
     # 400 values, two NaN payloads alternating in `runs` runs: decimals would keep every NaN as an

@@ -128,16 +128,16 @@ def decimal_is_finest(decimal, sample):
     back every finite value's float32, and two of its integers (divided by their common factor)
     lie one apart, so the values come as close as one decimal step and no coarser step holds
     them; any other arithmetic would store the same float32s with integers at least as large.
-    Float32 readings of 21.7 and 21.8 are k = 217 and 218 at e = 1: finest. Counts times 100 / 4095
-    as float32, 2.4420025 and 4.884005, are k = 24420025 and 48840050 at e = 7, no two one apart:
-    a step of 100 / 4095 has integers 1 and 2."""
+    Float32 readings of 21.7 and 21.8 are k = 217 and 218 at e = 1: finest. 100 and 101 counts
+    times 100 / 4095 in float32, 2.4420025 and 2.4664226, are k = 2442003 and 2466423 at e = 6,
+    24,420 apart: a step of 100 / 4095 makes them 100 and 101."""
     finite = sample[np.isfinite(sample)]
     ints, usable = decimal.multiples(finite)
     if not usable.all() or not np.array_equal(decimal.floats(ints).view(np.int64),
                                                widened_float32(finite).view(np.int64)):
         return False
-    steps = np.diff(ints) // common_factor(ints)
-    return bool(np.any(np.abs(steps) == 1))
+    gaps = np.diff(ints) // common_factor(ints)
+    return bool(np.any(np.abs(gaps) == 1))
 
 
 def parts_with(values, arithmetic):

@@ -7,10 +7,9 @@ there. When the grid does poorly (events at random moments, drifting scrapes, ji
 ns) the delta, centered-delta and delta-of-delta modes whose bit lengths come near the least are
 sized by their bins plans, with the grid, and only the smallest is written. The grid is sized
 only when the bit lengths of its streams say it could be good enough or come near the modes'
-least: ns jitter makes its jitter stream as long as a delta mode's, and sizing it was a third of
-such a block's time. Gorilla where the
-units codec does not apply (blocks spanning 2**62 or more). With `exhaustive`, the units codec in
-byte planes and Gorilla through the stages take part too.
+least: jitter in ns puts them far above, and sizing it was a third of such a block's time.
+Gorilla where the units codec does not apply (blocks spanning 2**62 or more). With
+`exhaustive`, the units codec in byte planes and Gorilla through the stages take part too.
 """
 import numpy as np
 
@@ -58,9 +57,11 @@ SHORTEST_FAST_TIMESTAMP_STREAM = 6
 def fast_timestamp_candidates(timestamps):
     """The units codec with bins: the grid mode, and when the grid does poorly (irregular or
     drifting scrapes) the smallest of the IRREGULAR_MODES within ESTIMATE_SLACK of the least
-    estimate and the grid (when its estimate was within GRID_GOOD_ENOUGH_BITS a timestamp, or
-    GRID_SLACK_BITS a timestamp of the modes' least); Gorilla where the units codec does not apply. Every
-    stream is sized by its bins plan, and only the block kept is written, from its plans."""
+    estimate and the grid (when its bit lengths were within GRID_GOOD_ENOUGH_BITS a timestamp,
+    or GRID_SLACK_BITS a timestamp above the modes' least); Gorilla where the units codec does
+    not apply. A grid sized in fewer bits than the modes' least bit lengths is written without
+    sizing them. Every stream is sized by its bins plan, and only the block kept is written,
+    from its plans."""
     units = timestamp_units(timestamps)
     if units is None:
         return [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
@@ -72,7 +73,11 @@ def fast_timestamp_candidates(timestamps):
             return [(TIMESTAMP_BINS, written(sizes[GRID][1]))]
     parts = {mode: mode_parts(units, mode) for mode in IRREGULAR_MODES}
     costs = irregular_mode_costs(parts)
-    if GRID not in sizes and grid_bits <= min(costs.values()) + GRID_SLACK_BITS * timestamps.size:
+    least = min(costs.values())
+    if GRID in sizes and 8 * sizes[GRID][0] <= least:
+        # bins seldom take fewer bits than their values' bit lengths: no mode would be smaller
+        return [(TIMESTAMP_BINS, written(sizes[GRID][1]))]
+    if GRID not in sizes and grid_bits <= least + GRID_SLACK_BITS * timestamps.size:
         sizes[GRID] = planned(grid)
     sizes.update((mode, planned(parts[mode])) for mode in worth_encoding(costs))
     best = min(sizes, key=lambda mode: sizes[mode][0])  # the grid on a tie, then the modes in order
