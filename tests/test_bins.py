@@ -289,14 +289,6 @@ def test_exactly_half_non_zero_stays_dense_even_where_sparse_would_be_smaller():
     assert encode_bins(fewer)[0] == SPARSE == encode_bins_reference(fewer.tolist())[0]
 
 
-def test_varint_sizes_change_at_each_seven_bits():
-    from lib.codecs.bins.fast import _varint_size
-    values = (0, 0x7F, 0x80, 0x3FFF, 0x4000, 0x1FFFFF, 0x200000, (1 << 64) - 1)
-    sizes = [_varint_size(v) for v in values]
-    assert sizes == [1, 1, 2, 2, 3, 3, 4, 10]
-    assert sizes == [len(encode_varints([v])) for v in values]
-
-
 def test_values_just_below_and_at_the_small_table_have_their_keys():
     from lib.codecs.bins.fast import SMALL_VALUES, _finest_keys
     for value in (SMALL_VALUES - 1, SMALL_VALUES):

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from lib.bitstream.varint import (
-    decode_varints, encode_varints, read_varints, zigzag_decode, zigzag_decode_int, zigzag_encode,
+    decode_varints, encode_varints, read_varints, varint_size, zigzag_decode, zigzag_decode_int, zigzag_encode,
 )
 from lib.errors import FormatError
 from tests.conftest import INT64_MAX, INT64_MIN, int64s
@@ -181,3 +181,10 @@ def test_ten_byte_varints_are_read_on_both_paths():
 def test_a_negative_varint_count_is_refused(count):
     with pytest.raises(FormatError, match="negative"):
         read_varints(b"\x01\x02", count)
+
+
+def test_varint_sizes_change_at_each_seven_bits():
+    values = (0, 0x7F, 0x80, 0x3FFF, 0x4000, 0x1FFFFF, 0x200000, (1 << 64) - 1)
+    sizes = [varint_size(v) for v in values]
+    assert sizes == [1, 1, 2, 2, 3, 3, 4, 10]
+    assert sizes == [len(encode_varints([v])) for v in values]

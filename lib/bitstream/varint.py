@@ -48,6 +48,11 @@ def zigzag_decode_int(unsigned):
     return (unsigned >> 1) ^ -(unsigned & 1)
 
 
+def varint_size(value):
+    """Bytes of a non-negative integer as an unsigned LEB128 varint, 7 bits a byte: 127 -> 1, 128 -> 2."""
+    return max(1, -(-int(value).bit_length() // 7))
+
+
 SMALL_COUNT = 16  # up to this many varints, a plain Python loop beats numpy's per-call overhead
 
 
@@ -118,7 +123,7 @@ def encode_varints(values):
     if unsigned.size > _ENCODE_SLICE:
         return b"".join(encode_varints(unsigned[start:start + _ENCODE_SLICE])
                         for start in range(0, unsigned.size, _ENCODE_SLICE))
-    groups = max(1, -(-int(unsigned.max()).bit_length() // 7))
+    groups = varint_size(unsigned.max())
     if groups == 1:
         return unsigned.astype(np.uint8).tobytes()
     rest = unsigned[:, None] >> _GROUP_SHIFTS[:groups]  # [value, g]: the value without its g lowest groups

@@ -65,6 +65,13 @@ def groups(counts, size=None):
     return grouped + [group] if group else grouped
 
 
+def cache_groups(counts):
+    """`groups` of at most half a slice of values (32,768) each: a group's arrays stay in the CPU's
+    cache, which makes the numpy passes over them quicker than over arrays of many times the
+    size, while a pass still covers many short blocks at once."""
+    return groups(counts, max(SLICE_VALUES // 2, 1))
+
+
 def max_stream_bytes(count):
     """Upper bound on any plain stream for `count` values; decompression stops there."""
     return MAX_BYTES_PER_VALUE * count + MAX_OVERHEAD_BYTES

@@ -24,12 +24,12 @@ import numpy as np
 from lib.bitstream.varint import (
     encode_varints, read_varint_list, zigzag_decode, zigzag_decode_int, zigzag_encode,
 )
-from lib.codecs.bins.batched import bins_stream, bins_stream_parts, cache_groups
+from lib.codecs.bins.batched import bins_stream, bins_stream_parts
 from lib.codecs.byte_planes import DEFLATE, LZMA1, PLANES, plane_coder
 from lib.codecs.transforms import (
     centred_residuals, decode_delta_in_place, encode_delta, median_base, to_signed64, unzigzag_in_place,
 )
-from lib.codecs.limits import SLICE_VALUES, check_count, is_long
+from lib.codecs.limits import SLICE_VALUES, cache_groups, check_count, is_long
 from lib.codecs.stream_coder import compact, nonzero_slices, positions_of_runs, zero_runs
 from lib.errors import FormatError
 

@@ -54,7 +54,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.codecs.bins.batched import cache_groups, drive
+from lib.codecs.bins.batched import drive
+from lib.codecs.limits import cache_groups
 from lib.codecs.gorilla import encode_timestamps, encode_values
 from lib.codecs.choice import encode_values_best, smallest
 from lib.codecs.timestamp_choice import SHORTEST_FAST_TIMESTAMP_STREAM, encode_timestamps_best

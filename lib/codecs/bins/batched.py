@@ -33,13 +33,12 @@ from itertools import accumulate, chain
 import numpy as np
 
 from lib.bitstream.packing import SHORT_FIELD_BITS, padded_for_short_fields, read_short_fields
-from lib.codecs import limits
 from lib.codecs.bins.fast import KEY_SPAN, fold_bits, read_dense_sections, unpack_low_bits
 from lib.codecs.bins.layout import (
     BIN_TABLES, DENSE, MAX_SPLIT, check_unary_length, read_header_fields, read_sparse_count, read_varint,
     sparse_positions_of_many,
 )
-from lib.codecs.limits import groups
+from lib.codecs.limits import cache_groups
 from lib.errors import FormatError
 
 _U64 = np.uint64
@@ -179,13 +178,6 @@ def _parse_header(blob, offset, count):
 
 
 BATCH_BELOW = 4096  # streams of at least this many values decode on their own: numpy's fixed cost is paid off
-
-
-def cache_groups(counts):
-    """lib.codecs.limits.groups of at most half a slice of values (32,768) each: a group's arrays
-    stay in the CPU's cache, which makes the numpy passes over them quicker than over arrays of
-    many times the size, while a pass still covers many short blocks at once."""
-    return groups(counts, max(limits.SLICE_VALUES // 2, 1))  # read at call time: tests shrink slices
 
 
 def decode_dense_streams(requests):

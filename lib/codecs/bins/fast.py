@@ -16,7 +16,7 @@ from lib.bitstream.packing import (
     EXACT_FLOAT_LIMIT, SHORT_FIELD_BITS, WIDTH_MASKS, pack_bit_fields, padded_for_short_fields,
     read_bit_fields, read_short_fields, unpack_fixed_width, words_for_reading,
 )
-from lib.bitstream.varint import encode_varints
+from lib.bitstream.varint import encode_varints, varint_size
 from lib.codecs.bins.layout import (
     BIN_TABLES, DENSE, MAX_PRECISION, MAX_SPLIT, PRECISIONS, SPARSE, SPARSE_SURE, SPLITS, bin_keys,
     check_unary_length, code_tables, key_bins, max_key, read_header_fields, read_sparse_count, read_varint,
@@ -73,10 +73,6 @@ def _finest_keys(unsigned):
     return np.where(unsigned < _U64(1 << MAX_PRECISION), unsigned.view(np.int64), keys)
 
 
-def _varint_size(value):
-    return max(1, -(-value.bit_length() // 7))  # bytes of an int as a varint: 127 -> 1, 128 -> 2
-
-
 _BINS_OF = [max_key(precision) + 1 for precision in PRECISIONS]  # [65, 128, 252, 496]
 _FIRST_BIN = np.cumsum([0] + _BINS_OF).tolist()  # where each precision's bins start in the rows below
 
@@ -97,7 +93,7 @@ def _bin_rows():
         rank_weights[rows, precision_of * len(SPLITS) + split] = (key >> split) + 1
     header_weights = np.zeros((key.size, 2 * len(PRECISIONS)))
     header_weights[rows, precision_of] = 1
-    header_weights[rows, len(PRECISIONS) + precision_of] = [_varint_size(int(k)) for k in key]
+    header_weights[rows, len(PRECISIONS) + precision_of] = [varint_size(int(k)) for k in key]
     return precision_of, key, finest_first, finest_end, rank_weights, header_weights
 
 
@@ -151,13 +147,13 @@ def _smallest(count, header, unary_bits, offset_bits):
     for precision in PRECISIONS:
         bins = int(header[precision])
         key_bytes = int(header[len(PRECISIONS) + precision])
-        size = 1 + _varint_size(bins) + key_bytes + (offset_bits[precision] + 7) // 8
+        size = 1 + varint_size(bins) + key_bytes + (offset_bits[precision] + 7) // 8
         if bins <= 1:  # no rank codes, so no split
             candidates.append((size, precision, 0))
             continue
         for split in range(min(MAX_SPLIT, (bins - 1).bit_length()) + 1):
             unary = (int(unary_bits[precision * len(SPLITS) + split]) + 7) // 8
-            candidates.append((size + unary + _varint_size(unary) + low_bytes[split], precision, split))
+            candidates.append((size + unary + varint_size(unary) + low_bytes[split], precision, split))
     return min(candidates)  # tuples: the smallest size, then precision, then split
 
 

@@ -94,20 +94,14 @@ def read_varint(blob, offset):
 
 def read_keys(blob, offset, count):
     """(`count` varints as a list, end offset): bin keys, which take one or two bytes (every key is
-    below 2**14), read in one plain loop; read_varint_list reads any other."""
+    below 2**14): all of one byte in one slice, the usual case, otherwise one `read_varint` each."""
     keys = blob[offset:offset + count]
     if len(keys) == count and (not keys or max(keys) < 0x80):  # every key one byte: the usual case
         return list(keys), offset + count
-    start, keys, end = offset, [], len(blob)
+    keys = []
     for _ in range(count):
-        if offset + 1 < end and blob[offset] >= 0x80 > blob[offset + 1]:
-            keys.append(blob[offset] & 0x7F | blob[offset + 1] << 7)
-            offset += 2
-        elif offset < end and blob[offset] < 0x80:
-            keys.append(blob[offset])
-            offset += 1
-        else:
-            return read_varint_list(blob, count, start)
+        key, offset = read_varint(blob, offset)
+        keys.append(key)
     return keys, offset
 
 

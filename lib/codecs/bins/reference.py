@@ -8,16 +8,12 @@ the fast path also calls `dense_stream_reference` for short streams, where Pytho
 numpy's fixed cost per call.
 """
 from lib.bitstream.stream import MASK64, BitReader
-from lib.bitstream.varint import encode_varints, read_varints
+from lib.bitstream.varint import encode_varints, read_varints, varint_size
 from lib.codecs.bins.layout import (
     DENSE, MAX_SPLIT, PRECISIONS, SPARSE, SPARSE_SURE, SPLITS, key_bins, read_header_fields,
 )
 from lib.codecs.limits import check_count
 from lib.errors import FormatError
-
-
-def _varint_bytes(value):
-    return max(1, -(-int(value).bit_length() // 7))
 
 
 def bin_key_reference(value, precision):
@@ -43,7 +39,7 @@ def dense_stream_reference(values):
             counts[key] = counts.get(key, 0) + 1
         ranked = sorted(counts, key=lambda key: (-counts[key], key))
         bins = len(ranked)
-        fixed = (1 + _varint_bytes(bins) + sum(_varint_bytes(key) for key in ranked)
+        fixed = (1 + varint_size(bins) + sum(varint_size(key) for key in ranked)
                  + (sum(width for _, width in keyed) + 7) // 8)
         most_split = min(MAX_SPLIT, (bins - 1).bit_length())
         for split in SPLITS:
@@ -52,7 +48,7 @@ def dense_stream_reference(values):
             size = fixed
             if bins > 1:
                 unary = (sum(counts[key] * ((rank >> split) + 1) for rank, key in enumerate(ranked)) + 7) // 8
-                size += unary + _varint_bytes(unary) + (count * split + 7) // 8
+                size += unary + varint_size(unary) + (count * split + 7) // 8
             if best is None or size < best[0]:
                 best = (size, precision, split, keyed, ranked)
     _, precision, split, keyed, ranked = best
