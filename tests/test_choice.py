@@ -491,6 +491,16 @@ def test_otherwise_the_smallest_of_the_grid_and_the_modes_is_written_alone(times
     assert smallest_units_mode(timestamps, (GRID, *considered)) == mode  # each of them written in full
 
 
+def test_streams_with_few_non_zero_values_are_surely_within_a_bound():
+    # 64 bits a non-zero value at most: one in 32 timestamps fits 2 bits a timestamp, one in 31 not
+    head = b""
+    one_in_32 = (head, [np.zeros(32, dtype=np.uint64), np.array([0] * 31 + [5], dtype=np.uint64)])
+    one_in_31 = (head, [np.zeros(31, dtype=np.uint64), np.array([0] * 30 + [5], dtype=np.uint64)])
+    assert timestamp_choice.surely_within(one_in_32, 2 * 32)
+    assert not timestamp_choice.surely_within(one_in_31, 2 * 31)
+    assert timestamp_choice.stream_bits(one_in_31) == 3  # 5 is 3 bits: within, but not surely so
+
+
 def test_a_grid_whose_bit_lengths_are_far_above_the_modes_is_not_sized(monkeypatch):
     # scrapes 15 s apart in ns with up to 50 us of jitter: the grid's streams hold 25.4 bits a point
     # of bit lengths, the delta modes' 16.0 to 16.9; the grid's are more than 2 a point, and more

@@ -128,17 +128,20 @@ def smallest_exponents(values):
     """For each value the smallest e at which it fits, or NO_EXPONENT: [3.0, 0.5, 0.25] -> [0, 1, 2].
 
     Each pass only looks at the values that did not fit yet, so integer data costs one pass and
-    short decimals a few. Once at most FEW_PENDING values are left (full-precision floats fit at
-    no exponent; a sample of them takes all 19 passes), they are tried at every remaining exponent
-    at once, one row of a 2-D array per exponent, with `decimal_ints`' float operations in the
-    same order: one pass of a few calls instead of a few calls per exponent.
+    short decimals a few. Values still pending at ROWS_FROM_EXPONENT, at most FEW_PENDING of them
+    (full-precision floats fit at no exponent: a sample of them would take all 19 passes), are
+    tried at every remaining exponent at once, one row of a 2-D array per exponent, with
+    `decimal_ints`' float operations in the same order: one pass of a few calls instead of a few
+    calls per exponent.
     """
     values = np.ascontiguousarray(values, dtype=np.float64)
     smallest = np.full(values.size, NO_EXPONENT, dtype=np.int64)
     pending = np.arange(values.size)
     for exponent in range(E_MAX + 1):
-        if pending.size <= FEW_PENDING:
+        if exponent >= ROWS_FROM_EXPONENT and pending.size <= FEW_PENDING:
             _all_exponents_from(exponent, values, pending, smallest)
+            break
+        if pending.size == 0:
             break
         _, fits = decimal_ints(values[pending], exponent)
         smallest[pending[fits]] = exponent
@@ -147,20 +150,19 @@ def smallest_exponents(values):
 
 
 FEW_PENDING = 512  # 19 rows of them: 78 KB an array
+ROWS_FROM_EXPONENT = 4  # short decimals (prices, percentages) fit within the passes before
 
 
 def _all_exponents_from(first, values, pending, smallest):
-    """`smallest_exponents` for the values at `pending`, trying every exponent from `first` at once."""
+    """`smallest_exponents` for the values at `pending`, trying every exponent from `first` (at
+    least 1: `ints_to_floats` divides by every power but 10**0) at once."""
     if pending.size == 0:
         return
     rest = values[pending]
     powers = POWERS_OF_TEN[first:, None]
     ints, in_range = scale_and_round(rest[None, :], powers)
     decoded = ints.astype(np.float64)
-    if first == 0:
-        decoded[1:] /= powers[1:]  # ints_to_floats: 10**0 divides nothing
-    else:
-        decoded /= powers
+    decoded /= powers
     fits = in_range & (decoded.view(_U64) == rest.view(_U64)[None, :])
     fitting = fits.any(axis=0)
     smallest[pending[fitting]] = first + np.argmax(fits[:, fitting], axis=0)  # the first row that fits

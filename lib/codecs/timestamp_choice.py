@@ -65,11 +65,11 @@ def fast_timestamp_candidates(timestamps):
     units = timestamp_units(timestamps)
     if units is None:
         return [(TIMESTAMP_GORILLA, encode_timestamps(timestamps))]
-    grid = mode_parts(units, GRID)
-    grid_bits, sizes = stream_bits(grid), {}
-    if grid_bits <= GRID_GOOD_ENOUGH_BITS * timestamps.size:  # it could be good enough: sized
+    grid, sizes, good_enough_bits = mode_parts(units, GRID), {}, GRID_GOOD_ENOUGH_BITS * timestamps.size
+    grid_bits = None if surely_within(grid, good_enough_bits) else stream_bits(grid)
+    if grid_bits is None or grid_bits <= good_enough_bits:  # it could be good enough: sized
         sizes[GRID] = planned(grid)
-        if 8 * (sizes[GRID][0] - GRID_HEADER_BYTES) <= GRID_GOOD_ENOUGH_BITS * timestamps.size:
+        if 8 * (sizes[GRID][0] - GRID_HEADER_BYTES) <= good_enough_bits:
             return [(TIMESTAMP_BINS, written(sizes[GRID][1]))]
     parts = {mode: mode_parts(units, mode) for mode in IRREGULAR_MODES}
     costs = irregular_mode_costs(parts)
@@ -82,6 +82,14 @@ def fast_timestamp_candidates(timestamps):
     sizes.update((mode, planned(parts[mode])) for mode in worth_encoding(costs))
     best = min(sizes, key=lambda mode: sizes[mode][0])  # the grid on a tie, then the modes in order
     return [(TIMESTAMP_BINS, written(sizes[best][1]))]
+
+
+def surely_within(parts, bits):
+    """Whether the bit lengths of a block's streams surely add up to at most `bits`, without
+    computing them: so few values are non-zero that even at 64 bits each they would (a regular
+    grid's streams are all or nearly all zero)."""
+    _, streams = parts
+    return 64 * sum(int(np.count_nonzero(stream)) for stream in streams) <= bits
 
 
 def stream_bits(parts):
