@@ -154,15 +154,24 @@ def test_exporters_multiples_round_trip_through_the_choice(step, ks, how, extra)
     assert same_bits(decode_values_tagged(tag, blob, values.size), values)
 
 
-def test_edge_counts_and_constant_and_extreme_blocks():
-    for values in ([], [1 / 3], [1 / 3, 2 / 3], [0.1] * 50, [np.nan] * 5, [-0.0, 0.0] * 3, [9.2e18, -9.2e18, 1e300]):
-        values = np.array(values, dtype=np.float64)
-        for encode, decode in CODECS:
-            blob = encode(values)
-            if values.size == 0:
-                assert blob is None
-            elif blob is not None:
-                assert same_bits(decode(blob, values.size), values)
+@pytest.mark.parametrize("values", [[], [1 / 3], [1 / 3, 2 / 3], [1 / 3, 2 / 3, 1.0, 4 / 3], [0.1] * 50,
+                                    [np.nan] * 5, [-0.0, 0.0] * 3, [9.2e18, -9.2e18, 1e300]])
+def test_edge_counts_and_constant_and_extreme_blocks(values):
+    values = np.array(values, dtype=np.float64)
+    # float32-bins and multiple-bins with a given arithmetic store any non-empty block (what no
+    # integer comes near is one large adjustment); multiple-bins left to find its step may find none
+    fixed = [lambda v, a=arithmetic: encode_multiple_bins(v, a) for arithmetic in
+             (Arithmetic(divisor=3), Arithmetic(factor=0.3), Arithmetic(divisor=10, float32=True))]
+    for encode in [encode_float32_bins, *fixed]:
+        blob = encode(values)
+        assert (blob is None) == (values.size == 0)
+        if blob is not None:
+            decode = decode_float32_bins if encode is encode_float32_bins else decode_multiple_bins
+            assert same_bits(decode(blob, values.size), values)
+    blob = encode_multiple_bins(values)
+    assert blob is None or same_bits(decode_multiple_bins(blob, values.size), values)
+    if values.size == 4:  # four thirds are enough for the step 1/3 (two are too few for pairs to agree on)
+        assert blob is not None and choose_arithmetic(values).divisor == 3
 
 
 # The step finder ------------------------------------------------------------------------------------
