@@ -439,8 +439,8 @@ def smallest_units_mode(timestamps, modes=(GRID, DELTA_MODE, CENTERED_DELTA_MODE
 
 @pytest.mark.parametrize("timestamps", [
     # 41 points, jitter of 1 at four: the grid's streams have 40 bits of bit lengths (82 allowed)
-    # and its 27 bytes are within 32 of nothing. Good enough, so written, though the delta mode
-    # would take 17 bytes: the search stops at a grid that is good enough.
+    # and its 27 bytes are under the 32-byte allowance for its header. Good enough, so written,
+    # though the delta mode would take 17 bytes: the search stops at a grid that is good enough.
     diffs(15, "5555645555555555555565555555554655555555"),
     15 * np.arange(40) + np.tile([0, 0, 1, 0, 0, 0, 0, -1], 5),  # 15 bits of jitter, 80 allowed
     15 * np.arange(200),  # a perfect grid: no step, no jitter
@@ -452,9 +452,10 @@ def test_a_grid_within_2_bits_a_point_is_written_alone(timestamps):
 
 
 @pytest.mark.parametrize("timestamps, mode, size", [
-    # 24 points whose grid jitters by up to 7: 76 bits of bit lengths, over 48; its 38 bytes would
-    # pass the good-enough test (38 - 32 bytes is 2 bits a point), but it is not even sized: the
-    # delta modes are (29, 36 and 43 bits) and the delta mode's 20 bytes are written
+    # 24 points whose grid jitters by up to 7: 76 bits of bit lengths, over 48, so the grid is not
+    # sized first, though its 38 bytes would pass the good-enough test (38 - 32 bytes is 2 bits a
+    # point). It is sized with the delta modes (76 is within 2 bits a point of their least, 29),
+    # and the delta mode's 20 bytes are written
     (np.cumsum([9, 8, 11, 8, 11, 9, 10, 9, 12, 11, 10, 9, 8, 8, 8, 10, 8, 11, 10, 11, 12, 9, 9, 8]), DELTA_MODE, 20),
     # 22 points, a missed scrape and a long run shifted by 12: the grid's 61 bits are over 44;
     # centered deltas take 15 bytes, the grid 37 (deltas above the smallest take 15 bytes too, but

@@ -27,6 +27,7 @@ from lib.data.dataset import Series
 from lib.errors import FormatError
 from lib.storage.metrics_file import read_file
 from lib.storage.streaming_writer import write_file
+from tests.conftest import small_slices
 from tests.value_checks import same_bits
 
 
@@ -67,11 +68,10 @@ def test_moving_by_steps_in_place_agrees_with_moving_each_value(rows):
     steps = np.array([step if moves else 0 for _, step, moves in rows], dtype=np.uint64)
     expected = [moved_by_steps(values[i:i + 1], zigzag_decode(steps[i:i + 1])) for i in range(values.size)]
     expected = np.concatenate(expected)
-    dense = values.copy()
-    move_by_zigzag_steps(dense, steps.copy())
-    positions = np.flatnonzero(steps)
-    sparse = values.copy()
-    move_by_zigzag_steps(sparse, (positions, steps[positions].copy()))
+    dense, sparse, positions = values.copy(), values.copy(), np.flatnonzero(steps)
+    with small_slices():  # a few values a slice: every slice's offset is used
+        move_by_zigzag_steps(dense, steps.copy())
+        move_by_zigzag_steps(sparse, (positions, steps[positions].copy()))
     assert same_bits(dense, expected) and same_bits(sparse, expected)
     assert same_bits(dense[steps == 0], values[steps == 0])
 
@@ -238,14 +238,16 @@ def test_a_float32_decimal_one_step_apart_is_the_finest_and_ends_the_search():
     decimal = Arithmetic(divisor=10, float32=True)
     assert decimal_is_finest(decimal, readings)
     assert [[(a.divisor, a.factor) for a in group] for group in candidate_arithmetics(readings)] == [[(10, None)]]
-    # the same readings 0.2 apart at least: k = 217, 219, 221 share no factor, but none is one
-    # from another, so a step of 0.2 (k = 108.5 ...) is left to try
+    # the same readings 0.2 apart: k = 217, 219, 221 share no factor and no two are one apart, so
+    # the check cannot tell that no coarser step exists, and the full search runs (here it finds
+    # no other step, and k / 10 is kept)
     assert not decimal_is_finest(decimal, np.array([21.7, 21.9, 22.1], dtype=np.float32).astype(np.float64))
 
 
 def test_counts_times_a_float32_scale_are_not_a_finest_decimal():
-    # 100 / 4095 in float32 is a decimal of 7 digits whose integers are 24420025 apart: the step
-    # group (k = 1, 2, 3 ...) must still be tried, and it is the one chosen
+    # counts times 100 / 4095 in float32 are decimals of 6 digits after the point whose integers
+    # lie about 24,420 apart from one count to the next: the step group (k = the counts) must
+    # still be tried, and it is the one chosen
     ks = np.clip(2000 + np.cumsum(np.random.default_rng(8).integers(-5, 6, 3000)), 0, 4095)
     values = (ks.astype(np.float32) * np.float32(100 / 4095)).astype(np.float64)
     groups = candidate_arithmetics(values)

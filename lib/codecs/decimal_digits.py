@@ -124,6 +124,10 @@ def decimal_ints(values, exponent):
     return ints, fits
 
 
+FEW_PENDING = 512  # values tried at the remaining exponents at once: 15 rows of them, 61 KB an array
+ROWS_FROM_EXPONENT = 4  # short decimals (prices, percentages) fit within the passes before
+
+
 def smallest_exponents(values):
     """For each value the smallest e at which it fits, or NO_EXPONENT: [3.0, 0.5, 0.25] -> [0, 1, 2].
 
@@ -147,10 +151,6 @@ def smallest_exponents(values):
         smallest[pending[fits]] = exponent
         pending = pending[~fits]
     return smallest
-
-
-FEW_PENDING = 512  # 19 rows of them: 78 KB an array
-ROWS_FROM_EXPONENT = 4  # short decimals (prices, percentages) fit within the passes before
 
 
 def _all_exponents_from(first, values, pending, smallest):

@@ -125,12 +125,13 @@ def candidate_arithmetics(sample):
 
 def decimal_is_finest(decimal, sample):
     """Whether no step can beat the float32 decimal arithmetic k / 10**e on this sample: it gives
-    back every finite value's float32, and two of its integers (divided by their common factor)
-    lie one apart, so the values come as close as one decimal step and no coarser step holds
-    them; any other arithmetic would store the same float32s with integers at least as large.
-    Float32 readings of 21.7 and 21.8 are k = 217 and 218 at e = 1: finest. 100 and 101 counts
-    times 100 / 4095 in float32, 2.4420025 and 2.4664226, are k = 2442003 and 2466423 at e = 6,
-    24,420 apart: a step of 100 / 4095 makes them 100 and 101."""
+    back every finite value's float32, and the integers of two neighbouring sampled values
+    (divided by their common factor) lie one apart, so the values come as close as one decimal
+    step and no coarser step holds them; any other arithmetic would store the same float32s with
+    integers at least as large. Float32 readings of 21.7 and 21.8 are k = 217 and 218 at e = 1:
+    finest. 2000 and 2001 counts times 100 / 4095 in float32, 48.84005 and 48.86447, are
+    k = 48840050 and 48864471 at e = 6, 24,421 apart: a step of 100 / 4095 makes them 2000 and
+    2001. (Gaps of two decimal steps and more say nothing either way: the full search runs.)"""
     finite = sample[np.isfinite(sample)]
     ints, usable = decimal.multiples(finite)
     if not usable.all() or not np.array_equal(decimal.floats(ints).view(np.int64),
