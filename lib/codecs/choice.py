@@ -67,6 +67,7 @@ from lib.codecs.transforms import bit_patterns, ordered_integers, plan_for_bins,
 FAST_CODECS = (CONSTANT, RUNS, DECIMAL_BINS, DICTIONARY, MULTIPLE_BINS, FLOAT32_BINS, ORDERED_BINS,
                DICTIONARY)
 EARLY_DICTIONARY_SHARE = 0.5
+LATE_TURNS_FROM = FAST_CODECS.index(ORDERED_BINS)  # the turns before it are early
 # Of candidates of equal size the one first here is kept, whichever turn wrote it.
 TIE_ORDER = FAST_CODECS[:-1]
 # What a dictionary takes besides its ranks' bits and its distinct values' own: its size, the
@@ -148,7 +149,7 @@ def fast_value_candidates(values, dictionary=True):
     candidates = []
     estimates = BlockEstimates(values)
     for position, tag in enumerate(FAST_CODECS):
-        early = position < FAST_CODECS.index(ORDERED_BINS)  # (the dictionary's first turn)
+        early = position < LATE_TURNS_FROM  # (the dictionary's first turn)
         if not worth_trying(tag, values, candidates, dictionary, estimates, early):
             continue
         if tag == MULTIPLE_BINS:  # the arithmetic its estimate chose

@@ -35,7 +35,6 @@ from lib.codecs.transforms import (
 )
 
 
-
 def nearest_decimals(values, exponent):
     """(ints, adjustments, usable): rint(value * 10**e), the ordered-integer steps from ints / 10**e
     to the value, and where that is a usable pair (in range, within ADJUST_LIMIT steps)."""

@@ -68,11 +68,6 @@ PATTERN_BYTES = 8  # a float64 stored raw (an exception, a run's or a constant's
 DIGIT_BITS = math.log2(10)
 EXCEPTION_BITS = 8 * (PATTERN_BYTES + 1)
 SAMPLE_SIZE = 1024  # values looked at when choosing the exponent
-
-
-def spread_sample(values):
-    """About SAMPLE_SIZE values spread evenly over the block (every value of a short one)."""
-    return values[:: max(1, -(-values.size // SAMPLE_SIZE))]
 # A float within this many steps of its decimal is the decimal plus an adjustment (decimal-bins);
 # the flag in the transform byte that says an adjustment stream follows.
 ADJUST_LIMIT = 1 << 16
@@ -80,6 +75,11 @@ ADJUSTED = 0x80
 ADJUST_COST_BITS = 6  # about what one non-zero adjustment costs in a sparse bins stream, beyond its bits
 
 _U64 = np.uint64
+
+
+def spread_sample(values):
+    """About SAMPLE_SIZE values spread evenly over the block (every value of a short one)."""
+    return values[:: max(1, -(-values.size // SAMPLE_SIZE))]
 
 
 # The exponent ------------------------------------------------------------------------------------

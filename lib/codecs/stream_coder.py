@@ -38,16 +38,19 @@ def compact(stream, count):
     caller's to give away. Never more than one array of `count`, whatever the stream holds:
     [0, 7, 0, 0] -> ([1], [7]); [0, 7, 9] -> [0, 7, 9]."""
     if isinstance(stream, tuple):
-        positions, values = stream
-        if 2 * positions.size <= count:
-            return stream
-        dense = np.zeros(count, dtype=_U64)
-        dense[positions] = values
-        return dense
-    if 2 * np.count_nonzero(stream) <= count:
-        positions = np.flatnonzero(stream)
-        return positions, stream[positions]
-    return stream
+        return stream if 2 * stream[0].size <= count else dense_of(stream, count)
+    return nonzero_of(stream) if 2 * np.count_nonzero(stream) <= count else stream
+
+
+def dense_of(stream, count):
+    """The array of all `count` entries of a stream in either form: ([1], [7]), 4 -> [0, 7, 0, 0];
+    an array is returned as it is."""
+    if not isinstance(stream, tuple):
+        return stream
+    positions, values = stream
+    dense = np.zeros(count, dtype=_U64)
+    dense[positions] = values
+    return dense
 
 
 def nonzero_of(stream):

@@ -65,9 +65,9 @@ The tests prove that fast and reference write identical bytes and read the same 
 the batched reader agrees with both, on random and damaged streams.
 """
 from lib.codecs.bins.fast import (
-    BINS, bins_plan, bins_size, decode_bins, decode_bins_nonzero, decode_bins_parts, encode_bins, write_planned,
+    BINS, bins_plan, decode_bins, decode_bins_parts, encode_bins, write_planned,
 )
 from lib.codecs.bins.reference import decode_bins_reference, encode_bins_reference
 
-__all__ = ["BINS", "bins_plan", "bins_size", "write_planned", "decode_bins", "decode_bins_nonzero", "decode_bins_parts", "encode_bins",
+__all__ = ["BINS", "bins_plan", "write_planned", "decode_bins", "decode_bins_parts", "encode_bins",
            "decode_bins_reference", "encode_bins_reference"]

@@ -39,6 +39,7 @@ from lib.codecs.bins.layout import (
     sparse_positions_of_many,
 )
 from lib.codecs.limits import cache_groups
+from lib.codecs.stream_coder import dense_of
 from lib.errors import FormatError
 
 _U64 = np.uint64
@@ -106,11 +107,7 @@ def finish_results(results, kind, finish):
 def bins_stream(blob, offset, count):
     """Decoder of one bins stream, dense or sparse: returns (values, end offset), as `decode_bins`."""
     stream, offset = yield from bins_stream_parts(blob, offset, count)
-    if isinstance(stream, tuple):
-        positions, values = stream
-        stream = np.zeros(count, dtype=_U64)
-        stream[positions] = values
-    return stream, offset
+    return dense_of(stream, count), offset
 
 
 def bins_stream_parts(blob, offset, count):
@@ -145,14 +142,14 @@ _WIDTH_LISTS = [widths.tolist() for _, widths in BIN_TABLES]
 
 class _Stream:
     """One dense stream's header, as parsed in Python."""
-    __slots__ = ("blob", "count", "precision", "ranked", "base", "first_code", "widest", "split", "unary", "low",
+    __slots__ = ("blob", "count", "precision", "ranked", "first_code", "widest", "split", "unary", "low",
                  "header_end", "offsets_at", "end", "number")
 
 
 def _parse_header(blob, offset, count):
     """A dense stream's header and the places of its sections (the offset section's length waits
     for the ranks). The checks are those of lib.codecs.bins.fast.read_dense. A value's row in
-    ALL_LOWERS and its kin is `base` plus the key of its rank (`ranked`), the rank being its code
+    ALL_LOWERS and its kin is precision * KEY_SPAN plus the key of its rank (`ranked`), the rank being its code
     (lib.codecs.bins.layout.code_tables) less `first_code`."""
     precision, split, ranked, offset = read_header_fields(blob, offset, count)
     stream = _Stream()
@@ -161,7 +158,7 @@ def _parse_header(blob, offset, count):
     stream.unary = stream.low = None
     stream.widest = _WIDTH_LISTS[precision][max(ranked)] if ranked else 0  # widths grow with the key
     several = count and len(ranked) > 1
-    stream.base, stream.first_code = precision * KEY_SPAN, 1 << split if several else 1
+    stream.first_code = 1 << split if several else 1
     if several:
         unary_length, offset = read_varint(blob, offset)
         check_unary_length(unary_length, len(blob) - offset, count, len(ranked), split)
@@ -196,7 +193,7 @@ def decode_dense_streams(requests):
             results[number] = read_dense_sections(blob, stream.header_end, count, stream.precision, stream.split,
                                                   stream.ranked)
         elif stream.unary is None and not stream.widest:
-            lower = ALL_LOWERS[stream.base + stream.ranked[0]]
+            lower = ALL_LOWERS[stream.precision * KEY_SPAN + stream.ranked[0]]
             results[number] = (np.full(count, lower, dtype=_U64), stream.end)
         else:
             stream.number = number
@@ -218,7 +215,7 @@ def _decode_batch(streams):
     bins = [len(s.ranked) for s in streams]
     table_starts = list(accumulate(bins, initial=0))
     table = np.array(list(chain.from_iterable(s.ranked for s in streams)), dtype=np.int64)
-    table += np.repeat(np.array([s.base for s in streams], dtype=np.int64), bins)
+    table += np.repeat(np.array([s.precision * KEY_SPAN for s in streams], dtype=np.int64), bins)
     # A value's row in `table`: its stream's first row plus its rank, its code less first_code.
     first_rows = [start - s.first_code for start, s in zip(table_starts, streams)]
     rows = np.repeat(np.array(first_rows, dtype=np.int64), counts)

@@ -24,7 +24,7 @@ from lib.codecs.bins.layout import (
 )
 from lib.codecs.bins.reference import dense_stream_reference
 from lib.codecs.limits import check_count, slices
-from lib.codecs.stream_coder import StreamCoder, compact, nonzero_of, zero_runs
+from lib.codecs.stream_coder import StreamCoder, compact, dense_of, zero_runs
 from lib.errors import FormatError
 
 _U64 = np.uint64
@@ -161,11 +161,6 @@ def _sparse_parts(unsigned):
     """(zero runs, non-zero values minus one): [0, 3, 0, 0, 1] -> runs [1, 2, 0], values [2, 0]."""
     positions = np.flatnonzero(unsigned)
     return zero_runs(positions, unsigned.size), unsigned[positions] - _U64(1)
-
-
-def bins_size(unsigned):
-    """The bytes `encode_bins` will write for these values."""
-    return bins_plan(unsigned)[0]
 
 
 def bins_plan(unsigned):
@@ -386,19 +381,7 @@ def _read_fields(section, codes, tables, position, available, short, out):
 def decode_bins(blob, count, offset=0):
     """(uint64 array of `count` values, end offset): the inverse of `encode_bins`."""
     stream, offset = decode_bins_parts(blob, count, offset)
-    if isinstance(stream, tuple):
-        positions, values = stream
-        stream = np.zeros(count, dtype=_U64)
-        stream[positions] = values
-    return stream, offset
-
-
-def decode_bins_nonzero(blob, count, offset=0):
-    """(positions, values, end offset): the non-zero values of a bins stream of `count` values and
-    where they are, in order. A sparse stream is read as it is stored, without writing out its
-    zeros: runs [1, 2, 0] and values minus one [2, 0] -> positions [1, 4], values [3, 1]."""
-    stream, offset = decode_bins_parts(blob, count, offset)
-    return (*(stream if isinstance(stream, tuple) else nonzero_of(stream)), offset)
+    return dense_of(stream, count), offset
 
 
 def decode_bins_parts(blob, count, offset=0):
