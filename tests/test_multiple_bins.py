@@ -9,9 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lib.bitstream.varint import encode_varints, zigzag_decode
-from lib.codecs.adjusted import (
-    adjusted_bytes, adjusted_parts, float_steps, move_by_zigzag_steps, moved_by_steps,
-)
+from lib.codecs.adjusted import adjusted_bytes, adjusted_parts, move_by_zigzag_steps
 from lib.codecs.bins import encode_bins
 from lib.codecs.choice import encode_values_best
 from lib.codecs.float32_bins import (
@@ -23,6 +21,7 @@ from lib.codecs.multiple_bins import (
 )
 from lib.codecs.registry import FLOAT32_BINS, MULTIPLE_BINS, decode_values_tagged, tag_name
 from lib.codecs.steps import approximate_gcds, common_step, decimal_divisor, sample_of, snapped_steps
+from lib.codecs.transforms import float_steps, float_steps_reference, moved_by_steps, moved_by_steps_reference
 from lib.data.dataset import Series
 from lib.errors import FormatError
 from lib.storage.metrics_file import read_file
@@ -54,6 +53,32 @@ def test_any_pattern_is_reached_from_any_other(targets, starts):
     target = np.array(targets[:size], dtype=np.uint64).view(np.float64)
     start = np.array(starts[:size], dtype=np.uint64).view(np.float64)
     assert same_bits(moved_by_steps(start.copy(), float_steps(target, start)), target)
+
+
+def test_moving_across_zero_and_past_the_last_positive_nan():
+    # positive floats move as their patterns do, until a move leaves the positive patterns
+    assert same_bits(moved_by_steps(np.array([1.0]), np.array([1])), np.array([np.nextafter(1.0, 2.0)]))
+    assert moved_by_steps(np.array([0.0, 2.0]), np.array([-1, 0])).view(np.uint64).tolist() == [2**63, 2**62]
+    last_nan = np.array([2**63 - 1], dtype=np.uint64).view(np.float64)
+    assert moved_by_steps(last_nan, np.array([1])).view(np.uint64).tolist() == [2**64 - 1]  # the first ordered NaN
+    assert float_steps(np.array([-0.0, 1.0]), np.array([0.0, 1.0])).tolist() == [-1, 0]
+
+
+_SIGNS = st.sampled_from([0, 2**63])  # patterns of one sign or of both
+
+
+@given(st.lists(st.tuples(st.integers(0, 2**63 - 1), st.integers(-2**10, 2**10), _SIGNS), min_size=1, max_size=30),
+       st.integers(0, 2**63 - 1), st.integers(-2**63, 2**63 - 1))
+def test_steps_of_positive_floats_agree_with_the_ordered_integers(rows, far_pattern, far_step):
+    # the fast paths (patterns of positive floats) against the references (ordered integers),
+    # on small steps, steps across zero and past the NaNs, and mixed signs
+    patterns = np.array([pattern | sign for pattern, _, sign in rows] + [far_pattern], dtype=np.uint64)
+    steps = np.array([step for _, step, _ in rows] + [far_step], dtype=np.int64)
+    for chosen in (patterns, patterns & np.uint64(2**63 - 1)):  # as drawn, and every one positive
+        start = chosen.view(np.float64)
+        moved = moved_by_steps(start.copy(), steps)
+        assert same_bits(moved, moved_by_steps_reference(start.copy(), steps))
+        assert float_steps(moved, start).tolist() == float_steps_reference(moved, start).tolist() == steps.tolist()
 
 
 # Float32 bins --------------------------------------------------------------------------------------

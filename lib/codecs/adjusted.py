@@ -37,26 +37,13 @@ from lib.codecs.decimal_digits import ADJUSTED, adjustment_bits, common_factor, 
 from lib.codecs.limits import slices
 from lib.codecs.stream_coder import nonzero_slices
 from lib.codecs.transforms import (
-    TRANSFORM_NAMES, floats_from_ordered, integers_from_residuals, ordered_integers, plan_for_bins,
+    TRANSFORM_NAMES, float_steps, integers_from_residuals, moved_by_steps, plan_for_bins,
 )
 from lib.errors import FormatError
 
 _U64 = np.uint64
 
 AdjustedParts = namedtuple("AdjustedParts", "transform factor base residuals adjustments")
-
-
-def float_steps(values, decoded):
-    """The adjustments: ordered(values) - ordered(decoded) modulo 2**64, as int64.
-    [1.0, nan] from [1.0, 0.0] -> [0, a large number]; 0.1 + 0.2 from 0.3 -> [1]."""
-    return (ordered_integers(values).view(_U64) - ordered_integers(decoded).view(_U64)).view(np.int64)
-
-
-def moved_by_steps(decoded, steps):
-    """Inverse of `float_steps`: the floats `steps` ordered integers from `decoded` (modulo 2**64)."""
-    ordered = ordered_integers(decoded).view(_U64)
-    ordered += steps.view(_U64)
-    return floats_from_ordered(ordered.view(np.int64))
 
 
 def move_by_zigzag_steps(values, steps):

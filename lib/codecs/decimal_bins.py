@@ -31,7 +31,7 @@ from lib.codecs.decimal_digits import (
 )
 from lib.codecs.limits import check_count, groups
 from lib.codecs.transforms import (
-    INVERSE, TRANSFORM_NAMES, ordered_integers, plan_for_bins, position_gaps, unzigzag_in_place,
+    INVERSE, TRANSFORM_NAMES, float_steps, ordered_integers, plan_for_bins, position_gaps, unzigzag_in_place,
 )
 
 
@@ -42,7 +42,7 @@ def nearest_decimals(values, exponent):
     nearest = ints_to_floats(ints, exponent)
     if (nearest.view(np.uint64) == values.view(np.uint64)).all():  # all exact decimals: no steps to take
         return ints, np.zeros(values.size, dtype=np.int64), in_range
-    adjustments = ordered_integers(values) - ordered_integers(nearest)
+    adjustments = float_steps(values, nearest)
     usable = in_range & (np.abs(adjustments) < ADJUST_LIMIT)
     return ints, np.where(usable, adjustments, 0), usable
 

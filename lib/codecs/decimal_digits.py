@@ -53,7 +53,7 @@ from lib.bitstream.packing import bit_lengths
 from lib.bitstream.varint import read_varint_list, read_varints, zigzag_decode, zigzag_decode_int, zigzag_encode
 from lib.codecs.limits import slices
 from lib.codecs.transforms import (
-    TRANSFORM_NAMES, floats_from_ordered, integers_from_residuals, ordered_integers, positions_from_gaps,
+    TRANSFORM_NAMES, integers_from_residuals, moved_by_steps, positions_from_gaps,
 )
 from lib.codecs.stream_coder import nonzero_slices
 from lib.errors import FormatError
@@ -274,7 +274,7 @@ def adjusted_with_exceptions(values, adjustments, exceptions):
             beyond = (steps >= ADJUST_LIMIT) | (steps <= -ADJUST_LIMIT)  # no abs(): -2**63 has none in int64
             if beyond.any():
                 raise FormatError(f"an adjustment of {int(steps[beyond][0])} steps is out of range")
-            values[moved] = floats_from_ordered(ordered_integers(values[moved]) + steps)
+            values[moved] = moved_by_steps(values[moved], steps)
     if exceptions is not None:
         positions, patterns = exceptions
         values.view(np.uint64)[positions] = patterns
