@@ -62,7 +62,7 @@ def test_many_bins_streams_decode_together_as_one_by_one(streams):
 @settings(max_examples=30, deadline=None)
 @given(st.lists(stream_values, min_size=1, max_size=8))
 def test_streams_decode_alike_in_small_slices_and_groups(streams):
-    # Slices of 3 values: groups of 12, so many batches, and streams of 13 values or more decode alone.
+    # Slices of 3 values: cache groups of one stream each, so many batches.
     blobs = [encode_bins(np.array(values, dtype=np.uint64)) for values in streams]
     blob = b"".join(blobs)
     starts = np.cumsum([0] + [len(b) for b in blobs]).tolist()

@@ -29,7 +29,7 @@ from lib.codecs.decimal_digits import (
     fill_exceptions, ints_to_floats, read_decimal_head, read_exceptions, scale_and_round, smallest_exponents,
     spread_sample,
 )
-from lib.codecs.limits import check_count, groups
+from lib.codecs.limits import cache_groups, check_count
 from lib.codecs.transforms import (
     INVERSE, TRANSFORM_NAMES, float_steps, ordered_integers, plan_for_bins, position_gaps, unzigzag_in_place,
 )
@@ -138,14 +138,14 @@ DecimalBinsParts = namedtuple("DecimalBinsParts", "head residuals adjustments ex
 
 def finish_decimal_bins(parts):
     """The values of many decimal-bins blocks from `decimal_bins_decoder`'s parts, computed for
-    many at once: the blocks of each transform, a group at a time (lib.codecs.limits.groups), in
+    many at once: the blocks of each transform, a cache-sized group at a time (lib.codecs.limits.cache_groups), in
     one array, the running sums of the delta transforms restarted at each block
     (lib/codecs/transforms.py), each value divided by its block's power of ten. Returns one float64
     array per block, in order."""
     results = [None] * len(parts)
     for transform in TRANSFORM_NAMES:
         numbers = [n for n, part in enumerate(parts) if part.head.transform == transform]
-        for group in groups([parts[n].residuals.size for n in numbers]):
+        for group in cache_groups([parts[n].residuals.size for n in numbers]):
             chosen = [numbers[i] for i in group]
             for n, values in zip(chosen, _decimal_bins_together([parts[n] for n in chosen], transform)):
                 results[n] = values
