@@ -5,12 +5,14 @@ almost as much to choose, encode and decode as a block of 5,000: the work is a f
 calls on small arrays, and numpy's fixed cost per call, not the work per value, is what the time
 goes on. This splits the time of `write_file` into the timestamp choice, the value choice (both
 estimate, then encode the codecs worth trying) and the rest (block framing, CRCs, shared-timestamp
-lookups, the index, the file), and the time of `read_file` into decoding the blocks and the rest
-(index, checks, Series objects), each per block and per point, so that the classes can be
-compared: a cost per block that stays put while the points per block shrink is a fixed cost.
+lookups, the index, the file), and the time of `read_file` into the bins streams (decoded together,
+lib/codecs/bins/batched.py), the rest of decoding the blocks (headers, each codec's arithmetic)
+and the rest (index, checks, Series objects), each per block and per point, so that the classes
+can be compared: a cost per block that stays put while the points per block shrink is a fixed
+cost, and a cost per point that stays put is the work per value.
 
     python benchmarks/bench_block_costs.py                     # high_cardinality and regular_seconds
-    python benchmarks/bench_block_costs.py --classes high_cardinality constants --scale 0.2
+    python benchmarks/bench_block_costs.py --classes prometheus_rate float32_hourly_mixed --scale 1
 """
 import argparse
 import sys
@@ -22,48 +24,57 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import corpus  # noqa: E402
+from lib.codecs.bins import batched  # noqa: E402
 from lib.data.dataset import total_points  # noqa: E402
 from lib.storage import metrics_file  # noqa: E402
 from lib.storage.metrics_file import MetricsFile  # noqa: E402
 from lib.storage.streaming_writer import write_file  # noqa: E402
 
 DEFAULT_CLASSES = ("high_cardinality", "regular_seconds")
-# What metrics_file's writer and reader call by these names, timed where they are called.
-WRITE_PARTS = {"encode_timestamps_best": "timestamps", "encode_values_best": "values"}
-READ_PARTS = {"decode_blocks_batched": "decode"}
+# The functions timed, as (module, name): the callers look them up there when they call them.
+WRITE_PARTS = {(metrics_file, "encode_timestamps_best"): "timestamps", (metrics_file, "encode_values_best"): "values"}
+READ_PARTS = {(batched, "decode_dense_streams"): "bins", (metrics_file, "decode_blocks_batched"): "decode"}
 
 
 @contextmanager
-def timed_calls(names, seconds):
-    """Add the time spent in each of lib.storage.metrics_file's functions `names` to seconds[name]."""
-    originals = {name: getattr(metrics_file, name) for name in names}
+def timed_calls(functions, seconds):
+    """Add the time spent in each of `functions` ((module, name) pairs) to seconds[(module, name)],
+    less the time spent in the others it calls: bins streams decoded while a block is decoded
+    count as bins, not as decoding too."""
+    originals = {(module, name): getattr(module, name) for module, name in functions}
+    running = []  # [time spent in timed functions called by the one running], innermost last
 
-    def timer(name, function):
+    def timer(key, function):
         def call(*args, **kwargs):
             start = time.perf_counter()
+            running.append(0.0)
             try:
                 return function(*args, **kwargs)
             finally:
-                seconds[name] += time.perf_counter() - start
+                elapsed = time.perf_counter() - start
+                seconds[key] += elapsed - running.pop()
+                if running:
+                    running[-1] += elapsed
         return call
 
-    for name, function in originals.items():
-        setattr(metrics_file, name, timer(name, function))
+    for (module, name), function in originals.items():
+        setattr(module, name, timer((module, name), function))
     try:
         yield
     finally:
-        for name, function in originals.items():
-            setattr(metrics_file, name, function)
+        for (module, name), function in originals.items():
+            setattr(module, name, function)
 
 
 def costs(parts, run):
-    """{part: seconds} of one `run()`: the time in each of `parts` ({function name: part}), and the rest."""
+    """{part: seconds} of one `run()`: the time in each of `parts` ({(module, function name): part}),
+    and the rest."""
     seconds = dict.fromkeys(parts, 0.0)
     with timed_calls(parts, seconds):
         start = time.perf_counter()
         run()
         total = time.perf_counter() - start
-    return {**{parts[name]: spent for name, spent in seconds.items()}, "rest": total - sum(seconds.values())}
+    return {**{parts[key]: spent for key, spent in seconds.items()}, "rest": total - sum(seconds.values())}
 
 
 def best_of(repeat, measure):

@@ -1,5 +1,6 @@
 """benchmarks/bench_block_costs.py: its parts add up to the whole run, and it leaves the writer as it was."""
 import time
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -9,8 +10,8 @@ from lib.storage import metrics_file
 
 
 def test_each_part_is_timed_within_the_run_and_the_timed_functions_are_put_back(tmp_path):
-    originals = {name: getattr(metrics_file, name) for name in (*bench_block_costs.WRITE_PARTS,
-                                                                  *bench_block_costs.READ_PARTS)}
+    originals = {(module, name): getattr(module, name) for module, name in (*bench_block_costs.WRITE_PARTS,
+                                                                            *bench_block_costs.READ_PARTS)}
     series = [Series("load", {"host": str(n)}, 15 * np.arange(300, dtype=np.int64), np.arange(300) / 4)
               for n in range(3)]
     path = tmp_path / "costs.metrics"
@@ -20,10 +21,34 @@ def test_each_part_is_timed_within_the_run_and_the_timed_functions_are_put_back(
     elapsed = time.perf_counter() - start
     assert set(write) == {"timestamps", "values", "rest"}
     assert write["timestamps"] > 0 and write["values"] > 0 and 0 < sum(write.values()) <= elapsed
+    start = time.perf_counter()
     read = bench_block_costs.costs(bench_block_costs.READ_PARTS, lambda: metrics_file.read_file(path))
-    assert set(read) == {"decode", "rest"} and read["decode"] > 0
-    for name, function in originals.items():
-        assert getattr(metrics_file, name) is function
+    elapsed = time.perf_counter() - start
+    assert set(read) == {"bins", "decode", "rest"} and read["bins"] > 0 and read["decode"] > 0
+    assert 0 < sum(read.values()) <= elapsed  # the bins decoded within the decoding are counted once
+    for (module, name), function in originals.items():
+        assert getattr(module, name) is function
+
+
+def test_a_timed_call_within_another_counts_for_the_inner_one_only(monkeypatch):
+    clock = [0.0]  # a clock the calls below move by hand: inner takes 2 s, outer 1 s of its own
+
+    class Module:
+        @staticmethod
+        def inner():
+            clock[0] += 2
+
+        @staticmethod
+        def outer():
+            Module.inner()
+            clock[0] += 1
+
+    monkeypatch.setattr(bench_block_costs, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    parts = {(Module, "inner"): "inner", (Module, "outer"): "outer"}
+    originals = Module.inner, Module.outer
+    assert bench_block_costs.costs(parts, lambda: Module.outer()) == {"inner": 2, "outer": 1, "rest": 0}
+    assert bench_block_costs.costs(parts, lambda: (Module.inner(), Module.outer())) == {"inner": 4, "outer": 1, "rest": 0}
+    assert (Module.inner, Module.outer) == originals
 
 
 def test_it_runs_on_a_shrunk_class(capsys):
