@@ -32,7 +32,8 @@ from lib.storage.streaming_writer import write_file  # noqa: E402
 
 DEFAULT_CLASSES = ("high_cardinality", "regular_seconds")
 # The functions timed, as (module, name): the callers look them up there when they call them.
-WRITE_PARTS = {(metrics_file, "encode_timestamps_best"): "timestamps", (metrics_file, "encode_values_best"): "values"}
+WRITE_PARTS = {(metrics_file, "encode_timestamps_best"): "timestamps",
+               (metrics_file, "encode_values_best"): "values"}
 READ_PARTS = {(batched, "decode_dense_streams"): "bins", (metrics_file, "decode_blocks_batched"): "decode"}
 
 

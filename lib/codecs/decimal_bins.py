@@ -138,10 +138,10 @@ DecimalBinsParts = namedtuple("DecimalBinsParts", "head residuals adjustments ex
 
 def finish_decimal_bins(parts):
     """The values of many decimal-bins blocks from `decimal_bins_decoder`'s parts, computed for
-    many at once: the blocks of each transform, a cache-sized group at a time (lib.codecs.limits.cache_groups), in
-    one array, the running sums of the delta transforms restarted at each block
-    (lib/codecs/transforms.py), each value divided by its block's power of ten. Returns one float64
-    array per block, in order."""
+    many at once: the blocks of each transform, a cache-sized group at a time
+    (lib.codecs.limits.cache_groups), in one array, the running sums of the delta transforms
+    restarted at each block (lib/codecs/transforms.py), each value divided by its block's power of
+    ten. Returns one float64 array per block, in order."""
     results = [None] * len(parts)
     for transform in TRANSFORM_NAMES:
         numbers = [n for n, part in enumerate(parts) if part.head.transform == transform]

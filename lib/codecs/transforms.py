@@ -212,7 +212,8 @@ def float_steps(values, decoded):
     bit patterns plus 2**63, so the steps are the patterns' difference: three array passes (two
     minimums and a subtraction) instead of `float_steps_reference`'s eleven."""
     patterns, decoded_patterns = bit_patterns(values), bit_patterns(decoded)
-    if patterns.size and min(int(patterns.view(np.int64).min()), int(decoded_patterns.view(np.int64).min())) >= 0:
+    signed = patterns.view(np.int64), decoded_patterns.view(np.int64)
+    if patterns.size and min(int(signed[0].min()), int(signed[1].min())) >= 0:
         return (patterns - decoded_patterns).view(np.int64)
     return float_steps_reference(values, decoded)
 
