@@ -3,7 +3,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from lib.codecs.transforms import (
-    decode_delta, decode_delta_in_place, decode_delta_of_delta, decode_delta_of_delta_in_place, encode_delta, encode_delta_of_delta, to_signed64,
+    decode_delta, decode_delta_in_place, decode_delta_of_delta, decode_delta_of_delta_in_place, encode_delta, encode_delta_of_delta,
+    operate_per_block, to_signed64,
 )
 from tests.conftest import INT64_MAX, INT64_MIN, int64s
 
@@ -85,3 +86,22 @@ def test_segments_decode_as_if_each_were_alone(segments):
 )
 def test_to_signed64_wraps_modulo_2_to_the_64(value, signed):
     assert to_signed64(value) == signed
+
+
+def test_a_number_per_block_is_applied_over_its_block_or_skipped():
+    def uint64s(numbers):
+        return np.array(numbers, dtype=np.uint64)
+
+    array = np.ones(3, dtype=np.uint64)
+    operate_per_block(array, [3, 5], [2, 1], np.add, 0, uint64s)  # each block its own number
+    assert array.tolist() == [4, 4, 6]
+    operate_per_block(array, [2, 2], [2, 1], np.multiply, 1, uint64s)  # one shared: a scalar
+    assert array.tolist() == [8, 8, 12]
+    operate_per_block(array, [2**64 - 8, 0], [2, 1], np.add, 0, uint64s)  # modulo 2**64
+    assert array.tolist() == [0, 0, 12]
+
+    def refuse(numbers):
+        raise AssertionError("the identity needs no array")
+
+    operate_per_block(array, [1, 1], [2, 1], np.multiply, 1, refuse)
+    assert array.tolist() == [0, 0, 12]

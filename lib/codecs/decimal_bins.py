@@ -31,7 +31,8 @@ from lib.codecs.decimal_digits import (
 )
 from lib.codecs.limits import cache_groups, check_count
 from lib.codecs.transforms import (
-    INVERSE, TRANSFORM_NAMES, float_steps, ordered_integers, plan_for_bins, position_gaps, unzigzag_in_place,
+    INVERSE, TRANSFORM_NAMES, float_steps, operate_per_block, ordered_integers, plan_for_bins, position_gaps,
+    unzigzag_in_place,
 )
 
 
@@ -152,6 +153,10 @@ def finish_decimal_bins(parts):
     return results
 
 
+def _uint64s(numbers):
+    return np.array(numbers, dtype=np.uint64)
+
+
 def _decimal_bins_together(parts, transform):
     """The values of decimal-bins blocks of one transform, in one array (a block alone keeps its own)."""
     heads = [part.head for part in parts]
@@ -160,21 +165,12 @@ def _decimal_bins_together(parts, transform):
     centred = parts[0].residuals if len(parts) == 1 else np.concatenate([part.residuals for part in parts])
     unzigzag_in_place(centred)
     bases = [zigzag_decode_int(h.zigzag_base) & MASK64 for h in heads]
-    _scale(centred, bases, 0, counts, np.add, lambda b: np.array(b, dtype=np.uint64))
+    operate_per_block(centred, bases, counts, np.add, 0, _uint64s)
     ints = INVERSE[transform](centred, firsts)
-    _scale(ints, [h.factor for h in heads], 1, counts, np.multiply, lambda f: np.array(f, dtype=np.uint64))
+    operate_per_block(ints, [h.factor for h in heads], counts, np.multiply, 1, _uint64s)
     floats = ints_to_floats(ints.view(np.int64), 0, in_place=True)
-    _scale(floats, [h.exponent for h in heads], 0, counts, np.divide, lambda e: POWERS_OF_TEN[e])
+    operate_per_block(floats, [h.exponent for h in heads], counts, np.divide, 0, lambda e: POWERS_OF_TEN[e])
     return [adjusted_with_exceptions(floats[first:first + count], part.adjustments, part.exceptions)
             for part, first, count in zip(parts, firsts.tolist(), counts.tolist())]
 
 
-def _scale(array, per_block, identity, counts, operation, as_array):
-    """array = operation(array, each block's number), in place; skipped when every number is the
-    identity (a base 0, a factor 1, an exponent 0), one scalar when all blocks share it."""
-    if all(number == identity for number in per_block):
-        return
-    if all(number == per_block[0] for number in per_block):
-        operation(array, as_array(per_block[:1])[0], out=array)
-    else:
-        operation(array, np.repeat(as_array(per_block), counts), out=array)

@@ -27,7 +27,8 @@ from lib.bitstream.varint import (
 from lib.codecs.bins.batched import bins_stream, bins_stream_parts
 from lib.codecs.byte_planes import DEFLATE, LZMA1, PLANES, plane_coder
 from lib.codecs.transforms import (
-    centred_residuals, decode_delta_in_place, encode_delta, median_base, to_signed64, unzigzag_in_place,
+    centred_residuals, decode_delta_in_place, encode_delta, median_base, operate_per_block, to_signed64,
+    unzigzag_in_place,
 )
 from lib.codecs.limits import SLICE_VALUES, cache_groups, check_count, is_long
 from lib.codecs.stream_coder import compact, nonzero_slices, positions_of_runs, zero_runs
@@ -274,23 +275,16 @@ def _deltas_together(blocks):
     firsts = list(accumulate(counts[:-1], initial=0))
     deltas = [unzigzag_in_place(b.deltas) if b.mode == CENTERED_DELTA_MODE else b.deltas for b in blocks]
     increments = np.concatenate([part for d in deltas for part in (_FIRST, d)]).view(np.int64)
-    _scale(increments, [b.base for b in blocks], counts, np.add, 0)
-    _scale(increments, [b.unit for b in blocks], counts, np.multiply, 1)
+    operate_per_block(increments, [b.base for b in blocks], counts, np.add, 0, _int64s)
+    operate_per_block(increments, [b.unit for b in blocks], counts, np.multiply, 1, _int64s)
     increments[firsts] = [to_signed64(block.t0) for block in blocks]
     timestamps = decode_delta_in_place(increments, np.array(firsts))  # one running sum, restarted at each t0
     return [timestamps[first:first + count] for first, count in zip(firsts, counts)]
 
 
-def _scale(increments, numbers, counts, operation, identity):
-    """increments = operation(increments, each block's number modulo 2**64), in place: nothing when
-    every number is the identity, one scalar when all blocks share it."""
-    if all(number == identity for number in numbers):
-        return
-    if all(number == numbers[0] for number in numbers):
-        operation(increments, np.int64(to_signed64(numbers[0])), out=increments)
-    else:
-        operation(increments, np.repeat(np.array([to_signed64(n) for n in numbers], dtype=np.int64), counts),
-                  out=increments)
+def _int64s(numbers):
+    """Python ints as the int64s they are modulo 2**64."""
+    return np.array([to_signed64(number) for number in numbers], dtype=np.int64)
 
 
 def finish_grids(grids):

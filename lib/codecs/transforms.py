@@ -103,6 +103,20 @@ def unzigzag_in_place(unsigned):
     return unsigned
 
 
+def operate_per_block(array, numbers, counts, operation, identity, as_array):
+    """array = operation(array, each block's number), in place, for blocks of `counts` values laid
+    end to end (a batched decoder's): nothing when every number is the `identity` (a base 0, a
+    factor 1), one scalar when all blocks share it, else each number repeated over its block.
+    `as_array` makes a list of numbers an array of the operation's kind. Example, np.add on
+    [1, 1, 1] with numbers [3, 5] and counts [2, 1]: [4, 4, 6]."""
+    if all(number == identity for number in numbers):
+        return
+    if all(number == numbers[0] for number in numbers):
+        operation(array, as_array(numbers[:1])[0], out=array)
+    else:
+        operation(array, np.repeat(as_array(numbers), counts), out=array)
+
+
 FORWARD = {PLAIN: lambda ints: ints, DELTA: encode_delta, DELTA_OF_DELTA: encode_delta_of_delta}
 INVERSE = {PLAIN: lambda ints, firsts=None: ints, DELTA: decode_delta_in_place,
            DELTA_OF_DELTA: decode_delta_of_delta_in_place}
