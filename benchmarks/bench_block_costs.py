@@ -5,8 +5,9 @@ almost as much to choose, encode and decode as a block of 5,000: the work is a f
 calls on small arrays, and numpy's fixed cost per call, not the work per value, is what the time
 goes on. This splits the time of `write_file` into the timestamp choice, the value choice (both
 estimate, then encode the codecs worth trying) and the rest (block framing, CRCs, shared-timestamp
-lookups, the index, the file), and the time of `read_file` into the bins streams (decoded together,
-lib/codecs/bins/batched.py), the rest of decoding the blocks (headers, each codec's arithmetic)
+lookups, the index, the file), and the time of `read_file` into the dense bins streams (decoded
+together, lib/codecs/bins/batched.py; a sparse stream's zero runs and values are two of them),
+the rest of decoding the blocks (headers, each codec's arithmetic, sparse streams' positions)
 and the rest (index, checks, Series objects), each per block and per point, so that the classes
 can be compared: a cost per block that stays put while the points per block shrink is a fixed
 cost, and a cost per point that stays put is the work per value.
@@ -34,14 +35,14 @@ DEFAULT_CLASSES = ("high_cardinality", "regular_seconds")
 # The functions timed, as (module, name): the callers look them up there when they call them.
 WRITE_PARTS = {(metrics_file, "encode_timestamps_best"): "timestamps",
                (metrics_file, "encode_values_best"): "values"}
-READ_PARTS = {(batched, "decode_dense_streams"): "bins", (metrics_file, "decode_blocks_batched"): "decode"}
+READ_PARTS = {(batched, "decode_dense_streams"): "dense bins", (metrics_file, "decode_blocks_batched"): "decode"}
 
 
 @contextmanager
 def timed_calls(functions, seconds):
     """Add the time spent in each of `functions` ((module, name) pairs) to seconds[(module, name)],
     less the time spent in the others it calls: bins streams decoded while a block is decoded
-    count as bins, not as decoding too."""
+    count as bins, not as decoding too. A call that raises is counted up to the raise."""
     originals = {(module, name): getattr(module, name) for module, name in functions}
     running = []  # [time spent in timed functions called by the one running], innermost last
 

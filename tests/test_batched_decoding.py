@@ -62,7 +62,7 @@ def test_many_bins_streams_decode_together_as_one_by_one(streams):
 @settings(max_examples=30, deadline=None)
 @given(st.lists(stream_values, min_size=1, max_size=8))
 def test_streams_decode_alike_in_small_slices_and_groups(streams):
-    # Slices of 3 values: cache groups of one stream each, so many batches.
+    # Slices of 3 values: cache groups of one value (one stream, or empty ones beside it), so many batches.
     blobs = [encode_bins(np.array(values, dtype=np.uint64)) for values in streams]
     blob = b"".join(blobs)
     starts = np.cumsum([0] + [len(b) for b in blobs]).tolist()
@@ -172,10 +172,11 @@ def test_random_blocks_decode_together_as_one_by_one(series_list, block_points):
     assert_decoded_alike(blocks_of(series_list, block_points))
 
 
+@pytest.mark.parametrize("slice_values", [3, 64])  # cache groups of 1 value, and of 32: several blocks each
 @settings(max_examples=30, deadline=None)
 @given(st.lists(metric_like_series(), min_size=1, max_size=5, unique_by=lambda s: s.name), st.integers(1, 40))
-def test_blocks_decode_alike_in_small_slices_and_groups(series_list, block_points):
-    with small_slices():
+def test_blocks_decode_alike_in_small_slices_and_groups(slice_values, series_list, block_points):
+    with small_slices(slice_values):
         assert_decoded_alike(blocks_of(series_list, block_points))
 
 

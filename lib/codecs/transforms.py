@@ -106,7 +106,8 @@ def unzigzag_in_place(unsigned):
 def operate_per_block(array, numbers, counts, operation, identity, as_array):
     """array = operation(array, each block's number), in place, for blocks of `counts` values laid
     end to end (a batched decoder's): nothing when every number is the `identity` (a base 0, a
-    factor 1), one scalar when all blocks share it, else each number repeated over its block.
+    factor 1, an exponent 0), one scalar when all blocks share it, else each number repeated over
+    its block.
     `as_array` makes a list of numbers an array of the operation's kind. Example, np.add on
     [1, 1, 1] with numbers [3, 5] and counts [2, 1]: [4, 4, 6]."""
     if all(number == identity for number in numbers):
@@ -220,8 +221,8 @@ def floats_from_ordered(ordered):
 
 
 def float_steps(values, decoded):
-    """The adjustments: ordered(values) - ordered(decoded) modulo 2**64, as int64.
-    [1.0, nan] from [1.0, 0.0] -> [0, a large number]; 0.1 + 0.2 from 0.3 -> [1].
+    """The adjustments: ordered(values) - ordered(decoded) modulo 2**64, as int64 (arrays of one
+    shape). [1.0, nan] from [1.0, 0.0] -> [0, a large number]; 0.1 + 0.2 from 0.3 -> [1].
     When no value is negative (no sign bit set, the usual case), both ordered integers are the
     bit patterns plus 2**63, so the steps are the patterns' difference: three array passes (two
     minimums and a subtraction) instead of `float_steps_reference`'s eleven."""
@@ -238,7 +239,8 @@ def float_steps_reference(values, decoded):
 
 
 def moved_by_steps(decoded, steps):
-    """Inverse of `float_steps`: the floats `steps` ordered integers from `decoded` (modulo 2**64).
+    """Inverse of `float_steps`: the floats `steps` ordered integers from `decoded` (modulo 2**64;
+    `steps` an int64 array of `decoded`'s shape).
     Positive floats move as their bit patterns do (1.0, 0x3FF0000000000000, one step up is
     0x3FF0000000000001), as long as every moved pattern stays positive: a step below +0.0 or
     past the last NaN pattern 0x7FFFFFFFFFFFFFFF wraps to a set sign bit, and those blocks, like
