@@ -62,7 +62,7 @@ def test_many_bins_streams_decode_together_as_one_by_one(streams):
 @settings(max_examples=30, deadline=None)
 @given(st.lists(stream_values, min_size=1, max_size=8))
 def test_streams_decode_alike_in_small_slices_and_groups(streams):
-    # Slices of 3 values: cache groups of one value (one stream, or empty ones beside it), so many batches.
+    # Slices of 3 values: cache groups of one value, so a batch of one stream each.
     blobs = [encode_bins(np.array(values, dtype=np.uint64)) for values in streams]
     blob = b"".join(blobs)
     starts = np.cumsum([0] + [len(b) for b in blobs]).tolist()

@@ -116,15 +116,17 @@ def read_short_fields(padded, offsets, shifts):
     in. Example: offset 13, width 5 takes the window at byte 1, drops its top 5 bits (13 % 8) and
     keeps the next 5: (window << 5 >> 1) >> 58. The shift by one and then by 63 - width, instead
     of one shift by 64 - width, keeps every shift count below 64 and makes width 0 read 0.
-    When the fields are dense (at most two windows per field up to the last), the windows are
-    first copied out as native integers, one pass, so that the gather reads an ordinary array.
+    When the fields are dense (at most two windows per field from the first field's to the last's:
+    a slice of a long stream starts far into its section), those windows are first copied out as
+    native integers, one pass, so that the gather reads an ordinary array.
     """
     offsets = np.asarray(offsets, dtype=np.int64)
     starts = offsets >> 3
-    spanned = int(starts.max()) + 1 if starts.size else 0
+    first = int(starts.min()) if starts.size else 0
+    spanned = int(starts.max()) + 1 - first if starts.size else 0
     windows = np.ndarray((len(padded) - WORD_BYTES + 1,), dtype=">u8", buffer=padded, strides=(1,))
     if spanned <= 2 * starts.size:
-        fields = windows[:spanned].astype(np.uint64)[starts]
+        fields = windows[first:first + spanned].astype(np.uint64)[starts - first]
     else:
         fields = np.take(windows, starts).view(np.uint64)  # np.take copies the raw bytes
         fields.byteswap(inplace=True)

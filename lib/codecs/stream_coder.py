@@ -104,7 +104,7 @@ def positions_of_many_runs(streams):
     runs = streams[0][0] if len(streams) == 1 else np.concatenate([s[0] for s in streams])
     firsts = list(accumulate((s[0].size for s in streams[:-1]), initial=0))
     counts = [s[2] for s in streams]
-    longest = np.maximum.reduceat(runs, firsts).tolist() if runs.size else [0]
+    longest = np.maximum.reduceat(runs, firsts).tolist()  # each stream has N + 1 >= 1 runs
     for run, count in zip(longest, counts):
         if run > count:
             raise FormatError(f"a run of {run} zeros in a block of {count}")

@@ -35,7 +35,7 @@ import numpy as np
 from lib.bitstream.packing import SHORT_FIELD_BITS, padded_for_short_fields, read_short_fields
 from lib.codecs.bins.fast import KEY_SPAN, fold_bits, read_dense_sections, unpack_low_bits
 from lib.codecs.bins.layout import (
-    BIN_TABLES, DENSE, MAX_SPLIT, check_unary_length, read_header_fields, read_sparse_count, read_varint,
+    BIN_TABLES, DENSE, MAX_SPLIT, read_header_fields, read_rank_sections, read_sparse_count,
     sparse_positions_of_many,
 )
 from lib.codecs.limits import cache_groups
@@ -160,16 +160,7 @@ def _parse_header(blob, offset, count):
     several = count and len(ranked) > 1
     stream.first_code = 1 << split if several else 1
     if several:
-        unary_length, offset = read_varint(blob, offset)
-        check_unary_length(unary_length, len(blob) - offset, count, len(ranked), split)
-        stream.unary = (offset, offset + unary_length)
-        offset += unary_length
-        if split:
-            low_length = (count * split + 7) // 8
-            if low_length > len(blob) - offset:
-                raise FormatError("the low bits of the bin ranks run past the stream")
-            stream.low = (offset, offset + low_length)
-            offset += low_length
+        stream.unary, stream.low, offset = read_rank_sections(blob, offset, count, len(ranked), split)
     stream.offsets_at = stream.end = offset
     return stream
 

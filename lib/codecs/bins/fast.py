@@ -19,7 +19,7 @@ from lib.bitstream.packing import (
 from lib.bitstream.varint import encode_varints, varint_size
 from lib.codecs.bins.layout import (
     BIN_TABLES, DENSE, MAX_PRECISION, MAX_SPLIT, PRECISIONS, SPARSE, SPARSE_SURE, SPLITS, bin_keys,
-    check_unary_length, code_tables, key_bins, max_key, read_header_fields, read_sparse_count, read_varint,
+    code_tables, key_bins, max_key, read_header_fields, read_rank_sections, read_sparse_count,
     sparse_positions,
 )
 from lib.codecs.bins.reference import dense_stream_reference
@@ -289,14 +289,9 @@ def read_dense_sections(blob, offset, count, precision, split, ranked):
     if len(ranked) == 1:  # every value in one bin: offsets of one width, or none at all
         lowers, widths = BIN_TABLES[precision]
         return _read_one_bin(blob, offset, count, int(lowers[ranked[0]]), int(widths[ranked[0]]))
-    ends, offset = _unary_code_ends(blob, offset, count, len(ranked), split)
-    low = None
-    if split:
-        low_length = (count * split + 7) // 8
-        if low_length > len(blob) - offset:
-            raise FormatError("the low bits of the bin ranks run past the stream")
-        low = unpack_low_bits(blob[offset:offset + low_length], count, split)
-        offset += low_length
+    unary, low_bits, offset = read_rank_sections(blob, offset, count, len(ranked), split)
+    ends = _unary_code_ends(blob, unary, count)
+    low = unpack_low_bits(blob[low_bits[0]:low_bits[1]], count, split) if low_bits else None
     return _read_offsets(blob, offset, ends, low, split, code_tables(precision, tuple(ranked), split))
 
 
@@ -315,11 +310,10 @@ def _read_one_bin(blob, offset, count, lower, width):
     return values, offset + length
 
 
-def _unary_code_ends(blob, offset, count, bins, split):
-    """(where each of the `count` unary codes ends, as bit positions; end offset) of the unary
-    section at `offset`, checked: exactly `count` one bits, the last in its last byte."""
-    unary_length, offset = read_varint(blob, offset)
-    check_unary_length(unary_length, len(blob) - offset, count, bins, split)
+def _unary_code_ends(blob, unary, count):
+    """Where each of the `count` unary codes ends, as bit positions, in the unary section that
+    spans `unary` (start, end) of `blob`, checked: exactly `count` one bits, the last in its last byte."""
+    offset, unary_length = unary[0], unary[1] - unary[0]
     bits = np.unpackbits(np.frombuffer(blob, np.uint8, unary_length, offset)).view(bool)
     codes = int(np.count_nonzero(bits))
     if codes != count:
@@ -327,7 +321,7 @@ def _unary_code_ends(blob, offset, count, bins, split):
     ends = np.flatnonzero(bits)  # nonzero is quicker on booleans than on bytes
     if int(ends[-1]) // 8 != unary_length - 1:
         raise FormatError("the unary section has bytes after its last bin code")
-    return ends, offset + unary_length
+    return ends
 
 
 def _read_offsets(blob, offset, ends, low, split, tables):

@@ -84,25 +84,21 @@ def code_tables(precision, ranked, split):
 def read_varint(blob, offset):
     """One varint: (value, end offset). A varint of one or two bytes, the usual bin count or
     section length, is read here without building read_varint_list's list."""
-    if offset + 1 < len(blob) and blob[offset] >= 0x80 > blob[offset + 1]:
-        return blob[offset] & 0x7F | blob[offset + 1] << 7, offset + 2
     if offset < len(blob) and blob[offset] < 0x80:
         return blob[offset], offset + 1
+    if offset + 1 < len(blob) and blob[offset + 1] < 0x80:
+        return blob[offset] & 0x7F | blob[offset + 1] << 7, offset + 2
     (value,), offset = read_varint_list(blob, 1, offset)
     return value, offset
 
 
 def read_keys(blob, offset, count):
     """(`count` varints as a list, end offset): bin keys, which take one or two bytes (every key is
-    below 2**14): all of one byte in one slice, the usual case, otherwise one `read_varint` each."""
+    below 2**14): all of one byte in one slice, the usual case, otherwise `read_varint_list`."""
     keys = blob[offset:offset + count]
     if len(keys) == count and (not keys or max(keys) < 0x80):  # every key one byte: the usual case
         return list(keys), offset + count
-    keys = []
-    for _ in range(count):
-        key, offset = read_varint(blob, offset)
-        keys.append(key)
-    return keys, offset
+    return read_varint_list(blob, count, offset)
 
 
 def read_header_fields(blob, offset, count):
@@ -129,6 +125,22 @@ def check_unary_length(unary_length, left, count, bins, split):
     longest = ((bins - 1) >> split) + 1
     if unary_length > left or not count <= 8 * unary_length <= count * longest + 7:
         raise FormatError(f"a unary section of {unary_length} bytes cannot hold {count} bin codes")
+
+
+def read_rank_sections(blob, offset, count, bins, split):
+    """((start, end) of the unary section, (start, end) of the low bits or None, where the offsets
+    start) of a dense stream of `count` values in several `bins`, whose header ends at `offset`,
+    checked: the unary section can hold the codes (`check_unary_length`) and the low bits lie
+    within the stream. Every reader of a dense stream (fast, batched, anatomy) finds them here."""
+    unary_length, offset = read_varint(blob, offset)
+    check_unary_length(unary_length, len(blob) - offset, count, bins, split)
+    unary, offset = (offset, offset + unary_length), offset + unary_length
+    if not split:
+        return unary, None, offset
+    low_length = (count * split + 7) // 8
+    if low_length > len(blob) - offset:
+        raise FormatError("the low bits of the bin ranks run past the stream")
+    return unary, (offset, offset + low_length), offset + low_length
 
 
 def read_sparse_count(blob, offset, count):
