@@ -245,8 +245,7 @@ def print_codec_usage(usage, points):
     for name, line in glossed.items():
         print(wrap(f"{name:<16} {line}", indent="    ", hanging=" " * 21))
     used = {name.partition("+")[0] for name in usage.get("values", {})}
-    fast = dict.fromkeys(VALUE_CODECS[tag].name for tag in FAST_CODECS)  # in order, each once
-    unused = [name for name in fast if name not in used]
+    unused = [VALUE_CODECS[tag].name for tag in FAST_CODECS if VALUE_CODECS[tag].name not in used]
     if unused:
         print(f"  The default choice also has {plural(len(unused), 'value codec')} that no block of this dataset needed:")
         for name in unused:

@@ -476,7 +476,7 @@ def test_a_grid_whose_bit_lengths_are_over_2_a_point_is_not_written_alone(timest
     # and one of 13, so their zigzags around 15 are mostly 0).
     (diffs(15, "5555555555555555555555555455555555556355555555555555555755555555655485555555552555585555555555"
                "2553555553555555555555555555575555577555555555245555555555555"), CENTERED_DELTA_MODE),
-    # scrapes 15 s apart, 3 ms of jitter: the grid's bit lengths (2.8 a point) say it is not good
+    # scrapes 15 s apart, 3 ms of jitter: the grid's bit lengths (over 2 a point) say it is not good
     # enough; sized, it is still smaller than the delta modes
     (1_700_000_000_000 + 15_000 * np.arange(3000) + np.random.default_rng(0).integers(-3, 4, 3000), GRID),
     # eight events: the grid's bit lengths are the least, but sized it is larger than the delta mode

@@ -59,17 +59,15 @@ from lib.codecs.registry import (
 from lib.codecs.stages import LZMA, STAGES, ZLIB
 from lib.codecs.transforms import bit_patterns, ordered_integers, plan_for_bins, planning_sample
 
-# The codecs the default (fast) choice tries: each costs one pass of numpy work, no compressor.
-# The dictionary costs the most to write (a choice of its own for its distinct values), so it is
-# tried last, against the best of all the others; but a dictionary estimated at under half the best
-# so far (a value and NaN, alternating) is written early, so that the later gates see how small
-# the block already is. It is never written twice.
-FAST_CODECS = (CONSTANT, RUNS, DECIMAL_BINS, DICTIONARY, MULTIPLE_BINS, FLOAT32_BINS, ORDERED_BINS,
-               DICTIONARY)
+# The codecs the default (fast) choice tries: each costs one pass of numpy work, no compressor. Of
+# candidates of equal size the one first here is kept.
+FAST_CODECS = (CONSTANT, RUNS, DECIMAL_BINS, DICTIONARY, MULTIPLE_BINS, FLOAT32_BINS, ORDERED_BINS)
+# The turns they get, in order. The dictionary costs the most to write (a choice of its own for its
+# distinct values), so its usual turn is the last, against the best of all the others; but in its
+# early turn a dictionary estimated at under half the best so far (a value and NaN, alternating) is
+# written, so that the later gates see how small the block already is. It is never written twice.
+FAST_TURNS = FAST_CODECS + (DICTIONARY,)
 EARLY_DICTIONARY_SHARE = 0.5
-LATE_TURNS_FROM = FAST_CODECS.index(ORDERED_BINS)  # the turns before it are early
-# Of candidates of equal size the one first here is kept, whichever turn wrote it.
-TIE_ORDER = FAST_CODECS[:-1]
 # What a dictionary takes besides its ranks' bits and its distinct values' own: its size, the
 # entries' tag and length, the entries' block header and the ranks' stream header. With one or
 # two distinct values a dictionary block measured 25 to 46 bytes more than its ranks' entropy.
@@ -144,12 +142,12 @@ def value_candidates(values, exhaustive=False):
 
 
 def fast_value_candidates(values, dictionary=True):
-    """(tag, blob) of the fast codecs that `worth_trying` lets through, in FAST_CODECS order; the
-    constant codec, when it applies, ends the search."""
+    """(tag, blob) of the fast codecs that `worth_trying` lets through, tried in FAST_TURNS order and
+    returned in FAST_CODECS order; the constant codec, when it applies, ends the search."""
     candidates = []
     estimates = BlockEstimates(values)
-    for position, tag in enumerate(FAST_CODECS):
-        early = position < LATE_TURNS_FROM  # (the dictionary's first turn)
+    for turn, tag in enumerate(FAST_TURNS):
+        early = turn < len(FAST_CODECS)  # (only the dictionary has two turns)
         if not worth_trying(tag, values, candidates, dictionary, estimates, early):
             continue
         if tag == MULTIPLE_BINS:  # the arithmetic its estimate chose
@@ -161,7 +159,7 @@ def fast_value_candidates(values, dictionary=True):
         candidates.append((tag, blob))
         if tag == CONSTANT:
             break
-    candidates.sort(key=lambda candidate: TIE_ORDER.index(candidate[0]))  # `smallest` keeps the first
+    candidates.sort(key=lambda candidate: FAST_CODECS.index(candidate[0]))  # `smallest` keeps the first
     return candidates or [(GORILLA, encode_values(values))]  # an empty block
 
 
@@ -196,8 +194,8 @@ class BlockEstimates:
 
     @cached_property
     def dictionary(self):
-        """(bytes of the ranks, distinct values) a dictionary needs at least, by the order-0
-        entropy of a sample's values; None when the sample has more than 1 / DICTIONARY_MAX_SHARE
+        """(bytes of the ranks, distinct values) of a dictionary, estimated by the order-0 entropy
+        of a sample's values (a sample can miss values, so this is no lower bound); None when the sample has more than 1 / DICTIONARY_MAX_SHARE
         distinct values, or the block is too short for a dictionary."""
         values = self.values
         if values.size < 2 * DICTIONARY_MAX_SHARE:
@@ -273,7 +271,7 @@ def worth_trying(tag, values, candidates, dictionary, estimates, early=False):
         return adjusted_could_win(tag, estimates, best)
     if tag == ORDERED_BINS:
         if estimates.float32_like or best <= ORDERED_WORTH_BYTES * values.size:
-            return False  # (when decimal-bins was skipped, ordered_beats_decimals said it would win)
+            return False
         return estimates.ordered_bits < 8 * best
     return True
 

@@ -25,9 +25,9 @@ from lib.codecs.bins import decode_bins, decode_bins_parts, encode_bins
 from lib.codecs.bins.batched import bins_stream, bins_stream_parts
 from lib.codecs.decimal_digits import (
     ADJUST_COST_BITS, ADJUST_LIMIT, ADJUSTED, DIGIT_BITS, E_MAX, EXCEPTION_BITS, POWERS_OF_TEN,
-    adjusted_with_exceptions, adjustment_bits, common_factor, decimals_from_residuals, exponent_from_needs,
-    fill_exceptions, ints_to_floats, read_decimal_head, read_exceptions, scale_and_round, smallest_exponents,
-    spread_sample,
+    adjusted_with_exceptions, adjustment_bits, common_factor, decimal_rows, decimals_from_residuals,
+    exponent_from_needs, fill_exceptions, ints_to_floats, read_decimal_head, read_exceptions, scale_and_round,
+    smallest_exponents, spread_sample,
 )
 from lib.codecs.limits import cache_groups, check_count
 from lib.codecs.transforms import (
@@ -72,9 +72,7 @@ def adjusted_exponent_costs(sample):
     """`adjusted_exponent_cost` at every exponent 0..E_MAX at once, one row of a 2-D array per
     exponent, with the same float operations in the same order (so the same numbers). A zero
     adjustment adds no bits, so the rows can sum over all values instead of the non-zero ones."""
-    ints, in_range = scale_and_round(sample[None, :], POWERS_OF_TEN[:, None])
-    nearest = ints.astype(np.float64)
-    nearest[1:] /= POWERS_OF_TEN[1:, None]  # ints_to_floats: 10**0 divides nothing
+    _, in_range, nearest = decimal_rows(sample)
     adjustments = ordered_integers(sample)[None, :] - ordered_integers(nearest)
     usable = in_range & (np.abs(adjustments) < ADJUST_LIMIT)
     adjustments = np.where(usable, adjustments, 0)

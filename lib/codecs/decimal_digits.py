@@ -153,16 +153,22 @@ def smallest_exponents(values):
     return smallest
 
 
+def decimal_rows(values, first=0):
+    """(ints, in range, decoded floats) of `decimal_ints`' arithmetic at every exponent from `first`
+    to E_MAX at once, one row of a 2-D array per exponent, with its float operations in the same
+    order, so the same numbers (dividing by 10**0 = 1.0, which `ints_to_floats` skips, changes no
+    float)."""
+    powers = POWERS_OF_TEN[first:, None]
+    ints, in_range = scale_and_round(values[None, :], powers)
+    return ints, in_range, ints.astype(np.float64) / powers
+
+
 def _all_exponents_from(first, values, pending, smallest):
-    """`smallest_exponents` for the values at `pending`, trying every exponent from `first` (at
-    least 1: `ints_to_floats` divides by every power but 10**0) at once."""
+    """`smallest_exponents` for the values at `pending`, trying every exponent from `first` at once."""
     if pending.size == 0:
         return
     rest = values[pending]
-    powers = POWERS_OF_TEN[first:, None]
-    ints, in_range = scale_and_round(rest[None, :], powers)
-    decoded = ints.astype(np.float64)
-    decoded /= powers
+    _, in_range, decoded = decimal_rows(rest, first)
     fits = in_range & (decoded.view(_U64) == rest.view(_U64)[None, :])
     fitting = fits.any(axis=0)
     smallest[pending[fitting]] = first + np.argmax(fits[:, fitting], axis=0)  # the first row that fits

@@ -29,7 +29,8 @@ from lib.codecs.timestamp_units import (
 GRID_GOOD_ENOUGH_BITS = 2
 
 
-GRID_HEADER_BYTES = 32  # mode, t0, unit, interval, shift and four empty bins streams, about
+# A grid block's mode, t0, unit, interval, shift and the headers of its two bins streams, with room to spare.
+GRID_HEADER_BYTES = 32
 
 
 # Tried when the grid does poorly, in this order (the earlier wins a tie): deltas above the smallest

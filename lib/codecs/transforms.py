@@ -227,10 +227,14 @@ def float_steps(values, decoded):
     bit patterns plus 2**63, so the steps are the patterns' difference: three array passes (two
     minimums and a subtraction) instead of `float_steps_reference`'s eleven."""
     patterns, decoded_patterns = bit_patterns(values), bit_patterns(decoded)
-    signed = patterns.view(np.int64), decoded_patterns.view(np.int64)
-    if patterns.size and min(int(signed[0].min()), int(signed[1].min())) >= 0:
+    if _all_positive(patterns) and _all_positive(decoded_patterns):
         return (patterns - decoded_patterns).view(np.int64)
     return float_steps_reference(values, decoded)
+
+
+def _all_positive(patterns):
+    """Whether there are bit patterns and none has its sign bit set (a float's, as uint64)."""
+    return patterns.size > 0 and int(patterns.view(np.int64).min()) >= 0
 
 
 def float_steps_reference(values, decoded):
@@ -246,10 +250,10 @@ def moved_by_steps(decoded, steps):
     past the last NaN pattern 0x7FFFFFFFFFFFFFFF wraps to a set sign bit, and those blocks, like
     blocks with negative floats, take `moved_by_steps_reference`. The fast path is three array
     passes, the reference ten; prometheus_rate's whole-file read is 3% quicker for it."""
-    patterns = bit_patterns(decoded).view(np.int64)
-    if patterns.size and int(patterns.min()) >= 0:
-        moved = patterns.view(np.uint64) + steps.view(np.uint64)
-        if int(moved.view(np.int64).min()) >= 0:
+    patterns = bit_patterns(decoded)
+    if _all_positive(patterns):
+        moved = patterns + steps.view(np.uint64)
+        if _all_positive(moved):
             return moved.view(np.float64)
     return moved_by_steps_reference(decoded, steps)
 
